@@ -1,0 +1,67 @@
+"""Lights: on while someone is inside and it is dark; the station never lights an empty room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actors.actor import Actor
+from actors.message import OccupancyChanged
+from actors.port import Port
+
+
+@dataclass(frozen=True, slots=True)
+class LightsConfig:
+    power_w: float = 320.0
+    """ASSUMPTION: LED lighting at 8 W/m² over the 40 m² of STATION_DATA §5."""
+    daylight_from_h: float = 6.0
+    daylight_to_h: float = 18.0
+    on_in_daylight: bool = False
+    """True for a reading room that needs light whatever the hour."""
+    unit_cost_cny: float = 0.0
+    monthly_cost_cny: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _NextHour:
+    pass
+
+
+class Lights(Actor):
+    kind = "lights"
+
+    def __init__(self, actor_id: str, port: Port, config: LightsConfig) -> None:
+        super().__init__(actor_id, port)
+        self.config = config
+        self.occupancy = 0
+        self.on = False
+        self.energy_kwh = 0.0
+        self._since = 0.0
+
+    def start(self) -> None:
+        self._since = self.port.now()
+        self._update()
+        self._arm_hourly()
+
+    def receive(self, message: object) -> None:
+        if isinstance(message, OccupancyChanged):
+            self.occupancy = message.occupancy
+        elif isinstance(message, _NextHour):
+            self._arm_hourly()
+        else:
+            super().receive(message)
+            return
+        self._update()
+
+    def _arm_hourly(self) -> None:
+        """Dusk and dawn change what the lights should do even when nobody moves."""
+        self.port.timer(self.port.clock.seconds_to_next_hour(self.port.now()), _NextHour())
+
+    def _update(self) -> None:
+        now = self.port.now()
+        if self.on:
+            self.energy_kwh += self.config.power_w / 1000.0 * (now - self._since) / 3600.0
+        self._since = now
+        hour = self.port.clock.hour_of_day(now)
+        daylight = self.config.daylight_from_h <= hour < self.config.daylight_to_h
+        self.on = self.occupancy > 0 and (self.config.on_in_daylight or not daylight)
+        self.port.publish({"on": self.on, "power_w": self.config.power_w if self.on else 0.0, "energy_kwh": round(self.energy_kwh, 3)})

@@ -1,0 +1,223 @@
+"""The outdoor workers of the area, arriving at the station by group, hour, weekday and weather.
+
+Arrivals of each stream are a non-homogeneous Poisson process with a rate that is
+constant within each hour (and between weather changes).  Each arrival spends
+exactly one Exp(1) draw of integrated rate (inversion), so two variants that do not
+change the rates see the same arrival times: common random numbers for free.  Each
+visit's plan is drawn from the stream's own choice generator with a fixed number of
+draws per arrival, for the same reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from actors.actor import Actor
+from actors.distribution import Distribution
+from actors.message import WeatherChanged
+from actors.port import Port, Timer
+from actors.worker import NeedPlan, VisitPlan, Worker
+
+Hours = tuple[tuple[float, float], ...]
+"""Clock windows as (from_h, to_h); a window may wrap past midnight (22.0, 6.0)."""
+
+
+def in_hours(hour: float, windows: Hours) -> bool:
+    return any((lo <= hour < hi) if lo <= hi else (hour >= lo or hour < hi) for lo, hi in windows)
+
+
+@dataclass(frozen=True, slots=True)
+class NeedRule:
+    need: str
+    device: str
+    probability: float
+    peak_probability: float | None = None
+    peak_hours: Hours = ()
+    hold: Distribution | None = None
+    """How long the worker keeps the unit; None lets the device decide (a microwave cycle)."""
+    peak_hold: Distribution | None = None
+    hold_like: str | None = None
+    """Keep the unit as long as this other need's unit (a phone charges while its owner rests)."""
+    background: bool = False
+    patience: Distribution | None = None
+    balk_queue: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalStream:
+    name: str
+    per_day: float
+    """Expected arrivals a day in ordinary weather on a weekday factor of 1."""
+    hourly_share: tuple[float, ...]
+    needs: tuple[NeedRule, ...]
+    weekday_factor: tuple[float, ...] = (1.0,) * 7
+    enters_station: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerGroup:
+    name: str
+    streams: tuple[ArrivalStream, ...]
+    patience: Distribution | None = None
+    balk_queue: int | None = None
+    heat_sensitivity: float = 1.0
+    rain_sensitivity: float = 1.0
+    cold_sensitivity: float = 1.0
+    shelter_hours: Hours = ()
+    """Hours this group may not work outdoors on the hottest days (heat rules), and shelters."""
+    shelter_factor: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class WeatherResponse:
+    """Visit multipliers by weather (STATION_DATA §1.5, ASSUMPTION)."""
+
+    heat_steps: tuple[tuple[float, float], ...] = ((35.0, 1.5), (37.0, 1.8), (40.0, 2.5))
+    rain: float = 1.4
+    cold_below_c: float = 5.0
+    cold: float = 1.3
+    shelter_from_c: float = 37.0
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationConfig:
+    groups: tuple[WorkerGroup, ...]
+    door: str | None = None
+    weather_response: WeatherResponse = WeatherResponse()
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    stream: int
+
+
+@dataclass(frozen=True, slots=True)
+class _NextHour:
+    pass
+
+
+@dataclass(slots=True)
+class _StreamState:
+    group: WorkerGroup
+    stream: ArrivalStream
+    arrivals: np.random.Generator
+    choices: np.random.Generator
+    hazard_left: float = 0.0
+    rate_per_s: float = 0.0
+    since: float = 0.0
+    timer: Timer | None = None
+    arrived: int = 0
+
+
+class Population(Actor):
+    kind = "population"
+
+    def __init__(self, actor_id: str, port: Port, config: PopulationConfig) -> None:
+        super().__init__(actor_id, port)
+        self.config = config
+        self.weather: WeatherChanged | None = None
+        self._streams = [
+            _StreamState(
+                group,
+                stream,
+                port.stream(f"{group.name}/{stream.name}/arrivals"),
+                port.stream(f"{group.name}/{stream.name}/choices"),
+            )
+            for group in config.groups
+            for stream in group.streams
+        ]
+
+    def start(self) -> None:
+        now = self.port.now()
+        for state in self._streams:
+            state.hazard_left = float(state.arrivals.standard_exponential())
+            state.since = now
+        self._reschedule(now)
+        self.port.timer(self.port.clock.seconds_to_next_hour(now), _NextHour())
+
+    def receive(self, message: object) -> None:
+        now = self.port.now()
+        if isinstance(message, _Arrival):
+            self._arrive(message.stream, now)
+        elif isinstance(message, WeatherChanged):
+            self.weather = message
+            self._reschedule(now)
+        elif isinstance(message, _NextHour):
+            self._reschedule(now)
+            self.port.timer(self.port.clock.seconds_to_next_hour(now), _NextHour())
+        else:
+            super().receive(message)
+
+    def rate_per_s(self, group: WorkerGroup, stream: ArrivalStream, now: float) -> float:
+        clock = self.port.clock
+        hour = clock.hour_of_day(now)
+        rate = stream.per_day * stream.hourly_share[int(hour)] / 3600.0 * stream.weekday_factor[clock.weekday(now)]
+        return rate * self.weather_factor(group, hour)
+
+    def weather_factor(self, group: WorkerGroup, hour: float) -> float:
+        if self.weather is None:
+            return 1.0
+        response, w = self.config.weather_response, self.weather
+        factor = 1.0
+        heat = max((m for threshold, m in response.heat_steps if w.day_max_c >= threshold), default=1.0)
+        factor *= 1.0 + group.heat_sensitivity * (heat - 1.0)
+        if w.rain:
+            factor *= 1.0 + group.rain_sensitivity * (response.rain - 1.0)
+        if w.day_max_c < response.cold_below_c:
+            factor *= 1.0 + group.cold_sensitivity * (response.cold - 1.0)
+        if w.day_max_c >= response.shelter_from_c and in_hours(hour, group.shelter_hours):
+            factor *= group.shelter_factor
+        return max(factor, 0.0)
+
+    def _reschedule(self, now: float) -> None:
+        """Spend the hazard used at the old rates, then arm each stream at its new rate."""
+        for index, state in enumerate(self._streams):
+            state.hazard_left = max(0.0, state.hazard_left - state.rate_per_s * (now - state.since))
+            state.since = now
+            state.rate_per_s = self.rate_per_s(state.group, state.stream, now)
+            if state.timer is not None:
+                state.timer.cancel()
+                state.timer = None
+            if state.rate_per_s > 0:
+                state.timer = self.port.timer(state.hazard_left / state.rate_per_s, _Arrival(index))
+
+    def _arrive(self, index: int, now: float) -> None:
+        state = self._streams[index]
+        state.arrived += 1
+        worker_id = f"{state.group.name}.{state.stream.name}.{state.arrived}"
+        plan = self.plan_visit(state, now)
+        self.port.spawn(Worker(worker_id, self.port.port_for(worker_id), plan))
+        state.hazard_left = float(state.arrivals.standard_exponential())
+        state.since = now
+        state.timer = self.port.timer(state.hazard_left / state.rate_per_s, _Arrival(index))
+
+    def plan_visit(self, state: _StreamState, now: float) -> VisitPlan:
+        group, rng = state.group, state.choices
+        hour = self.port.clock.hour_of_day(now)
+        drawn: list[tuple[NeedRule, bool, float | None, float | None]] = []
+        for rule in state.stream.needs:
+            peak = in_hours(hour, rule.peak_hours)
+            probability = rule.peak_probability if peak and rule.peak_probability is not None else rule.probability
+            chosen = bool(rng.random() < probability)
+            hold_dist = rule.peak_hold if peak and rule.peak_hold is not None else rule.hold
+            hold = hold_dist.sample(rng) if hold_dist is not None else None
+            patience_dist = rule.patience or group.patience
+            patience = patience_dist.sample(rng) if patience_dist is not None else None
+            drawn.append((rule, chosen, hold, patience))
+        holds = {rule.need: hold for rule, _, hold, _ in drawn}
+        needs = tuple(
+            NeedPlan(
+                need=rule.need,
+                device=rule.device,
+                hold_s=holds.get(rule.hold_like) if rule.hold_like is not None else hold,
+                patience_s=patience,
+                balk_queue=rule.balk_queue if rule.balk_queue is not None else group.balk_queue,
+                background=rule.background,
+            )
+            for rule, chosen, hold, patience in drawn
+            if chosen
+        )
+        door = self.config.door if state.stream.enters_station else None
+        return VisitPlan(group.name, needs, door)

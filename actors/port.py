@@ -1,0 +1,56 @@
+"""The one door through which an actor touches the world.
+
+A binding (SimPy, Ray, the MQTT bridge) supplies the Port; the actor never learns
+which one it has, which is what lets the same class run simulated and live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from twin.clock import Clock
+
+if TYPE_CHECKING:
+    from actors.actor import Actor
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Port(Protocol):
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The actor's own random stream, derived from (seed, actor id)."""
+
+    def now(self) -> float: ...
+
+    def stream(self, name: str) -> np.random.Generator:
+        """Another named stream of this actor's (one per worker group, say), for common random numbers."""
+
+    def send(self, to: str, message: object, delay: float = 0.0) -> None:
+        """Deliver ``message`` to actor ``to`` after ``delay`` seconds, in send order."""
+
+    def timer(self, delay: float, message: object) -> Timer:
+        """Deliver ``message`` to this actor after ``delay`` seconds unless cancelled."""
+
+    def publish(self, state: Mapping[str, Any]) -> None:
+        """Report a change of this actor's state to the twin."""
+
+    def record(self, name: str, data: Mapping[str, Any]) -> None:
+        """Append an event (past tense: ``service_started``) to the twin's change feed."""
+
+    def spawn(self, actor: Actor) -> None:
+        """Host a new actor (a worker arriving) in the same binding and start it."""
+
+    def stop(self) -> None:
+        """Release this actor (a worker leaving); later messages to it are an error."""
+
+    def port_for(self, actor_id: str) -> Port:
+        """A port for a new actor that this one is about to spawn."""

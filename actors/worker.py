@@ -1,0 +1,104 @@
+"""A worker on one visit: the needs they came with, met one after another.
+
+The plan is drawn when the worker arrives (by the population), so the worker itself
+draws nothing and a visit is the same however the station treats it.  A need that
+fails (balked, turned away, patience ran out) is recorded as unmet and the worker
+goes on to the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actors.actor import Actor
+from actors.message import Entered, Finished, Left, Refused, Request, Started, Withdraw
+from actors.port import Port, Timer
+
+
+@dataclass(frozen=True, slots=True)
+class NeedPlan:
+    need: str
+    device: str
+    hold_s: float | None = None
+    patience_s: float | None = None
+    balk_queue: int | None = None
+    background: bool = False
+    """Go on once served (a locker, a phone left charging) instead of waiting for the end."""
+
+
+@dataclass(frozen=True, slots=True)
+class VisitPlan:
+    group: str
+    needs: tuple[NeedPlan, ...]
+    door: str | None = None
+    """The station's door, or None for a visit that stays outside (a battery swap)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _PatienceRanOut:
+    pass
+
+
+class Worker(Actor):
+    kind = "worker"
+
+    def __init__(self, actor_id: str, port: Port, plan: VisitPlan) -> None:
+        super().__init__(actor_id, port)
+        self.plan = plan
+        self.served = 0
+        self.unmet = 0
+        self._index = -1
+        self._arrived = 0.0
+        self._patience: Timer | None = None
+
+    def start(self) -> None:
+        self._arrived = self.port.now()
+        self.port.record("visit_started", {"group": self.plan.group, "needs": len(self.plan.needs)})
+        if self.plan.door is not None:
+            self.port.send(self.plan.door, Entered(self.id, self.plan.group))
+        self._next()
+
+    def receive(self, message: object) -> None:
+        if isinstance(message, Started):
+            self._stop_patience()
+            self.served += 1
+            if self.plan.needs[self._index].background:
+                self._next()
+        elif isinstance(message, Finished):
+            self._next()
+        elif isinstance(message, Refused):
+            self._stop_patience()
+            self.unmet += 1
+            need = self.plan.needs[self._index]
+            self.port.record("need_unmet", {"group": self.plan.group, "need": need.need, "device": need.device, "reason": message.reason.value})
+            self._next()
+        elif isinstance(message, _PatienceRanOut):
+            self._patience = None
+            self.port.send(self.plan.needs[self._index].device, Withdraw(self.id))
+        else:
+            super().receive(message)
+
+    def _stop_patience(self) -> None:
+        if self._patience is not None:
+            self._patience.cancel()
+            self._patience = None
+
+    def _next(self) -> None:
+        self._index += 1
+        if self._index >= len(self.plan.needs):
+            self._leave()
+            return
+        need = self.plan.needs[self._index]
+        request = Request(self.id, self.plan.group, need.need, need.hold_s, need.balk_queue, not need.background)
+        self.port.send(need.device, request)
+        if need.patience_s is not None:
+            self._patience = self.port.timer(need.patience_s, _PatienceRanOut())
+
+    def _leave(self) -> None:
+        if self.plan.door is not None:
+            self.port.send(self.plan.door, Left(self.id, self.plan.group))
+        self.port.record(
+            "visit_ended",
+            {"group": self.plan.group, "time_s": self.port.now() - self._arrived, "served": self.served, "unmet": self.unmet},
+        )
+        self.port.stop()

@@ -1,0 +1,1 @@
+"""Scenarios: the SimPy binding, scenario files, KPIs and reports for planners."""

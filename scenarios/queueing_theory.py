@@ -1,0 +1,81 @@
+"""Steady-state queueing formulas the simulator is checked against (and the optimiser uses).
+
+M/M/c: Erlang C.  M/M/c/K: the finite-capacity birth-death chain.  Rates are per
+second; ``c`` servers; ``k`` places in the system in all (in service plus waiting).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class MMc:
+    arrival_rate: float
+    service_rate: float
+    c: int
+
+    @property
+    def offered_load(self) -> float:
+        return self.arrival_rate / self.service_rate
+
+    @property
+    def utilisation(self) -> float:
+        return self.offered_load / self.c
+
+    @property
+    def wait_probability(self) -> float:
+        """Erlang C: the chance an arriving customer has to wait."""
+        a, c = self.offered_load, self.c
+        if a >= c:
+            return 1.0
+        # Erlang B by the stable recursion, then C from B.
+        b = 1.0
+        for n in range(1, c + 1):
+            b = a * b / (n + a * b)
+        return b / (1 - self.utilisation * (1 - b))
+
+    @property
+    def wait_mean_s(self) -> float:
+        if self.offered_load >= self.c:
+            return math.inf
+        return self.wait_probability / (self.c * self.service_rate - self.arrival_rate)
+
+    def wait_exceeds(self, t_s: float) -> float:
+        """P(wait > t) = C * exp(-(c mu - lambda) t)."""
+        if self.offered_load >= self.c:
+            return 1.0
+        return self.wait_probability * math.exp(-(self.c * self.service_rate - self.arrival_rate) * t_s)
+
+
+@dataclass(frozen=True, slots=True)
+class MMcK:
+    arrival_rate: float
+    service_rate: float
+    c: int
+    k: int
+
+    def state_probabilities(self) -> list[float]:
+        a = self.arrival_rate / self.service_rate
+        weights = []
+        for n in range(self.k + 1):
+            if n <= self.c:
+                weights.append(a**n / math.factorial(n))
+            else:
+                weights.append(a**self.c / math.factorial(self.c) * (a / self.c) ** (n - self.c))
+        total = sum(weights)
+        return [w / total for w in weights]
+
+    @property
+    def blocking_probability(self) -> float:
+        """PASTA: an arrival finds the system full with the chance the system is full."""
+        return self.state_probabilities()[-1]
+
+    @property
+    def wait_mean_s(self) -> float:
+        """Mean wait of the customers admitted (Little's law on the waiting room)."""
+        p = self.state_probabilities()
+        queue = sum((n - self.c) * pn for n, pn in enumerate(p) if n > self.c)
+        admitted = self.arrival_rate * (1 - p[-1])
+        return queue / admitted

@@ -1,0 +1,538 @@
+"""The scenario file: TOML, validated at the edge into the frozen configs the actors take.
+
+Device tables are checked against each kind's own config dataclass (fields become
+keys; a field ending in ``_s`` takes a duration), so a new device kind needs no
+change here.  Every problem becomes one line naming the file, the key, what is wrong
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
+
+from actors import distribution as dist
+from actors.distribution import Distribution
+from actors.population import ArrivalStream, NeedRule, PopulationConfig, WeatherResponse, WorkerGroup
+from actors.registry import DEVICE_KINDS
+from scenarios.climate import NAMED_DAYS, Day, hourly
+from scenarios.errors import ScenarioFileError, ScenarioValueError
+from scenarios.profiles import PROFILES, hourly_share
+from scenarios.units import parse_duration, parse_window
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Window = Annotated[tuple[float, float], BeforeValidator(lambda v: parse_window(v) if isinstance(v, str) else v)]
+Identifier = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]+$", max_length=64)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConstantSpec(_Strict):
+    dist: Literal["constant"]
+    value: Duration
+
+    def build(self) -> Distribution:
+        return dist.Constant(self.value)
+
+
+class ExponentialSpec(_Strict):
+    dist: Literal["exponential"]
+    mean: Annotated[Duration, Field(gt=0)]
+
+    def build(self) -> Distribution:
+        return dist.Exponential(self.mean)
+
+
+class UniformSpec(_Strict):
+    dist: Literal["uniform"]
+    low: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformSpec:
+        if self.low > self.high:
+            raise ValueError("low must not exceed high")
+        return self
+
+    def build(self) -> Distribution:
+        return dist.Uniform(self.low, self.high)
+
+
+class TriangularSpec(_Strict):
+    dist: Literal["triangular"]
+    low: Duration
+    mode: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TriangularSpec:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError("needs low <= mode <= high")
+        return self
+
+    def build(self) -> Distribution:
+        return dist.Triangular(self.low, self.mode, self.high)
+
+
+class LogNormalSpec(_Strict):
+    dist: Literal["lognormal"]
+    median: Annotated[Duration, Field(gt=0)]
+    sigma: Annotated[float, Field(ge=0, le=3)]
+
+    def build(self) -> Distribution:
+        return dist.LogNormal(self.median, self.sigma)
+
+
+def _constant_shorthand(value: object) -> object:
+    """A bare duration ("90s", 12.5) means a constant."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return {"dist": "constant", "value": value}
+    return value
+
+
+DistributionSpec = Annotated[
+    ConstantSpec | ExponentialSpec | UniformSpec | TriangularSpec | LogNormalSpec,
+    Field(discriminator="dist"),
+    BeforeValidator(_constant_shorthand),
+]
+
+
+# ---- devices: one pydantic model per kind, made from its config dataclass ----------
+
+
+def _field_type(name: str, hint: Any) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Distribution:
+        return DistributionSpec
+    if dataclasses.is_dataclass(hint):
+        return _dataclass_model(hint)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        (inner,) = [a for a in args if a is not type(None)]
+        return _field_type(name, inner) | None
+    if hint is float:
+        return Duration if name.endswith("_s") else NonNegative
+    if hint is int:
+        return Annotated[int, Field(ge=1 if name in ("units", "slots") else 0)]
+    return hint
+
+
+_MODELS: dict[Any, type[BaseModel]] = {}
+_WIRED_BY_BUILDER = {"observers"}
+
+
+def _dataclass_model(config_cls: Any, kind: str | None = None) -> type[BaseModel]:
+    key = (config_cls, kind)
+    if key not in _MODELS:
+        hints = typing.get_type_hints(config_cls)
+        fields: dict[str, Any] = {}
+        if kind is not None:
+            fields["kind"] = (Literal[kind], ...)
+            fields["label"] = (str | None, None)
+        for f in dataclasses.fields(config_cls):
+            if f.name not in _WIRED_BY_BUILDER:
+                fields[f.name] = (_field_type(f.name, hints[f.name]), None)
+        _MODELS[key] = create_model(f"{config_cls.__name__}File", __base__=_Strict, **fields)
+    return _MODELS[key]
+
+
+def _to_config(config_cls: Any, values: Mapping[str, Any]) -> Any:
+    """The dataclass from validated values: unset keys keep the kind's cited defaults."""
+    hints = typing.get_type_hints(config_cls)
+    kwargs: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None or name in ("kind", "label"):
+            continue
+        if isinstance(value, BaseModel) and hasattr(value, "build"):
+            kwargs[name] = value.build()
+        elif isinstance(value, BaseModel):
+            kwargs[name] = _to_config(hints[name], dict(value))
+        else:
+            kwargs[name] = value
+    return config_cls(**kwargs)
+
+
+# ---- the rest of the file ----------------------------------------------------------
+
+
+class ScenarioSection(_Strict):
+    name: Identifier
+    title: str = ""
+    description: str = ""
+    start: datetime
+    horizon: Annotated[Duration, Field(gt=0)]
+    warmup: Duration = 0.0
+    replications: Annotated[int, Field(ge=1, le=10_000)] = 10
+    seed: Annotated[int, Field(ge=0)] = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _date_is_midnight(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("start"), date) and not isinstance(data["start"], datetime):
+            data = {**data, "start": datetime.combine(data["start"], datetime.min.time())}
+        return data
+
+    @model_validator(mode="after")
+    def _warmup_inside(self) -> ScenarioSection:
+        if self.warmup >= self.horizon:
+            raise ValueError(f"warmup ({self.warmup:g} s) must be shorter than horizon ({self.horizon:g} s)")
+        return self
+
+
+class StationSection(_Strict):
+    id: Identifier
+    name: str = ""
+
+
+class NeedSection(_Strict):
+    device: Identifier
+    probability: Probability
+    peak_probability: Probability | None = None
+    peak_hours: list[Window] = []
+    hold: DistributionSpec | None = None
+    peak_hold: DistributionSpec | None = None
+    hold_like: Identifier | None = None
+    background: bool = False
+    patience: DistributionSpec | None = None
+    balk_queue: Annotated[int, Field(ge=0)] | None = None
+
+
+class NeedOverride(_Strict):
+    probability: Probability | None = None
+    peak_probability: Probability | None = None
+    peak_hours: list[Window] | None = None
+    hold: DistributionSpec | None = None
+    peak_hold: DistributionSpec | None = None
+    patience: DistributionSpec | None = None
+    balk_queue: Annotated[int, Field(ge=0)] | None = None
+
+
+def _profile(value: object) -> object:
+    if isinstance(value, str):
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; one of {', '.join(sorted(PROFILES))} or 24 numbers")
+        return PROFILES[value]
+    return value
+
+
+class StreamSection(_Strict):
+    visit_probability: Annotated[float, Field(ge=0)]
+    """Chance that one worker of the group comes on a given day."""
+    visits_per_visitor: Annotated[float, Field(ge=0)] = 1.0
+    hourly_share: Annotated[tuple[NonNegative, ...], BeforeValidator(_profile), Field(min_length=24, max_length=24)]
+    weekday_factor: Annotated[tuple[NonNegative, ...], Field(min_length=7, max_length=7)] = (1.0,) * 7
+    needs: list[Identifier]
+    enters_station: bool = True
+
+    @model_validator(mode="after")
+    def _some_hour(self) -> StreamSection:
+        if sum(self.hourly_share) <= 0:
+            raise ValueError("hourly_share must have at least one hour above zero")
+        return self
+
+
+class GroupSection(_Strict):
+    share: Probability
+    patience: DistributionSpec | None = None
+    balk_queue: Annotated[int, Field(ge=0)] | None = None
+    heat_sensitivity: NonNegative = 1.0
+    rain_sensitivity: NonNegative = 1.0
+    cold_sensitivity: NonNegative = 1.0
+    shelter_hours: list[Window] = []
+    shelter_factor: NonNegative = 1.0
+    streams: Annotated[dict[Identifier, StreamSection], Field(min_length=1)]
+    needs: dict[Identifier, NeedOverride] = {}
+
+
+class WeatherResponseSection(_Strict):
+    heat_steps: list[tuple[float, NonNegative]] = [(35.0, 1.5), (37.0, 1.8), (40.0, 2.5)]
+    rain: NonNegative = 1.4
+    cold_below_c: float = 5.0
+    cold: NonNegative = 1.3
+    shelter_from_c: float = 37.0
+
+
+class PopulationSection(_Strict):
+    workers: Annotated[int, Field(ge=0, le=10_000_000)]
+    door: Identifier | None = None
+    weather_response: WeatherResponseSection = WeatherResponseSection()
+    groups: Annotated[dict[Identifier, GroupSection], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _shares(self) -> PopulationSection:
+        total = sum(g.share for g in self.groups.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"group shares add up to {total:g}, not 1")
+        return self
+
+
+class DaySection(_Strict):
+    max_c: Annotated[float, Field(ge=-50, le=60)]
+    min_c: Annotated[float, Field(ge=-50, le=60)]
+    rain_hours: list[Window] = []
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DaySection:
+        if self.min_c > self.max_c:
+            raise ValueError("min_c must not exceed max_c")
+        return self
+
+
+class WeatherSection(_Strict):
+    profile: str | None = None
+    days: Annotated[list[DaySection], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> WeatherSection:
+        if (self.profile is None) == (self.days is None):
+            raise ValueError("give either profile or days")
+        if self.profile is not None and self.profile not in NAMED_DAYS:
+            raise ValueError(f"unknown profile {self.profile!r}; one of {', '.join(sorted(NAMED_DAYS))}")
+        return self
+
+
+class ScenarioFile(_Strict):
+    scenario: ScenarioSection
+    station: StationSection
+    devices: Annotated[dict[Identifier, dict[str, Any]], Field(min_length=1)]
+    needs: dict[Identifier, NeedSection] = {}
+    population: PopulationSection
+    weather: WeatherSection = WeatherSection(profile="neutral")
+
+
+@dataclasses.dataclass(frozen=True)
+class Device:
+    id: str
+    kind: str
+    label: str
+    config: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """A validated scenario, ready to build replications from."""
+
+    source: str
+    name: str
+    title: str
+    description: str
+    start: datetime
+    horizon_s: float
+    warmup_s: float
+    replications: int
+    seed: int
+    station_id: str
+    devices: tuple[Device, ...]
+    population: PopulationConfig
+    temp_c: tuple[float, ...]
+    rain: tuple[bool, ...]
+    overrides: tuple[tuple[str, str], ...] = ()
+
+    def device(self, device_id: str) -> Device:
+        return next(d for d in self.devices if d.id == device_id)
+
+
+# ---- loading -----------------------------------------------------------------------
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioFileError(f"{path}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioFileError(f"{path}: cannot be read ({exc})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioFileError(f"{path}: not valid TOML: {exc}") from None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> tuple[tuple[str, str], ...]:
+    """Apply ``key.path=value`` overrides in place; a value is read as TOML, else as text."""
+    applied = []
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ScenarioValueError(f"--set {item!r}: write KEY=VALUE with a dotted key, e.g. devices.microwave.units=3")
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        node: Any = raw
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part) if isinstance(node, dict) else None
+            if child is None and isinstance(node, dict):
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ScenarioValueError(f"{source}: --set {key}: {'.'.join(parts[: depth + 1])} is a value, not a table")
+            node = child
+        node[parts[-1]] = value
+        applied.append((key, text.strip()))
+    return tuple(applied)
+
+
+def _format_errors(source: str, prefix: str, error: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = [str(p) for p in item["loc"] if not (isinstance(p, str) and p in _TAGS)]
+        key = ".".join(([prefix] if prefix else []) + loc) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, item["loc"][:-1])
+            message = "unknown key" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        elif item["type"] == "union_tag_invalid":
+            message = f"unknown dist {item['input'].get('dist')!r}; one of {', '.join(sorted(_TAGS))}"
+        elif item["type"] == "union_tag_not_found":
+            message = f"a distribution needs dist = one of {', '.join(sorted(_TAGS))}"
+        lines.append(f"{source}: {key}: {message}")
+    return lines
+
+
+_TAGS = {"constant", "exponential", "uniform", "triangular", "lognormal"}
+
+
+def _allowed_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """The keys a table at ``loc`` accepts, walking the model; empty when not knowable."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        if isinstance(part, str) and part in current.model_fields:
+            current = _model_of(current.model_fields[part].annotation)
+        else:
+            continue
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return []
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dict[str, Any] | None = None) -> Scenario:
+    """Read, override and validate a scenario; raises ScenarioError with every problem found."""
+    path = Path(path)
+    source = str(path)
+    raw = read_toml(path) if raw is None else raw
+    applied = apply_overrides(raw, overrides or [], source)
+    problems: list[str] = []
+    try:
+        parsed = ScenarioFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioValueError("\n".join(_format_errors(source, "", exc, ScenarioFile))) from None
+    devices = []
+    for device_id, table in parsed.devices.items():
+        kind = table.get("kind")
+        if kind not in DEVICE_KINDS:
+            what = "missing" if kind is None else f"unknown kind {kind!r}"
+            problems.append(f"{source}: devices.{device_id}.kind: {what}; one of {', '.join(sorted(DEVICE_KINDS))}")
+            continue
+        config_cls = DEVICE_KINDS[kind].config
+        model = _dataclass_model(config_cls, kind)
+        try:
+            validated = model.model_validate(table)
+            config = _to_config(config_cls, dict(validated))
+        except ValidationError as exc:
+            problems += _format_errors(source, f"devices.{device_id}", exc, model)
+            continue
+        except ValueError as exc:
+            problems.append(f"{source}: devices.{device_id}: {exc}")
+            continue
+        devices.append(Device(device_id, kind, table.get("label") or device_id, config))
+    if problems:
+        raise ScenarioValueError("\n".join(problems))
+    kinds = {d.id: d.kind for d in devices}
+    population = _population(parsed, kinds, source)
+    days = NAMED_DAYS[parsed.weather.profile] if parsed.weather.profile else tuple(
+        Day(d.max_c, d.min_c, tuple(d.rain_hours)) for d in parsed.weather.days or ()
+    )
+    temp_c, rain = hourly(days)
+    s = parsed.scenario
+    return Scenario(
+        source=source, name=s.name, title=s.title or s.name, description=s.description, start=s.start,
+        horizon_s=s.horizon, warmup_s=s.warmup, replications=s.replications, seed=s.seed,
+        station_id=parsed.station.id, devices=tuple(devices), population=population,
+        temp_c=temp_c, rain=rain, overrides=applied,
+    )
+
+
+def _population(parsed: ScenarioFile, kinds: dict[str, str], source: str) -> PopulationConfig:
+    problems = []
+    pop = parsed.population
+    if pop.door is not None and kinds.get(pop.door) != "door":
+        problems.append(f"{source}: population.door: {pop.door!r} is not a device of kind door")
+    for name, need in parsed.needs.items():
+        kind = kinds.get(need.device)
+        if kind is None:
+            problems.append(f"{source}: needs.{name}.device: no device {need.device!r}; devices are {', '.join(kinds)}")
+        elif not DEVICE_KINDS[kind].serves_workers:
+            problems.append(f"{source}: needs.{name}.device: {need.device!r} is a {kind}, which serves nobody")
+        if need.hold_like is not None and need.hold_like not in parsed.needs:
+            problems.append(f"{source}: needs.{name}.hold_like: no need {need.hold_like!r}")
+    groups = []
+    for group_name, group in pop.groups.items():
+        for need_name in group.needs:
+            if need_name not in parsed.needs:
+                problems.append(f"{source}: population.groups.{group_name}.needs.{need_name}: no such need in [needs]")
+        streams = []
+        for stream_name, stream in group.streams.items():
+            for need_name in stream.needs:
+                if need_name not in parsed.needs:
+                    problems.append(
+                        f"{source}: population.groups.{group_name}.streams.{stream_name}.needs: no need {need_name!r}; "
+                        f"needs are {', '.join(parsed.needs) or '(none)'}"
+                    )
+            if problems:
+                continue
+            rules = tuple(_need_rule(n, parsed.needs[n], group.needs.get(n)) for n in stream.needs)
+            per_day = pop.workers * group.share * stream.visit_probability * stream.visits_per_visitor
+            streams.append(
+                ArrivalStream(stream_name, per_day, hourly_share(stream.hourly_share), rules, stream.weekday_factor, stream.enters_station)
+            )
+        groups.append(
+            WorkerGroup(
+                group_name, tuple(streams), group.patience.build() if group.patience else None, group.balk_queue,
+                group.heat_sensitivity, group.rain_sensitivity, group.cold_sensitivity, tuple(group.shelter_hours), group.shelter_factor,
+            )
+        )
+    if problems:
+        raise ScenarioValueError("\n".join(problems))
+    r = pop.weather_response
+    response = WeatherResponse(tuple(sorted(r.heat_steps)), r.rain, r.cold_below_c, r.cold, r.shelter_from_c)
+    return PopulationConfig(tuple(groups), pop.door, response)
+
+
+def _need_rule(name: str, need: NeedSection, override: NeedOverride | None) -> NeedRule:
+    merged = need.model_copy(update={k: v for k, v in dict(override or NeedOverride()).items() if v is not None})
+
+    def build(spec: Any) -> Distribution | None:
+        return spec.build() if spec is not None else None
+
+    return NeedRule(
+        need=name, device=merged.device, probability=merged.probability, peak_probability=merged.peak_probability,
+        peak_hours=tuple(merged.peak_hours), hold=build(merged.hold), peak_hold=build(merged.peak_hold),
+        hold_like=merged.hold_like, background=merged.background, patience=build(merged.patience), balk_queue=merged.balk_queue,
+    )

@@ -1,0 +1,47 @@
+"""Time as the station sees it: seconds since the start of a run, and the calendar.
+
+Demand depends on the hour of day, the weekday and the season, so every clock is
+calendar-aware.  The clock never reads the wall itself: a simulation hands in the
+SimPy environment's ``now``, the live bridge hands in a wall-clock function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+SECONDS_PER_HOUR = 3600.0
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """Seconds since ``start`` (read through ``elapsed``) and what date and hour that is."""
+
+    start: datetime
+    elapsed: Callable[[], float]
+
+    def now(self) -> float:
+        return self.elapsed()
+
+    def datetime_at(self, t: float) -> datetime:
+        return self.start + timedelta(seconds=t)
+
+    def hour_of_day(self, t: float) -> float:
+        """Fractional hour of day in [0, 24) at run time ``t``."""
+        start_s = self.start.hour * 3600 + self.start.minute * 60 + self.start.second
+        return ((start_s + t) % SECONDS_PER_DAY) / SECONDS_PER_HOUR
+
+    def weekday(self, t: float) -> int:
+        """Monday is 0, as in :meth:`datetime.weekday`."""
+        return self.datetime_at(t).weekday()
+
+    def day_index(self, t: float) -> int:
+        """Whole days since midnight of the start date."""
+        start_s = self.start.hour * 3600 + self.start.minute * 60 + self.start.second
+        return int((start_s + t) // SECONDS_PER_DAY)
+
+    def seconds_to_next_hour(self, t: float) -> float:
+        hour = self.hour_of_day(t)
+        return (int(hour) + 1 - hour) * SECONDS_PER_HOUR
