@@ -39,7 +39,9 @@ class LockerBank(ServicePoint):
         return {"compartment": compartment}
 
     def on_finished(self, request: Request, now: float) -> None:
-        heapq.heappush(self._free, self._held.pop(request.worker))
+        compartment = self._held.pop(request.worker)
+        heapq.heappush(self._free, compartment)
+        self.port.record("locker_released", {"worker": request.worker, "compartment": compartment})
 
     def extra_state(self, now: float) -> dict[str, Any]:
         return {"free": len(self._free)}

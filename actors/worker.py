@@ -53,7 +53,7 @@ class Worker(Actor):
 
     def start(self) -> None:
         self._arrived = self.port.now()
-        self.port.record("visit_started", {"group": self.plan.group, "needs": len(self.plan.needs)})
+        self.port.record("visit_started", {"group": self.plan.group, "needs": len(self.plan.needs), "enters": self.plan.door is not None})
         if self.plan.door is not None:
             self.port.send(self.plan.door, Entered(self.id, self.plan.group))
         self._next()

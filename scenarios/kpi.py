@@ -8,7 +8,6 @@ time, occupancy by hour, cabinet charge) cover the whole run so the warm-up show
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,10 +75,10 @@ class _Resource:
 
 @dataclass(slots=True)
 class _Group:
+    unmet: dict[str, int]
     visits: int = 0
     ended: int = 0
     time_in_station_s: float = 0.0
-    unmet: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ class KpiCollector:
         horizon_s: float,
         warmup_s: float,
         resources: dict[str, tuple[str, int]],
-        groups: list[str],
+        groups: dict[str, list[str]],
         door: str | None,
         battery_cabinets: list[str],
         energy_meters: list[str],
@@ -113,7 +112,7 @@ class KpiCollector:
             rid: _Resource(kind, units, _TimeSeries(horizon_s, SERIES_BUCKET_S, warmup_s), _TimeSeries(horizon_s, SERIES_BUCKET_S, warmup_s))
             for rid, (kind, units) in resources.items()
         }
-        self._groups = {g: _Group() for g in groups}
+        self._groups = {g: _Group(dict.fromkeys(needs, 0)) for g, needs in groups.items()}
         self._door = door
         self._occupancy = _TimeSeries(horizon_s, 3600.0, warmup_s)
         self._cabinets = {c: (_TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0), _TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0)) for c in battery_cabinets}
@@ -218,7 +217,7 @@ class KpiCollector:
                 "unmet_needs": float(unmet),
                 "unmet_per_visit": unmet / g.visits if g.visits else 0.0,
             }
-            unmet_by_group[name] = dict(sorted(g.unmet.items()))
+            unmet_by_group[name] = dict(g.unmet)
         series["unmet_by_group"] = unmet_by_group
         self._occupancy.advance(end)
         hourly = self._occupancy.means()

@@ -38,7 +38,7 @@ def run_replication(scenario: Scenario, replication: int, observers: Iterable[Su
         scenario.horizon_s,
         scenario.warmup_s,
         resources={d.id: (d.kind, d.config.units) for d in scenario.devices if DEVICE_KINDS[d.kind].serves_workers},
-        groups=[g.name for g in scenario.population.groups],
+        groups={g.name: list(dict.fromkeys(r.need for s in g.streams for r in s.needs)) for g in scenario.population.groups},
         door=scenario.population.door,
         battery_cabinets=by_kind["battery_cabinet"],
         energy_meters=by_kind["air_conditioner"] + by_kind["lights"],

@@ -18,15 +18,22 @@ from scenarios.kpi import ReplicationResult
 from scenarios.model import run_replication
 from scenarios.schema import Scenario
 from scenarios.statistics import CONFIDENCE, difference, estimate
+from twin.feed import Subscriber
 
 SCHEMA = "yxy.simulation/1"
 COMPARE_SCHEMA = "yxy.comparison/1"
 
 
-def simulate(scenario: Scenario, replications: int | None = None, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def simulate(
+    scenario: Scenario,
+    replications: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    observers: Callable[[int], list[Subscriber]] | None = None,
+) -> dict[str, Any]:
+    """Run the replications one after another; ``observers(r)`` may tap replication r's feed."""
     runs = []
     for replication in range(replications or scenario.replications):
-        runs.append(run_replication(scenario, replication))
+        runs.append(run_replication(scenario, replication, observers(replication) if observers else ()))
         if progress is not None:
             progress(replication + 1)
     return summarise(scenario, runs)

@@ -359,6 +359,37 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioFileError(f"{path}: not valid TOML: {exc}") from None
 
 
+def read_scenario_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file with the files it ``extends`` merged beneath it (tables merge, values replace).
+
+    A variant file says ``extends = "typical_week.toml"`` and only what differs.
+    """
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(str(p) for p in (*seen, resolved))
+        raise ScenarioFileError(f"{path}: extends: the files extend each other in a circle ({chain})")
+    raw = read_toml(path)
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ScenarioValueError(f"{path}: extends: must be the path of another scenario file, relative to this one")
+    base_path = path.parent / base
+    if not base_path.exists():
+        raise ScenarioFileError(f"{path}: extends: no such scenario file {base_path}")
+    return _merge(read_scenario_tree(base_path, (*seen, resolved)), raw)
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> tuple[tuple[str, str], ...]:
     """Apply ``key.path=value`` overrides in place; a value is read as TOML, else as text."""
     applied = []
@@ -436,7 +467,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
     """Read, override and validate a scenario; raises ScenarioError with every problem found."""
     path = Path(path)
     source = str(path)
-    raw = read_toml(path) if raw is None else raw
+    raw = read_scenario_tree(path) if raw is None else raw
     applied = apply_overrides(raw, overrides or [], source)
     problems: list[str] = []
     try:

@@ -1,0 +1,87 @@
+"""The simulator against steady-state queueing theory.
+
+The M/M/c and M/M/c/K library stations, run at several (arrival rate, service rate,
+c) points through ``--set`` overrides, must reproduce Erlang C's mean wait and
+probability of waiting, and the M/M/c/K blocking probability, within
+max(4 standard errors, 5 % relative) over 20 replications of ~50,000 customers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from scenarios.model import run_replication
+from scenarios.queueing_theory import MMc, MMcK
+from scenarios.schema import load_scenario
+from tests.conftest import LIBRARY
+
+REPLICATIONS = 20
+CUSTOMERS = 50_000
+WARMUP_CUSTOMERS = 2_000
+
+
+def close_enough(samples: list[float], expected: float) -> tuple[bool, str]:
+    x = np.asarray(samples)
+    mean, se = float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
+    tolerance = max(4 * se, 0.05 * abs(expected))
+    return abs(mean - expected) <= tolerance, f"simulated {mean:.4f} ± {se:.4f} (SE), theory {expected:.4f}, tolerance {tolerance:.4f}"
+
+
+def station(file: str, arrivals_per_min: float, service_mean_s: float, c: int, extra: list[str] = ()) -> tuple[object, float]:  # type: ignore[assignment]
+    """The library station set to the point, with a horizon of ~CUSTOMERS arrivals after warm-up."""
+    rate_per_s = arrivals_per_min / 60
+    warmup_s = WARMUP_CUSTOMERS / rate_per_s
+    horizon_s = warmup_s + CUSTOMERS / rate_per_s
+    overrides = [
+        f"population.groups.customers.streams.arrivals.visit_probability={arrivals_per_min * 1440 / 1000}",
+        f"devices.server.units={c}",
+        f"devices.server.service.mean={service_mean_s}",
+        f"scenario.horizon={horizon_s}",
+        f"scenario.warmup={warmup_s}",
+        *extra,
+    ]
+    return load_scenario(LIBRARY / file, overrides), rate_per_s
+
+
+MMC_POINTS = [
+    # (arrivals per minute, mean service s, c): utilisation 0.5, 0.83 (M/M/1), 0.89, 0.93
+    (2.0, 30.0, 2),
+    (1.0, 50.0, 1),
+    (2.0, 80.0, 3),
+    (4.0, 70.0, 5),
+]
+
+
+@pytest.mark.parametrize(("arrivals_per_min", "service_mean_s", "c"), MMC_POINTS)
+def test_mmc_matches_erlang_c(arrivals_per_min: float, service_mean_s: float, c: int) -> None:
+    scenario, rate = station("mmc.toml", arrivals_per_min, service_mean_s, c)
+    theory = MMc(rate, 1 / service_mean_s, c)
+    runs = [run_replication(scenario, r).resources["server"] for r in range(REPLICATIONS)]  # type: ignore[arg-type]
+    assert min(r["served"] for r in runs) > 0.9 * CUSTOMERS
+    ok, detail = close_enough([r["wait_mean_s"] for r in runs], theory.wait_mean_s)
+    assert ok, f"mean wait at rho={theory.utilisation:.2f}: {detail}"
+    ok, detail = close_enough([r["wait_probability"] for r in runs], theory.wait_probability)
+    assert ok, f"P(wait) at rho={theory.utilisation:.2f}: {detail}"
+    ok, detail = close_enough([r["utilisation"] for r in runs], theory.utilisation)
+    assert ok, f"utilisation: {detail}"
+
+
+def test_mmck_blocking_matches_theory() -> None:
+    scenario, rate = station("mmck.toml", 2.0, 60.0, 2, ["devices.server.queue_limit=3"])
+    theory = MMcK(rate, 1 / 60.0, c=2, k=5)
+    runs = [run_replication(scenario, r).resources["server"] for r in range(REPLICATIONS)]  # type: ignore[arg-type]
+    ok, detail = close_enough([r["blocked_share"] for r in runs], theory.blocking_probability)
+    assert ok, f"blocking probability: {detail}"
+    ok, detail = close_enough([r["wait_mean_s"] for r in runs], theory.wait_mean_s)
+    assert ok, f"mean wait of admitted customers: {detail}"
+
+
+def test_a_wrong_model_would_fail() -> None:
+    """The tolerance is tight enough to tell c=3 from c=4 at the heavy point."""
+    scenario, rate = station("mmc.toml", 2.0, 80.0, 4)
+    runs = [run_replication(scenario, r).resources["server"]["wait_mean_s"] for r in range(4)]  # type: ignore[arg-type]
+    ok, _ = close_enough(runs, MMc(rate, 1 / 80.0, 3).wait_mean_s)
+    assert not ok
