@@ -48,8 +48,11 @@ class ChargingCurve:
         return 1.0 - (1.0 - soc) * math.exp(-dt_s / self.cv_time_constant_s)
 
     def seconds_to(self, soc: float, target: float) -> float:
+        """Seconds from ``soc`` to ``target``; never (inf) for a full 1.0 on the CV tail."""
         if soc >= target:
             return 0.0
+        if target >= 1.0:
+            return math.inf
         seconds = 0.0
         if soc < self.cv_from_soc:
             cc_target = min(target, self.cv_from_soc)
@@ -80,8 +83,8 @@ class BatteryCabinetConfig(ServicePointConfig):
     def __post_init__(self) -> None:
         if self.batteries >= self.slots:
             raise ValueError(f"batteries ({self.batteries}) must be fewer than slots ({self.slots}): a swap needs an empty slot")
-        if not 0.0 < self.release_soc <= 1.0:
-            raise ValueError(f"release_soc ({self.release_soc}) must be in (0, 1]")
+        if not 0.0 < self.release_soc < 1.0:
+            raise ValueError(f"release_soc ({self.release_soc}) must be above 0 and below 1: a charging tail never reaches 1")
 
 
 @dataclass(slots=True)
@@ -125,7 +128,9 @@ class BatteryCabinet(ServicePoint):
     def ready_in(self, now: float, position: int) -> float | None:
         curve, target = self.config.curve, self.config.release_soc
         etas = sorted(curve.seconds_to(self.soc(slot, now), target) for slot in self.slots if slot is not None)
-        return etas[position] if position < len(etas) else None
+        if position >= len(etas) or math.isinf(etas[position]):
+            return None
+        return etas[position]
 
     def on_started(self, request: Request, now: float) -> dict[str, Any]:
         socs = self.socs(now)

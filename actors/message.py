@@ -3,12 +3,17 @@
 Devices own their queues, so a device's answer is the truth about what happened to
 a request: a worker whose patience runs out asks to withdraw and learns from the
 device whether it was still waiting (reneged) or already being served.
+
+Messages are NamedTuples, immutable like frozen dataclasses but four times cheaper to
+make (a customer costs about five of them, bench/sim_speed.py).  Handlers tell them
+apart with ``isinstance``, never with ``==``: two tuples of equal fields are equal
+whatever their class.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Refusal(StrEnum):
@@ -20,8 +25,7 @@ class Refusal(StrEnum):
     """The worker's patience ran out while waiting."""
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     worker: str
     group: str
     need: str
@@ -33,47 +37,39 @@ class Request:
     """False when the worker goes on once served (a locker held for hours)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Withdraw:
+class Withdraw(NamedTuple):
     worker: str
 
 
-@dataclass(frozen=True, slots=True)
-class Started:
+class Started(NamedTuple):
     device: str
     wait_s: float
 
 
-@dataclass(frozen=True, slots=True)
-class Finished:
+class Finished(NamedTuple):
     device: str
 
 
-@dataclass(frozen=True, slots=True)
-class Refused:
+class Refused(NamedTuple):
     device: str
     reason: Refusal
 
 
-@dataclass(frozen=True, slots=True)
-class Entered:
+class Entered(NamedTuple):
     worker: str
     group: str
 
 
-@dataclass(frozen=True, slots=True)
-class Left:
+class Left(NamedTuple):
     worker: str
     group: str
 
 
-@dataclass(frozen=True, slots=True)
-class OccupancyChanged:
+class OccupancyChanged(NamedTuple):
     occupancy: int
 
 
-@dataclass(frozen=True, slots=True)
-class WeatherChanged:
+class WeatherChanged(NamedTuple):
     temp_c: float
     rain: bool
     day_max_c: float

@@ -11,6 +11,7 @@ draws per arrival, for the same reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -88,13 +89,11 @@ class PopulationConfig:
     weather_response: WeatherResponse = WeatherResponse()
 
 
-@dataclass(frozen=True, slots=True)
-class _Arrival:
+class _Arrival(NamedTuple):
     stream: int
 
 
-@dataclass(frozen=True, slots=True)
-class _NextHour:
+class _NextHour(NamedTuple):
     pass
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from actors.actor import Actor
 from actors.distribution import Constant, Distribution
@@ -32,13 +32,11 @@ class ServicePointConfig:
     monthly_cost_cny: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _ServiceDone:
+class _ServiceDone(NamedTuple):
     request: Request
 
 
-@dataclass(frozen=True, slots=True)
-class _ReadyAgain:
+class _ReadyAgain(NamedTuple):
     pass
 
 
@@ -59,6 +57,7 @@ class ServicePoint(Actor):
         self.busy = 0
         self.queue: deque[_Waiting] = deque()
         self._wake: Timer | None = None
+        self._has_extra_state = type(self).extra_state is not ServicePoint.extra_state
 
     # Hooks for device kinds -------------------------------------------------------
 
@@ -105,7 +104,8 @@ class ServicePoint(Actor):
 
     def publish(self, now: float) -> None:
         state = {"busy": self.busy, "queue": len(self.queue)}
-        state.update(self.extra_state(now))
+        if self._has_extra_state:
+            state.update(self.extra_state(now))
         self.port.publish(state)
 
     def _on_request(self, request: Request, now: float) -> None:

@@ -9,6 +9,7 @@ goes on to the next one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from actors.actor import Actor
 from actors.message import Entered, Finished, Left, Refused, Request, Started, Withdraw
@@ -34,8 +35,7 @@ class VisitPlan:
     """The station's door, or None for a visit that stays outside (a battery swap)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _PatienceRanOut:
+class _PatienceRanOut(NamedTuple):
     pass
 
 
@@ -99,6 +99,12 @@ class Worker(Actor):
             self.port.send(self.plan.door, Left(self.id, self.plan.group))
         self.port.record(
             "visit_ended",
-            {"group": self.plan.group, "time_s": self.port.now() - self._arrived, "served": self.served, "unmet": self.unmet},
+            {
+                "group": self.plan.group,
+                "time_s": self.port.now() - self._arrived,
+                "served": self.served,
+                "unmet": self.unmet,
+                "enters": self.plan.door is not None,
+            },
         )
         self.port.stop()

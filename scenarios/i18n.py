@@ -99,7 +99,9 @@ TEXT: dict[str, dict[str, str]] = {
         "axis.unmet": "未满足次数（每次仿真均值）",
         "warmup_band": "预热期",
         # notes
-        "note.ci": "方括号内为 {confidence} 置信区间（t 分布，对称）；次数等不会为负的指标，区间下限仍可能低于 0，增加重复次数可使区间变窄。",
+        "note.ci": (
+            "方括号内为 {confidence} 置信区间（t 分布，对称）；次数等不会为负的指标，区间下限仍可能低于 0，增加重复次数可使区间变窄。"
+        ),
         "note.utilisation": "利用率 = 设备忙碌时间 ÷（时长 × 台数），误差线为置信区间。",
         "note.no_waits": "所有设备在测量期内都没有出现等待。",
         "note.no_wait_for": "无等待的设备：{names}",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from twin.clock import Clock
+from twin.entity import Twin
 from twin.feed import STATE, Change
 
 SERIES_BUCKET_S = 600.0
@@ -45,6 +46,8 @@ class _TimeSeries:
         if t <= t0:
             return
         self.last_t = t
+        if t0 < self.window_from <= t and value > self.peak:
+            self.peak = value  # the level the window opens on counts, even if it never changes
         if value == 0:
             return
         if t > self.window_from:
@@ -77,7 +80,9 @@ class _Resource:
 class _Group:
     unmet: dict[str, int]
     visits: int = 0
-    ended: int = 0
+    station_visits: int = 0
+    """Visits through the door; the rest stay outside (a battery swap)."""
+    ended_inside: int = 0
     time_in_station_s: float = 0.0
 
 
@@ -92,7 +97,7 @@ class ReplicationResult:
 
 
 class KpiCollector:
-    """Subscribe an instance to the twin's feed; call ``result`` when the run ends."""
+    """Subscribe it to the twin's feed with ``subscribe_to``; call ``result`` when the run ends."""
 
     def __init__(
         self,
@@ -118,19 +123,18 @@ class KpiCollector:
         self._cabinets = {c: (_TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0), _TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0)) for c in battery_cabinets}
         self._energy = {m: [0.0, 0.0] for m in energy_meters}
         """meter -> [reading at the end of the warm-up, latest reading]"""
-        self._dispatch = {
-            STATE: self._on_state,
-            "service_started": self._on_started,
-            "request_refused": self._on_refused,
-            "visit_started": self._on_visit_started,
-            "visit_ended": self._on_visit_ended,
-            "need_unmet": self._on_unmet,
-        }
 
-    def __call__(self, change: Change) -> None:
-        handler = self._dispatch.get(change.name)
-        if handler is not None:
-            handler(change)
+    def subscribe_to(self, twin: Twin) -> None:
+        """Hear only the changes KPIs are made of, each straight at its handler."""
+        for name, handler in (
+            (STATE, self._on_state),
+            ("service_started", self._on_started),
+            ("request_refused", self._on_refused),
+            ("visit_started", self._on_visit_started),
+            ("visit_ended", self._on_visit_ended),
+            ("need_unmet", self._on_unmet),
+        ):
+            twin.subscribe(handler, names=[name])
 
     def _on_state(self, change: Change) -> None:
         data, t = change.data, change.t
@@ -170,12 +174,15 @@ class KpiCollector:
 
     def _on_visit_started(self, change: Change) -> None:
         if change.t >= self.warmup_s:
-            self._groups[change.data["group"]].visits += 1
+            group = self._groups[change.data["group"]]
+            group.visits += 1
+            if change.data["enters"]:
+                group.station_visits += 1
 
     def _on_visit_ended(self, change: Change) -> None:
-        if change.t >= self.warmup_s:
+        if change.t >= self.warmup_s and change.data["enters"]:
             group = self._groups[change.data["group"]]
-            group.ended += 1
+            group.ended_inside += 1
             group.time_in_station_s += change.data["time_s"]
 
     def _on_unmet(self, change: Change) -> None:
@@ -213,7 +220,8 @@ class KpiCollector:
             unmet = sum(g.unmet.values())
             groups[name] = {
                 "visits": float(g.visits),
-                "time_in_station_mean_s": g.time_in_station_s / g.ended if g.ended else 0.0,
+                "station_visits": float(g.station_visits),
+                "time_in_station_mean_s": g.time_in_station_s / g.ended_inside if g.ended_inside else 0.0,
                 "unmet_needs": float(unmet),
                 "unmet_per_visit": unmet / g.visits if g.visits else 0.0,
             }
@@ -227,8 +235,11 @@ class KpiCollector:
             charged.advance(end)
             soc.advance(end)
             series["battery_cabinets"][cid] = {"charged": charged.means(), "mean_soc": soc.means()}
+        visits = sum(g.visits for g in self._groups.values())
+        station_visits = sum(g.station_visits for g in self._groups.values())
         station = {
-            "visits": float(sum(g.visits for g in self._groups.values())),
+            "visits": float(station_visits),
+            "outside_visits": float(visits - station_visits),
             "peak_occupancy": float(self._occupancy.peak),
             "mean_occupancy": self._occupancy.window_area / window,
             "energy_kwh": sum(latest - at_warmup for at_warmup, latest in self._energy.values()),

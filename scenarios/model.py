@@ -43,7 +43,7 @@ def run_replication(scenario: Scenario, replication: int, observers: Iterable[Su
         battery_cabinets=by_kind["battery_cabinet"],
         energy_meters=by_kind["air_conditioner"] + by_kind["lights"],
     )
-    twin.subscribe(collector)
+    collector.subscribe_to(twin)
     for observer in observers:
         twin.subscribe(observer)
     binding = SimBinding(env, twin, clock, seed)
@@ -58,7 +58,7 @@ def run_replication(scenario: Scenario, replication: int, observers: Iterable[Su
     weather = Weather(WEATHER_ID, binding.port_for(WEATHER_ID), WeatherConfig(scenario.temp_c, scenario.rain, weather_observers))
     binding.host(weather)
     binding.host(Population(POPULATION_ID, binding.port_for(POPULATION_ID), scenario.population))
-    env.run(until=scenario.horizon_s)
+    binding.run(until=scenario.horizon_s)
     return collector.result(replication, seed)
 
 

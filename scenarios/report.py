@@ -142,6 +142,13 @@ def _row(name_html: str, cells: Iterable[str], css_class: str = "") -> str:
     return f'<tr{attribute}><td class="name">{name_html}</td>{"".join(f"<td>{c}</td>" for c in cells)}</tr>'
 
 
+def _spanned_rows(name_html: str, rows_cells: Sequence[Sequence[str]]) -> str:
+    """Rows that share one name cell spanning them all."""
+    first, *rest = ["".join(f"<td>{c}</td>" for c in cells) for cells in rows_cells]
+    spanned = f'<tr><td class="name" rowspan="{len(rows_cells)}">{name_html}</td>{first}</tr>'
+    return spanned + "".join(f"<tr>{cells}</tr>" for cells in rest)
+
+
 def _key_value_table(pairs: Iterable[tuple[str, str]], table_id: str) -> str:
     rows = "".join(f'<tr><th class="name">{_esc(k)}</th><td class="name">{v}</td></tr>' for k, v in pairs)
     return f'<div class="scroll"><table id="{table_id}"><tbody>{rows}</tbody></table></div>'
@@ -468,7 +475,7 @@ def _unmet_section(document: Document, lang: str) -> Section:
 # ---- comparison report sections ---------------------------------------------------------
 
 
-def _resource_ids(documents: Iterable[Document]) -> dict[str, Mapping[str, Any]]:
+def _all_resources(documents: Iterable[Document]) -> dict[str, Mapping[str, Any]]:
     """Every resource of any variant, in first-seen order, with the first description of it."""
     found: dict[str, Mapping[str, Any]] = {}
     for document in documents:
@@ -503,11 +510,12 @@ def _variants_section(comparison: Document, lang: str) -> Section:
     variants = comparison["variants"]
     head = [t("col.resource", lang), t("col.kpi", lang), *variants]
     rows = []
-    for rid, resource in _resource_ids(variants.values()).items():
-        for index, kpi in enumerate(VARIANT_RESOURCE_KPIS):
-            cells = [_estimate_html(doc["resources"].get(rid, {}).get(kpi), kpi) for doc in variants.values()]
-            name = _resource_name_html(rid, resource) if index == 0 else ""
-            rows.append(_row(name, [_esc(t(f"kpi.{kpi}", lang)), *cells]))
+    for rid, resource in _all_resources(variants.values()).items():
+        per_kpi = [
+            [_esc(t(f"kpi.{kpi}", lang)), *(_estimate_html(doc["resources"].get(rid, {}).get(kpi), kpi) for doc in variants.values())]
+            for kpi in VARIANT_RESOURCE_KPIS
+        ]
+        rows.append(_spanned_rows(_resource_name_html(rid, resource), per_kpi))
     station_cells = [_estimate_html(doc["station"].get("visits"), "visits") for doc in variants.values()]
     rows.append(_row(_esc(t("station", lang)), [_esc(t("kpi.visits", lang)), *station_cells]))
     capex_cells = [_esc(_number(doc["cost"]["capex_cny"], "capex_cny")) for doc in variants.values()]
@@ -535,7 +543,7 @@ def _differences_section(comparison: Document, lang: str) -> Section:
 
 def _difference_items(comparison: Document, diff: Mapping[str, Any], lang: str) -> list[tuple[str, str, Estimate]]:
     """(scope HTML, KPI, difference) for every difference shown; cost differences are exact, without an interval."""
-    resources = _resource_ids(comparison["variants"].values())
+    resources = _all_resources(comparison["variants"].values())
     items: list[tuple[str, str, Estimate]] = []
     for rid, kpis in diff["resources"].items():
         items += [(_resource_name_html(rid, resources.get(rid, {})), k, kpis[k]) for k in RESOURCE_KPIS if k in kpis]
@@ -565,7 +573,7 @@ def _variant_bars_section(comparison: Document, kpi: str, lang: str) -> Section:
     title_key, axis_key = VARIANT_CHARTS[kpi]
     anchor = f"by-variant-{kpi}"
     variants = comparison["variants"]
-    resources = _resource_ids(variants.values())
+    resources = _all_resources(variants.values())
     scale = 100.0 if kpi == "utilisation" else 1.0
     fig = go.Figure()
     for name, doc in variants.items():
@@ -590,7 +598,7 @@ def _variant_wait_by_hour_section(comparison: Document, lang: str) -> Section:
     variants = comparison["variants"]
     parts = []
     quiet = []
-    for index, (rid, resource) in enumerate(_resource_ids(variants.values()).items()):
+    for index, (rid, resource) in enumerate(_all_resources(variants.values()).items()):
         curves = {name: doc["series"]["resources"].get(rid, {}).get("wait_by_hour_s", []) for name, doc in variants.items()}
         name = _resource_name(rid, resource)
         if not any(any(waits) for waits in curves.values()):

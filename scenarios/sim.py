@@ -1,15 +1,21 @@
 """The SimPy binding: actors hosted in one process on a SimPy environment's clock.
 
-A message or timer is one SimPy event whose callback calls the target actor's
-``receive``.  The design card has each actor as a SimPy process reading an inbox;
-actors here are reactive (they only ever react to a message), so a process per
-actor would add a Store put, a Store get and a generator resume to every message
-and change nothing they do.  Ordering is SimPy's: by time, then in scheduling order,
-so a replication is exactly reproducible.
+The design card has each actor as a SimPy process reading an inbox.  Actors here
+are reactive (they only ever react to a message), so the binding keeps one inbox
+for all of them instead: a timer or a delayed message is a SimPy event whose
+callback delivers it, and a message sent with no delay goes into the binding's
+mailbox, delivered in send order at the same simulated instant once the handler
+that sent it has returned (run to completion, as in any actor system).  A process
+per actor would add a Store put, a Store get and a generator resume to every
+message and change nothing the actors do; the mailbox also spares each immediate
+message a trip through SimPy's heap, which is most of what makes the binding cheap
+(bench/sim_speed.py).  Everything is ordered by time, then by scheduling or send
+order, so a replication is exactly reproducible.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,7 +44,7 @@ class _SimTimer:
 
     def __call__(self, _event: simpy.Event) -> None:
         if not self.cancelled:
-            self.binding.deliver(self.actor, self.message)
+            self.binding.run_to_completion(self.actor, self.message)
 
 
 class SimPort:
@@ -68,7 +74,10 @@ class SimPort:
         return self._env.now
 
     def send(self, to: str, message: object, delay: float = 0.0) -> None:
-        self._env.timeout(delay if delay > 0 else 0.0).callbacks.append(_SimTimer(self._binding, to, message))
+        if delay > 0:
+            self._env.timeout(delay).callbacks.append(_SimTimer(self._binding, to, message))
+        else:
+            self._binding.mailbox.append((to, message))
 
     def timer(self, delay: float, message: object) -> _SimTimer:
         timer = _SimTimer(self._binding, self.actor_id, message)
@@ -100,6 +109,7 @@ class SimBinding:
         self.clock = clock
         self.seed = seed
         self.actors: dict[str, Actor] = {}
+        self.mailbox: deque[tuple[str, object]] = deque()
 
     def port_for(self, actor_id: str) -> SimPort:
         return SimPort(self, actor_id)
@@ -115,6 +125,21 @@ class SimBinding:
 
     def release(self, actor_id: str) -> None:
         del self.actors[actor_id]
+
+    def run(self, until: float) -> None:
+        """Deliver what the actors sent as they started, then run the clock to ``until``."""
+        self._drain()
+        self.env.run(until=until)
+
+    def run_to_completion(self, actor_id: str, message: object) -> None:
+        """Deliver one timed message, then every message its handling sent, in order."""
+        self.deliver(actor_id, message)
+        self._drain()
+
+    def _drain(self) -> None:
+        mailbox, deliver = self.mailbox, self.deliver
+        while mailbox:
+            deliver(*mailbox.popleft())
 
     def deliver(self, actor_id: str, message: object) -> None:
         actor = self.actors.get(actor_id)

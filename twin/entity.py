@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,9 @@ class Twin:
 
     def report(self, entity_id: str, t: float, state: Mapping[str, Any]) -> Change | None:
         """Merge ``state`` into the entity's reported state; a no-op report changes nothing."""
-        entity = self.entity(entity_id)
+        entity = self.entities.get(entity_id)
+        if entity is None:
+            raise UnknownEntityError(entity_id)
         reported = entity.reported
         changed = {k: v for k, v in state.items() if k not in reported or reported[k] != v}
         if not changed:
@@ -62,5 +64,5 @@ class Twin:
         entity = self.entities.get(entity_id)
         return self.feed.append(t, entity_id, name, entity.version if entity else 0, data)
 
-    def subscribe(self, subscriber: Subscriber, after_seq: int | None = None) -> None:
-        self.feed.subscribe(subscriber, after_seq)
+    def subscribe(self, subscriber: Subscriber, after_seq: int | None = None, names: Iterable[str] | None = None) -> None:
+        self.feed.subscribe(subscriber, after_seq, names)

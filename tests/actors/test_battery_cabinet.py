@@ -44,3 +44,9 @@ def test_default_curve_matches_station_data() -> None:
     tail_h = curve.seconds_to(0.8, 0.9) / 3600
     assert 2.2 <= total_h <= 2.6
     assert 0.2 <= tail_h / total_h <= 0.3
+
+
+def test_a_full_battery_is_never_reached_on_the_tail() -> None:
+    curve = ChargingCurve()
+    assert curve.seconds_to(0.5, 1.0) == math.inf
+    assert curve.soc_after(0.5, 1e9) <= 1.0

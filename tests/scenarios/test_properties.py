@@ -43,7 +43,7 @@ def stations(draw: st.DrawFn) -> dict[str, Any]:
     cabinet.update(
         slots=slots,
         batteries=draw(st.integers(1, slots - 1)),
-        release_soc=draw(st.sampled_from([0.5, 0.8, 0.9, 1.0])),
+        release_soc=draw(st.sampled_from([0.5, 0.8, 0.9, 0.99])),
         max_wait_for_charge_s=draw(st.sampled_from(["0s", "2m", "10m", "1h"])),
     )
     raw["devices"]["water"]["tank_l"] = draw(st.sampled_from([0.5, 2, 20]))
