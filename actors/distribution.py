@@ -1,4 +1,8 @@
-"""Service-time and duration distributions, in seconds, drawn from an actor's own stream."""
+"""Service-time and duration distributions, in seconds, drawn from an actor's own stream.
+
+Each draws a fixed number of primitive variates (inverse transforms where they
+exist), so the stream stays aligned across variants: common random numbers.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,14 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
+from twin.randomness import RandomStream
 
 
 class Distribution(Protocol):
     @property
     def mean_s(self) -> float: ...
 
-    def sample(self, rng: np.random.Generator) -> float: ...
+    def sample(self, rng: RandomStream) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +28,7 @@ class Constant:
     def mean_s(self) -> float:
         return self.value_s
 
-    def sample(self, rng: np.random.Generator) -> float:
+    def sample(self, rng: RandomStream) -> float:
         return self.value_s
 
 
@@ -36,8 +40,8 @@ class Exponential:
     def mean_s(self) -> float:
         return self.mean
 
-    def sample(self, rng: np.random.Generator) -> float:
-        return float(rng.exponential(self.mean))
+    def sample(self, rng: RandomStream) -> float:
+        return self.mean * rng.standard_exponential()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +53,8 @@ class Uniform:
     def mean_s(self) -> float:
         return (self.low + self.high) / 2
 
-    def sample(self, rng: np.random.Generator) -> float:
-        return float(rng.uniform(self.low, self.high))
+    def sample(self, rng: RandomStream) -> float:
+        return self.low + (self.high - self.low) * rng.random()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +67,14 @@ class Triangular:
     def mean_s(self) -> float:
         return (self.low + self.mode + self.high) / 3
 
-    def sample(self, rng: np.random.Generator) -> float:
-        if self.low == self.high:
-            return self.low
-        return float(rng.triangular(self.low, self.mode, self.high))
+    def sample(self, rng: RandomStream) -> float:
+        u, low, mode, high = rng.random(), self.low, self.mode, self.high
+        if low == high:
+            return low
+        split = (mode - low) / (high - low)
+        if u < split:
+            return low + math.sqrt(u * (high - low) * (mode - low))
+        return high - math.sqrt((1 - u) * (high - low) * (high - mode))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,5 +88,5 @@ class LogNormal:
     def mean_s(self) -> float:
         return self.median * math.exp(self.sigma**2 / 2)
 
-    def sample(self, rng: np.random.Generator) -> float:
-        return float(self.median * math.exp(self.sigma * rng.standard_normal()))
+    def sample(self, rng: RandomStream) -> float:
+        return self.median * math.exp(self.sigma * rng.standard_normal())

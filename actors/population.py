@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numpy as np
+from twin.randomness import RandomStream
 
 from actors.actor import Actor
 from actors.distribution import Distribution
@@ -101,8 +101,8 @@ class _NextHour(NamedTuple):
 class _StreamState:
     group: WorkerGroup
     stream: ArrivalStream
-    arrivals: np.random.Generator
-    choices: np.random.Generator
+    arrivals: RandomStream
+    choices: RandomStream
     hazard_left: float = 0.0
     rate_per_s: float = 0.0
     since: float = 0.0
@@ -131,7 +131,7 @@ class Population(Actor):
     def start(self) -> None:
         now = self.port.now()
         for state in self._streams:
-            state.hazard_left = float(state.arrivals.standard_exponential())
+            state.hazard_left = state.arrivals.standard_exponential()
             state.since = now
         self._reschedule(now)
         self.port.timer(self.port.clock.seconds_to_next_hour(now), _NextHour())
@@ -188,7 +188,7 @@ class Population(Actor):
         worker_id = f"{state.group.name}.{state.stream.name}.{state.arrived}"
         plan = self.plan_visit(state, now)
         self.port.spawn(Worker(worker_id, self.port.port_for(worker_id), plan))
-        state.hazard_left = float(state.arrivals.standard_exponential())
+        state.hazard_left = state.arrivals.standard_exponential()
         state.since = now
         state.timer = self.port.timer(state.hazard_left / state.rate_per_s, _Arrival(index))
 
@@ -197,9 +197,9 @@ class Population(Actor):
         hour = self.port.clock.hour_of_day(now)
         drawn: list[tuple[NeedRule, bool, float | None, float | None]] = []
         for rule in state.stream.needs:
-            peak = in_hours(hour, rule.peak_hours)
+            peak = bool(rule.peak_hours) and in_hours(hour, rule.peak_hours)
             probability = rule.peak_probability if peak and rule.peak_probability is not None else rule.probability
-            chosen = bool(rng.random() < probability)
+            chosen = rng.random() < probability
             hold_dist = rule.peak_hold if peak and rule.peak_hold is not None else rule.hold
             hold = hold_dist.sample(rng) if hold_dist is not None else None
             patience_dist = rule.patience or group.patience

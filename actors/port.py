@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
+from twin.randomness import RandomStream
 
 from twin.clock import Clock
 
@@ -26,12 +26,12 @@ class Port(Protocol):
     def clock(self) -> Clock: ...
 
     @property
-    def rng(self) -> np.random.Generator:
+    def rng(self) -> RandomStream:
         """The actor's own random stream, derived from (seed, actor id)."""
 
     def now(self) -> float: ...
 
-    def stream(self, name: str) -> np.random.Generator:
+    def stream(self, name: str) -> RandomStream:
         """Another named stream of this actor's (one per worker group, say), for common random numbers."""
 
     def send(self, to: str, message: object, delay: float = 0.0) -> None:

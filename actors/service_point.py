@@ -57,7 +57,11 @@ class ServicePoint(Actor):
         self.busy = 0
         self.queue: deque[_Waiting] = deque()
         self._wake: Timer | None = None
-        self._has_extra_state = type(self).extra_state is not ServicePoint.extra_state
+        # Hooks a kind does not override are skipped on the hot path.
+        cls = type(self)
+        self._has_extra_state = cls.extra_state is not ServicePoint.extra_state
+        self._has_on_started = cls.on_started is not ServicePoint.on_started
+        self._always_ready = cls.ready_in is ServicePoint.ready_in
 
     # Hooks for device kinds -------------------------------------------------------
 
@@ -121,6 +125,8 @@ class ServicePoint(Actor):
         self._dispatch(now)
 
     def _next_ready(self, now: float) -> bool:
+        if self._always_ready:
+            return True
         ready = self.ready_in(now, 0)
         return ready is not None and ready <= READY_TOLERANCE_S
 
@@ -156,7 +162,8 @@ class ServicePoint(Actor):
         self.busy += 1
         wait_s = now - since
         event: dict[str, Any] = {"worker": request.worker, "group": request.group, "need": request.need, "wait_s": wait_s}
-        event.update(self.on_started(request, now))
+        if self._has_on_started:
+            event.update(self.on_started(request, now))
         self.port.record("service_started", event)
         self.port.send(request.worker, Started(self.id, wait_s))
         self.port.timer(self.service_time(request), _ServiceDone(request))

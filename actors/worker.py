@@ -1,14 +1,14 @@
 """A worker on one visit: the needs they came with, met one after another.
 
 The plan is drawn when the worker arrives (by the population), so the worker itself
-draws nothing and a visit is the same however the station treats it.  A need that
+draws nothing and a visit is the same however the station treats it.  Plans are
+NamedTuples for the same reason messages are: one is made per arrival.  A need that
 fails (balked, turned away, patience ran out) is recorded as unmet and the worker
 goes on to the next one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from actors.actor import Actor
@@ -16,8 +16,7 @@ from actors.message import Entered, Finished, Left, Refused, Request, Started, W
 from actors.port import Port, Timer
 
 
-@dataclass(frozen=True, slots=True)
-class NeedPlan:
+class NeedPlan(NamedTuple):
     need: str
     device: str
     hold_s: float | None = None
@@ -27,8 +26,7 @@ class NeedPlan:
     """Go on once served (a locker, a phone left charging) instead of waiting for the end."""
 
 
-@dataclass(frozen=True, slots=True)
-class VisitPlan:
+class VisitPlan(NamedTuple):
     group: str
     needs: tuple[NeedPlan, ...]
     door: str | None = None

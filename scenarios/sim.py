@@ -19,13 +19,12 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import simpy
 
 from actors.actor import Actor
 from twin.clock import Clock
 from twin.entity import Twin
-from twin.randomness import random_stream
+from twin.randomness import RandomStream
 
 from scenarios.errors import SimulationError
 
@@ -54,21 +53,21 @@ class SimPort:
         self._binding = binding
         self._env = binding.env
         self.actor_id = actor_id
-        self._rng: np.random.Generator | None = None
+        self._rng: RandomStream | None = None
 
     @property
     def clock(self) -> Clock:
         return self._binding.clock
 
     @property
-    def rng(self) -> np.random.Generator:
+    def rng(self) -> RandomStream:
         # Made on first use: most workers never draw, and a generator costs ~20 µs to seed.
         if self._rng is None:
             self._rng = self.stream("")
         return self._rng
 
-    def stream(self, name: str) -> np.random.Generator:
-        return random_stream(self._binding.seed, f"{self.actor_id}/{name}")
+    def stream(self, name: str) -> RandomStream:
+        return RandomStream(self._binding.seed, f"{self.actor_id}/{name}")
 
     def now(self) -> float:
         return self._env.now

@@ -7,8 +7,9 @@ from datetime import datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from actors.distribution import Triangular
 from twin.clock import Clock
-from twin.randomness import random_stream
+from twin.randomness import RandomStream
 
 
 def test_calendar_from_run_time() -> None:
@@ -29,11 +30,32 @@ def test_hour_and_day_agree_with_datetime(t: float) -> None:
     assert 0 < clock.seconds_to_next_hour(t) <= 3600.0
 
 
+def draws(seed: int, name: str, n: int = 5) -> list[float]:
+    stream = RandomStream(seed, name)
+    return [stream.random() for _ in range(n)]
+
+
 def test_streams_are_reproducible_and_independent() -> None:
-    a1 = random_stream(7, "riders/visits/arrivals").random(5)
-    a2 = random_stream(7, "riders/visits/arrivals").random(5)
-    b = random_stream(7, "couriers/visits/arrivals").random(5)
-    other_seed = random_stream(8, "riders/visits/arrivals").random(5)
-    assert (a1 == a2).all()
-    assert not (a1 == b).any()
-    assert not (a1 == other_seed).any()
+    a1, a2 = draws(7, "riders/visits/arrivals"), draws(7, "riders/visits/arrivals")
+    b, other_seed = draws(7, "couriers/visits/arrivals"), draws(8, "riders/visits/arrivals")
+    assert a1 == a2 and len(set(a1)) == 5
+    assert not set(a1) & set(b)
+    assert not set(a1) & set(other_seed)
+
+
+def test_each_kind_of_variate_keeps_its_own_block() -> None:
+    """Drawing more uniforms does not shift the exponentials: common random numbers."""
+    plain, busy = RandomStream(3, "x"), RandomStream(3, "x")
+    for _ in range(300):
+        busy.random()
+    assert [plain.standard_exponential() for _ in range(300)] == [busy.standard_exponential() for _ in range(300)]
+
+
+@given(u=st.floats(0, 1, exclude_max=True))
+def test_triangular_inverse_transform_stays_in_range(u: float) -> None:
+    class Fixed(RandomStream):
+        def random(self) -> float:
+            return u
+
+    value = Triangular(10.0, 25.0, 60.0).sample(Fixed(0, "t"))
+    assert 10.0 <= value <= 60.0
