@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.distribution import Distribution, Constant
+from actors.distribution import Constant, Distribution
 from actors.service_point import ServicePoint, ServicePointConfig
 
 

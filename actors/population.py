@@ -13,13 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from twin.randomness import RandomStream
-
 from actors.actor import Actor
 from actors.distribution import Distribution
 from actors.message import WeatherChanged
 from actors.port import Port, Timer
 from actors.worker import NeedPlan, VisitPlan, Worker
+from twin.randomness import RandomStream
 
 Hours = tuple[tuple[float, float], ...]
 """Clock windows as (from_h, to_h); a window may wrap past midnight (22.0, 6.0)."""

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from twin.randomness import RandomStream
-
 from twin.clock import Clock
+from twin.randomness import RandomStream
 
 if TYPE_CHECKING:
     from actors.actor import Actor

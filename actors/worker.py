@@ -68,7 +68,9 @@ class Worker(Actor):
             self._stop_patience()
             self.unmet += 1
             need = self.plan.needs[self._index]
-            self.port.record("need_unmet", {"group": self.plan.group, "need": need.need, "device": need.device, "reason": message.reason.value})
+            self.port.record(
+                "need_unmet", {"group": self.plan.group, "need": need.need, "device": need.device, "reason": message.reason.value}
+            )
             self._next()
         elif isinstance(message, _PatienceRanOut):
             self._patience = None

@@ -91,7 +91,12 @@ def project_station(customers: int):  # type: ignore[no-untyped-def]
     horizon = customers / (ARRIVALS_PER_MIN / 60)
     return load_scenario(
         LIBRARY / "mmc.toml",
-        [f"scenario.horizon={horizon}", "scenario.warmup=0", f"devices.server.units={SERVERS}", f"devices.server.service.mean={SERVICE_MEAN_S}"],
+        [
+            f"scenario.horizon={horizon}",
+            "scenario.warmup=0",
+            f"devices.server.units={SERVERS}",
+            f"devices.server.service.mean={SERVICE_MEAN_S}",
+        ],
     )
 
 
@@ -145,7 +150,9 @@ def main() -> None:
         heat_s.append(timed(lambda: run_replication(heat_wave, 0)))
     project_events, bare_events = count_simpy_events(project), count_simpy_events(bare)
     p, b, m, h = (statistics.median(x) for x in (project_s, bare_s, monitored_s, heat_s))
-    print(f"M/M/{SERVERS}: {args.customers:,} customers, {ARRIVALS_PER_MIN}/min, mean service {SERVICE_MEAN_S:g} s; medians of {args.repeats}")
+    print(
+        f"M/M/{SERVERS}: {args.customers:,} customers, {ARRIVALS_PER_MIN}/min, mean service {SERVICE_MEAN_S:g} s; medians of {args.repeats}"
+    )
     print(f"bare SimPy            {b:8.3f} s  {bare_events / b:12,.0f} SimPy events/s  {args.customers / b:10,.0f} customers/s")
     print(f"bare SimPy + KPIs     {m:8.3f} s  {'':>12}                 {args.customers / m:10,.0f} customers/s")
     print(f"project               {p:8.3f} s  {project_events / p:12,.0f} SimPy events/s  {args.customers / p:10,.0f} customers/s")

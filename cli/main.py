@@ -6,7 +6,6 @@ exit code 2, never a traceback.
 
 from __future__ import annotations
 
-import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
@@ -74,7 +73,12 @@ def check_lang(lang: str) -> None:
 
 def progress_bar() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=console
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
     )
 
 
@@ -102,8 +106,15 @@ def print_summary(document: dict[str, Any]) -> None:
         table.add_column(column, justify="left" if column == "resource" else "right")
     for rid, r in document["resources"].items():
         table.add_row(
-            rid, str(r["units"]), fmt(r["wait_mean_s"]), fmt(r["wait_p95_s"]), fmt(r["utilisation"], 100),
-            fmt(r["served"], digits=0), fmt(r["balked"], digits=0), fmt(r["reneged"], digits=0), fmt(r["blocked"], digits=0),
+            rid,
+            str(r["units"]),
+            fmt(r["wait_mean_s"]),
+            fmt(r["wait_p95_s"]),
+            fmt(r["utilisation"], 100),
+            fmt(r["served"], digits=0),
+            fmt(r["balked"], digits=0),
+            fmt(r["reneged"], digits=0),
+            fmt(r["blocked"], digits=0),
         )
     console.print(table)
     station = document["station"]
@@ -234,7 +245,3 @@ def list_scenarios() -> None:
 def main() -> None:
     """Entry point; also for ``python -m cli``."""
     app()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

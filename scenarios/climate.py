@@ -24,16 +24,34 @@ class Day:
 NAMED_DAYS: dict[str, tuple[Day, ...]] = {
     # Late spring/autumn week: mild, one wet afternoon (P(rain day) ≈ 0.35).
     "mild_week": (
-        Day(23, 14), Day(24, 15), Day(22, 15, ((14.0, 18.0),)), Day(21, 13), Day(23, 14), Day(25, 16), Day(24, 16),
+        Day(23, 14),
+        Day(24, 15),
+        Day(22, 15, ((14.0, 18.0),)),
+        Day(21, 13),
+        Day(23, 14),
+        Day(25, 16),
+        Day(24, 16),
     ),
     # July-August: max 33, min 26 typical, rising into a heat wave with days >= 35, >= 37
     # (orange warning) and one >= 38; a thunder shower on the fifth afternoon.
     "summer_heat_wave": (
-        Day(34, 27), Day(35.5, 27.5), Day(36.5, 28), Day(37.5, 28.5), Day(38.5, 29, ((17.0, 18.0),)), Day(37.2, 28.5), Day(35.5, 28),
+        Day(34, 27),
+        Day(35.5, 27.5),
+        Day(36.5, 28),
+        Day(37.5, 28.5),
+        Day(38.5, 29, ((17.0, 18.0),)),
+        Day(37.2, 28.5),
+        Day(35.5, 28),
     ),
     # January: max ~6-9, min ~-1 to -2; a cold snap with days whose max is below 5 °C.
     "winter_cold_week": (
-        Day(6, -1), Day(4, -3), Day(3, -4), Day(2.5, -5, ((0.0, 6.0),)), Day(4, -3), Day(6, -1), Day(7, 0),
+        Day(6, -1),
+        Day(4, -3),
+        Day(3, -4),
+        Day(2.5, -5, ((0.0, 6.0),)),
+        Day(4, -3),
+        Day(6, -1),
+        Day(7, 0),
     ),
     # A plum-rain (梅雨) rainstorm day: rain all day, little daily range.
     "rainstorm_day": (Day(27, 23, ((0.0, 24.0),)),),

@@ -24,7 +24,7 @@ SERIES_BUCKET_S = 600.0
 class _TimeSeries:
     """Time-weighted mean of a step function, per bucket, plus its integral over a window."""
 
-    __slots__ = ("bucket_s", "areas", "value", "last_t", "window_from", "window_area", "peak")
+    __slots__ = ("areas", "bucket_s", "last_t", "peak", "value", "window_area", "window_from")
 
     def __init__(self, horizon_s: float, bucket_s: float, window_from: float, value: float = 0.0) -> None:
         self.bucket_s = bucket_s
@@ -114,13 +114,17 @@ class KpiCollector:
         self.horizon_s = horizon_s
         self.warmup_s = warmup_s
         self._resources = {
-            rid: _Resource(kind, units, _TimeSeries(horizon_s, SERIES_BUCKET_S, warmup_s), _TimeSeries(horizon_s, SERIES_BUCKET_S, warmup_s))
+            rid: _Resource(
+                kind, units, _TimeSeries(horizon_s, SERIES_BUCKET_S, warmup_s), _TimeSeries(horizon_s, SERIES_BUCKET_S, warmup_s)
+            )
             for rid, (kind, units) in resources.items()
         }
         self._groups = {g: _Group(dict.fromkeys(needs, 0)) for g, needs in groups.items()}
         self._door = door
         self._occupancy = _TimeSeries(horizon_s, 3600.0, warmup_s)
-        self._cabinets = {c: (_TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0), _TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0)) for c in battery_cabinets}
+        self._cabinets = {
+            c: (_TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0), _TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0)) for c in battery_cabinets
+        }
         self._energy = {m: [0.0, 0.0] for m in energy_meters}
         """meter -> [reading at the end of the warm-up, latest reading]"""
 

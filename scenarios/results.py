@@ -42,7 +42,12 @@ def simulate(
 def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str, Any]:
     devices = {d.id: d for d in scenario.devices}
     resources = {
-        rid: {"kind": devices[rid].kind, "label": devices[rid].label, "units": devices[rid].config.units, **_estimates([r.resources[rid] for r in runs])}
+        rid: {
+            "kind": devices[rid].kind,
+            "label": devices[rid].label,
+            "units": devices[rid].config.units,
+            **_estimates([r.resources[rid] for r in runs]),
+        }
         for rid in runs[0].resources
     }
     return {
@@ -75,7 +80,13 @@ def cost(scenario: Scenario) -> dict[str, Any]:
     for d in scenario.devices:
         units = getattr(d.config, "units", 1)
         items.append(
-            {"device": d.id, "kind": d.kind, "units": units, "unit_cost_cny": d.config.unit_cost_cny, "monthly_cost_cny": d.config.monthly_cost_cny}
+            {
+                "device": d.id,
+                "kind": d.kind,
+                "units": units,
+                "unit_cost_cny": d.config.unit_cost_cny,
+                "monthly_cost_cny": d.config.monthly_cost_cny,
+            }
         )
     return {
         "capex_cny": sum(i["units"] * i["unit_cost_cny"] for i in items),
@@ -99,7 +110,7 @@ def compare(variants: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         "schema": COMPARE_SCHEMA,
         "baseline": base_name,
         "confidence": CONFIDENCE,
-        "variants": {name: result for name, result in variants},
+        "variants": dict(variants),
         "differences": differences,
     }
 

@@ -497,16 +497,29 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         raise ScenarioValueError("\n".join(problems))
     kinds = {d.id: d.kind for d in devices}
     population = _population(parsed, kinds, source)
-    days = NAMED_DAYS[parsed.weather.profile] if parsed.weather.profile else tuple(
-        Day(d.max_c, d.min_c, tuple(d.rain_hours)) for d in parsed.weather.days or ()
+    days = (
+        NAMED_DAYS[parsed.weather.profile]
+        if parsed.weather.profile
+        else tuple(Day(d.max_c, d.min_c, tuple(d.rain_hours)) for d in parsed.weather.days or ())
     )
     temp_c, rain = hourly(days)
     s = parsed.scenario
     return Scenario(
-        source=source, name=s.name, title=s.title or s.name, description=s.description, start=s.start,
-        horizon_s=s.horizon, warmup_s=s.warmup, replications=s.replications, seed=s.seed,
-        station_id=parsed.station.id, devices=tuple(devices), population=population,
-        temp_c=temp_c, rain=rain, overrides=applied,
+        source=source,
+        name=s.name,
+        title=s.title or s.name,
+        description=s.description,
+        start=s.start,
+        horizon_s=s.horizon,
+        warmup_s=s.warmup,
+        replications=s.replications,
+        seed=s.seed,
+        station_id=parsed.station.id,
+        devices=tuple(devices),
+        population=population,
+        temp_c=temp_c,
+        rain=rain,
+        overrides=applied,
     )
 
 
@@ -545,8 +558,15 @@ def _population(parsed: ScenarioFile, kinds: dict[str, str], source: str) -> Pop
             )
         groups.append(
             WorkerGroup(
-                group_name, tuple(streams), group.patience.build() if group.patience else None, group.balk_queue,
-                group.heat_sensitivity, group.rain_sensitivity, group.cold_sensitivity, tuple(group.shelter_hours), group.shelter_factor,
+                group_name,
+                tuple(streams),
+                group.patience.build() if group.patience else None,
+                group.balk_queue,
+                group.heat_sensitivity,
+                group.rain_sensitivity,
+                group.cold_sensitivity,
+                tuple(group.shelter_hours),
+                group.shelter_factor,
             )
         )
     if problems:
@@ -563,7 +583,15 @@ def _need_rule(name: str, need: NeedSection, override: NeedOverride | None) -> N
         return spec.build() if spec is not None else None
 
     return NeedRule(
-        need=name, device=merged.device, probability=merged.probability, peak_probability=merged.peak_probability,
-        peak_hours=tuple(merged.peak_hours), hold=build(merged.hold), peak_hold=build(merged.peak_hold),
-        hold_like=merged.hold_like, background=merged.background, patience=build(merged.patience), balk_queue=merged.balk_queue,
+        need=name,
+        device=merged.device,
+        probability=merged.probability,
+        peak_probability=merged.peak_probability,
+        peak_hours=tuple(merged.peak_hours),
+        hold=build(merged.hold),
+        peak_hold=build(merged.peak_hold),
+        hold_like=merged.hold_like,
+        background=merged.background,
+        patience=build(merged.patience),
+        balk_queue=merged.balk_queue,
     )

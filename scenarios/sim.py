@@ -22,15 +22,14 @@ from typing import Any
 import simpy
 
 from actors.actor import Actor
+from scenarios.errors import SimulationError
 from twin.clock import Clock
 from twin.entity import Twin
 from twin.randomness import RandomStream
 
-from scenarios.errors import SimulationError
-
 
 class _SimTimer:
-    __slots__ = ("binding", "actor", "message", "cancelled")
+    __slots__ = ("actor", "binding", "cancelled", "message")
 
     def __init__(self, binding: SimBinding, actor: str, message: object) -> None:
         self.binding = binding
@@ -47,7 +46,7 @@ class _SimTimer:
 
 
 class SimPort:
-    __slots__ = ("_binding", "_env", "actor_id", "_rng")
+    __slots__ = ("_binding", "_env", "_rng", "actor_id")
 
     def __init__(self, binding: SimBinding, actor_id: str) -> None:
         self._binding = binding

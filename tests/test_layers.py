@@ -17,22 +17,58 @@ PLACEMENT_EXCEPTIONS = {"actors/runtime.py"}
 """The one module that may wrap actors for Ray (the Ray issue)."""
 
 FORBIDDEN_MODULES = {
-    "ray", "paho", "fastapi", "starlette", "uvicorn", "socket", "ssl", "requests", "httpx", "urllib", "http",
-    "asyncio", "subprocess", "threading", "multiprocessing", "os", "io", "pathlib", "shutil", "tempfile",
-    "sqlite3", "sqlalchemy", "random", "time", "simpy", "scenarios", "hardware_bridge", "web", "cli", "vision",
+    "ray",
+    "paho",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "socket",
+    "ssl",
+    "requests",
+    "httpx",
+    "urllib",
+    "http",
+    "asyncio",
+    "subprocess",
+    "threading",
+    "multiprocessing",
+    "os",
+    "io",
+    "pathlib",
+    "shutil",
+    "tempfile",
+    "sqlite3",
+    "sqlalchemy",
+    "random",
+    "time",
+    "simpy",
+    "scenarios",
+    "hardware_bridge",
+    "web",
+    "cli",
+    "vision",
 }
 FORBIDDEN_CALLS = {
-    ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
-    ("random", "seed"), ("random", "rand"), ("random", "randn"), ("random", "randint"), ("random", "random"),
-    ("random", "choice"), ("random", "default_rng"), ("random", "shuffle"), ("random", "exponential"),
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("random", "seed"),
+    ("random", "rand"),
+    ("random", "randn"),
+    ("random", "randint"),
+    ("random", "random"),
+    ("random", "choice"),
+    ("random", "default_rng"),
+    ("random", "shuffle"),
+    ("random", "exponential"),
 }
 FORBIDDEN_NAMES = {"open", "print", "input", "exec", "eval", "__import__"}
 
 
 def pure_modules() -> list[Path]:
     return sorted(
-        p for package in PURE_PACKAGES for p in (ROOT / package).rglob("*.py")
-        if str(p.relative_to(ROOT)) not in PLACEMENT_EXCEPTIONS
+        p for package in PURE_PACKAGES for p in (ROOT / package).rglob("*.py") if str(p.relative_to(ROOT)) not in PLACEMENT_EXCEPTIONS
     )
 
 

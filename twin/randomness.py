@@ -32,7 +32,7 @@ class RandomStream:
     others: a variant that draws one more uniform sees the same exponentials.
     """
 
-    __slots__ = ("_generators", "_uniform", "_exponential", "_normal")
+    __slots__ = ("_exponential", "_generators", "_normal", "_uniform")
 
     def __init__(self, seed: int, name: str) -> None:
         children = np.random.SeedSequence(seed, spawn_key=stream_key(name)).spawn(3)

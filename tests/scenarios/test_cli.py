@@ -61,8 +61,16 @@ def test_set_changes_the_station(tmp_path: Path) -> None:
 
 def test_compare_finds_the_significant_difference(tmp_path: Path) -> None:
     output = run(
-        "compare", "stress_10x", "--variant", "devices.microwave.units=1", "-n", "5", "--json", str(tmp_path / "c.json"),
-        "--report", str(tmp_path / "c.html"),
+        "compare",
+        "stress_10x",
+        "--variant",
+        "devices.microwave.units=1",
+        "-n",
+        "5",
+        "--json",
+        str(tmp_path / "c.json"),
+        "--report",
+        str(tmp_path / "c.html"),
     )
     comparison = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
     assert comparison["schema"] == "yxy.comparison/1" and comparison["baseline"] == "stress_10x"

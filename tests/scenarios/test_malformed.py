@@ -35,10 +35,16 @@ CASES = [
     ("unknown-dist", variant('dist = "exponential"', 'dist = "gamma"'), ["devices.server.service", "unknown dist 'gamma'", "exponential"]),
     (
         "triangle-upside-down",
-        variant('service = { dist = "exponential", mean = "80s" }', 'service = { dist = "triangular", low = "2m", mode = "1m", high = "3m" }'),
+        variant(
+            'service = { dist = "exponential", mean = "80s" }', 'service = { dist = "triangular", low = "2m", mode = "1m", high = "3m" }'
+        ),
         ["devices.server.service", "low <= mode <= high"],
     ),
-    ("unknown-profile", variant('hourly_share = "flat"', 'hourly_share = "lunch"'), ["hourly_share", "unknown profile 'lunch'", "station_visits"]),
+    (
+        "unknown-profile",
+        variant('hourly_share = "flat"', 'hourly_share = "lunch"'),
+        ["hourly_share", "unknown profile 'lunch'", "station_visits"],
+    ),
     ("short-profile", variant('hourly_share = "flat"', "hourly_share = [1, 2, 3]"), ["hourly_share", "at least 24"]),
     ("stream-needs-unknown", variant('needs = ["serve"]', 'needs = ["serve", "nap"]'), ["streams.arrivals.needs", "no need 'nap'"]),
     ("bad-probability", variant("probability = 1.0", "probability = 1.5"), ["needs.serve.probability", "less than or equal to 1"]),

@@ -54,7 +54,9 @@ def test_a_variant_extends_its_base() -> None:
 
 
 def test_overrides_reach_the_actor_configs() -> None:
-    scenario = load_scenario(LIBRARY / "typical_week.toml", ["devices.microwave.units=4", 'devices.microwave.service={dist="exponential", mean="2m"}'])
+    scenario = load_scenario(
+        LIBRARY / "typical_week.toml", ["devices.microwave.units=4", 'devices.microwave.service={dist="exponential", mean="2m"}']
+    )
     microwave = scenario.device("microwave")
     assert microwave.config.units == 4
     assert microwave.config.service == Exponential(120.0)

@@ -11,7 +11,10 @@ from twin.errors import DuplicateEntityError, FeedGapError, UnknownEntityError
 from twin.feed import STATE, Change
 
 reports = st.lists(
-    st.tuples(st.sampled_from(["microwave", "door", "lockers"]), st.dictionaries(st.sampled_from(["busy", "queue", "on"]), st.integers(0, 3), max_size=3)),
+    st.tuples(
+        st.sampled_from(["microwave", "door", "lockers"]),
+        st.dictionaries(st.sampled_from(["busy", "queue", "on"]), st.integers(0, 3), max_size=3),
+    ),
     max_size=60,
 )
 

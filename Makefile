@@ -1,0 +1,41 @@
+# The two commands of the README, and the pieces they are made of.
+# Everything installs into .venv from PyPI; nothing else is needed on the machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT := out
+
+.PHONY: setup demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Main job: the summer heat-wave week simulated, its report written, its path printed.
+demo: setup
+	$(BIN)/yxy simulate summer_heat_wave --json $(OUT)/summer_heat_wave.json --report $(OUT)/summer_heat_wave.html
+
+# Full test job (also what CI runs): lint, types, every test.
+test: setup lint typecheck unit
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -n 2
+
+bench: setup
+	$(BIN)/python bench/sim_speed.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis
