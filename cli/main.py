@@ -6,6 +6,7 @@ exit code 2, never a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
@@ -124,9 +125,15 @@ def print_summary(document: dict[str, Any]) -> None:
     )
 
 
-def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+def write_outputs(document: dict[str, Any], json_out: Path | None, report: Path | None, write_html: Callable[[Path], None]) -> None:
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(to_json(document), encoding="utf-8")
+        console.print(f"results: {json_out}")
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        write_html(report)
+        console.print(f"report: {report.resolve()}")
 
 
 @app.command()
@@ -153,13 +160,7 @@ def simulate(
             log = EventLog(stack.enter_context(events.open("w", encoding="utf-8", newline="")), loaded.start)
         document = run_with_progress(loaded, replications, loaded.name, log)
     print_summary(document)
-    if json_out is not None:
-        write_text(json_out, to_json(document))
-        console.print(f"results: {json_out}")
-    if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        write_report(document, report, lang)
-        console.print(f"report: {report.resolve()}")
+    write_outputs(document, json_out, report, lambda path: write_report(document, path, lang))
     if events is not None:
         console.print(f"event log: {events}")
 
@@ -202,13 +203,7 @@ def compare(
     documents = [(name, run_with_progress(s, replications, name)) for name, s in variants]
     comparison = compare_results(documents)
     print_comparison(comparison)
-    if json_out is not None:
-        write_text(json_out, to_json(comparison))
-        console.print(f"results: {json_out}")
-    if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        write_comparison_report(comparison, report, lang)
-        console.print(f"report: {report.resolve()}")
+    write_outputs(comparison, json_out, report, lambda path: write_comparison_report(comparison, path, lang))
 
 
 def print_comparison(comparison: dict[str, Any]) -> None:
