@@ -290,16 +290,34 @@ class DaySection(_Strict):
 
 
 class WeatherSection(_Strict):
+    """One of: a named profile, days (max, min, rain hours), or hourly readings."""
+
     profile: str | None = None
     days: Annotated[list[DaySection], Field(min_length=1)] | None = None
+    temp_c: list[Annotated[float, Field(ge=-50, le=60)]] | None = None
+    """Hourly outdoor temperature from midnight of the start date, whole days; the last day repeats."""
+    rain: list[bool] | None = None
+    """Hourly rain, as long as ``temp_c``; no rain when left out."""
 
     @model_validator(mode="after")
     def _one_source(self) -> WeatherSection:
-        if (self.profile is None) == (self.days is None):
-            raise ValueError("give either profile or days")
+        given = [name for name in ("profile", "days", "temp_c") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of profile, days or temp_c (hourly); got {', '.join(given) or 'none'}")
         if self.profile is not None and self.profile not in NAMED_DAYS:
             raise ValueError(f"unknown profile {self.profile!r}; one of {', '.join(sorted(NAMED_DAYS))}")
+        if self.temp_c is not None and (not self.temp_c or len(self.temp_c) % 24):
+            raise ValueError(f"temp_c has {len(self.temp_c)} hourly values; give whole days (a multiple of 24)")
+        if self.rain is not None and (self.temp_c is None or len(self.rain) != len(self.temp_c)):
+            raise ValueError("rain needs temp_c and one value for each of its hours")
         return self
+
+    def hourly(self) -> tuple[tuple[float, ...], tuple[bool, ...]]:
+        if self.temp_c is not None:
+            return tuple(self.temp_c), tuple(self.rain or [False] * len(self.temp_c))
+        if self.profile is not None:
+            return hourly(NAMED_DAYS[self.profile])
+        return hourly(tuple(Day(d.max_c, d.min_c, tuple(d.rain_hours)) for d in self.days or ()))
 
 
 class ScenarioFile(_Strict):
@@ -497,12 +515,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         raise ScenarioValueError("\n".join(problems))
     kinds = {d.id: d.kind for d in devices}
     population = _population(parsed, kinds, source)
-    days = (
-        NAMED_DAYS[parsed.weather.profile]
-        if parsed.weather.profile
-        else tuple(Day(d.max_c, d.min_c, tuple(d.rain_hours)) for d in parsed.weather.days or ())
-    )
-    temp_c, rain = hourly(days)
+    temp_c, rain = parsed.weather.hourly()
     s = parsed.scenario
     return Scenario(
         source=source,

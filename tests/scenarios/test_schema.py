@@ -8,7 +8,7 @@ import pytest
 
 from actors.distribution import Exponential, Triangular
 from scenarios.errors import ScenarioError
-from scenarios.schema import apply_overrides, load_scenario
+from scenarios.schema import apply_overrides, load_scenario, read_scenario_tree
 from scenarios.units import parse_duration, parse_window
 from tests.conftest import LIBRARY
 
@@ -87,3 +87,18 @@ def test_circular_extends(tmp_path: Path) -> None:
     (tmp_path / "b.toml").write_text('extends = "a.toml"\n', encoding="utf-8")
     with pytest.raises(ScenarioError, match="circle"):
         load_scenario(tmp_path / "a.toml")
+
+
+def test_weather_from_hourly_readings() -> None:
+    temps = [20.0 + h / 2 for h in range(24)] * 2
+    rain = [False] * 30 + [True] * 18
+    raw = read_scenario_tree(LIBRARY / "mmc.toml")
+    raw["weather"] = {"temp_c": temps, "rain": rain}
+    scenario = load_scenario(LIBRARY / "hourly.toml", raw=raw)
+    assert scenario.temp_c == tuple(temps) and scenario.rain == tuple(rain)
+    raw["weather"] = {"temp_c": temps[:30]}
+    with pytest.raises(ScenarioError, match="weather: temp_c has 30 hourly values"):
+        load_scenario(LIBRARY / "hourly.toml", raw=raw)
+    raw["weather"] = {"profile": "neutral", "temp_c": temps}
+    with pytest.raises(ScenarioError, match="exactly one of profile, days or temp_c"):
+        load_scenario(LIBRARY / "hourly.toml", raw=raw)
