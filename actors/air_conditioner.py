@@ -10,9 +10,10 @@ move the setpoint come on top.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from actors.actor import Actor
+from actors.bounds import POSITIVE
 from actors.message import OccupancyChanged, WeatherChanged
 from actors.port import Port
 
@@ -23,20 +24,20 @@ class AirConditionerConfig:
     """STATION_DATA §5: 40 m² x 180 W/m² = 7.2 kW of cooling (about 3 匹)."""
     heating_kw: float = 5.0
     """ASSUMPTION: the same unit heating in winter."""
-    cop: float = 3.0
+    cop: float = field(default=3.0, metadata=POSITIVE)
     """ASSUMPTION: electricity in per unit of heat moved."""
     cooling_setpoint_c: float = 26.0
     """China's rule for public buildings: cooling not below 26 °C."""
     heating_setpoint_c: float = 20.0
     """China's rule for public buildings: heating not above 20 °C."""
     dead_band_c: float = 1.0
-    room_ua_kw_per_c: float = 0.25
+    room_ua_kw_per_c: float = field(default=0.25, metadata=POSITIVE)
     """ASSUMPTION: heat loss of a 40 m² shop front with a door that opens often."""
-    room_heat_capacity_kwh_per_c: float = 1.5
+    room_heat_capacity_kwh_per_c: float = field(default=1.5, metadata=POSITIVE)
     """ASSUMPTION: air and furnishings of a 40 m² room."""
     person_heat_kw: float = 0.1
     """Sensible heat of one seated adult (~100 W)."""
-    step_s: float = 300.0
+    step_s: float = field(default=300.0, metadata=POSITIVE)
     unit_cost_cny: float = 0.0
     monthly_cost_cny: float = 0.0
 

@@ -10,9 +10,11 @@ battery that will be releasable within ``max_wait_for_charge_s`` is turned away
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from actors.bounds import POSITIVE
+from actors.bounds import FRACTION, POSITIVE
 from actors.distribution import Distribution, Triangular, Uniform
 from actors.message import Request
 from actors.port import Port
@@ -28,10 +30,10 @@ class ChargingCurve:
     2.5 h that 10 % -> 90 % takes.
     """
 
-    power_w: float = 400.0
-    capacity_wh: float = 1000.0
-    cv_from_soc: float = 0.8
-    cv_time_constant_s: float = 3246.0
+    power_w: float = field(default=400.0, metadata=POSITIVE)
+    capacity_wh: float = field(default=1000.0, metadata=POSITIVE)
+    cv_from_soc: float = field(default=0.8, metadata=FRACTION)
+    cv_time_constant_s: float = field(default=3246.0, metadata=POSITIVE)
 
     @property
     def cc_rate_per_s(self) -> float:
@@ -71,20 +73,18 @@ class BatteryCabinetConfig(ServicePointConfig):
     slots: int = 12
     batteries: int = 10
     """STATION_DATA §2: 12 slots, 10 batteries stocked, so a swap always finds an empty slot."""
-    release_soc: float = 0.9
+    release_soc: float = field(default=0.9, metadata=FRACTION)
     """STATION_DATA §2: releasable at SOC >= 90 % (the cabinet's 可换电值, ASSUMPTION)."""
     max_wait_for_charge_s: float = 600.0
     """STATION_DATA §2: a rider waits up to 10 min for a battery, else goes elsewhere."""
     returned_soc: Distribution = Uniform(0.05, 0.25)
     """ASSUMPTION: riders swap at 5-25 % left."""
     curve: ChargingCurve = ChargingCurve()
-    report_every_s: float = 600.0
+    report_every_s: float = field(default=600.0, metadata=POSITIVE)
 
     def __post_init__(self) -> None:
         if self.batteries >= self.slots:
             raise ValueError(f"batteries ({self.batteries}) must be fewer than slots ({self.slots}): a swap needs an empty slot")
-        if not 0.0 < self.release_soc < 1.0:
-            raise ValueError(f"release_soc ({self.release_soc}) must be above 0 and below 1: a charging tail never reaches 1")
 
 
 @dataclass(slots=True)

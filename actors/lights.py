@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from actors.actor import Actor
+from actors.bounds import CLOCK_HOUR
 from actors.message import OccupancyChanged
 from actors.port import Port
 
@@ -13,8 +14,8 @@ from actors.port import Port
 class LightsConfig:
     power_w: float = 320.0
     """ASSUMPTION: LED lighting at 8 W/m² over the 40 m² of STATION_DATA §5."""
-    daylight_from_h: float = 6.0
-    daylight_to_h: float = 18.0
+    daylight_from_h: float = field(default=6.0, metadata=CLOCK_HOUR)
+    daylight_to_h: float = field(default=18.0, metadata=CLOCK_HOUR)
     on_in_daylight: bool = False
     """True for a reading room that needs light whatever the hour."""
     unit_cost_cny: float = 0.0

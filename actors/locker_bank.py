@@ -31,15 +31,16 @@ class LockerBank(ServicePoint):
     def __init__(self, actor_id: str, port: Port, config: ServicePointConfig) -> None:
         super().__init__(actor_id, port, config)
         self._free = list(range(1, config.units + 1))
-        self._held: dict[str, int] = {}
+        self._held: dict[tuple[str, str], int] = {}
+        """(worker, need) -> compartment: one visit may use two compartments."""
 
     def on_started(self, request: Request, now: float) -> dict[str, Any]:
         compartment = heapq.heappop(self._free)
-        self._held[request.worker] = compartment
+        self._held[request.worker, request.need] = compartment
         return {"compartment": compartment}
 
     def on_finished(self, request: Request, now: float) -> None:
-        compartment = self._held.pop(request.worker)
+        compartment = self._held.pop((request.worker, request.need))
         heapq.heappush(self._free, compartment)
         self.port.record("locker_released", {"worker": request.worker, "compartment": compartment})
 

@@ -186,7 +186,7 @@ class Population(Actor):
         state.arrived += 1
         worker_id = f"{state.group.name}.{state.stream.name}.{state.arrived}"
         plan = self.plan_visit(state, now)
-        self.port.spawn(Worker(worker_id, self.port.port_for(worker_id), plan))
+        self.port.spawn(Worker, worker_id, plan)
         state.hazard_left = state.arrivals.standard_exponential()
         state.since = now
         state.timer = self.port.timer(state.hazard_left / state.rate_per_s, _Arrival(index))

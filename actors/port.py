@@ -45,11 +45,11 @@ class Port(Protocol):
     def record(self, name: str, data: Mapping[str, Any]) -> None:
         """Append an event (past tense: ``service_started``) to the twin's change feed."""
 
-    def spawn(self, actor: Actor) -> None:
-        """Host a new actor (a worker arriving) in the same binding and start it."""
+    def spawn(self, actor_class: type[Actor], actor_id: str, *args: Any) -> None:
+        """Host ``actor_class(actor_id, <its port>, *args)`` (a worker arriving) and start it.
+
+        The binding builds the actor, so it can place it wherever it places actors.
+        """
 
     def stop(self) -> None:
         """Release this actor (a worker leaving); later messages to it are an error."""
-
-    def port_for(self, actor_id: str) -> Port:
-        """A port for a new actor that this one is about to spawn."""

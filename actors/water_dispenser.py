@@ -6,9 +6,10 @@ a heat wave builds at the dispenser even when the tap itself is quick.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from actors.bounds import POSITIVE
 from actors.distribution import Distribution, Triangular, Uniform
 from actors.message import Request
 from actors.service_point import ServicePoint, ServicePointConfig
@@ -18,9 +19,9 @@ from actors.service_point import ServicePoint, ServicePointConfig
 class WaterDispenserConfig(ServicePointConfig):
     # STATION_DATA §3: triangular(10, 25, 60) s per user including handling.
     service: Distribution = Triangular(10.0, 25.0, 60.0)
-    tank_l: float = 20.0
+    tank_l: float = field(default=20.0, metadata=POSITIVE)
     """ASSUMPTION: a commercial RO direct-drinking machine's purified tank."""
-    refill_l_per_min: float = 0.3
+    refill_l_per_min: float = field(default=0.3, metadata=POSITIVE)
     """ASSUMPTION: an RO membrane of ~100 gallons a day."""
     draw_l: Distribution = Uniform(0.25, 1.0)
     """STATION_DATA §3: a 250 mL cup to a 1 L bottle."""

@@ -160,6 +160,54 @@ TEXT: dict[str, dict[str, str]] = {
         "kind.battery_cabinet": "换电柜",
         "kind.air_conditioner": "空调",
         "kind.lights": "照明",
+        # sweep report
+        "sweep_title": "参数扫描报告",
+        "sec.sweep": "扫描设置",
+        "sec.sweep_variants": "各方案结果",
+        "sec.kpi_vs_param": "各指标随 {param} 的变化",
+        "sec.pareto": "帕累托前沿：投入与等待",
+        "f.base_overrides": "基础参数覆盖",
+        "f.parameters": "扫描参数及取值",
+        "f.replications_per_variant": "每个方案的重复次数",
+        "f.variant_count": "方案数",
+        "f.variant_count_value": "{valid} 个有效方案，{invalid} 个无效方案",
+        "f.replications_done": "已完成重复",
+        "invalid_value": "无效",
+        "h.invalid": "⚠ 无效方案（未运行）",
+        "h.failed": "⚠ 运行失败的重复",
+        "col.replication": "重复序号",
+        "col.error": "错误信息",
+        "col.replications_done": "已完成重复",
+        "col.worst_p95": "最差设备 95 分位等待（秒）",
+        "col.worst_resource": "最差设备",
+        "col.pareto": "帕累托前沿",
+        "pareto_mark": "★ 前沿",
+        "kpi.blocked_share": "满员拒绝比例",
+        "axis.blocked_share": "满员拒绝比例（%）",
+        "axis.capex": "一次性投入（元）",
+        "axis.worst_p95": "最差设备 95 分位等待（秒）",
+        "trace.variants": "全部方案",
+        "trace.front": "帕累托前沿",
+        "note.all_ok": "所有方案的取值均有效，所有重复均已完成。",
+        "note.invalid": "以下方案的参数取值无法通过情景校验，没有运行，也不出现在下方的表和图中。",
+        "note.failed": "以下重复运行失败（已自动重试一次）；对应方案的估计只基于其余完成的重复。",
+        "note.short": "⚠ 标记的方案完成的重复少于 {requested} 次，估计更不确定；只完成 1 次的方案无法估计区间，其区间显示为宽度 0。",
+        "note.no_data_variants": "以下方案没有完成任何重复，只列在表中，不画入图中：{names}",
+        "note.no_data": "没有任何方案完成重复，无法作图。",
+        "note.worst": "最差设备：在该方案中 95 分位等待均值最大的设备，列出其均值与置信区间；帕累托前沿按投入与此值计算。",
+        "note.kpi_vs_param": "横轴为 {param} 的取值，纵轴为指标均值，误差线为置信区间；每条线是一台设备，在所有方案中都为 0 的设备不画出。",
+        "note.panels": "其余扫描参数的每种取值组合对应一个小图（见小图标题），各小图纵轴刻度相同。",
+        "note.kpi_all_zero": "以下指标在所有方案、所有设备上都为 0，未作图：{names}",
+        "note.zero_for": "在所有方案中均为 0、未画出的设备：{names}",
+        "resource_label": "{kind}（{id}）",
+        "note.pareto": (
+            "每个点是一个方案：横轴为一次性投入，纵轴为最差设备的 95 分位等待（误差线为该设备的置信区间）。"
+            "★ 为帕累托前沿：没有其他方案投入更低且等待不更长（或等待更短且投入不更高）；阶梯线连接前沿上的方案。"
+        ),
+        "note.cost_neutral": (
+            "{names} 不改变投入（可能是需求或环境参数）：前沿把它不同取值下的方案放在一起比较，"
+            "而这些方案面对的情况不同，解读时请按其取值分开看。"
+        ),
     },
     "en": {
         "html_lang": "en",
@@ -302,6 +350,67 @@ TEXT: dict[str, dict[str, str]] = {
         "kind.battery_cabinet": "Battery-swap cabinet",
         "kind.air_conditioner": "Air conditioner",
         "kind.lights": "Lights",
+        "sweep_title": "Parameter sweep report",
+        "sec.sweep": "Sweep",
+        "sec.sweep_variants": "Results per variant",
+        "sec.kpi_vs_param": "Measures against {param}",
+        "sec.pareto": "Pareto front: capital cost against wait",
+        "f.base_overrides": "Base overrides",
+        "f.parameters": "Swept parameters and values",
+        "f.replications_per_variant": "Replications per variant",
+        "f.variant_count": "Variants",
+        "f.variant_count_value": "{valid} valid, {invalid} invalid",
+        "f.replications_done": "Replications finished",
+        "invalid_value": "invalid",
+        "h.invalid": "⚠ Invalid variants (not run)",
+        "h.failed": "⚠ Failed replications",
+        "col.replication": "Replication",
+        "col.error": "Error",
+        "col.replications_done": "Replications done",
+        "col.worst_p95": "Worst device's 95th-percentile wait (s)",
+        "col.worst_resource": "Worst device",
+        "col.pareto": "Pareto front",
+        "pareto_mark": "★ front",
+        "kpi.blocked_share": "Blocked share",
+        "axis.blocked_share": "Blocked share (%)",
+        "axis.capex": "Capital cost (CNY)",
+        "axis.worst_p95": "Worst device's 95th-percentile wait (s)",
+        "trace.variants": "All variants",
+        "trace.front": "Pareto front",
+        "note.all_ok": "Every variant's values are valid and every replication finished.",
+        "note.invalid": (
+            "These variants' values failed scenario validation: they were not run and are missing from the tables and charts below."
+        ),
+        "note.failed": (
+            "These replications failed (after one automatic retry); their variants' estimates rest on the replications that finished."
+        ),
+        "note.short": (
+            "Variants marked ⚠ finished fewer than {requested} replications, so their estimates are less certain; "
+            "with a single replication no interval can be estimated and it is shown with zero width."
+        ),
+        "note.no_data_variants": "These variants finished no replication: they are listed in the table but not drawn: {names}",
+        "note.no_data": "No variant finished a replication: nothing to draw.",
+        "note.worst": (
+            "Worst device: the device with the highest mean 95th-percentile wait in that variant, with its mean and confidence interval; "
+            "the Pareto front is computed on capital cost and this value."
+        ),
+        "note.kpi_vs_param": (
+            "The x axis holds the values of {param}, the y axis the measure's mean with its confidence interval as error bars; "
+            "one line per device, devices at 0 in every variant left out."
+        ),
+        "note.panels": "One panel per combination of the other swept parameters (see the panel titles); all panels share the y scale.",
+        "note.kpi_all_zero": "These measures are 0 for every device in every variant and are not drawn: {names}",
+        "note.zero_for": "At 0 in every variant, not drawn: {names}",
+        "resource_label": "{kind} ({id})",
+        "note.pareto": (
+            "Each point is a variant: capital cost across, the worst device's 95th-percentile wait up (error bars: that device's "
+            "confidence interval). ★ marks the Pareto front: no other variant costs less without waiting longer, or waits less without "
+            "costing more; the step line joins the front."
+        ),
+        "note.cost_neutral": (
+            "{names} does not change the capital cost (perhaps a demand or environment parameter): the front compares variants across "
+            "its values, which face different conditions; read them separately for each value."
+        ),
     },
 }
 

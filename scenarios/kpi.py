@@ -19,6 +19,14 @@ from twin.feed import STATE, Change
 
 SERIES_BUCKET_S = 600.0
 """Resolution of the over-time series: 10 minutes."""
+RESOURCE_KPIS = (
+    "wait_mean_s", "wait_p95_s", "wait_probability", "wait_over_180s_share", "utilisation", "queue_mean",
+    "served", "balked", "blocked", "reneged", "balked_share", "blocked_share", "reneged_share",
+)  # fmt: skip
+GROUP_KPIS = ("visits", "station_visits", "time_in_station_mean_s", "unmet_needs", "unmet_per_visit")
+STATION_KPIS = ("visits", "outside_visits", "peak_occupancy", "mean_occupancy", "energy_kwh")
+WAIT_TARGET_S = 180.0
+"""The planners' service level (shared/MISSION.md): the 95th-percentile wait under 3 minutes."""
 
 
 class _TimeSeries:
@@ -207,6 +215,7 @@ class KpiCollector:
                 "wait_mean_s": float(waits.mean()) if served else 0.0,
                 "wait_p95_s": float(np.percentile(waits, 95)) if served else 0.0,
                 "wait_probability": float((waits > 1e-9).mean()) if served else 0.0,
+                "wait_over_180s_share": float((waits > WAIT_TARGET_S).mean()) if served else 0.0,
                 "utilisation": r.busy.window_area / (window * r.units),
                 "queue_mean": r.queue.window_area / window,
                 "served": float(served),

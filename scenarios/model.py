@@ -10,16 +10,15 @@ import simpy
 
 from actors.population import Population
 from actors.registry import DEVICE_KINDS
+from actors.runtime import Placement
 from actors.weather import Weather, WeatherConfig
 from scenarios.kpi import KpiCollector, ReplicationResult
-from scenarios.schema import Scenario
+from scenarios.schema import POPULATION_ID, WEATHER_ID, Scenario
 from scenarios.sim import SimBinding
 from twin.clock import Clock
 from twin.entity import Twin
 from twin.feed import Subscriber
 
-WEATHER_ID = "weather"
-POPULATION_ID = "population"
 
 
 def replication_seed(seed: int, replication: int) -> int:
@@ -27,7 +26,10 @@ def replication_seed(seed: int, replication: int) -> int:
     return int(np.random.SeedSequence(seed, spawn_key=(replication,)).generate_state(1, np.uint64)[0])
 
 
-def run_replication(scenario: Scenario, replication: int, observers: Iterable[Subscriber] = ()) -> ReplicationResult:
+def run_replication(
+    scenario: Scenario, replication: int, observers: Iterable[Subscriber] = (), placement: Placement | None = None
+) -> ReplicationResult:
+    """One replication; ``placement`` hosts the actors through the runtime (sim-ray) instead of inline."""
     seed = replication_seed(scenario.seed, replication)
     env = simpy.Environment()
     clock = Clock(scenario.start, lambda: env.now)
@@ -46,18 +48,16 @@ def run_replication(scenario: Scenario, replication: int, observers: Iterable[Su
     collector.subscribe_to(twin)
     for observer in observers:
         twin.subscribe(observer)
-    binding = SimBinding(env, twin, clock, seed)
+    binding = SimBinding(env, twin, clock, seed, placement)
     occupancy_observers = tuple(by_kind["air_conditioner"] + by_kind["lights"])
     for device in scenario.devices:
         config = device.config
         if device.kind == "door":
             config = dataclasses.replace(config, observers=occupancy_observers)
-        actor = DEVICE_KINDS[device.kind].actor(device.id, binding.port_for(device.id), config)  # type: ignore[call-arg]
-        binding.host(actor, attributes={"label": device.label, **_attributes(config)})
+        binding.host(DEVICE_KINDS[device.kind].actor, device.id, config, attributes={"label": device.label, **_attributes(config)})
     weather_observers = (POPULATION_ID, *by_kind["air_conditioner"])
-    weather = Weather(WEATHER_ID, binding.port_for(WEATHER_ID), WeatherConfig(scenario.temp_c, scenario.rain, weather_observers))
-    binding.host(weather)
-    binding.host(Population(POPULATION_ID, binding.port_for(POPULATION_ID), scenario.population))
+    binding.host(Weather, WEATHER_ID, WeatherConfig(scenario.temp_c, scenario.rain, weather_observers))
+    binding.host(Population, POPULATION_ID, scenario.population)
     binding.run(until=scenario.horizon_s)
     return collector.result(replication, seed)
 

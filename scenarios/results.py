@@ -46,7 +46,7 @@ def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str
             "kind": devices[rid].kind,
             "label": devices[rid].label,
             "units": devices[rid].config.units,
-            **_estimates([r.resources[rid] for r in runs]),
+            **estimates([r.resources[rid] for r in runs]),
         }
         for rid in runs[0].resources
     }
@@ -65,8 +65,8 @@ def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str
         },
         "confidence": CONFIDENCE,
         "resources": resources,
-        "groups": {g: _estimates([r.groups[g] for r in runs]) for g in runs[0].groups},
-        "station": _estimates([r.station for r in runs]),
+        "groups": {g: estimates([r.groups[g] for r in runs]) for g in runs[0].groups},
+        "station": estimates([r.station for r in runs]),
         "cost": cost(scenario),
         "series": _mean_series([r.series for r in runs]),
         "replications": [
@@ -126,7 +126,7 @@ def _paired(section: str, base: list[dict[str, Any]], other: list[dict[str, Any]
     return dict(sorted(out.items()))
 
 
-def _estimates(values: Sequence[dict[str, float]]) -> dict[str, Any]:
+def estimates(values: Sequence[dict[str, float]]) -> dict[str, Any]:
     return {k: estimate([v[k] for v in values]) for k in values[0]}
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -112,7 +112,9 @@ DistributionSpec = Annotated[
 # ---- devices: one pydantic model per kind, made from its config dataclass ----------
 
 
-def _field_type(name: str, hint: Any) -> Any:
+def _field_type(name: str, hint: Any, bounds: Mapping[str, float] | None = None) -> Any:
+    if bounds:
+        return Annotated[_field_type(name, hint), Field(**bounds)]  # type: ignore[call-overload]
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Distribution:
         return DistributionSpec
@@ -128,6 +130,11 @@ def _field_type(name: str, hint: Any) -> Any:
     return hint
 
 
+WEATHER_ID = "weather"
+POPULATION_ID = "population"
+RESERVED_IDS = frozenset({WEATHER_ID, POPULATION_ID})
+"""Actor ids the model gives itself (scenarios/model.py)."""
+
 _MODELS: dict[Any, type[BaseModel]] = {}
 _WIRED_BY_BUILDER = {"observers"}
 
@@ -142,7 +149,7 @@ def _dataclass_model(config_cls: Any, kind: str | None = None) -> type[BaseModel
             fields["label"] = (str | None, None)
         for f in dataclasses.fields(config_cls):
             if f.name not in _WIRED_BY_BUILDER:
-                fields[f.name] = (_field_type(f.name, hints[f.name]), None)
+                fields[f.name] = (_field_type(f.name, hints[f.name], f.metadata), None)
         _MODELS[key] = create_model(f"{config_cls.__name__}File", __base__=_Strict, **fields)
     return _MODELS[key]
 
@@ -434,11 +441,14 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> t
     return tuple(applied)
 
 
-def _format_errors(source: str, prefix: str, error: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
+def _format_errors(
+    source: str, prefix: str, error: ValidationError, model: type[BaseModel] | None = None, overridden: Sequence[str] = ()
+) -> list[str]:
     lines = []
     for item in error.errors(include_url=False):
         loc = [str(p) for p in item["loc"] if not (isinstance(p, str) and p in _TAGS)]
         key = ".".join(([prefix] if prefix else []) + loc) or "(top level)"
+        origin = _origin(source, key, overridden)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, item["loc"][:-1])
@@ -449,8 +459,16 @@ def _format_errors(source: str, prefix: str, error: ValidationError, model: type
             message = f"unknown dist {item['input'].get('dist')!r}; one of {', '.join(sorted(_TAGS))}"
         elif item["type"] == "union_tag_not_found":
             message = f"a distribution needs dist = one of {', '.join(sorted(_TAGS))}"
-        lines.append(f"{source}: {key}: {message}")
+        lines.append(f"{origin}: {key}: {message}")
     return lines
+
+
+def _origin(source: str, key: str, overridden: Sequence[str]) -> str:
+    """Blame the --set that wrote a key, not the file, when one did."""
+    for written in overridden:
+        if key == written or key.startswith(written + ".") or written.startswith(key + "."):
+            return f"{source} (--set {written})"
+    return source
 
 
 _TAGS = {"constant", "exponential", "uniform", "triangular", "lognormal"}
@@ -487,13 +505,17 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
     source = str(path)
     raw = read_scenario_tree(path) if raw is None else raw
     applied = apply_overrides(raw, overrides or [], source)
+    overridden = [key for key, _ in applied]
     problems: list[str] = []
     try:
         parsed = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioValueError("\n".join(_format_errors(source, "", exc, ScenarioFile))) from None
+        raise ScenarioValueError("\n".join(_format_errors(source, "", exc, ScenarioFile, overridden))) from None
     devices = []
     for device_id, table in parsed.devices.items():
+        if device_id in RESERVED_IDS:
+            problems.append(f"{source}: devices.{device_id}: the id {device_id!r} is the station's own; choose another")
+            continue
         kind = table.get("kind")
         if kind not in DEVICE_KINDS:
             what = "missing" if kind is None else f"unknown kind {kind!r}"
@@ -505,7 +527,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
             validated = model.model_validate(table)
             config = _to_config(config_cls, dict(validated))
         except ValidationError as exc:
-            problems += _format_errors(source, f"devices.{device_id}", exc, model)
+            problems += _format_errors(source, f"devices.{device_id}", exc, model, overridden)
             continue
         except ValueError as exc:
             problems.append(f"{source}: devices.{device_id}: {exc}")

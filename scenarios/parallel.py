@@ -1,0 +1,126 @@
+"""Replications as Ray tasks, for sweeps and the optimiser.
+
+A task is one whole replication: a SimPy environment cannot be pickled, so each task
+builds its model from the validated scenario it is sent.  Tasks are submitted first
+and gathered as they finish, with a bound on how many are in flight; a task that
+raises or whose worker dies is retried once, then reported with its variant and
+replication.  A local Ray is sized to the machine with the dashboard off; an address
+joins an existing cluster instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scenarios.kpi import ReplicationResult
+from scenarios.model import run_replication
+from scenarios.schema import Scenario
+
+logger = logging.getLogger(__name__)
+
+CHAOS_KILL_ONCE = "YXY_CHAOS_KILL_TASK_ONCE"
+"""Fault injection for CI: when set to a path, the first task to start creates that
+file and kills its own worker process, as a crashed node would; the retry then runs."""
+
+
+@dataclass(frozen=True)
+class Job:
+    variant: str
+    replication: int
+    scenario: Scenario
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    variant: str
+    replication: int
+    error: str
+
+
+def replicate(scenario: Scenario, replication: int) -> ReplicationResult:
+    """The task: one replication, built from scratch in whichever process runs it."""
+    marker = os.environ.get(CHAOS_KILL_ONCE)
+    if marker:
+        try:
+            Path(marker).touch(exist_ok=False)
+        except FileExistsError:
+            pass
+        else:
+            os._exit(1)
+    return run_replication(scenario, replication)
+
+
+@contextmanager
+def ray_session(address: str | None = None) -> Iterator[float]:
+    """Ray for the length of a command; yields how long it took to start."""
+    import ray
+
+    started = time.perf_counter()
+    ours = not ray.is_initialized()
+    if ours:
+        env = {"env_vars": {CHAOS_KILL_ONCE: os.environ[CHAOS_KILL_ONCE]}} if CHAOS_KILL_ONCE in os.environ else None
+        if address:
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, runtime_env=env)
+        else:
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False, runtime_env=env)
+    try:
+        yield time.perf_counter() - started
+    finally:
+        if ours:
+            ray.shutdown()
+
+
+def cluster_cpus() -> int:
+    import ray
+
+    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    return max(1, int(resources.get("CPU", 1)))
+
+
+def run_jobs(
+    jobs: Iterable[Job],
+    on_result: Callable[[Job, ReplicationResult], None],
+    on_failure: Callable[[JobFailure], None],
+    in_flight: int | None = None,
+) -> None:
+    """Run ``jobs`` on Ray, calling back as each finishes (in finishing order)."""
+    import ray
+
+    task = ray.remote(replicate).options(max_retries=1, retry_exceptions=True, num_cpus=1)
+    limit = in_flight or 2 * cluster_cpus()
+    pending: dict[Any, Job] = {}
+    queue = iter(jobs)
+    try:
+        while True:
+            while len(pending) < limit:
+                job = next(queue, None)
+                if job is None:
+                    break
+                pending[task.remote(job.scenario, job.replication)] = job
+            if not pending:
+                return
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                job = pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except (ray.exceptions.RayTaskError, ray.exceptions.WorkerCrashedError) as exc:
+                    on_failure(JobFailure(job.variant, job.replication, _first_line(exc)))
+                    continue
+                on_result(job, result)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[-1] if text else ''}"
