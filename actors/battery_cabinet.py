@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.bounds import POSITIVE
 from actors.bounds import FRACTION, POSITIVE
 from actors.distribution import Distribution, Triangular, Uniform
 from actors.message import Request

@@ -217,5 +217,5 @@ class Population(Actor):
             for rule, chosen, hold, patience in drawn
             if chosen
         )
-        door = self.config.door if state.stream.enters_station else None
-        return VisitPlan(group.name, needs, door)
+        enters = state.stream.enters_station
+        return VisitPlan(group.name, needs, enters, self.config.door if enters else None)

@@ -29,8 +29,10 @@ class NeedPlan(NamedTuple):
 class VisitPlan(NamedTuple):
     group: str
     needs: tuple[NeedPlan, ...]
+    enters_station: bool = True
+    """False for a visit that stays outside (a battery swap at the outdoor cabinet)."""
     door: str | None = None
-    """The station's door, or None for a visit that stays outside (a battery swap)."""
+    """The door to pass on the way in and out, if the station has one."""
 
 
 class _PatienceRanOut(NamedTuple):
@@ -51,7 +53,7 @@ class Worker(Actor):
 
     def start(self) -> None:
         self._arrived = self.port.now()
-        self.port.record("visit_started", {"group": self.plan.group, "needs": len(self.plan.needs), "enters": self.plan.door is not None})
+        self.port.record("visit_started", {"group": self.plan.group, "needs": len(self.plan.needs), "enters": self.plan.enters_station})
         if self.plan.door is not None:
             self.port.send(self.plan.door, Entered(self.id, self.plan.group))
         self._next()
@@ -104,7 +106,7 @@ class Worker(Actor):
                 "time_s": self.port.now() - self._arrived,
                 "served": self.served,
                 "unmet": self.unmet,
-                "enters": self.plan.door is not None,
+                "enters": self.plan.enters_station,
             },
         )
         self.port.stop()

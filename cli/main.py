@@ -101,8 +101,10 @@ def run_with_progress(scenario: Scenario, replications: int | None, label: str, 
         )
 
 
-def fmt(estimate: dict[str, float], scale: float = 1.0, digits: int = 1) -> str:
-    """Mean ± half-width of the interval: narrow enough for a terminal table."""
+def fmt(estimate: dict[str, float] | None, scale: float = 1.0, digits: int = 1) -> str:
+    """Mean ± half-width of the interval: narrow enough for a terminal table; — when not measured."""
+    if estimate is None:
+        return "—"
     half = (estimate["ci_high"] - estimate["ci_low"]) / 2 * scale
     return f"{estimate['mean'] * scale:.{digits}f} ±{half:.{digits}f}"
 
@@ -126,7 +128,8 @@ def print_summary(document: dict[str, Any]) -> None:
     console.print(table)
     station = document["station"]
     console.print(
-        f"visits {fmt(station['visits'], digits=0)}  peak occupancy {fmt(station['peak_occupancy'])}  "
+        f"visits {fmt(station['visits'], digits=0)} inside, {fmt(station['outside_visits'], digits=0)} outside  "
+        f"peak occupancy {fmt(station['peak_occupancy'])}  "
         f"capex {document['cost']['capex_cny']:,.0f} CNY  monthly {document['cost']['monthly_cny']:,.0f} CNY"
     )
 
@@ -143,7 +146,9 @@ def check_writable(option: str, path: Path | None) -> None:
         with path.open("a", encoding="utf-8"):
             pass
     except OSError as exc:
-        errors.print(f"[red]error:[/red] {option} {escape(str(path))}: cannot write there ({escape(exc.strerror or str(exc))})", highlight=False)
+        errors.print(
+            f"[red]error:[/red] {option} {escape(str(path))}: cannot write there ({escape(exc.strerror or str(exc))})", highlight=False
+        )
         raise typer.Exit(code=2) from None
     if not existed:
         path.unlink()
@@ -223,10 +228,10 @@ def compare(
     if len(variants) < 2:
         errors.print("[red]error:[/red] compare needs two scenarios, or one and --variant KEY=VALUE", highlight=False)
         raise typer.Exit(code=2)
-    for name, other in variants[1:]:
-        if (other.horizon_s, other.warmup_s) != (baseline.horizon_s, baseline.warmup_s):
+    for name, candidate in variants[1:]:
+        if (candidate.horizon_s, candidate.warmup_s) != (baseline.horizon_s, baseline.warmup_s):
             errors.print(
-                f"[red]error:[/red] {escape(name)}: horizon {other.horizon_s:g} s and warm-up {other.warmup_s:g} s differ from the "
+                f"[red]error:[/red] {escape(name)}: horizon {candidate.horizon_s:g} s and warm-up {candidate.warmup_s:g} s differ from the "
                 f"baseline's ({baseline.horizon_s:g} s, {baseline.warmup_s:g} s); variants are compared over the same window",
                 highlight=False,
             )
@@ -254,7 +259,7 @@ def print_comparison(comparison: dict[str, Any]) -> None:
             cells = []
             for key, scale in (("wait_mean_s", 1.0), ("wait_p95_s", 1.0), ("utilisation", 100.0), ("blocked", 1.0)):
                 d = kpis[key]
-                cells.append(("* " if d["significant"] else "") + fmt(d, scale))
+                cells.append(("* " if d and d["significant"] else "") + fmt(d, scale))
             table.add_row(rid, *cells)
         console.print(table)
         console.print(f"capex {diff['cost']['capex_cny']:+,.0f} CNY, monthly {diff['cost']['monthly_cny']:+,.0f} CNY")
@@ -287,7 +292,9 @@ def sweep(
     except ScenarioError as exc:
         raise fail(exc) from None
     except OSError as exc:
-        errors.print(f"[red]error:[/red] --out {escape(str(out))}: cannot write there ({escape(exc.strerror or str(exc))})", highlight=False)
+        errors.print(
+            f"[red]error:[/red] --out {escape(str(out))}: cannot write there ({escape(exc.strerror or str(exc))})", highlight=False
+        )
         raise typer.Exit(code=2) from None
     for name, error in plan.invalid.items():
         for line in error.splitlines():
@@ -331,12 +338,13 @@ def sweep(
 
 
 def print_sweep(document: dict[str, Any]) -> None:
-    table = Table(title=f"sweep — {document['replications']} replications per variant, worst p95 wait; * Pareto front")
+    over = ", ".join(document["pareto"]["devices"] or ["all devices"])
+    table = Table(title=f"sweep — {document['replications']} replications per variant; worst p95 wait of {over}; * Pareto front")
     for column in ("variant", "replications", "capex CNY", "worst p95 wait s"):
         table.add_column(column, justify="left" if column == "variant" else "right")
     front = set(document["pareto"]["front"])
     for v in document["variants"]:
-        worst = sweeps.worst_wait_p95(v)
+        worst = sweeps.worst_wait_p95(v, document["pareto"]["devices"])
         table.add_row(
             ("* " if v["name"] in front else "") + escape(v["name"]),
             str(v["replications"]),
@@ -401,6 +409,10 @@ def optimize(
         raise typer.Exit(code=1)
 
 
+def _bounds_text(bound: dict[str, Any]) -> str:
+    return "not measured" if bound["mean"] is None else f"{bound['mean']:.3g} [{bound['low']:.3g}, {bound['high']:.3g}]"
+
+
 def print_optimisation(report: dict[str, Any]) -> None:
     answer = report["answer"]
     level = f"{report['per_constraint_confidence']:.1%} one-sided per constraint"
@@ -425,7 +437,9 @@ def print_optimisation(report: dict[str, Any]) -> None:
             f"{c['cost_cny']:,.0f}",
             c["verdict"],
             str(c["replications"]),
-            "; ".join(f"{x['mean']:.3g} [{x['low']:.3g}, {x['high']:.3g}]" for x in c["constraints"]),
+            "; ".join(
+                "not measured" if x["mean"] is None else f"{x['mean']:.3g} [{x['low']:.3g}, {x['high']:.3g}]" for x in c["constraints"]
+            ),
         )
     console.print(table)
     console.print(f"replications spent: {report['replications_spent']} of {report['budget']}; verdicts: {report['verdicts']}")

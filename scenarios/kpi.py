@@ -1,8 +1,10 @@
 """KPIs of one replication, read from the twin's change feed and nothing else.
 
 Counts and waits use only what happens inside the measurement window (after the
-warm-up); time averages integrate over the window.  Series for the report (queue over
-time, occupancy by hour, cabinet charge) cover the whole run so the warm-up shows.
+warm-up); time averages integrate over the window.  Over-time series (queues,
+occupancy, cabinet charge) cover the whole run so the warm-up shows; by-hour-of-day
+waits and unmet needs cover the window.  A KPI that cannot be measured (the wait of
+a device that served nobody) is ``None``, never a reassuring zero.
 """
 
 from __future__ import annotations
@@ -28,20 +30,29 @@ STATION_KPIS = ("visits", "outside_visits", "peak_occupancy", "mean_occupancy", 
 WAIT_TARGET_S = 180.0
 """The planners' service level (shared/MISSION.md): the 95th-percentile wait under 3 minutes."""
 
+KPI = float | None
+
 
 class _TimeSeries:
-    """Time-weighted mean of a step function, per bucket, plus its integral over a window."""
+    """A step function: its mean per bucket, its integral and peak over the window.
 
-    __slots__ = ("areas", "bucket_s", "last_t", "peak", "value", "window_area", "window_from")
+    Buckets are aligned to the clock (``offset_s`` is how far into a bucket the run
+    starts), so hourly buckets are clock hours; the first and last may be partial and
+    are averaged over the time they cover.
+    """
 
-    def __init__(self, horizon_s: float, bucket_s: float, window_from: float, value: float = 0.0) -> None:
+    __slots__ = ("areas", "bucket_s", "horizon_s", "last_t", "offset_s", "peak", "value", "window_area", "window_from")
+
+    def __init__(self, horizon_s: float, bucket_s: float, window_from: float, offset_s: float = 0.0) -> None:
         self.bucket_s = bucket_s
-        self.areas = [0.0] * max(1, math.ceil(horizon_s / bucket_s))
-        self.value = value
+        self.offset_s = offset_s
+        self.horizon_s = horizon_s
+        self.areas = [0.0] * max(1, math.ceil((horizon_s + offset_s) / bucket_s))
+        self.value = 0.0
         self.last_t = 0.0
         self.window_from = window_from
         self.window_area = 0.0
-        self.peak = value if window_from <= 0 else 0.0
+        self.peak = 0.0
 
     def set(self, t: float, value: float) -> None:
         self.advance(t)
@@ -60,16 +71,25 @@ class _TimeSeries:
             return
         if t > self.window_from:
             self.window_area += value * (t - max(t0, self.window_from))
-        bucket_s, areas = self.bucket_s, self.areas
+        bucket_s, areas, offset = self.bucket_s, self.areas, self.offset_s
         last = len(areas) - 1
         while t0 < t:
-            index = min(int(t0 // bucket_s), last)
-            end = min(t, (index + 1) * bucket_s) if index < last else t
+            index = min(int((t0 + offset) // bucket_s), last)
+            end = min(t, (index + 1) * bucket_s - offset) if index < last else t
             areas[index] += value * (end - t0)
             t0 = end
 
+    def bucket_start(self, index: int) -> float:
+        """Run time at which bucket ``index`` starts (the first may start before the run)."""
+        return index * self.bucket_s - self.offset_s
+
     def means(self) -> list[float]:
-        return [a / self.bucket_s for a in self.areas]
+        means = []
+        for index, area in enumerate(self.areas):
+            start = max(0.0, self.bucket_start(index))
+            end = min(self.horizon_s, self.bucket_start(index + 1))
+            means.append(area / (end - start) if end > start else 0.0)
+        return means
 
 
 @dataclass(slots=True)
@@ -89,7 +109,7 @@ class _Group:
     unmet: dict[str, int]
     visits: int = 0
     station_visits: int = 0
-    """Visits through the door; the rest stay outside (a battery swap)."""
+    """Visits that enter the station; the rest stay outside (a battery swap)."""
     ended_inside: int = 0
     time_in_station_s: float = 0.0
 
@@ -98,14 +118,19 @@ class _Group:
 class ReplicationResult:
     replication: int
     seed: int
-    resources: dict[str, dict[str, float]]
-    groups: dict[str, dict[str, float]]
-    station: dict[str, float]
+    resources: dict[str, dict[str, KPI]]
+    groups: dict[str, dict[str, KPI]]
+    station: dict[str, KPI]
     series: dict[str, Any]
 
 
 class KpiCollector:
-    """Subscribe it to the twin's feed with ``subscribe_to``; call ``result`` when the run ends."""
+    """Subscribe it to the twin's feed with ``subscribe_to``; call ``result`` when the run ends.
+
+    Occupancy counts the visits that entered and have not left (the door reports the
+    same, but a station may have no door); energy integrates every device's reported
+    ``power_w`` or ``power_kw`` over the window.
+    """
 
     def __init__(
         self,
@@ -114,27 +139,21 @@ class KpiCollector:
         warmup_s: float,
         resources: dict[str, tuple[str, int]],
         groups: dict[str, list[str]],
-        door: str | None,
         battery_cabinets: list[str],
-        energy_meters: list[str],
     ) -> None:
         self.clock = clock
         self.horizon_s = horizon_s
         self.warmup_s = warmup_s
-        self._resources = {
-            rid: _Resource(
-                kind, units, _TimeSeries(horizon_s, SERIES_BUCKET_S, warmup_s), _TimeSeries(horizon_s, SERIES_BUCKET_S, warmup_s)
-            )
-            for rid, (kind, units) in resources.items()
-        }
+
+        def series(bucket_s: float = SERIES_BUCKET_S) -> _TimeSeries:
+            return _TimeSeries(horizon_s, bucket_s, warmup_s, offset_s=(clock.hour_of_day(0) * 3600.0) % bucket_s)
+
+        self._resources = {rid: _Resource(kind, units, series(), series()) for rid, (kind, units) in resources.items()}
         self._groups = {g: _Group(dict.fromkeys(needs, 0)) for g, needs in groups.items()}
-        self._door = door
-        self._occupancy = _TimeSeries(horizon_s, 3600.0, warmup_s)
-        self._cabinets = {
-            c: (_TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0), _TimeSeries(horizon_s, SERIES_BUCKET_S, 0.0)) for c in battery_cabinets
-        }
-        self._energy = {m: [0.0, 0.0] for m in energy_meters}
-        """meter -> [reading at the end of the warm-up, latest reading]"""
+        self._inside = 0
+        self._occupancy = series(3600.0)
+        self._cabinets = {c: (series(), series()) for c in battery_cabinets}
+        self._power_kw: dict[str, _TimeSeries] = {}
 
     def subscribe_to(self, twin: Twin) -> None:
         """Hear only the changes KPIs are made of, each straight at its handler."""
@@ -149,26 +168,24 @@ class KpiCollector:
             twin.subscribe(handler, names=[name])
 
     def _on_state(self, change: Change) -> None:
-        data, t = change.data, change.t
-        resource = self._resources.get(change.entity_id)
+        data, t, entity = change.data, change.t, change.entity_id
+        resource = self._resources.get(entity)
         if resource is not None:
             if "busy" in data:
                 resource.busy.set(t, data["busy"])
             if "queue" in data:
                 resource.queue.set(t, data["queue"])
-        if change.entity_id == self._door and "occupancy" in data:
-            self._occupancy.set(t, data["occupancy"])
-        cabinet = self._cabinets.get(change.entity_id)
+        cabinet = self._cabinets.get(entity)
         if cabinet is not None:
             if "charged" in data:
                 cabinet[0].set(t, data["charged"])
             if "mean_soc" in data:
                 cabinet[1].set(t, data["mean_soc"])
-        meter = self._energy.get(change.entity_id)
-        if meter is not None and "energy_kwh" in data:
-            if t <= self.warmup_s:
-                meter[0] = data["energy_kwh"]
-            meter[1] = data["energy_kwh"]
+        if "power_w" in data or "power_kw" in data:
+            meter = self._power_kw.get(entity)
+            if meter is None:
+                meter = self._power_kw[entity] = _TimeSeries(self.horizon_s, self.horizon_s, self.warmup_s)
+            meter.set(t, data["power_kw"] if "power_kw" in data else data["power_w"] / 1000.0)
 
     def _on_started(self, change: Change) -> None:
         if change.t < self.warmup_s:
@@ -185,14 +202,21 @@ class KpiCollector:
             self._resources[change.entity_id].refused[change.data["reason"]] += 1
 
     def _on_visit_started(self, change: Change) -> None:
+        enters = change.data["enters"]
+        if enters:
+            self._inside += 1
+            self._occupancy.set(change.t, self._inside)
         if change.t >= self.warmup_s:
             group = self._groups[change.data["group"]]
             group.visits += 1
-            if change.data["enters"]:
-                group.station_visits += 1
+            group.station_visits += enters
 
     def _on_visit_ended(self, change: Change) -> None:
-        if change.t >= self.warmup_s and change.data["enters"]:
+        if not change.data["enters"]:
+            return
+        self._inside -= 1
+        self._occupancy.set(change.t, self._inside)
+        if change.t >= self.warmup_s:
             group = self._groups[change.data["group"]]
             group.ended_inside += 1
             group.time_in_station_s += change.data["time_s"]
@@ -203,7 +227,7 @@ class KpiCollector:
 
     def result(self, replication: int, seed: int) -> ReplicationResult:
         end, window = self.horizon_s, self.horizon_s - self.warmup_s
-        resources: dict[str, dict[str, float]] = {}
+        resources: dict[str, dict[str, KPI]] = {}
         series: dict[str, Any] = {"bucket_s": SERIES_BUCKET_S, "resources": {}, "battery_cabinets": {}}
         for rid, r in self._resources.items():
             r.busy.advance(end)
@@ -212,61 +236,61 @@ class KpiCollector:
             served = len(r.waits)
             requests = served + sum(r.refused.values())
             resources[rid] = {
-                "wait_mean_s": float(waits.mean()) if served else 0.0,
-                "wait_p95_s": float(np.percentile(waits, 95)) if served else 0.0,
-                "wait_probability": float((waits > 1e-9).mean()) if served else 0.0,
-                "wait_over_180s_share": float((waits > WAIT_TARGET_S).mean()) if served else 0.0,
+                "wait_mean_s": float(waits.mean()) if served else None,
+                "wait_p95_s": float(np.percentile(waits, 95)) if served else None,
+                "wait_probability": float((waits > 1e-9).mean()) if served else None,
+                "wait_over_180s_share": float((waits > WAIT_TARGET_S).mean()) if served else None,
                 "utilisation": r.busy.window_area / (window * r.units),
                 "queue_mean": r.queue.window_area / window,
                 "served": float(served),
                 **{k: float(v) for k, v in r.refused.items()},
-                **{f"{k}_share": (v / requests if requests else 0.0) for k, v in r.refused.items()},
+                **{f"{k}_share": (v / requests if requests else None) for k, v in r.refused.items()},
             }
             series["resources"][rid] = {
                 "wait_by_hour_s": [s / n if n else None for s, n in zip(r.wait_hour_sum, r.wait_hour_n, strict=True)],
                 "queue": r.queue.means(),
                 "busy": r.busy.means(),
             }
-        groups = {}
-        unmet_by_group = {}
+        groups: dict[str, dict[str, KPI]] = {}
         for name, g in self._groups.items():
             unmet = sum(g.unmet.values())
             groups[name] = {
                 "visits": float(g.visits),
                 "station_visits": float(g.station_visits),
-                "time_in_station_mean_s": g.time_in_station_s / g.ended_inside if g.ended_inside else 0.0,
+                "time_in_station_mean_s": g.time_in_station_s / g.ended_inside if g.ended_inside else None,
                 "unmet_needs": float(unmet),
-                "unmet_per_visit": unmet / g.visits if g.visits else 0.0,
+                "unmet_per_visit": unmet / g.visits if g.visits else None,
             }
-            unmet_by_group[name] = dict(g.unmet)
-        series["unmet_by_group"] = unmet_by_group
+        series["unmet_by_group"] = {name: dict(g.unmet) for name, g in self._groups.items()}
         self._occupancy.advance(end)
-        hourly = self._occupancy.means()
-        series["occupancy_hourly"] = hourly
-        series["occupancy_weekday_hour"] = self._weekday_hour(hourly)
+        series["occupancy_hourly"] = self._occupancy.means()
+        series["occupancy_weekday_hour"] = self._weekday_hour(self._occupancy)
         for cid, (charged, soc) in self._cabinets.items():
             charged.advance(end)
             soc.advance(end)
             series["battery_cabinets"][cid] = {"charged": charged.means(), "mean_soc": soc.means()}
+        for meter in self._power_kw.values():
+            meter.advance(end)
         visits = sum(g.visits for g in self._groups.values())
         station_visits = sum(g.station_visits for g in self._groups.values())
-        station = {
+        station: dict[str, KPI] = {
             "visits": float(station_visits),
             "outside_visits": float(visits - station_visits),
             "peak_occupancy": float(self._occupancy.peak),
             "mean_occupancy": self._occupancy.window_area / window,
-            "energy_kwh": sum(latest - at_warmup for at_warmup, latest in self._energy.values()),
+            "energy_kwh": sum(m.window_area for m in self._power_kw.values()) / 3600.0,
         }
         return ReplicationResult(replication, seed, resources, groups, station, series)
 
-    def _weekday_hour(self, hourly: list[float]) -> list[list[float | None]]:
-        """Mean occupancy for each (weekday, hour of day) over the window; None where never seen."""
+    def _weekday_hour(self, hourly: _TimeSeries) -> list[list[float | None]]:
+        """Mean occupancy for each (weekday, clock hour) in the window; None where the window has no such hour."""
         sums = [[0.0] * 24 for _ in range(7)]
         counts = [[0] * 24 for _ in range(7)]
-        first = math.ceil(self.warmup_s / 3600.0)
-        for index in range(first, len(hourly)):
-            t = index * 3600.0
-            weekday, hour = self.clock.weekday(t), int(self.clock.hour_of_day(t))
-            sums[weekday][hour] += hourly[index]
+        for index, mean in enumerate(hourly.means()):
+            start = hourly.bucket_start(index)
+            if start < self.warmup_s:
+                continue
+            weekday, hour = self.clock.weekday(start), int(self.clock.hour_of_day(start))
+            sums[weekday][hour] += mean
             counts[weekday][hour] += 1
         return [[s / n if n else None for s, n in zip(sr, cr, strict=True)] for sr, cr in zip(sums, counts, strict=True)]

@@ -20,7 +20,6 @@ from twin.entity import Twin
 from twin.feed import Subscriber
 
 
-
 def replication_seed(seed: int, replication: int) -> int:
     """Seeds of different replications never coincide and do not depend on the variant."""
     return int(np.random.SeedSequence(seed, spawn_key=(replication,)).generate_state(1, np.uint64)[0])
@@ -41,9 +40,7 @@ def run_replication(
         scenario.warmup_s,
         resources={d.id: (d.kind, d.config.units) for d in scenario.devices if DEVICE_KINDS[d.kind].serves_workers},
         groups={g.name: list(dict.fromkeys(r.need for s in g.streams for r in s.needs)) for g in scenario.population.groups},
-        door=scenario.population.door,
         battery_cabinets=by_kind["battery_cabinet"],
-        energy_meters=by_kind["air_conditioner"] + by_kind["lights"],
     )
     collector.subscribe_to(twin)
     for observer in observers:

@@ -46,7 +46,7 @@ class Constraint:
     op: str
     limit: float
 
-    def value(self, result: ReplicationResult) -> float:
+    def value(self, result: ReplicationResult) -> float | None:
         if self.section == "station":
             return result.station[self.kpi]
         table = result.resources if self.section == "resources" else result.groups
@@ -109,7 +109,7 @@ class Candidate:
     values: tuple[int, ...]
     scenario: Scenario
     cost_cny: float
-    samples: dict[int, list[float]] = field(default_factory=dict)
+    samples: dict[int, list[float | None]] = field(default_factory=dict)
     """replication -> the constraint KPIs, in constraint order"""
     verdict: Verdict = Verdict.OPEN
 
@@ -128,7 +128,10 @@ class Bound:
     high: float
 
 
-def bounds(values: Sequence[float], confidence: float) -> Bound:
+def bounds(values: Sequence[float | None], confidence: float) -> Bound | None:
+    """None when a replication could not measure the KPI (a wait where nobody was served)."""
+    if any(v is None for v in values):
+        return None
     x = np.asarray(values, dtype=float)
     mean = float(x.mean())
     if len(x) < 2 or float(x.std(ddof=1)) == 0.0:
@@ -169,7 +172,7 @@ class Optimiser:
     def per_constraint_confidence(self) -> float:
         return 1 - (1 - self.confidence) / len(self.constraints)
 
-    def estimates(self, candidate: Candidate) -> list[Bound]:
+    def estimates(self, candidate: Candidate) -> list[Bound | None]:
         level = self.per_constraint_confidence
         return [bounds([s[i] for s in candidate.samples.values()], level) for i in range(len(self.constraints))]
 
@@ -178,6 +181,10 @@ class Optimiser:
             return
         met = True
         for constraint, bound in zip(self.constraints, self.estimates(candidate), strict=True):
+            if bound is None:  # not measurable, so not shown to be met: a station that served nobody
+                candidate.verdict = Verdict.MISSES
+                self._rule_out_below(candidate)
+                return
             worst, best = (bound.high, bound.low) if constraint.op == "<=" else (bound.low, bound.high)
             if (best > constraint.limit) if constraint.op == "<=" else (best < constraint.limit):
                 candidate.verdict = Verdict.MISSES
@@ -251,7 +258,7 @@ class Optimiser:
                 "verdict": c.verdict.value,
                 "replications": c.replications,
                 "constraints": [
-                    {"constraint": k.text, "mean": b.mean, "low": b.low, "high": b.high}
+                    {"constraint": k.text, "mean": b.mean if b else None, "low": b.low if b else None, "high": b.high if b else None}
                     for k, b in zip(self.constraints, self.estimates(c), strict=True)
                 ]
                 if c.replications

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -126,7 +126,7 @@ def _paired(section: str, base: list[dict[str, Any]], other: list[dict[str, Any]
     return dict(sorted(out.items()))
 
 
-def estimates(values: Sequence[dict[str, float]]) -> dict[str, Any]:
+def estimates(values: Sequence[Mapping[str, float | None]]) -> dict[str, Any]:
     return {k: estimate([v[k] for v in values]) for k in values[0]}
 
 

@@ -27,9 +27,16 @@ class Difference(Estimate):
     significant: bool
 
 
-def estimate(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
-    """Mean and a two-sided Student-t interval; a single replication has a zero-width interval."""
-    x = np.asarray(values, dtype=float)
+def estimate(values: Sequence[float | None], confidence: float = CONFIDENCE) -> Estimate | None:
+    """Mean and a two-sided Student-t interval over the replications that measured the KPI.
+
+    A single value has a zero-width interval; none at all (a device that served nobody
+    in any replication) gives None.
+    """
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    x = np.asarray(present, dtype=float)
     mean = float(x.mean())
     if len(x) < 2:
         return {"mean": mean, "ci_low": mean, "ci_high": mean}
@@ -37,8 +44,14 @@ def estimate(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimat
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
 
 
-def difference(variant: Sequence[float], baseline: Sequence[float], confidence: float = CONFIDENCE) -> Difference:
-    """Paired difference variant - baseline; significant when its interval excludes zero."""
-    d = estimate(np.asarray(variant, dtype=float) - np.asarray(baseline, dtype=float), confidence)
-    significant = len(variant) > 1 and (d["ci_low"] > 0 or d["ci_high"] < 0)
+def difference(variant: Sequence[float | None], baseline: Sequence[float | None], confidence: float = CONFIDENCE) -> Difference | None:
+    """Paired difference variant - baseline over replications where both measured the KPI.
+
+    Significant when its interval excludes zero; None when no pair exists.
+    """
+    pairs = [v - b for v, b in zip(variant, baseline, strict=True) if v is not None and b is not None]
+    d = estimate(pairs, confidence)
+    if d is None:
+        return None
+    significant = len(pairs) > 1 and (d["ci_low"] > 0 or d["ci_high"] < 0)
     return {**d, "significant": bool(significant)}

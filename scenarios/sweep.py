@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from scenarios.kpi import ReplicationResult
 from scenarios.parallel import Job, JobFailure
 from scenarios.results import cost, estimates
 from scenarios.schema import Scenario, load_scenario, read_scenario_tree
+from scenarios.statistics import CONFIDENCE
 
 SCHEMA = "yxy.sweep/1"
 RESULTS_FILE = "replications.jsonl"
@@ -192,29 +193,37 @@ def summarise_sweep(sweep: Plan, store: SweepStore, failures: list[JobFailure]) 
         "scenario": {"source": str(sweep.source), "overrides": sweep.base_overrides},
         "parameters": [a.key for a in sweep.axes],
         "replications": sweep.replications,
+        "confidence": CONFIDENCE,
         "variants": rows,
-        "pareto": pareto_front(rows),
+        "pareto": pareto_front(rows, swept_devices(sweep.axes)),
         "invalid": [{"name": n, "error": e} for n, e in sweep.invalid.items()],
         "failed": [{"variant": f.variant, "replication": f.replication, "error": f.error} for f in failures],
     }
 
 
-def worst_wait_p95(row: dict[str, Any]) -> float | None:
-    resources = row.get("resources")
-    if not resources:
-        return None
-    return float(max(r[PARETO_KPI]["mean"] for r in resources.values()))
+def worst_wait_p95(row: dict[str, Any], devices: Sequence[str] | None = None) -> float | None:
+    """The largest mean p95 wait among ``devices`` (all when None) that measured one."""
+    resources = row.get("resources") or {}
+    waits = [r[PARETO_KPI]["mean"] for rid, r in resources.items() if r[PARETO_KPI] is not None and (devices is None or rid in devices)]
+    return float(max(waits)) if waits else None
 
 
-def pareto_front(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Variants no other beats on both capex and the worst resource's p95 wait."""
-    points = [(r["cost"]["capex_cny"], worst_wait_p95(r), r["name"]) for r in rows if worst_wait_p95(r) is not None]
-    front = [
-        name
-        for capex, wait, name in points
-        if not any((c <= capex and w <= wait) and (c < capex or w < wait) for c, w, _ in points)  # type: ignore[operator]
-    ]
-    return {"x": "cost.capex_cny", "y": f"max over resources of {PARETO_KPI} (mean)", "front": sorted(front)}
+def swept_devices(axes: list[Axis]) -> list[str] | None:
+    """The devices whose settings are swept; None when the sweep touches no device (then all count)."""
+    devices = sorted({a.key.split(".")[1] for a in axes if a.key.startswith("devices.") and a.key.count(".") >= 2})
+    return devices or None
+
+
+def pareto_front(rows: list[dict[str, Any]], devices: list[str] | None) -> dict[str, Any]:
+    """Variants no other beats on both capex and the worst p95 wait of the swept devices.
+
+    Only the swept devices count: a device no variant changes (a saturated battery
+    cabinet, say) would otherwise be every variant's worst and hide the trade-off.
+    """
+    points = [(r["cost"]["capex_cny"], w, r["name"]) for r in rows if (w := worst_wait_p95(r, devices)) is not None]
+    front = [name for capex, wait, name in points if not any((c <= capex and w <= wait) and (c < capex or w < wait) for c, w, _ in points)]
+    over = ", ".join(devices) if devices else "all devices"
+    return {"x": "cost.capex_cny", "y": f"max of {PARETO_KPI} (mean) over {over}", "devices": devices, "front": sorted(front)}
 
 
 def write_csv(document: dict[str, Any], path: Path) -> None:

@@ -101,9 +101,13 @@ def _with_data(document: Document) -> list[Mapping[str, Any]]:
     return [v for v in document["variants"] if v.get("replications") and v.get("resources")]
 
 
-def _worst(variant: Mapping[str, Any]) -> tuple[str, Estimate] | None:
-    """The device with the highest mean p95 wait, as the Pareto front of ``scenarios.sweep`` takes it."""
-    candidates = [(rid, e) for rid, kpis in (variant.get("resources") or {}).items() if (e := _clean(kpis.get(PARETO_KPI))) is not None]
+def _worst(variant: Mapping[str, Any], devices: Sequence[str] | None) -> tuple[str, Estimate] | None:
+    """The device with the highest mean p95 wait among ``devices``, as the Pareto front of ``scenarios.sweep`` takes it."""
+    candidates = [
+        (rid, e)
+        for rid, kpis in (variant.get("resources") or {}).items()
+        if (devices is None or rid in devices) and (e := _clean(kpis.get(PARETO_KPI))) is not None
+    ]
     if not candidates:
         return None
     return max(candidates, key=lambda item: item[1]["mean"])
@@ -273,7 +277,7 @@ def _variants_section(document: Document, lang: str) -> Section:
     rows = []
     for number, variant in enumerate(document["variants"], start=1):
         done = variant["replications"]
-        worst = _worst(variant)
+        worst = _worst(variant, document["pareto"].get("devices"))
         on_front = variant["name"] in front
         cells = [
             *(_esc(variant["values"].get(p, "")) for p in parameters),
@@ -403,7 +407,7 @@ def _kpi_figure(
 def _pareto_section(document: Document, lang: str) -> Section:
     anchor, heading = "pareto", t("sec.pareto", lang)
     numbers = _numbers(document)
-    points = [(v, worst) for v in _with_data(document) if (worst := _worst(v)) is not None]
+    points = [(v, worst) for v in _with_data(document) if (worst := _worst(v, document["pareto"].get("devices"))) is not None]
     if not points:
         return anchor, heading, _note(t("note.no_data", lang))
     front_names = set(document["pareto"]["front"])

@@ -160,8 +160,9 @@ def test_battery_section_follows_the_cabinets(document: dict[str, Any], tmp_path
 
 
 def test_a_station_without_door_or_waits_gets_notes_not_empty_charts(tmp_path: Path) -> None:
-    """M/M/c has no door (occupancy all zero), no cabinet, and at a tenth of the load nobody waits."""
-    quiet = simulate(load_scenario("scenarios/library/mmc.toml", ["scenario.horizon=4h", "population.workers=100"]), replications=2)
+    """M/M/c customers kept outside (occupancy all zero), no cabinet, and at a tenth of the load nobody waits."""
+    overrides = ["scenario.horizon=4h", "population.workers=100", "population.groups.customers.streams.arrivals.enters_station=false"]
+    quiet = simulate(load_scenario("scenarios/library/mmc.toml", overrides), replications=2)
     assert not any(v for row in quiet["series"]["occupancy_weekday_hour"] for v in row)
     page = _render(quiet, tmp_path, "en")
     assert TEXT["en"]["note.no_occupancy"] in _element(page, "occupancy")

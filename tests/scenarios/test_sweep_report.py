@@ -181,9 +181,13 @@ def test_every_valid_variant_is_a_row_with_its_values(document: dict[str, Any], 
 
 
 def test_worst_device_is_the_one_with_the_highest_mean_p95(document: dict[str, Any], pages: dict[str, str]) -> None:
+    """Among the swept devices: one nobody's sweep changes would otherwise be every variant's worst."""
     rows = _body_rows(_element(pages["zh"], "variant-table"))
+    swept = document["pareto"]["devices"]
+    assert swept == ["microwave"]
     for variant, row in zip(document["variants"], rows, strict=True):
-        rid, worst = max(((rid, r["wait_p95_s"]) for rid, r in variant["resources"].items()), key=lambda item: item[1]["mean"])
+        measured = [(rid, r["wait_p95_s"]) for rid, r in variant["resources"].items() if rid in swept and r["wait_p95_s"]]
+        rid, worst = max(measured, key=lambda item: item[1]["mean"])
         cells = _cells(row)
         assert cells[6] == f"{worst['mean']:,.1f} <small>[{worst['ci_low']:,.1f}, {worst['ci_high']:,.1f}]</small>"
         assert cells[7] == f"<code>{rid}</code>"
