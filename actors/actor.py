@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from actors.port import Port
+from actors.port import Port, Timer
 
 
 class Actor:
@@ -26,3 +26,7 @@ class Actor:
 
     def receive(self, message: object) -> None:
         raise TypeError(f"{self.kind} {self.id!r} cannot handle {type(message).__name__}")
+
+    def at_next_hour(self, message: object) -> Timer:
+        """A timer for the next full clock hour: rates, daylight and weather change on the hour."""
+        return self.port.timer(self.port.clock.seconds_to_next_hour(self.port.now()), message)

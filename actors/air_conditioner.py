@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from actors.actor import Actor
 from actors.bounds import POSITIVE
@@ -42,8 +43,7 @@ class AirConditionerConfig:
     monthly_cost_cny: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
+class _Step(NamedTuple):
     pass
 
 

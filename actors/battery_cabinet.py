@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from actors.bounds import FRACTION, POSITIVE
 from actors.distribution import Distribution, Triangular, Uniform
@@ -24,9 +24,9 @@ from actors.service_point import ServicePoint, ServicePointConfig
 class ChargingCurve:
     """Constant current up to ``cv_from_soc``, then an exponential constant-voltage tail.
 
-    Defaults (STATION_DATA §2, ASSUMPTION): 400 W into 1.0 kWh usable gives 0.4 of
-    charge an hour; the tail constant makes 80 % -> 90 % take a quarter of the
-    2.5 h that 10 % -> 90 % takes.
+    Defaults (STATION_DATA §2, ASSUMPTION: "2.5 h from ~10 % to >= 90 %, the last 10 %
+    taking 25 % of the time"): 400 W into 1.0 kWh usable gives 0.4 of charge an hour,
+    and the tail constant makes 80 % -> 90 % take 0.625 h, so 10 % -> 90 % takes 2.4 h.
     """
 
     power_w: float = field(default=400.0, metadata=POSITIVE)
@@ -92,8 +92,7 @@ class _Slot:
     since: float
 
 
-@dataclass(frozen=True, slots=True)
-class _Report:
+class _Report(NamedTuple):
     pass
 
 

@@ -1,4 +1,4 @@
-"""Service-time and duration distributions, in seconds, drawn from an actor's own stream.
+"""Distributions of durations (seconds) and quantities (litres, state of charge), drawn from an actor's own stream.
 
 Each draws a fixed number of primitive variates (inverse transforms where they
 exist), so the stream stays aligned across variants: common random numbers.
@@ -14,31 +14,20 @@ from twin.randomness import RandomStream
 
 
 class Distribution(Protocol):
-    @property
-    def mean_s(self) -> float: ...
-
     def sample(self, rng: RandomStream) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Constant:
-    value_s: float
-
-    @property
-    def mean_s(self) -> float:
-        return self.value_s
+    value: float
 
     def sample(self, rng: RandomStream) -> float:
-        return self.value_s
+        return self.value
 
 
 @dataclass(frozen=True, slots=True)
 class Exponential:
     mean: float
-
-    @property
-    def mean_s(self) -> float:
-        return self.mean
 
     def sample(self, rng: RandomStream) -> float:
         return self.mean * rng.standard_exponential()
@@ -49,10 +38,6 @@ class Uniform:
     low: float
     high: float
 
-    @property
-    def mean_s(self) -> float:
-        return (self.low + self.high) / 2
-
     def sample(self, rng: RandomStream) -> float:
         return self.low + (self.high - self.low) * rng.random()
 
@@ -62,10 +47,6 @@ class Triangular:
     low: float
     mode: float
     high: float
-
-    @property
-    def mean_s(self) -> float:
-        return (self.low + self.mode + self.high) / 3
 
     def sample(self, rng: RandomStream) -> float:
         u, low, mode, high = rng.random(), self.low, self.mode, self.high
@@ -83,10 +64,6 @@ class LogNormal:
 
     median: float
     sigma: float
-
-    @property
-    def mean_s(self) -> float:
-        return self.median * math.exp(self.sigma**2 / 2)
 
     def sample(self, rng: RandomStream) -> float:
         return self.median * math.exp(self.sigma * rng.standard_normal())

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from actors.actor import Actor
 from actors.bounds import CLOCK_HOUR
-from actors.message import OccupancyChanged
+from actors.message import NextHour, OccupancyChanged
 from actors.port import Port
 
 
@@ -20,11 +20,6 @@ class LightsConfig:
     """True for a reading room that needs light whatever the hour."""
     unit_cost_cny: float = 0.0
     monthly_cost_cny: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class _NextHour:
-    pass
 
 
 class Lights(Actor):
@@ -46,7 +41,7 @@ class Lights(Actor):
     def receive(self, message: object) -> None:
         if isinstance(message, OccupancyChanged):
             self.occupancy = message.occupancy
-        elif isinstance(message, _NextHour):
+        elif isinstance(message, NextHour):
             self._arm_hourly()
         else:
             super().receive(message)
@@ -55,7 +50,7 @@ class Lights(Actor):
 
     def _arm_hourly(self) -> None:
         """Dusk and dawn change what the lights should do even when nobody moves."""
-        self.port.timer(self.port.clock.seconds_to_next_hour(self.port.now()), _NextHour())
+        self.at_next_hour(NextHour())
 
     def _update(self) -> None:
         now = self.port.now()

@@ -73,3 +73,7 @@ class WeatherChanged(NamedTuple):
     temp_c: float
     rain: bool
     day_max_c: float
+
+
+class NextHour(NamedTuple):
+    """An actor's own reminder that a clock hour has begun."""

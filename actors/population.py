@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from actors.actor import Actor
 from actors.distribution import Distribution
-from actors.message import WeatherChanged
+from actors.message import NextHour, WeatherChanged
 from actors.port import Port, Timer
 from actors.worker import NeedPlan, VisitPlan, Worker
 from twin.randomness import RandomStream
@@ -92,10 +92,6 @@ class _Arrival(NamedTuple):
     stream: int
 
 
-class _NextHour(NamedTuple):
-    pass
-
-
 @dataclass(slots=True)
 class _StreamState:
     group: WorkerGroup
@@ -133,7 +129,7 @@ class Population(Actor):
             state.hazard_left = state.arrivals.standard_exponential()
             state.since = now
         self._reschedule(now)
-        self.port.timer(self.port.clock.seconds_to_next_hour(now), _NextHour())
+        self.at_next_hour(NextHour())
 
     def receive(self, message: object) -> None:
         now = self.port.now()
@@ -142,9 +138,9 @@ class Population(Actor):
         elif isinstance(message, WeatherChanged):
             self.weather = message
             self._reschedule(now)
-        elif isinstance(message, _NextHour):
+        elif isinstance(message, NextHour):
             self._reschedule(now)
-            self.port.timer(self.port.clock.seconds_to_next_hour(now), _NextHour())
+            self.at_next_hour(NextHour())
         else:
             super().receive(message)
 

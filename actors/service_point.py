@@ -97,7 +97,7 @@ class ServicePoint(Actor):
         elif isinstance(message, _ServiceDone):
             self._on_done(message.request, now)
         elif isinstance(message, Withdraw):
-            self._on_withdraw(message.worker, now)
+            self._on_withdraw(message.worker)
         elif isinstance(message, _ReadyAgain):
             self._wake = None
             self._dispatch(now)
@@ -119,7 +119,7 @@ class ServicePoint(Actor):
             return
         reason = self._refusal(request, now, queued)
         if reason is not None:
-            self._refuse(request, reason, now)
+            self._refuse(request, reason)
             return
         self.queue.append(_Waiting(request, now))
         self._dispatch(now)
@@ -141,7 +141,7 @@ class ServicePoint(Actor):
             return Refusal.BLOCKED
         return None
 
-    def _refuse(self, request: Request, reason: Refusal, now: float) -> None:
+    def _refuse(self, request: Request, reason: Refusal) -> None:
         self.port.record(
             "request_refused",
             {"worker": request.worker, "group": request.group, "need": request.need, "reason": reason.value},
@@ -175,10 +175,10 @@ class ServicePoint(Actor):
             self.port.send(request.worker, Finished(self.id))
         self._dispatch(now)
 
-    def _on_withdraw(self, worker: str, now: float) -> None:
+    def _on_withdraw(self, worker: str) -> None:
         for waiting in self.queue:
             if waiting.request.worker == worker:
                 self.queue.remove(waiting)
-                self._refuse(waiting.request, Refusal.RENEGED, now)
+                self._refuse(waiting.request, Refusal.RENEGED)
                 return
         # Already being served: the Started message is on its way, nothing to undo.

@@ -12,6 +12,7 @@ from typing import Any
 from actors.bounds import POSITIVE
 from actors.distribution import Distribution, Triangular, Uniform
 from actors.message import Request
+from actors.port import Port
 from actors.service_point import ServicePoint, ServicePointConfig
 
 
@@ -31,30 +32,32 @@ class WaterDispenser(ServicePoint):
     kind = "water_dispenser"
     config: WaterDispenserConfig
 
-    def __init__(self, actor_id: str, port: Any, config: WaterDispenserConfig) -> None:
+    def __init__(self, actor_id: str, port: Port, config: WaterDispenserConfig) -> None:
         super().__init__(actor_id, port, config)
         self._level_l = config.tank_l
         self._level_at = 0.0
+        self._next_draw_l: float | None = None
+        """What the worker at the head of the line will draw, drawn once they get there."""
 
     def level_l(self, now: float) -> float:
         refilled = self.config.refill_l_per_min * (now - self._level_at) / 60.0
         return min(self.config.tank_l, self._level_l + refilled)
 
-    def ready_in(self, now: float, position: int) -> float | None:
-        # A worker needs at least the smallest draw; the mean draw per worker ahead.
-        needed = self.config.draw_l.mean_s * position + self._min_draw_l()
-        missing = needed - self.level_l(now)
-        if missing <= 0:
-            return 0.0
-        return missing / self.config.refill_l_per_min * 60.0
+    def _head_draw_l(self) -> float:
+        if self._next_draw_l is None:
+            # A bottle bigger than the tank is filled from a full tank.
+            self._next_draw_l = min(self.config.tank_l, max(0.0, self.config.draw_l.sample(self.port.rng)))
+        return self._next_draw_l
 
-    def _min_draw_l(self) -> float:
-        return min(0.25, self.config.tank_l)
+    def ready_in(self, now: float, position: int) -> float | None:
+        """Until the tank holds what the next worker draws; the line behind waits its turn anyway."""
+        missing = self._head_draw_l() - self.level_l(now)
+        return 0.0 if missing <= 0 else missing / self.config.refill_l_per_min * 60.0
 
     def on_started(self, request: Request, now: float) -> dict[str, Any]:
-        level = self.level_l(now)
-        drawn = min(level, self.config.draw_l.sample(self.port.rng))
-        self._level_l, self._level_at = level - drawn, now
+        drawn = self._head_draw_l()
+        self._next_draw_l = None
+        self._level_l, self._level_at = max(0.0, self.level_l(now) - drawn), now
         return {"drawn_l": drawn}
 
     def extra_state(self, now: float) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actors.actor import Actor
-from actors.message import WeatherChanged
+from actors.message import NextHour, WeatherChanged
 from actors.port import Port
 
 
@@ -15,11 +15,6 @@ class WeatherConfig:
     """Outdoor temperature for each hour from midnight of the start date; the last day repeats."""
     rain: tuple[bool, ...]
     observers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class _NextHour:
-    pass
 
 
 class Weather(Actor):
@@ -41,7 +36,7 @@ class Weather(Actor):
         self._announce()
 
     def receive(self, message: object) -> None:
-        if isinstance(message, _NextHour):
+        if isinstance(message, NextHour):
             self._announce()
         else:
             super().receive(message)
@@ -58,4 +53,4 @@ class Weather(Actor):
         self.port.publish({"temp_c": changed.temp_c, "rain": changed.rain, "day_max_c": changed.day_max_c})
         for observer in self.config.observers:
             self.port.send(observer, changed)
-        self.port.timer(self.port.clock.seconds_to_next_hour(now), _NextHour())
+        self.at_next_hour(NextHour())

@@ -12,10 +12,10 @@ import dataclasses
 import tomllib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 
@@ -39,74 +39,101 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ConstantSpec(_Strict):
+V = TypeVar("V", bound=float)
+"""What a distribution's parameters are: durations for times, plain numbers for litres or charge."""
+
+
+class ConstantSpec(_Strict, Generic[V]):
     dist: Literal["constant"]
-    value: Duration
+    value: V
 
     def build(self) -> Distribution:
-        return dist.Constant(self.value)
+        return dist.Constant(float(self.value))
 
 
-class ExponentialSpec(_Strict):
+class ExponentialSpec(_Strict, Generic[V]):
     dist: Literal["exponential"]
-    mean: Annotated[Duration, Field(gt=0)]
-
-    def build(self) -> Distribution:
-        return dist.Exponential(self.mean)
-
-
-class UniformSpec(_Strict):
-    dist: Literal["uniform"]
-    low: Duration
-    high: Duration
+    mean: V
 
     @model_validator(mode="after")
-    def _ordered(self) -> UniformSpec:
-        if self.low > self.high:
+    def _positive(self) -> ExponentialSpec[V]:
+        if float(self.mean) <= 0:
+            raise ValueError("mean must be above 0")
+        return self
+
+    def build(self) -> Distribution:
+        return dist.Exponential(float(self.mean))
+
+
+class UniformSpec(_Strict, Generic[V]):
+    dist: Literal["uniform"]
+    low: V
+    high: V
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformSpec[V]:
+        if float(self.low) > float(self.high):
             raise ValueError("low must not exceed high")
         return self
 
     def build(self) -> Distribution:
-        return dist.Uniform(self.low, self.high)
+        return dist.Uniform(float(self.low), float(self.high))
 
 
-class TriangularSpec(_Strict):
+class TriangularSpec(_Strict, Generic[V]):
     dist: Literal["triangular"]
-    low: Duration
-    mode: Duration
-    high: Duration
+    low: V
+    mode: V
+    high: V
 
     @model_validator(mode="after")
-    def _ordered(self) -> TriangularSpec:
-        if not self.low <= self.mode <= self.high:
+    def _ordered(self) -> TriangularSpec[V]:
+        if not float(self.low) <= float(self.mode) <= float(self.high):
             raise ValueError("needs low <= mode <= high")
         return self
 
     def build(self) -> Distribution:
-        return dist.Triangular(self.low, self.mode, self.high)
+        return dist.Triangular(float(self.low), float(self.mode), float(self.high))
 
 
-class LogNormalSpec(_Strict):
+class LogNormalSpec(_Strict, Generic[V]):
     dist: Literal["lognormal"]
-    median: Annotated[Duration, Field(gt=0)]
+    median: V
     sigma: Annotated[float, Field(ge=0, le=3)]
 
+    @model_validator(mode="after")
+    def _positive(self) -> LogNormalSpec[V]:
+        if float(self.median) <= 0:
+            raise ValueError("median must be above 0")
+        return self
+
     def build(self) -> Distribution:
-        return dist.LogNormal(self.median, self.sigma)
+        return dist.LogNormal(float(self.median), self.sigma)
 
 
 def _constant_shorthand(value: object) -> object:
-    """A bare duration ("90s", 12.5) means a constant."""
+    """A bare value ("90s", 12.5) means a constant."""
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return {"dist": "constant", "value": value}
     return value
 
 
-DistributionSpec = Annotated[
-    ConstantSpec | ExponentialSpec | UniformSpec | TriangularSpec | LogNormalSpec,
+DistributionSpec: TypeAlias = Annotated[
+    ConstantSpec[Duration] | ExponentialSpec[Duration] | UniformSpec[Duration] | TriangularSpec[Duration] | LogNormalSpec[Duration],
     Field(discriminator="dist"),
     BeforeValidator(_constant_shorthand),
 ]
+"""Times: seconds or "90s", "15m"..."""
+QuantitySpec: TypeAlias = Annotated[
+    ConstantSpec[float] | ExponentialSpec[float] | UniformSpec[float] | TriangularSpec[float] | LogNormalSpec[float],
+    Field(discriminator="dist"),
+    BeforeValidator(_constant_shorthand),
+]
+"""Litres, states of charge: plain numbers, no units."""
+
+
+def _is_duration(name: str) -> bool:
+    return name == "service" or name.endswith("_s")
 
 
 # ---- devices: one pydantic model per kind, made from its config dataclass ----------
@@ -117,14 +144,14 @@ def _field_type(name: str, hint: Any, bounds: Mapping[str, float] | None = None)
         return Annotated[_field_type(name, hint), Field(**bounds)]  # type: ignore[call-overload]
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Distribution:
-        return DistributionSpec
+        return DistributionSpec if _is_duration(name) else QuantitySpec
     if dataclasses.is_dataclass(hint):
         return _dataclass_model(hint)
     if origin in (typing.Union, types.UnionType) and type(None) in args:
         (inner,) = [a for a in args if a is not type(None)]
         return _field_type(name, inner) | None
     if hint is float:
-        return Duration if name.endswith("_s") else NonNegative
+        return Duration if _is_duration(name) else NonNegative
     if hint is int:
         return Annotated[int, Field(ge=1 if name in ("units", "slots") else 0)]
     return hint
@@ -402,7 +429,20 @@ def read_scenario_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any
     base_path = path.parent / base
     if not base_path.exists():
         raise ScenarioFileError(f"{path}: extends: no such scenario file {base_path}")
-    return _merge(read_scenario_tree(base_path, (*seen, resolved)), raw)
+    merged_base = read_scenario_tree(base_path, (*seen, resolved))
+    if isinstance(merged_base.get("weather"), dict) and isinstance(raw.get("weather"), dict):
+        merged_base["weather"] = _weather_form_wins(merged_base["weather"], raw["weather"])
+    return _merge(merged_base, raw)
+
+
+WEATHER_FORMS = ("profile", "days", "temp_c", "rain")
+
+
+def _weather_form_wins(base: dict[str, Any], given: Iterable[str]) -> dict[str, Any]:
+    """Weather given in one form (a profile, days, hourly readings) replaces the base's other forms."""
+    if any(key in WEATHER_FORMS for key in given):
+        return {k: v for k, v in base.items() if k not in WEATHER_FORMS}
+    return base
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -429,6 +469,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> t
             value = text.strip()
         node: Any = raw
         parts = key.split(".")
+        if len(parts) == 2 and parts[0] == "weather" and isinstance(raw.get("weather"), dict) and parts[1] != "rain":
+            raw["weather"] = _weather_form_wins(raw["weather"], [parts[1]])
         for depth, part in enumerate(parts[:-1]):
             child = node.get(part) if isinstance(node, dict) else None
             if child is None and isinstance(node, dict):

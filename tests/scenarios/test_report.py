@@ -132,9 +132,9 @@ def test_scenario_header(document: dict[str, Any], tmp_path: Path) -> None:
     scenario = document["scenario"]
     assert html.escape(scenario["title"]) in header
     assert scenario["source"] in header
-    assert "2026-04-12 20:00 Sun" in header
+    assert "2026-04-13 00:00 Mon" in header
     assert "1 d 4 h" in header  # horizon
-    assert ">4 h<" in header  # warm-up
+    assert ">2 h<" in header  # warm-up
     assert f">{scenario['seed']}<" in header
     assert "horizon = 1d4h" in header  # the override
     assert "95%" in header

@@ -102,3 +102,11 @@ def test_weather_from_hourly_readings() -> None:
     raw["weather"] = {"profile": "neutral", "temp_c": temps}
     with pytest.raises(ScenarioError, match="exactly one of profile, days or temp_c"):
         load_scenario(LIBRARY / "hourly.toml", raw=raw)
+
+
+def test_a_variant_may_give_the_weather_in_another_form(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text((LIBRARY / "mmc.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "hot.toml").write_text('extends = "base.toml"\n[weather]\ndays = [{max_c = 36, min_c = 28}]\n', encoding="utf-8")
+    assert max(load_scenario(tmp_path / "hot.toml").temp_c) == 36
+    hourly = load_scenario(tmp_path / "base.toml", ["weather.temp_c=[" + ",".join(["30"] * 24) + "]"])
+    assert set(hourly.temp_c) == {30.0}
