@@ -36,60 +36,54 @@ KPI = float | None
 class _TimeSeries:
     """A step function: its mean per bucket, its integral and peak over the window.
 
-    Buckets are aligned to the clock (``offset_s`` is how far into a bucket the run
-    starts), so hourly buckets are clock hours; the first and last may be partial and
-    are averaged over the time they cover.
+    During the run it only records change points (a list append: this is on the hot
+    path of every queue change); ``finish`` integrates them with numpy.  Buckets are
+    aligned to the clock (``offset_s`` is how far into a bucket the run starts), so
+    hourly buckets are clock hours; a partial first or last bucket is averaged over
+    the time it covers.
     """
 
-    __slots__ = ("areas", "bucket_s", "horizon_s", "last_t", "offset_s", "peak", "value", "window_area", "window_from")
+    __slots__ = ("_means", "bucket_s", "horizon_s", "offset_s", "peak", "times", "values", "window_area", "window_from")
 
     def __init__(self, horizon_s: float, bucket_s: float, window_from: float, offset_s: float = 0.0) -> None:
         self.bucket_s = bucket_s
         self.offset_s = offset_s
         self.horizon_s = horizon_s
-        self.areas = [0.0] * max(1, math.ceil((horizon_s + offset_s) / bucket_s))
-        self.value = 0.0
-        self.last_t = 0.0
         self.window_from = window_from
+        self.times: list[float] = [0.0]
+        self.values: list[float] = [0.0]
         self.window_area = 0.0
         self.peak = 0.0
+        self._means: list[float] = []
 
     def set(self, t: float, value: float) -> None:
-        self.advance(t)
-        self.value = value
-        if t >= self.window_from and value > self.peak:
-            self.peak = value
+        self.times.append(t)
+        self.values.append(value)
 
-    def advance(self, t: float) -> None:
-        t0, value = self.last_t, self.value
-        if t <= t0:
-            return
-        self.last_t = t
-        if t0 < self.window_from <= t and value > self.peak:
-            self.peak = value  # the level the window opens on counts, even if it never changes
-        if value == 0:
-            return
-        if t > self.window_from:
-            self.window_area += value * (t - max(t0, self.window_from))
-        bucket_s, areas, offset = self.bucket_s, self.areas, self.offset_s
-        last = len(areas) - 1
-        while t0 < t:
-            index = min(int((t0 + offset) // bucket_s), last)
-            end = min(t, (index + 1) * bucket_s - offset) if index < last else t
-            areas[index] += value * (end - t0)
-            t0 = end
+    def finish(self) -> None:
+        t = np.asarray([*self.times, self.horizon_s])
+        v = np.asarray(self.values)
+        cumulative = np.concatenate(([0.0], np.cumsum(v * np.diff(t))))
+
+        def integral(x: Any) -> Any:
+            """The running integral is piecewise linear, so interpolation is exact."""
+            return np.interp(x, t, cumulative)
+
+        self.window_area = float(integral(self.horizon_s) - integral(self.window_from))
+        in_window = (t[1:] > self.window_from) | (t[:-1] >= self.window_from)
+        self.peak = float(v[in_window].max()) if in_window.any() else 0.0
+        count = max(1, math.ceil((self.horizon_s + self.offset_s) / self.bucket_s))
+        edges = np.clip(np.arange(count + 1) * self.bucket_s - self.offset_s, 0.0, self.horizon_s)
+        lengths = np.diff(edges)
+        areas = np.diff(integral(edges))
+        self._means = [float(a / n) if n > 0 else 0.0 for a, n in zip(areas, lengths, strict=True)]
 
     def bucket_start(self, index: int) -> float:
         """Run time at which bucket ``index`` starts (the first may start before the run)."""
         return index * self.bucket_s - self.offset_s
 
     def means(self) -> list[float]:
-        means = []
-        for index, area in enumerate(self.areas):
-            start = max(0.0, self.bucket_start(index))
-            end = min(self.horizon_s, self.bucket_start(index + 1))
-            means.append(area / (end - start) if end > start else 0.0)
-        return means
+        return self._means
 
 
 @dataclass(slots=True)
@@ -226,12 +220,12 @@ class KpiCollector:
             self._groups[change.data["group"]].unmet[change.data["need"]] += 1
 
     def result(self, replication: int, seed: int) -> ReplicationResult:
-        end, window = self.horizon_s, self.horizon_s - self.warmup_s
+        window = self.horizon_s - self.warmup_s
         resources: dict[str, dict[str, KPI]] = {}
         series: dict[str, Any] = {"bucket_s": SERIES_BUCKET_S, "resources": {}, "battery_cabinets": {}}
         for rid, r in self._resources.items():
-            r.busy.advance(end)
-            r.queue.advance(end)
+            r.busy.finish()
+            r.queue.finish()
             waits = np.asarray(r.waits)
             served = len(r.waits)
             requests = served + sum(r.refused.values())
@@ -262,15 +256,15 @@ class KpiCollector:
                 "unmet_per_visit": unmet / g.visits if g.visits else None,
             }
         series["unmet_by_group"] = {name: dict(g.unmet) for name, g in self._groups.items()}
-        self._occupancy.advance(end)
+        self._occupancy.finish()
         series["occupancy_hourly"] = self._occupancy.means()
         series["occupancy_weekday_hour"] = self._weekday_hour(self._occupancy)
         for cid, (charged, soc) in self._cabinets.items():
-            charged.advance(end)
-            soc.advance(end)
+            charged.finish()
+            soc.finish()
             series["battery_cabinets"][cid] = {"charged": charged.means(), "mean_soc": soc.means()}
         for meter in self._power_kw.values():
-            meter.advance(end)
+            meter.finish()
         visits = sum(g.visits for g in self._groups.values())
         station_visits = sum(g.station_visits for g in self._groups.values())
         station: dict[str, KPI] = {
