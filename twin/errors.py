@@ -3,6 +3,7 @@
 TwinError
 ├── UnknownEntityError   a change names an entity the twin does not hold
 ├── DuplicateEntityError an entity id is registered twice
+├── UnknownCommandError  an acknowledgement names a command the twin never issued
 └── FeedGapError         a consumer asks to resume from a change no longer retained
 """
 
@@ -26,6 +27,15 @@ class DuplicateEntityError(TwinError):
     def __init__(self, entity_id: str) -> None:
         super().__init__(f"entity {entity_id!r} is already registered")
         self.entity_id = entity_id
+
+
+class UnknownCommandError(TwinError, KeyError):
+    def __init__(self, command_id: str) -> None:
+        super().__init__(f"unknown command {command_id!r}")
+        self.command_id = command_id
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class FeedGapError(TwinError):

@@ -1,0 +1,92 @@
+"""The alarm life cycle, de-duplication and escalation."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from twin.alarm import AlarmBook, AlarmError, AlarmState
+from twin.entity import Twin
+from twin.feed import Change
+
+
+def book() -> tuple[AlarmBook, list[Change]]:
+    twin = Twin("yunting")
+    seen: list[Change] = []
+    twin.subscribe(seen.append)
+    return AlarmBook(twin), seen
+
+
+def test_life_cycle_with_who_when_and_notes() -> None:
+    alarms, seen = book()
+    alarm = alarms.raise_("fridge", "over_temperature", 10.0, "8.5 °C")
+    alarms.acknowledge(alarm.id, "custodian:li", 20.0, "checking")
+    alarms.assign(alarm.id, "custodian:li", "officer:wang", 25.0)
+    alarms.clear(alarm.id, "officer:wang", 90.0, "door was ajar")
+    assert [(s.state, s.who, s.t) for s in alarm.steps] == [
+        ("raised", "system", 10.0), ("acknowledged", "custodian:li", 20.0), ("assigned", "custodian:li", 25.0),
+        ("cleared", "officer:wang", 90.0),
+    ]  # fmt: skip
+    assert [c.name for c in seen] == ["alarm_raised", "alarm_acknowledged", "alarm_assigned", "alarm_cleared"]
+    with pytest.raises(AlarmError, match="already cleared"):
+        alarms.clear(alarm.id, "x", 91.0)
+
+
+def test_one_active_alarm_per_source_and_type() -> None:
+    alarms, _ = book()
+    first = alarms.raise_("door", "held_open", 1.0)
+    again = alarms.raise_("door", "held_open", 2.0)
+    other = alarms.raise_("door", "offline", 2.0)
+    assert again is first and first.count == 2 and other is not first
+    alarms.clear(first.id, "op", 3.0)
+    assert alarms.raise_("door", "held_open", 4.0) is not first, "a new occurrence after clearing is a new alarm"
+
+
+def test_escalation_once_per_period_until_acknowledged() -> None:
+    alarms, _ = book()
+    alarm = alarms.raise_("aed", "self_test_failed", 0.0)
+    assert alarms.escalate(599.0, after_s=600) == []
+    assert alarms.escalate(600.0, after_s=600) == [alarm]
+    assert alarms.escalate(700.0, after_s=600) == []
+    assert alarms.escalate(1200.0, after_s=600) == [alarm] and alarm.escalations == 2
+    alarms.acknowledge(alarm.id, "op", 1300.0)
+    assert alarms.escalate(5000.0, after_s=600) == []
+
+
+class AlarmMachine(RuleBasedStateMachine):
+    @initialize()
+    def start(self) -> None:
+        self.alarms, self.seen = book()
+        self.now = 0.0
+
+    @rule(source=st.sampled_from(["door", "fridge"]), type_=st.sampled_from(["offline", "fault"]))
+    def raise_alarm(self, source: str, type_: str) -> None:
+        self.alarms.raise_(source, type_, self.now)
+
+    @rule(pick=st.integers(0, 20), step=st.sampled_from(["acknowledge", "clear"]))
+    def operate(self, pick: int, step: str) -> None:
+        ids = list(self.alarms.alarms)
+        if not ids:
+            return
+        with contextlib.suppress(AlarmError):
+            getattr(self.alarms, step)(ids[pick % len(ids)], "op", self.now)
+
+    @rule(dt=st.floats(0, 1000))
+    def later(self, dt: float) -> None:
+        self.now += dt
+        self.alarms.escalate(self.now, after_s=600)
+
+    @invariant()
+    def at_most_one_active_per_source_and_type(self) -> None:
+        keys = [(a.source, a.type) for a in self.alarms.active()]
+        assert len(keys) == len(set(keys))
+        for alarm in self.alarms.alarms.values():
+            states = [s.state for s in alarm.steps if s.state in ("raised", "acknowledged", "cleared")]
+            assert states in (["raised"], ["raised", "acknowledged"], ["raised", "cleared"], ["raised", "acknowledged", "cleared"])
+            assert alarm.state is AlarmState(states[-1])
+
+
+TestAlarms = AlarmMachine.TestCase

@@ -1,0 +1,153 @@
+"""Alarms: raised -> acknowledged -> cleared, with who, when and a note at every step.
+
+An alarm is kept once per (source, type) while it is active: the same fault raised
+again adds to its count rather than flooding the operators' queue.  An alarm not
+acknowledged in time is escalated, once per level.  Every step is an event on the
+twin's feed, so the web view, history and audit see the same story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from twin.entity import Twin
+
+
+class AlarmState(StrEnum):
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
+    CLEARED = "cleared"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmStep:
+    state: str
+    who: str
+    t: float
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Alarm:
+    id: str
+    source: str
+    type: str
+    severity: Severity
+    raised_at: float
+    detail: str
+    state: AlarmState = AlarmState.RAISED
+    count: int = 1
+    last_raised_at: float = 0.0
+    assignee: str | None = None
+    escalations: int = 0
+    steps: list[AlarmStep] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.state is not AlarmState.CLEARED
+
+    def as_event(self) -> dict[str, Any]:
+        return {
+            "alarm": self.id, "source": self.source, "type": self.type, "severity": self.severity.value, "state": self.state.value,
+            "count": self.count, "assignee": self.assignee, "escalations": self.escalations, "detail": self.detail,
+        }  # fmt: skip
+
+
+class AlarmError(ValueError):
+    """An operator asked for a step the alarm's life cycle does not allow (closing a closed alarm)."""
+
+
+class AlarmBook:
+    def __init__(self, twin: Twin) -> None:
+        self._twin = twin
+        self.alarms: dict[str, Alarm] = {}
+        self._active: dict[tuple[str, str], str] = {}
+        self._issued = 0
+
+    def raise_(
+        self, source: str, type_: str, t: float, detail: str = "", severity: Severity = Severity.WARNING, by: str = "system"
+    ) -> Alarm:
+        existing = self._active.get((source, type_))
+        if existing is not None:
+            alarm = self.alarms[existing]
+            alarm.count += 1
+            alarm.last_raised_at = t
+            self._emit(alarm, "alarm_repeated", t)
+            return alarm
+        self._issued += 1
+        alarm = Alarm(f"A{self._issued}", source, type_, severity, t, detail, last_raised_at=t)
+        alarm.steps.append(AlarmStep(AlarmState.RAISED.value, by, t, detail))
+        self.alarms[alarm.id] = alarm
+        self._active[(source, type_)] = alarm.id
+        self._emit(alarm, "alarm_raised", t)
+        return alarm
+
+    def acknowledge(self, alarm_id: str, who: str, t: float, note: str = "") -> Alarm:
+        alarm = self._get(alarm_id)
+        if alarm.state is not AlarmState.RAISED:
+            raise AlarmError(f"alarm {alarm_id} is {alarm.state.value}; only a raised alarm can be acknowledged")
+        alarm.state = AlarmState.ACKNOWLEDGED
+        alarm.steps.append(AlarmStep(alarm.state.value, who, t, note))
+        self._emit(alarm, "alarm_acknowledged", t)
+        return alarm
+
+    def assign(self, alarm_id: str, who: str, assignee: str, t: float, note: str = "") -> Alarm:
+        alarm = self._get(alarm_id)
+        if not alarm.active:
+            raise AlarmError(f"alarm {alarm_id} is cleared; it cannot be assigned")
+        alarm.assignee = assignee
+        alarm.steps.append(AlarmStep("assigned", who, t, note or assignee))
+        self._emit(alarm, "alarm_assigned", t)
+        return alarm
+
+    def note(self, alarm_id: str, who: str, t: float, note: str) -> Alarm:
+        alarm = self._get(alarm_id)
+        alarm.steps.append(AlarmStep("noted", who, t, note))
+        self._emit(alarm, "alarm_noted", t)
+        return alarm
+
+    def clear(self, alarm_id: str, who: str, t: float, note: str = "") -> Alarm:
+        alarm = self._get(alarm_id)
+        if not alarm.active:
+            raise AlarmError(f"alarm {alarm_id} is already cleared")
+        alarm.state = AlarmState.CLEARED
+        alarm.steps.append(AlarmStep(alarm.state.value, who, t, note))
+        del self._active[(alarm.source, alarm.type)]
+        self._emit(alarm, "alarm_cleared", t)
+        return alarm
+
+    def clear_source(self, source: str, type_: str, t: float, note: str = "condition gone") -> Alarm | None:
+        """Clear the active alarm of (source, type) when its condition ends (the device came back)."""
+        alarm_id = self._active.get((source, type_))
+        return self.clear(alarm_id, "system", t, note) if alarm_id else None
+
+    def escalate(self, now: float, after_s: float) -> list[Alarm]:
+        """Escalate raised alarms unacknowledged for ``after_s`` more than at their last escalation."""
+        escalated = []
+        for alarm in self.alarms.values():
+            if alarm.state is AlarmState.RAISED and now - alarm.raised_at >= after_s * (alarm.escalations + 1):
+                alarm.escalations += 1
+                alarm.steps.append(AlarmStep("escalated", "system", now, f"level {alarm.escalations}"))
+                self._emit(alarm, "alarm_escalated", now)
+                escalated.append(alarm)
+        return escalated
+
+    def active(self) -> list[Alarm]:
+        return [a for a in self.alarms.values() if a.active]
+
+    def _get(self, alarm_id: str) -> Alarm:
+        try:
+            return self.alarms[alarm_id]
+        except KeyError:
+            raise AlarmError(f"no alarm {alarm_id!r}") from None
+
+    def _emit(self, alarm: Alarm, name: str, t: float) -> None:
+        self._twin.record(alarm.source, t, name, alarm.as_event())
