@@ -1,0 +1,131 @@
+"""The twin's history: every change written as it happens, read back downsampled.
+
+The writer is a feed subscriber that batches rows (one insert per batch, not per
+change). Reads of long ranges are downsampled to at most ``max_points`` buckets:
+numbers to their mean, minimum and maximum per bucket, other values to the last
+one. Retention deletes what is older than a cut-off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.orm import Session
+
+from store.models import HistoryRow
+from twin.clock import Clock
+from twin.feed import STATE, Change
+
+
+class HistoryWriter:
+    def __init__(self, engine: Engine, station: str, clock: Clock, batch: int = 500) -> None:
+        self._engine = engine
+        self._station = station
+        self._clock = clock
+        self._batch = batch
+        self._rows: list[dict[str, Any]] = []
+        self.written = 0
+
+    def __call__(self, change: Change) -> None:
+        self._rows.append(
+            {
+                "station": self._station, "seq": change.seq, "at": _utc(self._clock.datetime_at(change.t)),
+                "entity_id": change.entity_id, "name": change.name, "version": change.version,
+                "data": _jsonable(change.data), "t": change.t,
+            }
+        )  # fmt: skip
+        if len(self._rows) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, []
+        with self._engine.begin() as connection:
+            connection.execute(insert(HistoryRow), rows)
+        self.written += len(rows)
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    value: Any
+    low: float | None = None
+    high: float | None = None
+    count: int = 1
+
+
+class History:
+    def __init__(self, engine: Engine, station: str) -> None:
+        self._engine = engine
+        self._station = station
+
+    def series(self, entity_id: str, field: str, since: datetime, until: datetime, max_points: int = 500) -> list[Point]:
+        """``field`` of ``entity_id``'s reported state over [since, until], at most ``max_points`` points."""
+        query = (
+            select(HistoryRow.at, HistoryRow.data)
+            .where(HistoryRow.station == self._station, HistoryRow.entity_id == entity_id, HistoryRow.name == STATE)
+            .where(HistoryRow.at >= _utc(since), HistoryRow.at <= _utc(until))
+            .order_by(HistoryRow.at, HistoryRow.seq)
+        )
+        with self._engine.connect() as connection:
+            points = [Point(_utc(at), data[field]) for at, data in connection.execute(query) if field in data]
+        if len(points) <= max_points:
+            return points
+        return downsample(points, _utc(since), _utc(until), max_points)
+
+    def events(
+        self, since: datetime, until: datetime, entity_id: str | None = None, names: Iterable[str] | None = None, limit: int = 1000
+    ) -> list[HistoryRow]:
+        query = select(HistoryRow).where(HistoryRow.station == self._station, HistoryRow.at >= _utc(since), HistoryRow.at <= _utc(until))
+        if entity_id is not None:
+            query = query.where(HistoryRow.entity_id == entity_id)
+        if names is not None:
+            query = query.where(HistoryRow.name.in_(list(names)))
+        with Session(self._engine) as session:
+            return list(session.scalars(query.order_by(HistoryRow.seq).limit(limit)))
+
+    def purge(self, older_than: datetime) -> int:
+        """Delete history before ``older_than`` (the retention period's start); returns rows deleted."""
+        with self._engine.begin() as connection:
+            result = connection.execute(delete(HistoryRow).where(HistoryRow.station == self._station, HistoryRow.at < _utc(older_than)))
+        return int(result.rowcount)
+
+
+def downsample(points: Sequence[Point], since: datetime, until: datetime, buckets: int) -> list[Point]:
+    span = (until - since).total_seconds() or 1.0
+    grouped: dict[int, list[Point]] = {}
+    for point in points:
+        index = min(buckets - 1, int((point.at - since).total_seconds() * buckets // span))
+        grouped.setdefault(index, []).append(point)
+    out = []
+    for index in sorted(grouped):
+        group = grouped[index]
+        at = since + (until - since) * (index / buckets)
+        numbers = [p.value for p in group if isinstance(p.value, int | float) and not isinstance(p.value, bool)]
+        if len(numbers) == len(group):
+            low, high = min(numbers), max(numbers)
+            mean = min(max(sum(numbers) / len(numbers), low), high)  # rounding must not leave [low, high]
+            out.append(Point(at, mean, low, high, len(group)))
+        else:
+            out.append(Point(at, group[-1].value, count=len(group)))
+    return out
+
+
+def _utc(moment: datetime) -> datetime:
+    """Aware UTC; a naive time is taken as UTC (SQLite hands back naive datetimes)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float | int | str | bool) or value is None:
+        return value
+    return str(value)
