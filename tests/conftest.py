@@ -8,11 +8,12 @@ saying why.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "scenarios" / "library"
@@ -27,22 +28,32 @@ def library() -> Path:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated, empty database of each kind; PostgreSQL tests share an xdist group."""
+    """A migrated, empty database of each kind.
+
+    Each PostgreSQL test gets a schema of its own in the ``test`` database, so
+    parallel test workers never see each other's tables; it is dropped afterwards.
+    """
     from store.db import engine_for, migrate
 
-    url = f"sqlite:///{tmp_path / 'yxy.db'}" if request.param == "sqlite" else POSTGRES_URL
-    engine = engine_for(url)
-    if request.param == "postgresql":
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("select 1"))
-        except Exception as exc:
-            if IN_CI:
-                raise AssertionError(f"PostgreSQL is required in CI and is not reachable at {POSTGRES_URL}: {exc}") from exc
-            pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-        migrate(engine, "base")
+    if request.param == "sqlite":
+        engine = engine_for(f"sqlite:///{tmp_path / 'yxy.db'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"yxy_test_{uuid.uuid4().hex[:12]}"
+    admin = engine_for(POSTGRES_URL)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        if IN_CI:
+            raise AssertionError(f"PostgreSQL is required in CI and is not reachable at {POSTGRES_URL}: {exc}") from exc
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     migrate(engine)
     yield engine
-    if request.param == "postgresql":
-        migrate(engine, "base")
     engine.dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

@@ -14,7 +14,6 @@ from store.history import History, HistoryWriter, Point, downsample
 from twin.clock import Clock
 from twin.entity import Twin
 
-pytestmark = pytest.mark.xdist_group("postgres")
 START = datetime(2026, 7, 20, 8, 0, tzinfo=UTC)
 
 
