@@ -31,9 +31,9 @@ def run_replication(
     """One replication; ``placement`` hosts the actors through the runtime (sim-ray) instead of inline."""
     seed = replication_seed(scenario.seed, replication)
     env = simpy.Environment()
-    clock = Clock(scenario.start, lambda: env.now)
     twin = Twin(scenario.station_id, retain=0)
-    by_kind = {kind: [d.id for d in scenario.devices if d.kind == kind] for kind in DEVICE_KINDS}
+    clock = Clock(scenario.start, lambda: env.now)
+    by_kind = devices_by_kind(scenario)
     collector = KpiCollector(
         clock,
         scenario.horizon_s,
@@ -45,7 +45,21 @@ def run_replication(
     collector.subscribe_to(twin)
     for observer in observers:
         twin.subscribe(observer)
-    binding = SimBinding(env, twin, clock, seed, placement)
+    binding = build_station(scenario, SimBinding(env, twin, clock, seed, placement))
+    binding.run(until=scenario.horizon_s)
+    return collector.result(replication, seed)
+
+
+def devices_by_kind(scenario: Scenario) -> dict[str, list[str]]:
+    return {kind: [d.id for d in scenario.devices if d.kind == kind] for kind in DEVICE_KINDS}
+
+
+def build_station(scenario: Scenario, binding: SimBinding) -> SimBinding:
+    """Host the scenario's devices, weather and population on ``binding``, wired to one another.
+
+    The device emulator builds the same station on a real-time environment.
+    """
+    by_kind = devices_by_kind(scenario)
     occupancy_observers = tuple(by_kind["air_conditioner"] + by_kind["lights"])
     for device in scenario.devices:
         config = device.config
@@ -55,8 +69,7 @@ def run_replication(
     weather_observers = (POPULATION_ID, *by_kind["air_conditioner"])
     binding.host(Weather, WEATHER_ID, WeatherConfig(scenario.temp_c, scenario.rain, weather_observers))
     binding.host(Population, POPULATION_ID, scenario.population)
-    binding.run(until=scenario.horizon_s)
-    return collector.result(replication, seed)
+    return binding
 
 
 def _attributes(config: object) -> dict[str, object]:

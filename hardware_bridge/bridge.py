@@ -1,0 +1,209 @@
+"""The twin bound to the station's devices over MQTT.
+
+One thread owns the twin.  paho's network thread only queues what arrives, and
+operators' and automations' commands are queued too; the bridge's loop applies
+them in order and, between messages, fails commands whose acknowledgement is
+overdue and marks silent devices unavailable.  Anything that breaks the contract
+(an unknown topic, garbage, a wrong type, an oversized payload, an ack for a command
+never sent) is counted and logged and never stops the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hardware_bridge import payloads, topics
+from hardware_bridge.errors import BridgeError, PayloadError
+from hardware_bridge.mqtt import BrokerConfig, MqttClient, Will
+from hardware_bridge.topics import Channel
+from twin.clock import Clock
+from twin.entity import Command, Twin
+from twin.errors import UnknownCommandError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REPORT_INTERVAL_S = 30.0
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    device: str
+    fields: dict[str, Any]
+    command_id: str
+    by: str
+
+
+class Bridge:
+    def __init__(
+        self,
+        station: str,
+        devices: Mapping[str, str],
+        broker: BrokerConfig,
+        clock: Clock,
+        twin: Twin | None = None,
+        ack_timeout_s: float = 5.0,
+        silence_intervals: float = 3.0,
+        report_interval_s: float = DEFAULT_REPORT_INTERVAL_S,
+    ) -> None:
+        """``devices`` maps each device id of the station to its kind."""
+        self.station = topics.check_id(station, "station")
+        self.clock = clock
+        self.twin = twin or Twin(station)
+        self.devices = dict(devices)
+        for device, kind in self.devices.items():
+            topics.check_id(device, "device")
+            if device not in self.twin.entities:
+                self.twin.add(device, kind, {"report_interval_s": report_interval_s})
+        self.ack_timeout_s = ack_timeout_s
+        self.silence_intervals = silence_intervals
+        self.received = 0
+        self.applied = 0
+        self.rejected: Counter[str] = Counter()
+        self._inbox: queue.Queue[_Incoming | _Outgoing | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name=f"bridge-{station}", daemon=True)
+        self._lock = threading.Lock()
+        """Held while the loop changes the twin; readers in other threads take it for a consistent view."""
+        availability = topics.bridge_availability(station)
+        self.mqtt = MqttClient(
+            broker,
+            f"yxy-bridge-{station}-{uuid.uuid4().hex[:8]}",
+            lambda topic, payload, retained: self._inbox.put(_Incoming(topic, payload, retained)),
+            will=Will(availability, topics.OFFLINE.encode()),
+            on_connected=self._announce,
+        )
+        for channel in (Channel.STATE, Channel.AVAILABILITY, Channel.ACK, Channel.EVENT):
+            self.mqtt.subscribe(topics.station_filter(station, channel), qos=1)
+
+    # ---- life cycle -------------------------------------------------------------
+
+    def _announce(self) -> None:
+        """On every (re)connect: a broker restarted without persistence forgot the retained "online"."""
+        self.mqtt.publish(topics.bridge_availability(self.station), topics.ONLINE, qos=1, retain=True)
+
+    def start(self, connect_timeout_s: float = 10.0) -> Bridge:
+        self.mqtt.start()
+        self._thread.start()
+        if not self.mqtt.wait_connected(connect_timeout_s):
+            logger.warning("MQTT broker not reached within %s s; the bridge keeps trying", connect_timeout_s)
+        return self
+
+    def stop(self) -> None:
+        self._inbox.put(None)
+        self._thread.join(10)
+        self.mqtt.close(last_words=(topics.bridge_availability(self.station), topics.OFFLINE.encode()))
+
+    # ---- operators and automations (any thread) ------------------------------------
+
+    def command(self, device: str, fields: Mapping[str, Any], by: str) -> str:
+        """Validate and queue a command; returns its id. Its fate (acked or failed) arrives on the feed."""
+        kind = self.devices.get(device)
+        if kind is None:
+            raise BridgeError(f"no device {device!r} in station {self.station!r}")
+        checked = payloads.settable(kind, dict(fields), f"command to {device}")
+        command_id = uuid.uuid4().hex[:16]
+        self._inbox.put(_Outgoing(device, checked, command_id, by))
+        return command_id
+
+    def read(self, action: Callable[[Twin], Any]) -> Any:
+        """Run ``action`` on the twin while the loop is not changing it."""
+        with self._lock:
+            return action(self.twin)
+
+    # ---- the loop (the twin's owner) ----------------------------------------------
+
+    def _loop(self) -> None:
+        item: object
+        while True:
+            try:
+                item = self._inbox.get(timeout=0.2)
+            except queue.Empty:
+                item = _IDLE
+            if item is None:
+                return
+            try:
+                with self._lock:
+                    if isinstance(item, _Incoming):
+                        self._receive(item)
+                    elif isinstance(item, _Outgoing):
+                        self._send(item)
+                    self._check_deadlines()
+            except Exception:
+                logger.exception("bridge %s: unexpected error, carrying on", self.station)
+
+    def _receive(self, message: _Incoming) -> None:
+        self.received += 1
+        now = self.clock.now()
+        try:
+            where = topics.parse(message.topic, self.station)
+            kind = self.devices.get(where.device)
+            if kind is None:
+                raise BridgeError(f"{message.topic}: no device {where.device!r} in this station")
+            if kind != where.kind:
+                raise BridgeError(f"{message.topic}: device {where.device!r} is a {kind}, not a {where.kind}")
+            self._apply(where.device, kind, where.channel, message, now)
+        except (BridgeError, UnknownCommandError) as exc:
+            reason = type(exc).__name__
+            self.rejected[reason] += 1
+            logger.warning("rejected (%s): %s", reason, exc)
+            return
+        self.applied += 1
+
+    def _apply(self, device: str, kind: str, channel: Channel, message: _Incoming, now: float) -> None:
+        if channel is Channel.STATE:
+            _, state = payloads.parse_state(kind, message.topic, message.payload)
+            if not message.retained:
+                self.twin.set_availability(device, now, True, "reporting")
+            self.twin.report(device, now, state)
+        elif channel is Channel.AVAILABILITY:
+            text = message.payload.decode("utf-8", "replace").strip()
+            if text not in (topics.ONLINE, topics.OFFLINE):
+                raise PayloadError(f"{message.topic}: availability must be online or offline, not {text[:40]!r}")
+            self.twin.set_availability(device, now, text == topics.ONLINE, "announced")
+        elif channel is Channel.ACK:
+            ack = payloads.parse_ack(message.topic, message.payload)
+            command = self.twin.commands.get(ack.id)
+            if command is not None and command.entity_id != device:
+                raise PayloadError(f"{message.topic}: command {ack.id} was sent to {command.entity_id}, not {device}")
+            self.twin.acknowledge(ack.id, now, ack.ok, ack.error)
+        elif channel is Channel.EVENT:
+            event = payloads.parse_event(message.topic, message.payload)
+            self.twin.record(device, now, event.event, event.data)
+        else:
+            raise BridgeError(f"{message.topic}: the bridge does not take {channel.value} messages")
+
+    def _send(self, outgoing: _Outgoing) -> Command:
+        kind = self.devices[outgoing.device]
+        now = self.clock.now()
+        command = self.twin.desire(outgoing.device, now, outgoing.fields, outgoing.command_id, outgoing.by, self.ack_timeout_s)
+        # QoS 1 and never retained: a retained command would replay on every reconnect.
+        self.mqtt.publish(
+            topics.topic(self.station, kind, outgoing.device, Channel.SET),
+            payloads.set_payload(outgoing.command_id, outgoing.fields),
+            qos=1,
+            retain=False,
+        )
+        return command
+
+    def _check_deadlines(self) -> None:
+        now = self.clock.now()
+        self.twin.expire(now)
+        for entity in self.twin.silent(now, self.silence_intervals):
+            self.twin.set_availability(entity.id, now, False, "silent")
+
+
+_IDLE = object()
+"""Nothing arrived for a while: the loop still checks deadlines."""

@@ -1,0 +1,212 @@
+"""Emulated hardware: every device of a station over the same MQTT contract as the real ones.
+
+Each device has its own connection and last will, publishes its state (retained) on
+its report interval and whenever it changes, obeys ``set`` and acknowledges, and can
+be told to misbehave (drop off, send garbage, stick, ack slowly or never).  The
+station can be driven by a simulated population in real time or faster: the same
+actors as the planner's simulation run on a real-time SimPy environment and their
+published state becomes the devices' state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import simpy.rt
+
+from hardware_bridge import payloads, topics
+from hardware_bridge.clock import epoch_s
+from hardware_bridge.errors import PayloadError
+from hardware_bridge.mqtt import BrokerConfig, MqttClient, Will
+from hardware_bridge.topics import Channel
+from scenarios.model import build_station, replication_seed
+from scenarios.schema import Scenario
+from scenarios.sim import SimBinding
+from twin.clock import Clock
+from twin.entity import Twin
+from twin.feed import STATE, Change
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Faults:
+    ack_delay_s: float = 0.0
+    """Acknowledge this late (a slow device)."""
+    drop_acks: bool = False
+    """Never acknowledge (the command must then be reported failed)."""
+    stuck: bool = False
+    """Acknowledge but do not change (a stuck relay)."""
+    garbage_every: int = 0
+    """Every Nth state message is garbage instead (a flaky firmware)."""
+
+
+class EmulatedDevice:
+    def __init__(
+        self,
+        station: str,
+        device: str,
+        kind: str,
+        broker: BrokerConfig,
+        report_interval_s: float = 30.0,
+        state: Mapping[str, Any] | None = None,
+        faults: Faults | None = None,
+    ) -> None:
+        self.station, self.device, self.kind = station, device, kind
+        self.report_interval_s = report_interval_s
+        self.faults = faults or Faults()
+        self.state: dict[str, Any] = dict(state or {})
+        self.sent = 0
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._pending: set[threading.Timer] = set()
+        self._availability = topics.topic(station, kind, device, Channel.AVAILABILITY)
+        self._state_topic = topics.topic(station, kind, device, Channel.STATE)
+        self._ack_topic = topics.topic(station, kind, device, Channel.ACK)
+        self.mqtt = MqttClient(
+            broker,
+            f"yxy-emu-{station}-{device}",
+            self._on_message,
+            will=Will(self._availability, topics.OFFLINE.encode()),
+            on_connected=self._announce,
+        )
+        self.mqtt.subscribe(topics.topic(station, kind, device, Channel.SET), qos=1)
+        self._reporter = threading.Thread(target=self._report_loop, name=f"emu-{device}", daemon=True)
+
+    def start(self) -> EmulatedDevice:
+        self.mqtt.start()
+        self._reporter.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for timer in list(self._pending):
+            timer.cancel()
+        self.mqtt.close(last_words=(self._availability, topics.OFFLINE.encode()))
+
+    def drop_off(self) -> None:
+        """Lose power: the connection dies without a goodbye, so the broker sends the last will."""
+        self._stopped.set()
+        self.mqtt.abort()
+
+    def update(self, fields: Mapping[str, Any]) -> None:
+        """The device's state changed by itself (the simulated station, a sensor)."""
+        with self._lock:
+            self.state.update(fields)
+        self.publish_state()
+
+    def press(self, fields: Mapping[str, Any]) -> None:
+        """Someone changed it at the device (the wall switch)."""
+        self.update(fields)
+
+    def event(self, name: str, data: Mapping[str, Any]) -> None:
+        event_topic = topics.topic(self.station, self.kind, self.device, Channel.EVENT)
+        self.mqtt.publish(event_topic, payloads.event_payload(epoch_s(), name, dict(data)))
+
+    def publish_state(self) -> None:
+        self.sent += 1
+        if self.faults.garbage_every and self.sent % self.faults.garbage_every == 0:
+            self.mqtt.publish(self._state_topic, b'{"v": 1, "state": "\xff garbage', qos=1, retain=False)
+            return
+        with self._lock:
+            body = payloads.state_payload(epoch_s(), dict(self.state))
+        self.mqtt.publish(self._state_topic, body, qos=1, retain=True)
+
+    def _announce(self) -> None:
+        self.mqtt.publish(self._availability, topics.ONLINE, qos=1, retain=True)
+        self.publish_state()
+
+    def _report_loop(self) -> None:
+        while not self._stopped.wait(self.report_interval_s):
+            if self.mqtt.connected:
+                self.publish_state()
+
+    def _on_message(self, topic: str, payload: bytes, _retained: bool) -> None:
+        try:
+            command_id, fields = payloads.parse_set(self.kind, topic, payload)
+        except PayloadError as exc:
+            logger.warning("%s: bad command: %s", self.device, exc)
+            refused = _command_id(payload)
+            if refused:
+                self.mqtt.publish(self._ack_topic, payloads.ack_payload(refused, False, str(exc)), qos=1)
+            return
+        if self.faults.drop_acks:
+            return
+        timer = threading.Timer(self.faults.ack_delay_s, self._obey, (command_id, fields))
+        timer.daemon = True
+        self._pending.add(timer)
+        timer.start()
+
+    def _obey(self, command_id: str, fields: dict[str, Any]) -> None:
+        self._pending.difference_update([t for t in self._pending if not t.is_alive() or t is threading.current_thread()])
+        if self._stopped.is_set():
+            return
+        if not self.faults.stuck:
+            with self._lock:
+                self.state.update(fields)
+            self.publish_state()
+        # Acknowledged once applied: a later report of another value is a change at the device.
+        self.mqtt.publish(self._ack_topic, payloads.ack_payload(command_id, True), qos=1)
+
+
+def _command_id(payload: bytes) -> str | None:
+    """The id of a command that failed validation, if it has a usable one, to refuse it by name."""
+    try:
+        value = json.loads(payload).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and topics.is_id(value) else None
+
+
+class Emulator:
+    """Every device of a scenario's station, optionally driven by its simulated population."""
+
+    def __init__(
+        self, scenario: Scenario, broker: BrokerConfig, report_interval_s: float = 30.0, faults: Mapping[str, Faults] | None = None
+    ) -> None:
+        self.scenario = scenario
+        self.devices = {
+            d.id: EmulatedDevice(scenario.station_id, d.id, d.kind, broker, report_interval_s, faults=(faults or {}).get(d.id))
+            for d in scenario.devices
+            if d.kind in payloads.STATE
+        }
+        self._simulation: threading.Thread | None = None
+        self._env: simpy.rt.RealtimeEnvironment | None = None
+
+    def start(self) -> Emulator:
+        for device in self.devices.values():
+            device.start()
+        return self
+
+    def stop(self) -> None:
+        for device in self.devices.values():
+            device.stop()
+
+    def drive(self, speed: float = 1.0, replication: int = 0) -> threading.Thread:
+        """Run the scenario's population in real time (``speed`` times faster) and mirror its devices."""
+        env = simpy.rt.RealtimeEnvironment(factor=1.0 / speed, strict=False)
+        twin = Twin(self.scenario.station_id, retain=0)
+        twin.subscribe(self._mirror, names=[STATE])
+        clock = Clock(self.scenario.start, lambda: env.now)
+        binding = build_station(self.scenario, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
+        self._simulation = threading.Thread(target=binding.run, args=(self.scenario.horizon_s,), name="emulated-population", daemon=True)
+        self._simulation.start()
+        return self._simulation
+
+    def _mirror(self, change: Change) -> None:
+        device = self.devices.get(change.entity_id)
+        if device is None:
+            return
+        schema = payloads.STATE[device.kind]
+        fields = {k: _plain(v) for k, v in change.data.items() if k in schema.model_fields}
+        if fields:
+            device.update(fields)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

@@ -1,0 +1,247 @@
+"""Payload schemas, one per device kind and channel, versioned (``"v": 1``).
+
+Every payload that comes in is validated here before the twin sees it: wrong JSON,
+wrong types, unknown fields, out-of-range values and oversized messages become a
+``PayloadError`` naming the topic and the field, and the bridge counts it and goes on.
+A state message may carry only the fields that changed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hardware_bridge.errors import PayloadError
+
+VERSION = 1
+MAX_BYTES = 64 * 1024
+
+Count = Annotated[int, Field(ge=0, le=100_000)]
+Watts = Annotated[float, Field(ge=0, le=100_000)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+Charge = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Strict(BaseModel):
+    # strict: "yes" is not a boolean and "3" not a number, whatever lax parsing would make of them.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class QueueState(_Strict):
+    """Devices with units that workers use (occupancy sensors, cycle counters)."""
+
+    busy: Count | None = None
+    queue: Count | None = None
+
+
+class LightsState(_Strict):
+    on: bool | None = None
+    power_w: Watts | None = None
+    brightness_pct: Percent | None = None
+    energy_kwh: Annotated[float, Field(ge=0)] | None = None
+
+
+class LightsSet(_Strict):
+    on: bool | None = None
+    brightness_pct: Percent | None = None
+
+
+class AirConditionerState(_Strict):
+    on: bool | None = None
+    mode: Literal["off", "cool", "heat", "fan", "auto"] | None = None
+    setpoint_c: Annotated[float, Field(ge=16, le=32)] | None = None
+    indoor_temp_c: Annotated[float, Field(ge=-30, le=60)] | None = None
+    power_kw: Annotated[float, Field(ge=0, le=100)] | None = None
+    energy_kwh: Annotated[float, Field(ge=0)] | None = None
+
+
+class AirConditionerSet(_Strict):
+    on: bool | None = None
+    mode: Literal["off", "cool", "heat", "fan", "auto"] | None = None
+    setpoint_c: Annotated[float, Field(ge=16, le=32)] | None = None
+
+
+class DoorState(_Strict):
+    open: bool | None = None
+    locked: bool | None = None
+    occupancy: Count | None = None
+    entries: Count | None = None
+    exits: Count | None = None
+
+
+class DoorSet(_Strict):
+    locked: bool | None = None
+
+
+class MicrowaveState(QueueState):
+    power_w: Watts | None = None
+
+
+class WaterDispenserState(QueueState):
+    level_l: Annotated[float, Field(ge=0, le=1000)] | None = None
+    filter_life_pct: Percent | None = None
+    tank_low: bool | None = None
+
+
+class CoffeeMachineState(QueueState):
+    beans_low: bool | None = None
+
+
+class FridgeState(QueueState):
+    temp_c: Annotated[float, Field(ge=-40, le=40)] | None = None
+    door_open: bool | None = None
+
+
+class FridgeSet(_Strict):
+    setpoint_c: Annotated[float, Field(ge=-5, le=10)] | None = None
+
+
+class BatteryCabinetState(QueueState):
+    charged: Count | None = None
+    mean_soc: Charge | None = None
+    soc: Annotated[list[Charge | None], Field(max_length=64)] | None = None
+
+
+class LockerBankState(QueueState):
+    free: Count | None = None
+
+
+class AedState(_Strict):
+    self_test_ok: bool | None = None
+    battery_pct: Percent | None = None
+    pads_expiry: Annotated[date, Field(strict=False)] | None = None
+    """An ISO date string in JSON."""
+
+
+class ScreenState(_Strict):
+    on: bool | None = None
+    content: Annotated[str, Field(max_length=500)] | None = None
+
+
+class ScreenSet(_Strict):
+    on: bool | None = None
+    content: Annotated[str, Field(max_length=500)] | None = None
+
+
+STATE: dict[str, type[_Strict]] = {
+    "lights": LightsState,
+    "air_conditioner": AirConditionerState,
+    "door": DoorState,
+    "microwave": MicrowaveState,
+    "water_dispenser": WaterDispenserState,
+    "coffee_machine": CoffeeMachineState,
+    "fridge": FridgeState,
+    "battery_cabinet": BatteryCabinetState,
+    "locker_bank": LockerBankState,
+    "seat": QueueState,
+    "toilet": QueueState,
+    "charging_point": QueueState,
+    "ebook_kiosk": QueueState,
+    "aed": AedState,
+    "screen": ScreenState,
+    "tv": ScreenState,
+}
+SET: dict[str, type[_Strict]] = {
+    "lights": LightsSet,
+    "air_conditioner": AirConditionerSet,
+    "door": DoorSet,
+    "fridge": FridgeSet,
+    "screen": ScreenSet,
+    "tv": ScreenSet,
+}
+
+
+class StateMessage(_Strict):
+    v: Literal[1]
+    ts: Annotated[float, Field(ge=0)]
+    state: dict[str, Any]
+
+
+class SetMessage(_Strict):
+    v: Literal[1]
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    set: dict[str, Any]
+
+
+class AckMessage(_Strict):
+    v: Literal[1]
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    ok: bool
+    error: Annotated[str, Field(max_length=500)] | None = None
+
+
+class EventMessage(_Strict):
+    v: Literal[1]
+    ts: Annotated[float, Field(ge=0)]
+    event: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    data: dict[str, Any] = {}
+
+
+def _load(topic: str, payload: bytes) -> Any:
+    if len(payload) > MAX_BYTES:
+        raise PayloadError(f"{topic}: payload of {len(payload)} bytes is over the {MAX_BYTES}-byte limit")
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(f"{topic}: not JSON ({exc})") from None
+
+
+def _validate(model: type[_Strict], value: Any, topic: str) -> Any:
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(payload)'}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise PayloadError(f"{topic}: {problems}") from None
+
+
+def parse_state(kind: str, topic: str, payload: bytes) -> tuple[float, dict[str, Any]]:
+    """(device time, the fields reported) of a state message of a device of ``kind``."""
+    message: StateMessage = _validate(StateMessage, _load(topic, payload), topic)
+    schema = STATE.get(kind)
+    if schema is None:
+        raise PayloadError(f"{topic}: no state schema for kind {kind!r}")
+    fields = _validate(schema, message.state, topic)
+    return message.ts, fields.model_dump(mode="json", exclude_none=True)
+
+
+def parse_set(kind: str, topic: str, payload: bytes) -> tuple[str, dict[str, Any]]:
+    message: SetMessage = _validate(SetMessage, _load(topic, payload), topic)
+    return message.id, settable(kind, message.set, topic)
+
+
+def settable(kind: str, fields: dict[str, Any], where: str) -> dict[str, Any]:
+    """The fields of a command, checked against what a device of ``kind`` accepts."""
+    schema = SET.get(kind)
+    if schema is None:
+        raise PayloadError(f"{where}: a {kind} takes no commands")
+    checked = _validate(schema, fields, where).model_dump(mode="json", exclude_none=True)
+    if not checked:
+        raise PayloadError(f"{where}: a command must set at least one of {', '.join(schema.model_fields)}")
+    return checked  # type: ignore[no-any-return]
+
+
+def parse_ack(topic: str, payload: bytes) -> AckMessage:
+    return _validate(AckMessage, _load(topic, payload), topic)  # type: ignore[no-any-return]
+
+
+def parse_event(topic: str, payload: bytes) -> EventMessage:
+    return _validate(EventMessage, _load(topic, payload), topic)  # type: ignore[no-any-return]
+
+
+def state_payload(ts: float, state: dict[str, Any]) -> bytes:
+    return json.dumps({"v": VERSION, "ts": ts, "state": state}, separators=(",", ":")).encode()
+
+
+def set_payload(command_id: str, fields: dict[str, Any]) -> bytes:
+    return json.dumps({"v": VERSION, "id": command_id, "set": fields}, separators=(",", ":")).encode()
+
+
+def ack_payload(command_id: str, ok: bool, error: str | None = None) -> bytes:
+    return json.dumps({"v": VERSION, "id": command_id, "ok": ok, "error": error}, separators=(",", ":")).encode()
+
+
+def event_payload(ts: float, event: str, data: dict[str, Any]) -> bytes:
+    return json.dumps({"v": VERSION, "ts": ts, "event": event, "data": data}, separators=(",", ":"), default=str).encode()
