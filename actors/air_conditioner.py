@@ -3,19 +3,21 @@ occupancy and setpoint.
 
 The room is one thermal mass losing heat through its shell (a first-order model,
 integrated exactly over each step); people add heat, the unit adds or removes it.
-The thermostat with its dead band is the unit's own behaviour; automations that
-move the setpoint come on top.
+The thermostat with its dead band is the unit's own behaviour.  A command (the
+automations, an operator) switches it on or off, picks cool or heat, or moves the
+setpoint; in ``auto`` it keeps the room between the heating and cooling setpoints.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from actors.actor import Actor
 from actors.bounds import POSITIVE
-from actors.message import OccupancyChanged, WeatherChanged
+from actors.message import DeviceCommand, OccupancyChanged, WeatherChanged
 from actors.port import Port
 
 
@@ -39,6 +41,8 @@ class AirConditionerConfig:
     person_heat_kw: float = 0.1
     """Sensible heat of one seated adult (~100 W)."""
     step_s: float = field(default=300.0, metadata=POSITIVE)
+    start_on: bool = True
+    """Powered in ``auto`` from the start; False leaves switching it on to the automations."""
     unit_cost_cny: float = 0.0
     monthly_cost_cny: float = 0.0
 
@@ -56,7 +60,13 @@ class AirConditioner(Actor):
         self.outdoor_c: float | None = None
         self.indoor_c: float | None = None
         self.occupancy = 0
-        self.mode = "off"
+        self.powered = config.start_on
+        self.setting = "auto"
+        """auto, cool or heat: what the unit was told to do."""
+        self.setpoint_c: float | None = None
+        """A commanded setpoint; None uses the config's cooling and heating setpoints."""
+        self.activity = "off"
+        """What it is doing now: cool, heat or off (idle within the dead band)."""
         self.energy_kwh = 0.0
         self._last = 0.0
 
@@ -77,6 +87,9 @@ class AirConditioner(Actor):
         elif isinstance(message, _Step):
             self._advance(now)
             self.port.timer(self.config.step_s, _Step())
+        elif isinstance(message, DeviceCommand):
+            self._advance(now)
+            self._obey(message.fields)
         else:
             super().receive(message)
             return
@@ -86,7 +99,7 @@ class AirConditioner(Actor):
     @property
     def hvac_kw(self) -> float:
         """Heat the unit adds to the room (negative when cooling)."""
-        return {"cool": -self.config.cooling_kw, "heat": self.config.heating_kw}.get(self.mode, 0.0)
+        return {"cool": -self.config.cooling_kw, "heat": self.config.heating_kw}.get(self.activity, 0.0)
 
     def _advance(self, now: float) -> None:
         dt = now - self._last
@@ -100,24 +113,42 @@ class AirConditioner(Actor):
         self.indoor_c = equilibrium + (self.indoor_c - equilibrium) * decay
         self.energy_kwh += abs(self.hvac_kw) / c.cop * dt / 3600.0
 
+    def _obey(self, fields: Mapping[str, Any]) -> None:
+        if "on" in fields:
+            self.powered = bool(fields["on"])
+        if fields.get("mode") in ("cool", "heat", "auto"):
+            self.setting = str(fields["mode"])
+        elif fields.get("mode") == "off":
+            self.powered = False
+        if "setpoint_c" in fields:
+            self.setpoint_c = float(fields["setpoint_c"])
+
     def _thermostat(self) -> None:
         if self.indoor_c is None:
             return
-        c, half = self.config, self.config.dead_band_c / 2
-        if self.indoor_c > c.cooling_setpoint_c + half:
-            self.mode = "cool"
-        elif self.indoor_c < c.heating_setpoint_c - half:
-            self.mode = "heat"
-        elif (self.mode == "cool" and self.indoor_c < c.cooling_setpoint_c - half) or (
-            self.mode == "heat" and self.indoor_c > c.heating_setpoint_c + half
+        if not self.powered:
+            self.activity = "off"
+            return
+        c, half, t = self.config, self.config.dead_band_c / 2, self.indoor_c
+        cool_at = self.setpoint_c if self.setpoint_c is not None and self.setting != "heat" else c.cooling_setpoint_c
+        heat_at = self.setpoint_c if self.setpoint_c is not None and self.setting != "cool" else c.heating_setpoint_c
+        may_cool, may_heat = self.setting in ("auto", "cool"), self.setting in ("auto", "heat")
+        if may_cool and t > cool_at + half:
+            self.activity = "cool"
+        elif may_heat and t < heat_at - half:
+            self.activity = "heat"
+        elif (self.activity == "cool" and (t < cool_at - half or not may_cool)) or (
+            self.activity == "heat" and (t > heat_at + half or not may_heat)
         ):
-            self.mode = "off"
+            self.activity = "off"
 
     def _publish(self) -> None:
         self.port.publish(
             {
+                "on": self.powered,
                 "indoor_temp_c": None if self.indoor_c is None else round(self.indoor_c, 2),
-                "mode": self.mode,
+                "mode": self.setting if self.powered else "off",
+                "setpoint_c": self.setpoint_c if self.setpoint_c is not None else self.config.cooling_setpoint_c,
                 "power_kw": round(abs(self.hvac_kw) / self.config.cop, 3),
                 "energy_kwh": round(self.energy_kwh, 3),
             }

@@ -12,8 +12,9 @@ whatever their class.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Refusal(StrEnum):
@@ -77,3 +78,10 @@ class WeatherChanged(NamedTuple):
 
 class NextHour(NamedTuple):
     """An actor's own reminder that a clock hour has begun."""
+
+
+class DeviceCommand(NamedTuple):
+    """What automations or an operator ask of a device (switch on, a setpoint); the device does what it can."""
+
+    fields: Mapping[str, Any]
+    by: str

@@ -23,6 +23,7 @@ from hardware_bridge import payloads, topics
 from hardware_bridge.errors import BridgeError, PayloadError
 from hardware_bridge.mqtt import BrokerConfig, MqttClient, Will
 from hardware_bridge.topics import Channel
+from twin.alarm import AlarmBook
 from twin.clock import Clock
 from twin.entity import Command, Twin
 from twin.errors import UnknownCommandError
@@ -47,6 +48,20 @@ class _Outgoing:
     by: str
 
 
+@dataclass(frozen=True)
+class _Call:
+    action: Callable[[Twin], object]
+    done: threading.Event
+    result: list[object]
+
+
+@dataclass
+class _Job:
+    period_s: float
+    action: Callable[[Twin, float], None]
+    due: float = 0.0
+
+
 class Bridge:
     def __init__(
         self,
@@ -58,6 +73,7 @@ class Bridge:
         ack_timeout_s: float = 5.0,
         silence_intervals: float = 3.0,
         report_interval_s: float = DEFAULT_REPORT_INTERVAL_S,
+        escalate_after_s: float = 600.0,
     ) -> None:
         """``devices`` maps each device id of the station to its kind."""
         self.station = topics.check_id(station, "station")
@@ -70,10 +86,13 @@ class Bridge:
                 self.twin.add(device, kind, {"report_interval_s": report_interval_s})
         self.ack_timeout_s = ack_timeout_s
         self.silence_intervals = silence_intervals
+        self.escalate_after_s = escalate_after_s
         self.received = 0
         self.applied = 0
         self.rejected: Counter[str] = Counter()
-        self._inbox: queue.Queue[_Incoming | _Outgoing | None] = queue.Queue()
+        self._inbox: queue.Queue[_Incoming | _Outgoing | _Call | None] = queue.Queue()
+        self._jobs: list[_Job] = []
+        self.alarms = AlarmBook(self.twin)
         self._thread = threading.Thread(target=self._loop, name=f"bridge-{station}", daemon=True)
         self._lock = threading.Lock()
         """Held while the loop changes the twin; readers in other threads take it for a consistent view."""
@@ -123,6 +142,21 @@ class Bridge:
         with self._lock:
             return action(self.twin)
 
+    def call(self, action: Callable[[Twin], Any], timeout_s: float = 5.0) -> Any:
+        """Run ``action`` in the loop thread (to change the twin: acknowledge an alarm) and return its result."""
+        call = _Call(action, threading.Event(), [])
+        self._inbox.put(call)
+        if not call.done.wait(timeout_s):
+            raise TimeoutError("the bridge did not get to the request in time")
+        result = call.result[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def every(self, period_s: float, action: Callable[[Twin, float], None]) -> None:
+        """Run ``action(twin, now)`` in the loop thread every ``period_s`` (history flushes, automations)."""
+        self._jobs.append(_Job(period_s, action))
+
     # ---- the loop (the twin's owner) ----------------------------------------------
 
     def _loop(self) -> None:
@@ -140,7 +174,10 @@ class Bridge:
                         self._receive(item)
                     elif isinstance(item, _Outgoing):
                         self._send(item)
+                    elif isinstance(item, _Call):
+                        self._run_call(item)
                     self._check_deadlines()
+                    self._run_jobs()
             except Exception:
                 logger.exception("bridge %s: unexpected error, carrying on", self.station)
 
@@ -198,9 +235,24 @@ class Bridge:
         )
         return command
 
+    def _run_call(self, call: _Call) -> None:
+        try:
+            call.result.append(call.action(self.twin))
+        except Exception as exc:  # handed back to the caller's thread
+            call.result.append(exc)
+        call.done.set()
+
+    def _run_jobs(self) -> None:
+        now = self.clock.now()
+        for job in self._jobs:
+            if now >= job.due:
+                job.due = now + job.period_s
+                job.action(self.twin, now)
+
     def _check_deadlines(self) -> None:
         now = self.clock.now()
         self.twin.expire(now)
+        self.alarms.escalate(now, self.escalate_after_s)
         for entity in self.twin.silent(now, self.silence_intervals):
             self.twin.set_availability(entity.id, now, False, "silent")
 

@@ -10,15 +10,21 @@ published state becomes the devices' state.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
+import queue
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import simpy
 import simpy.rt
 
+from actors.message import DeviceCommand
 from hardware_bridge import payloads, topics
 from hardware_bridge.clock import epoch_s
 from hardware_bridge.errors import PayloadError
@@ -32,6 +38,9 @@ from twin.entity import Twin
 from twin.feed import STATE, Change
 
 logger = logging.getLogger(__name__)
+
+OBEYS_IN_SIMULATION = {"lights", "air_conditioner"}
+"""Device kinds whose simulated actors take commands (actors.message.DeviceCommand)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,8 @@ class EmulatedDevice:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._pending: set[threading.Timer] = set()
+        self.forward: Callable[[str, dict[str, Any]], None] | None = None
+        """Set when a simulation plays the device: commands go to it, and it acknowledges."""
         self._availability = topics.topic(station, kind, device, Channel.AVAILABILITY)
         self._state_topic = topics.topic(station, kind, device, Channel.STATE)
         self._ack_topic = topics.topic(station, kind, device, Channel.ACK)
@@ -75,7 +86,8 @@ class EmulatedDevice:
             will=Will(self._availability, topics.OFFLINE.encode()),
             on_connected=self._announce,
         )
-        self.mqtt.subscribe(topics.topic(station, kind, device, Channel.SET), qos=1)
+        self._set_topic = topics.topic(station, kind, device, Channel.SET)
+        self.mqtt.subscribe(self._set_topic, qos=1)
         self._reporter = threading.Thread(target=self._report_loop, name=f"emu-{device}", daemon=True)
 
     def start(self) -> EmulatedDevice:
@@ -127,6 +139,8 @@ class EmulatedDevice:
                 self.publish_state()
 
     def _on_message(self, topic: str, payload: bytes, _retained: bool) -> None:
+        if topic != self._set_topic:
+            return  # not ours: a broker under load may deliver what was not asked for (seen with amqtt)
         try:
             command_id, fields = payloads.parse_set(self.kind, topic, payload)
         except PayloadError as exc:
@@ -136,6 +150,9 @@ class EmulatedDevice:
                 self.mqtt.publish(self._ack_topic, payloads.ack_payload(refused, False, str(exc)), qos=1)
             return
         if self.faults.drop_acks:
+            return
+        if self.forward is not None and not self.faults.stuck and not self.faults.ack_delay_s:
+            self.forward(command_id, fields)
             return
         timer = threading.Timer(self.faults.ack_delay_s, self._obey, (command_id, fields))
         timer.daemon = True
@@ -150,8 +167,15 @@ class EmulatedDevice:
             with self._lock:
                 self.state.update(fields)
             self.publish_state()
-        # Acknowledged once applied: a later report of another value is a change at the device.
+        self.acknowledge(command_id)
+
+    def acknowledge(self, command_id: str) -> None:
+        """Once applied: a later report of another value is then a change made at the device."""
         self.mqtt.publish(self._ack_topic, payloads.ack_payload(command_id, True), qos=1)
+
+
+def _acknowledge_after(device: EmulatedDevice, command_id: str, _event: simpy.Event) -> None:
+    device.acknowledge(command_id)
 
 
 def _command_id(payload: bytes) -> str | None:
@@ -176,11 +200,13 @@ class Emulator:
             if d.kind in payloads.STATE
         }
         self._simulation: threading.Thread | None = None
-        self._env: simpy.rt.RealtimeEnvironment | None = None
+        self._commands: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
 
-    def start(self) -> Emulator:
+    def start(self, stagger_s: float = 0.02) -> Emulator:
+        """Connect the devices one after another, as a station powering up does (and as amqtt copes with)."""
         for device in self.devices.values():
             device.start()
+            time.sleep(stagger_s)
         return self
 
     def stop(self) -> None:
@@ -188,15 +214,37 @@ class Emulator:
             device.stop()
 
     def drive(self, speed: float = 1.0, replication: int = 0) -> threading.Thread:
-        """Run the scenario's population in real time (``speed`` times faster) and mirror its devices."""
+        """Run the scenario's population in real time (``speed`` times faster) and mirror its devices.
+
+        The simulated devices are the physics: a command that arrives over MQTT is
+        handed to the simulated device, which acknowledges once it has obeyed.  The
+        scenario's own automations stay off here: the live station runs them.
+        """
         env = simpy.rt.RealtimeEnvironment(factor=1.0 / speed, strict=False)
         twin = Twin(self.scenario.station_id, retain=0)
         twin.subscribe(self._mirror, names=[STATE])
         clock = Clock(self.scenario.start, lambda: env.now)
-        binding = build_station(self.scenario, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
+        unmanaged = dataclasses.replace(self.scenario, automations=None)
+        binding = build_station(unmanaged, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
+        for device in self.devices.values():
+            if device.kind in OBEYS_IN_SIMULATION:
+                device.forward = functools.partial(self._queue_command, device.device)
+        env.process(self._deliver_commands(env, binding, every_s=0.25 * speed))
         self._simulation = threading.Thread(target=binding.run, args=(self.scenario.horizon_s,), name="emulated-population", daemon=True)
         self._simulation.start()
         return self._simulation
+
+    def _queue_command(self, device: str, command_id: str, fields: dict[str, Any]) -> None:
+        self._commands.put((device, command_id, fields))
+
+    def _deliver_commands(self, env: simpy.Environment, binding: SimBinding, every_s: float) -> Generator[simpy.Event, None, None]:
+        """Poll for commands (a quarter of a real second) and hand them to the simulated devices, in the sim's thread."""
+        while True:
+            yield env.timeout(every_s)
+            while not self._commands.empty():
+                device, command_id, fields = self._commands.get()
+                binding.send(device, DeviceCommand(fields, "mqtt"), 1e-6)
+                env.timeout(2e-6).callbacks.append(functools.partial(_acknowledge_after, self.devices[device], command_id))
 
     def _mirror(self, change: Change) -> None:
         device = self.devices.get(change.entity_id)

@@ -181,7 +181,10 @@ class MqttClient:
 
     def _on_disconnect(self, _client: paho.Client, _userdata: object, _flags: object, reason: object, _properties: object) -> None:
         self._connected.clear()
-        logger.warning("MQTT disconnected from %s:%s: %s", self.config.host, self.config.port, reason)
+        normal = not getattr(reason, "is_failure", True)
+        logger.log(
+            logging.INFO if normal else logging.WARNING, "MQTT disconnected from %s:%s: %s", self.config.host, self.config.port, reason
+        )
 
     def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
         self._handler(message.topic, bytes(message.payload), bool(message.retain))

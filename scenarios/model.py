@@ -8,16 +8,17 @@ from collections.abc import Iterable
 import numpy as np
 import simpy
 
+from actors.automation import Automations, Observed
 from actors.population import Population
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
 from actors.weather import Weather, WeatherConfig
 from scenarios.kpi import KpiCollector, ReplicationResult
-from scenarios.schema import POPULATION_ID, WEATHER_ID, Scenario
+from scenarios.schema import AUTOMATIONS_ID, POPULATION_ID, WEATHER_ID, Scenario
 from scenarios.sim import SimBinding
 from twin.clock import Clock
-from twin.entity import Twin
-from twin.feed import Subscriber
+from twin.entity import AVAILABILITY, Twin
+from twin.feed import STATE, Change, Subscriber
 
 
 def replication_seed(seed: int, replication: int) -> int:
@@ -60,6 +61,14 @@ def build_station(scenario: Scenario, binding: SimBinding) -> SimBinding:
     The device emulator builds the same station on a real-time environment.
     """
     by_kind = devices_by_kind(scenario)
+    if scenario.automations is not None:
+        # First, so the automations hear every device's first report too.
+        binding.host(Automations, AUTOMATIONS_ID, scenario.automations, register=False)
+
+        def observe(change: Change) -> None:
+            binding.send(AUTOMATIONS_ID, Observed(change.entity_id, change.name, change.data), 0.0)
+
+        binding.twin.subscribe(observe, names=[STATE, AVAILABILITY])
     occupancy_observers = tuple(by_kind["air_conditioner"] + by_kind["lights"])
     for device in scenario.devices:
         config = device.config

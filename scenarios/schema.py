@@ -19,6 +19,7 @@ from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from actors import automation
 from actors import distribution as dist
 from actors.distribution import Distribution
 from actors.population import ArrivalStream, NeedRule, PopulationConfig, WeatherResponse, WorkerGroup
@@ -159,7 +160,8 @@ def _field_type(name: str, hint: Any, bounds: Mapping[str, float] | None = None)
 
 WEATHER_ID = "weather"
 POPULATION_ID = "population"
-RESERVED_IDS = frozenset({WEATHER_ID, POPULATION_ID})
+AUTOMATIONS_ID = "automations"
+RESERVED_IDS = frozenset({WEATHER_ID, POPULATION_ID, AUTOMATIONS_ID})
 """Actor ids the model gives itself (scenarios/model.py)."""
 
 _MODELS: dict[Any, type[BaseModel]] = {}
@@ -354,6 +356,87 @@ class WeatherSection(_Strict):
         return hourly(tuple(Day(d.max_c, d.min_c, tuple(d.rain_hours)) for d in self.days or ()))
 
 
+class _RuleSpec(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LightsRuleSpec(_RuleSpec):
+    type: Literal["lights_by_occupancy"]
+    lights: Identifier
+    occupancy_from: Identifier
+    daylight: Window = (6.0, 18.0)
+
+    def build(self) -> automation.Rule:
+        return automation.LightsByOccupancy(self.lights, self.occupancy_from, *self.daylight)
+
+
+class AirConditioningRuleSpec(_RuleSpec):
+    type: Literal["air_conditioning_by_temperature"]
+    ac: Identifier
+    occupancy_from: Identifier
+    outdoor_from: Identifier | None = None
+    min_occupancy: Annotated[int, Field(ge=0)] = 1
+    cool_above_c: Annotated[float, Field(ge=10, le=40)] = 27.0
+    heat_below_c: Annotated[float, Field(ge=0, le=30)] = 16.0
+    cooling_setpoint_c: Annotated[float, Field(ge=16, le=32)] = 26.0
+    heating_setpoint_c: Annotated[float, Field(ge=16, le=32)] = 20.0
+    max_below_outdoor_c: Annotated[float, Field(gt=0, le=30)] = 10.0
+
+    def build(self) -> automation.Rule:
+        return automation.AirConditioningByTemperature(**self.model_dump(exclude={"type"}))
+
+
+class ConditionAlarmSpec(_RuleSpec):
+    type: Literal["condition_alarm"]
+    entity: Identifier
+    field: Identifier
+    op: Literal[">", ">=", "<", "<=", "==", "!="]
+    value: bool | float | str
+    alarm: Identifier
+    hold_for: Duration = Field(0.0, alias="for")
+    severity: Literal["info", "warning", "critical"] = "warning"
+    detail: str = ""
+
+    def build(self) -> automation.Rule:
+        return automation.ConditionAlarm(
+            self.entity, self.field, self.op, self.value, self.alarm, self.hold_for, self.severity, self.detail
+        )
+
+
+class OfflineAlarmSpec(_RuleSpec):
+    type: Literal["offline_alarm"]
+    entities: list[Identifier] = []
+    hold_for: Duration = Field(0.0, alias="for")
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+    def build(self) -> automation.Rule:
+        return automation.OfflineAlarm(tuple(self.entities), self.hold_for, self.severity)
+
+
+RuleSpec = Annotated[LightsRuleSpec | AirConditioningRuleSpec | ConditionAlarmSpec | OfflineAlarmSpec, Field(discriminator="type")]
+
+
+class AutomationsSection(_Strict):
+    every: Annotated[Duration, Field(gt=0)] = 60.0
+    cooldown: Duration = 60.0
+    rules: Annotated[list[RuleSpec], Field(min_length=1)]
+
+    def build(self) -> automation.AutomationsConfig:
+        return automation.AutomationsConfig(tuple(r.build() for r in self.rules), self.every, self.cooldown)
+
+    def entities(self) -> list[tuple[int, str, str]]:
+        """(rule index, key, entity id) of every entity the rules name."""
+        found = []
+        for index, rule in enumerate(self.rules):
+            for key in ("lights", "ac", "occupancy_from", "outdoor_from", "entity"):
+                value = getattr(rule, key, None)
+                if isinstance(value, str):
+                    found.append((index, key, value))
+            for value in getattr(rule, "entities", []):
+                found.append((index, "entities", value))
+        return found
+
+
 class ScenarioFile(_Strict):
     scenario: ScenarioSection
     station: StationSection
@@ -361,6 +444,7 @@ class ScenarioFile(_Strict):
     needs: dict[Identifier, NeedSection] = {}
     population: PopulationSection
     weather: WeatherSection = WeatherSection(profile="neutral")
+    automations: AutomationsSection | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -390,6 +474,7 @@ class Scenario:
     temp_c: tuple[float, ...]
     rain: tuple[bool, ...]
     overrides: tuple[tuple[str, str], ...] = ()
+    automations: automation.AutomationsConfig | None = None
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)
@@ -580,6 +665,15 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
     kinds = {d.id: d.kind for d in devices}
     population = _population(parsed, kinds, source)
     temp_c, rain = parsed.weather.hourly()
+    if parsed.automations is not None:
+        known = {d.id for d in devices} | {WEATHER_ID}
+        missing = [
+            f"{source}: automations.rules.{index}.{key}: no device {entity!r}; devices are {', '.join(sorted(known))}"
+            for index, key, entity in parsed.automations.entities()
+            if entity not in known
+        ]
+        if missing:
+            raise ScenarioValueError("\n".join(missing))
     s = parsed.scenario
     return Scenario(
         source=source,
@@ -597,6 +691,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         temp_c=temp_c,
         rain=rain,
         overrides=applied,
+        automations=parsed.automations.build() if parsed.automations is not None else None,
     )
 
 

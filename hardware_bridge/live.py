@@ -1,0 +1,115 @@
+"""The live station: broker, bridge, history, automations and (for demos and CI) emulated devices.
+
+``yxy live`` composes this.  Without ``--mqtt`` an embedded broker starts, so the
+whole thing runs on a bare machine; with ``--emulate`` the station's devices are
+emulated and driven by its simulated population in real time (or faster).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from actors.automation import AutomationEngine, ClearAlarm, CommandDevice, RaiseAlarm
+from hardware_bridge.bridge import Bridge
+from hardware_bridge.broker import EmbeddedBroker
+from hardware_bridge.clock import wall_clock
+from hardware_bridge.emulator import Emulator
+from hardware_bridge.errors import BridgeError
+from hardware_bridge.mqtt import BrokerConfig
+from hardware_bridge.payloads import STATE as STATE_SCHEMAS
+from scenarios.schema import Scenario
+from store.db import engine_for, migrate
+from store.history import History, HistoryWriter
+from twin.alarm import Severity
+from twin.entity import AVAILABILITY, Twin
+from twin.feed import STATE, Change
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveOptions:
+    mqtt_url: str | None = None
+    broker_port: int = 18830
+    database_url: str = "sqlite:///yxy.db"
+    emulate: bool = False
+    speed: float = 1.0
+    report_interval_s: float = 30.0
+    ack_timeout_s: float = 5.0
+    retention_days: float = 30.0
+
+
+class LiveStation:
+    def __init__(self, scenario: Scenario, options: LiveOptions) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.broker: EmbeddedBroker | None = None
+        self.emulator: Emulator | None = None
+        self.devices = {d.id: d.kind for d in scenario.devices if d.kind in STATE_SCHEMAS}
+        self.db = engine_for(options.database_url)
+        self.history = History(self.db, scenario.station_id)
+        self.bridge: Bridge | None = None
+
+    def start(self) -> LiveStation:
+        migrate(self.db)
+        if self.options.mqtt_url is None:
+            self.broker = EmbeddedBroker(port=self.options.broker_port).start()
+            config = BrokerConfig.from_url(self.broker.url)
+        else:
+            config = BrokerConfig.from_url(self.options.mqtt_url)
+        clock = wall_clock()
+        bridge = Bridge(
+            self.scenario.station_id, self.devices, config, clock,
+            ack_timeout_s=self.options.ack_timeout_s, report_interval_s=self.options.report_interval_s,
+        )  # fmt: skip
+        writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200)
+        bridge.twin.subscribe(writer)
+        bridge.every(2.0, lambda _twin, _now: writer.flush())
+        bridge.every(3600.0, lambda _twin, _now: self._retain(clock.datetime_at(clock.now())))
+        if self.scenario.automations is not None:
+            self._automate(bridge)
+        self.bridge = bridge.start()
+        if self.options.emulate:
+            self.emulator = Emulator(self.scenario, config, report_interval_s=self.options.report_interval_s).start()
+            self.emulator.drive(speed=self.options.speed)
+        return self
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+        if self.bridge is not None:
+            self.bridge.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        self.db.dispose()
+
+    def _retain(self, now: datetime) -> None:
+        deleted = self.history.purge(now - timedelta(days=self.options.retention_days))
+        if deleted:
+            logger.info("history: %d rows older than %g days deleted", deleted, self.options.retention_days)
+
+    def _automate(self, bridge: Bridge) -> None:
+        config = self.scenario.automations
+        assert config is not None
+        engine = AutomationEngine(config.rules, config.cooldown_s)
+
+        def observe(change: Change) -> None:
+            engine.observe(change.entity_id, change.name, change.data)
+
+        def evaluate(twin: Twin, now: float) -> None:
+            moment = bridge.clock.datetime_at(now).astimezone()
+            for action in engine.evaluate(now, moment.hour + moment.minute / 60, moment.date()):
+                if isinstance(action, CommandDevice):
+                    try:
+                        bridge.command(action.device, action.fields, by=f"automation:{action.rule}")
+                    except BridgeError as exc:
+                        logger.warning("automation %s: %s", action.rule, exc)
+                elif isinstance(action, RaiseAlarm):
+                    bridge.alarms.raise_(action.source, action.type, now, action.detail, Severity(action.severity), by="automation")
+                elif isinstance(action, ClearAlarm):
+                    bridge.alarms.clear_source(action.source, action.type, now)
+
+        bridge.twin.subscribe(observe, names=[STATE, AVAILABILITY])
+        bridge.every(config.every_s, evaluate)

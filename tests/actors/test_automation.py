@@ -1,0 +1,93 @@
+"""Automations: the engine's rules, and the same rules running a simulated heat wave."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from actors.automation import (
+    AirConditioningByTemperature,
+    AutomationEngine,
+    ClearAlarm,
+    CommandDevice,
+    ConditionAlarm,
+    LightsByOccupancy,
+    OfflineAlarm,
+    RaiseAlarm,
+)
+from scenarios.model import run_replication
+from scenarios.schema import load_scenario
+from tests.conftest import LIBRARY
+from twin.feed import Change
+
+TODAY = date(2026, 7, 20)
+
+
+def test_lights_follow_occupancy_and_dark() -> None:
+    engine = AutomationEngine((LightsByOccupancy("lights", "door"),), cooldown_s=60)
+    engine.observe("lights", "state", {"on": False})
+    engine.observe("door", "state", {"occupancy": 2})
+    assert engine.evaluate(0, hour=14.0, today=TODAY) == [], "daylight: off is right"
+    assert engine.evaluate(10, hour=21.0, today=TODAY) == [CommandDevice("lights", {"on": True}, "lights_by_occupancy")]
+    assert engine.evaluate(20, hour=21.0, today=TODAY) == [], "asked already; not again within the cool-down"
+    engine.observe("lights", "state", {"on": True})
+    engine.observe("door", "state", {"occupancy": 0})
+    assert engine.evaluate(30, hour=21.5, today=TODAY) == [CommandDevice("lights", {"on": False}, "lights_by_occupancy")]
+
+
+def test_air_conditioning_by_indoor_outdoor_and_occupancy() -> None:
+    rule = AirConditioningByTemperature("ac", "door", outdoor_from="weather", cool_above_c=27, max_below_outdoor_c=10)
+    engine = AutomationEngine((rule,))
+    engine.observe("ac", "state", {"indoor_temp_c": 31.0, "on": False})
+    engine.observe("weather", "state", {"temp_c": 38.0})
+    engine.observe("door", "state", {"occupancy": 0})
+    assert engine.evaluate(0, 14.0, TODAY) == [], "nobody inside, already off"
+    engine.observe("door", "state", {"occupancy": 3})
+    (action,) = engine.evaluate(60, 14.0, TODAY)
+    assert action == CommandDevice("ac", {"on": True, "mode": "cool", "setpoint_c": 28.0}, "air_conditioning_by_temperature")
+
+
+def test_condition_alarms_need_to_hold_and_clear_themselves() -> None:
+    rule = ConditionAlarm("fridge", "temp_c", ">", 8.0, "over_temperature", for_s=600)
+    engine = AutomationEngine((rule, OfflineAlarm()))
+    engine.observe("fridge", "state", {"temp_c": 9.0})
+    assert engine.evaluate(0, 12, TODAY) == []
+    assert engine.evaluate(599, 12, TODAY) == []
+    (raised,) = engine.evaluate(600, 12, TODAY)
+    assert isinstance(raised, RaiseAlarm) and raised.type == "over_temperature"
+    assert engine.evaluate(700, 12, TODAY) == [], "raised once"
+    engine.observe("fridge", "state", {"temp_c": 5.0})
+    assert engine.evaluate(800, 12, TODAY) == [ClearAlarm("fridge", "over_temperature")]
+    engine.observe("fridge", "availability", {"available": False})
+    assert engine.evaluate(900, 12, TODAY) == [RaiseAlarm("fridge", "offline", "warning", "device offline")]
+
+
+def test_aed_pads_expired_compares_with_today() -> None:
+    engine = AutomationEngine((ConditionAlarm("aed", "pads_expiry", "<", "today", "pads_expired", severity="critical"),))
+    engine.observe("aed", "state", {"pads_expiry": "2026-07-19"})
+    assert [a.type for a in engine.evaluate(0, 9, TODAY) if isinstance(a, RaiseAlarm)] == ["pads_expired"]
+
+
+def test_a_hot_afternoon_turns_the_ac_on_when_people_are_in() -> None:
+    """The heat-wave week under automatic control: cooling only for an occupied, hot room."""
+    scenario = load_scenario(LIBRARY / "automated_station.toml", ["scenario.horizon=2d", "scenario.warmup=0"])
+    changes: list[Change] = []
+    run_replication(scenario, 0, observers=[changes.append])
+    occupancy = 0
+    indoor = None
+    switched_on = []
+    for change in changes:
+        if change.entity_id == "door" and change.name == "state" and "occupancy" in change.data:
+            occupancy = change.data["occupancy"]
+        if change.entity_id == "ac" and change.name == "state" and change.data.get("indoor_temp_c") is not None:
+            indoor = change.data["indoor_temp_c"]
+        if change.name == "command_sent" and change.data["device"] == "ac" and change.data["fields"].get("on") is True:
+            switched_on.append((change.t, occupancy, indoor))
+    assert switched_on, "the AC was never switched on in a heat wave"
+    for _, people, temp in switched_on:
+        assert people >= 1 and temp is not None and temp > 27.0
+    ac_on = [c for c in changes if c.entity_id == "ac" and c.name == "state" and c.data.get("on") is True]
+    assert ac_on and ac_on[0].t >= switched_on[0][0], "the AC obeyed the command, not before it"
+    offs = [c for c in changes if c.name == "command_sent" and c.data["device"] == "ac" and c.data["fields"].get("on") is False]
+    assert offs, "an empty station gets its AC switched off"
+    lights = [c for c in changes if c.name == "command_sent" and c.data["device"] == "lights"]
+    assert lights and all(c.t % 86400 >= 18 * 3600 or c.t % 86400 < 6 * 3600 or c.data["fields"]["on"] is False for c in lights)
