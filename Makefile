@@ -37,6 +37,7 @@ unit: setup
 bench: setup
 	$(BIN)/python bench/sim_speed.py
 	$(BIN)/python bench/sweep_scaling.py
+	$(BIN)/python bench/live_ingest.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -31,6 +31,7 @@ from twin.errors import UnknownCommandError
 logger = logging.getLogger(__name__)
 
 DEFAULT_REPORT_INTERVAL_S = 30.0
+CHECK_EVERY_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class Bridge:
         self.rejected: Counter[str] = Counter()
         self._inbox: queue.Queue[_Incoming | _Outgoing | _Call | None] = queue.Queue()
         self._jobs: list[_Job] = []
+        self._next_check = 0.0
         self.alarms = AlarmBook(self.twin)
         self._thread = threading.Thread(target=self._loop, name=f"bridge-{station}", daemon=True)
         self._lock = threading.Lock()
@@ -176,8 +178,7 @@ class Bridge:
                         self._send(item)
                     elif isinstance(item, _Call):
                         self._run_call(item)
-                    self._check_deadlines()
-                    self._run_jobs()
+                    self._housekeeping()
             except Exception:
                 logger.exception("bridge %s: unexpected error, carrying on", self.station)
 
@@ -241,6 +242,15 @@ class Bridge:
         except Exception as exc:  # handed back to the caller's thread
             call.result.append(exc)
         call.done.set()
+
+    def _housekeeping(self) -> None:
+        """Deadlines and periodic jobs, at most every ``CHECK_EVERY_S``: a scan of every device per message would cap ingest."""
+        now = self.clock.now()
+        if now < self._next_check:
+            return
+        self._next_check = now + CHECK_EVERY_S
+        self._check_deadlines()
+        self._run_jobs()
 
     def _run_jobs(self) -> None:
         now = self.clock.now()
