@@ -543,6 +543,7 @@ def live(
     speed: Annotated[float, typer.Option("--speed", min=0.01, help="With --emulate: simulated seconds per real second.")] = 1.0,
     report_interval: Annotated[float, typer.Option("--report-interval", min=0.1, help="Devices' report interval, seconds.")] = 30.0,
     duration: Annotated[float | None, typer.Option("--duration", min=0, help="Stop after this many seconds.")] = None,
+    discovery: Annotated[bool, typer.Option("--discovery/--no-discovery", help="Announce the devices to Home Assistant.")] = False,
 ) -> None:
     """Run the live twin: MQTT bridge, history, automations and alarms (and, with --emulate, the emulated station)."""
     try:
@@ -553,7 +554,7 @@ def live(
         raise fail(exc) from None
     options = LiveOptions(
         mqtt_url=mqtt, broker_port=broker_port, database_url=database or database_url(), emulate=emulated, speed=speed,
-        report_interval_s=report_interval,
+        report_interval_s=report_interval, discovery=discovery,
     )  # fmt: skip
     station_live = LiveStation(scenario, options)
     try:

@@ -10,6 +10,7 @@ never sent) is counted and logged and never stops the loop.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hardware_bridge import discovery as ha
 from hardware_bridge import payloads, topics
 from hardware_bridge.errors import BridgeError, PayloadError
 from hardware_bridge.mqtt import BrokerConfig, MqttClient, Will
@@ -75,6 +77,9 @@ class Bridge:
         silence_intervals: float = 3.0,
         report_interval_s: float = DEFAULT_REPORT_INTERVAL_S,
         escalate_after_s: float = 600.0,
+        discovery: bool = False,
+        names: Mapping[str, str] | None = None,
+        version: str = "0",
     ) -> None:
         """``devices`` maps each device id of the station to its kind."""
         self.station = topics.check_id(station, "station")
@@ -108,12 +113,25 @@ class Bridge:
         )
         for channel in (Channel.STATE, Channel.AVAILABILITY, Channel.ACK, Channel.EVENT):
             self.mqtt.subscribe(topics.station_filter(station, channel), qos=1)
+        self.discovery = discovery
+        self._names = dict(names or {})
+        self._version = version
+        if discovery:
+            self.mqtt.subscribe(ha.STATUS_TOPIC, qos=1)
+            self.mqtt.subscribe(ha.command_topic(station), qos=1)
 
     # ---- life cycle -------------------------------------------------------------
 
     def _announce(self) -> None:
         """On every (re)connect: a broker restarted without persistence forgot the retained "online"."""
         self.mqtt.publish(topics.bridge_availability(self.station), topics.ONLINE, qos=1, retain=True)
+        if self.discovery:
+            self._announce_to_home_assistant()
+
+    def _announce_to_home_assistant(self) -> None:
+        for device, kind in self.devices.items():
+            config = ha.device_config(self.station, device, kind, self._names.get(device, device), self._version)
+            self.mqtt.publish(ha.config_topic(self.station, device), json.dumps(config, ensure_ascii=False), qos=1, retain=True)
 
     def start(self, connect_timeout_s: float = 10.0) -> Bridge:
         self.mqtt.start()
@@ -186,6 +204,9 @@ class Bridge:
         self.received += 1
         now = self.clock.now()
         try:
+            if self.discovery and self._home_assistant(message):
+                self.applied += 1
+                return
             where = topics.parse(message.topic, self.station)
             kind = self.devices.get(where.device)
             if kind is None:
@@ -199,6 +220,18 @@ class Bridge:
             logger.warning("rejected (%s): %s", reason, exc)
             return
         self.applied += 1
+
+    def _home_assistant(self, message: _Incoming) -> bool:
+        """Home Assistant came back (send the configs again) or sent a command; False if neither."""
+        if message.topic == ha.STATUS_TOPIC:
+            if message.payload.strip() == topics.ONLINE.encode():
+                self._announce_to_home_assistant()
+            return True
+        if message.topic == ha.command_topic(self.station):
+            device, fields = ha.parse_command(message.payload)
+            self.command(device, fields, by="home_assistant")
+            return True
+        return False
 
     def _apply(self, device: str, kind: str, channel: Channel, message: _Incoming, now: float) -> None:
         if channel is Channel.STATE:

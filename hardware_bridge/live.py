@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib.metadata import version
 
 from actors.automation import AutomationEngine, ClearAlarm, CommandDevice, RaiseAlarm
 from hardware_bridge.bridge import Bridge
@@ -27,6 +28,7 @@ from twin.entity import AVAILABILITY, Twin
 from twin.feed import STATE, Change
 
 logger = logging.getLogger(__name__)
+__version__ = version("yunxiaoyi")
 
 
 @dataclass
@@ -39,6 +41,8 @@ class LiveOptions:
     report_interval_s: float = 30.0
     ack_timeout_s: float = 5.0
     retention_days: float = 30.0
+    discovery: bool = False
+    """Announce the devices to Home Assistant (MQTT discovery)."""
 
 
 class LiveStation:
@@ -63,6 +67,7 @@ class LiveStation:
         bridge = Bridge(
             self.scenario.station_id, self.devices, config, clock,
             ack_timeout_s=self.options.ack_timeout_s, report_interval_s=self.options.report_interval_s,
+            discovery=self.options.discovery, names={d.id: d.label for d in self.scenario.devices}, version=__version__,
         )  # fmt: skip
         writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200)
         bridge.twin.subscribe(writer)
