@@ -1,0 +1,154 @@
+"""What every yxy command shares: the app, the consoles, loading scenarios, user errors, progress, outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from hardware_bridge.errors import BrokerConfigError
+from scenarios.errors import ScenarioError
+from scenarios.event_log import EventLog
+from scenarios.i18n import LANGUAGES
+from scenarios.results import simulate as run_simulation
+from scenarios.results import to_json
+from scenarios.schema import Scenario, load_scenario
+
+LIBRARY = Path(__file__).resolve().parent.parent / "scenarios" / "library"
+
+app = typer.Typer(
+    name="yxy",
+    help="云小驿 Yunxiaoyi: digital twin and what-if simulator for 24-hour trade-union rest stations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario value: dotted KEY=VALUE, e.g. devices.microwave.units=3 (repeatable)."),
+]
+ReplicationsOption = Annotated[int | None, typer.Option("--replications", "-n", min=1, help="Replications (default: the scenario's).")]
+SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Base seed (default: the scenario's).")]
+LangOption = Annotated[str, typer.Option("--lang", help=f"Report language: {', '.join(LANGUAGES)}.")]
+
+
+def resolve(scenario: str) -> Path:
+    """A path, or the name of a library scenario (``summer_heat_wave``)."""
+    path = Path(scenario)
+    if path.exists() or path.suffix == ".toml":
+        return path
+    return LIBRARY / f"{scenario}.toml"
+
+
+def load(scenario: str, overrides: list[str], seed: int | None) -> Scenario:
+    if seed is not None:
+        overrides = [*overrides, f"scenario.seed={seed}"]
+    return load_scenario(resolve(scenario), overrides)
+
+
+def fail(error: ScenarioError | BrokerConfigError) -> typer.Exit:
+    for line in str(error).splitlines():
+        errors.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def check_lang(lang: str) -> None:
+    if lang not in LANGUAGES:
+        errors.print(f"[red]error:[/red] --lang {lang!r}: one of {', '.join(LANGUAGES)}", highlight=False)
+        raise typer.Exit(code=2)
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def run_with_progress(scenario: Scenario, replications: int | None, label: str, events: EventLog | None = None) -> dict[str, Any]:
+    total = replications or scenario.replications
+    with progress_bar() as progress:
+        task = progress.add_task(label, total=total)
+        return run_simulation(
+            scenario,
+            total,
+            progress=lambda done: progress.update(task, completed=done),
+            observers=(lambda r: [events.for_replication(r)]) if events else None,
+        )
+
+
+def fmt(estimate: dict[str, float] | None, scale: float = 1.0, digits: int = 1) -> str:
+    """Mean ± half-width of the interval: narrow enough for a terminal table; — when not measured."""
+    if estimate is None:
+        return "—"
+    half = (estimate["ci_high"] - estimate["ci_low"]) / 2 * scale
+    return f"{estimate['mean'] * scale:.{digits}f} ±{half:.{digits}f}"
+
+
+def print_summary(document: dict[str, Any]) -> None:
+    table = Table(title=f"{document['scenario']['title']} — {document['scenario']['replications']} replications, mean ±95% CI")
+    for column in ("resource", "units", "wait mean s", "wait p95 s", "utilisation %", "served", "balked", "reneged", "blocked"):
+        table.add_column(column, justify="left" if column == "resource" else "right")
+    for rid, r in document["resources"].items():
+        table.add_row(
+            rid,
+            str(r["units"]),
+            fmt(r["wait_mean_s"]),
+            fmt(r["wait_p95_s"]),
+            fmt(r["utilisation"], 100),
+            fmt(r["served"], digits=0),
+            fmt(r["balked"], digits=0),
+            fmt(r["reneged"], digits=0),
+            fmt(r["blocked"], digits=0),
+        )
+    console.print(table)
+    station = document["station"]
+    console.print(
+        f"visits {fmt(station['visits'], digits=0)} inside, {fmt(station['outside_visits'], digits=0)} outside  "
+        f"peak occupancy {fmt(station['peak_occupancy'])}  "
+        f"capex {document['cost']['capex_cny']:,.0f} CNY  monthly {document['cost']['monthly_cny']:,.0f} CNY"
+    )
+
+
+def check_writable(option: str, path: Path | None) -> None:
+    """Refuse an output that cannot be written before the run, not after it."""
+    if path is None:
+        return
+    existed = path.exists()
+    try:
+        if path.is_dir():
+            raise IsADirectoryError("it is a folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        errors.print(
+            f"[red]error:[/red] {option} {escape(str(path))}: cannot write there ({escape(exc.strerror or str(exc))})", highlight=False
+        )
+        raise typer.Exit(code=2) from None
+    if not existed:
+        path.unlink()
+
+
+def write_outputs(document: dict[str, Any], json_out: Path | None, report: Path | None, write_html: Callable[[Path], None]) -> None:
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(to_json(document), encoding="utf-8")
+        console.print(f"results: {json_out}")
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        write_html(report)
+        console.print(f"report: {report.resolve()}")

@@ -1,0 +1,149 @@
+"""The live station: the bridge with history and automations, and the device emulator."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from cli.common import app, console, errors, fail, load
+from hardware_bridge.bridge import Bridge
+from hardware_bridge.emulator import Emulator, Faults
+from hardware_bridge.errors import BrokerConfigError
+from hardware_bridge.live import LiveOptions, LiveStation
+from hardware_bridge.mqtt import BrokerConfig
+from scenarios.errors import ScenarioError
+from store.db import database_url
+from twin.entity import Twin
+
+FAULTS = {
+    "drop": "drops off after a minute (its last will says offline)",
+    "garbage": "every third state message is garbage",
+    "stuck": "acknowledges commands but does not change",
+    "slow": "acknowledges 10 s late",
+    "noack": "never acknowledges",
+}
+
+
+def _fault(text: str) -> tuple[str, str]:
+    device, sep, kind = text.partition("=")
+    if not sep or kind not in FAULTS:
+        errors.print(f"[red]error:[/red] --fault {escape(text)!r}: write DEVICE=" + "|".join(FAULTS), highlight=False)
+        raise typer.Exit(code=2)
+    return device, kind
+
+
+@app.command()
+def emulate(
+    station: Annotated[str, typer.Argument(help="Scenario file or library name: its devices are emulated.")] = "typical_week",
+    mqtt: Annotated[
+        str, typer.Option("--mqtt", help="Broker URL, e.g. mqtt://127.0.0.1:1883 (mqtts:// for TLS).")
+    ] = "mqtt://127.0.0.1:1883",
+    speed: Annotated[float, typer.Option("--speed", min=0.01, help="Simulated seconds per real second for the population.")] = 1.0,
+    fault: Annotated[list[str] | None, typer.Option("--fault", help=f"Make a device misbehave: DEVICE={'|'.join(FAULTS)}.")] = None,
+    report_interval: Annotated[float, typer.Option("--report-interval", min=0.1, help="Seconds between state reports.")] = 30.0,
+    duration: Annotated[float | None, typer.Option("--duration", min=0, help="Stop after this many seconds.")] = None,
+) -> None:
+    """Emulate every device of a station over MQTT, driven by its simulated population in real time or faster."""
+    try:
+        scenario = load(station, [], None)
+        config = BrokerConfig.from_url(mqtt)
+    except (ScenarioError, BrokerConfigError) as exc:
+        raise fail(exc) from None
+    faults = dict(_fault(f) for f in fault or [])
+    chosen = {
+        device: Faults(
+            garbage_every=3 if kind == "garbage" else 0, stuck=kind == "stuck", ack_delay_s=10.0 if kind == "slow" else 0.0,
+            drop_acks=kind == "noack",
+        )
+        for device, kind in faults.items()
+    }  # fmt: skip
+    emulator = Emulator(scenario, config, report_interval_s=report_interval, faults=chosen).start()
+    emulator.drive(speed=speed)
+    console.print(f"emulating {len(emulator.devices)} devices of {scenario.station_id} on {config.host}:{config.port} at {speed:g}x")
+    for device, kind in faults.items():
+        console.print(f"  {device}: {FAULTS[kind]}")
+    try:
+        _wait(duration, lambda: _drop_after(emulator, faults))
+    finally:
+        emulator.stop()
+
+
+def _drop_after(emulator: Emulator, faults: dict[str, str]) -> None:
+    for device, kind in faults.items():
+        target = emulator.devices.get(device)
+        if kind == "drop" and target is not None and target.mqtt.connected and target.sent > 0:
+            target.drop_off()
+
+
+def _wait(duration: float | None, tick: Callable[[], None], interval_s: float = 60.0) -> None:
+    """Run until Ctrl-C or ``duration``, calling ``tick`` every ``interval_s``."""
+    started = time.monotonic()
+    try:
+        while duration is None or time.monotonic() - started < duration:
+            time.sleep(min(interval_s, duration - (time.monotonic() - started)) if duration else interval_s)
+            tick()
+    except KeyboardInterrupt:
+        console.print("stopping")
+
+
+@app.command()
+def live(
+    station: Annotated[
+        str, typer.Argument(help="Scenario file or library name: the station's devices and automations.")
+    ] = "automated_station",
+    mqtt: Annotated[
+        str | None, typer.Option("--mqtt", help="Broker URL (mqtt://host:1883, mqtts:// for TLS). Default: an embedded broker.")
+    ] = None,
+    broker_port: Annotated[int, typer.Option("--broker-port", min=1, max=65535, help="Port of the embedded broker.")] = 18830,
+    database: Annotated[
+        str | None, typer.Option("--database", help="History database URL (default: YXY_DATABASE_URL or sqlite:///yxy.db).")
+    ] = None,
+    emulated: Annotated[
+        bool, typer.Option("--emulate/--no-emulate", help="Emulate the devices, driven by the simulated population.")
+    ] = False,
+    speed: Annotated[float, typer.Option("--speed", min=0.01, help="With --emulate: simulated seconds per real second.")] = 1.0,
+    report_interval: Annotated[float, typer.Option("--report-interval", min=0.1, help="Devices' report interval, seconds.")] = 30.0,
+    duration: Annotated[float | None, typer.Option("--duration", min=0, help="Stop after this many seconds.")] = None,
+    discovery: Annotated[bool, typer.Option("--discovery/--no-discovery", help="Announce the devices to Home Assistant.")] = False,
+) -> None:
+    """Run the live twin: MQTT bridge, history, automations and alarms (and, with --emulate, the emulated station)."""
+    try:
+        scenario = load(station, [], None)
+        if mqtt is not None:
+            BrokerConfig.from_url(mqtt)
+    except (ScenarioError, BrokerConfigError) as exc:
+        raise fail(exc) from None
+    options = LiveOptions(
+        mqtt_url=mqtt, broker_port=broker_port, database_url=database or database_url(), emulate=emulated, speed=speed,
+        report_interval_s=report_interval, discovery=discovery,
+    )  # fmt: skip
+    station_live = LiveStation(scenario, options)
+    try:
+        station_live.start()
+    except RuntimeError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(code=2) from None
+    bridge = station_live.bridge
+    assert bridge is not None
+    console.print(f"live station {scenario.station_id}: {len(station_live.devices)} devices, history in {options.database_url}")
+    try:
+        _wait(duration, lambda: console.print(_status(bridge)), interval_s=min(10.0, duration or 10.0))
+    finally:
+        station_live.stop()
+
+
+def _status(bridge: Bridge) -> str:
+    def summary(twin: Twin) -> str:
+        online = sum(1 for e in twin.entities.values() if e.available)
+        states = Counter(c.state.value for c in twin.commands.values())
+        return (
+            f"{online}/{len(twin.entities)} online; messages {bridge.received} ({sum(bridge.rejected.values())} rejected); "
+            f"commands {dict(states)}; active alarms {len(bridge.alarms.active())}"
+        )
+
+    return str(bridge.read(summary))
