@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol
 
 from actors.actor import Actor
 from twin.clock import Clock
-from twin.randomness import RandomStream
+from twin.randomness import RandomStream, actor_stream
 
 
 class Placement(StrEnum):
@@ -97,8 +97,7 @@ class EffectPort:
         return self._rng
 
     def stream(self, name: str) -> RandomStream:
-        # Named exactly as the SimPy binding names them: the same actor draws the same numbers anywhere.
-        return RandomStream(self._seed, f"{self.actor_id}/{name}")
+        return actor_stream(self._seed, self.actor_id, name)
 
     def now(self) -> float:
         return self._now

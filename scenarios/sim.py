@@ -44,7 +44,7 @@ from actors.runtime import (
 from scenarios.errors import SimulationError
 from twin.clock import Clock
 from twin.entity import Twin
-from twin.randomness import RandomStream
+from twin.randomness import RandomStream, actor_stream
 
 
 class _Receiver(Protocol):
@@ -93,7 +93,7 @@ class SimPort:
         return self._rng
 
     def stream(self, name: str) -> RandomStream:
-        return RandomStream(self._binding.seed, f"{self.actor_id}/{name}")
+        return actor_stream(self._binding.seed, self.actor_id, name)
 
     def now(self) -> float:
         return self._env.now

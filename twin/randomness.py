@@ -56,3 +56,9 @@ class RandomStream:
         if not self._normal:
             self._normal = self._generators[2].standard_normal(BLOCK).tolist()[::-1]
         return self._normal.pop()
+
+
+def actor_stream(seed: int, actor_id: str, name: str) -> RandomStream:
+    """The stream ``name`` of actor ``actor_id``: every binding names them this way, so an actor
+    draws the same numbers inline, in Ray or anywhere else (sim-ray parity rests on it)."""
+    return RandomStream(seed, f"{actor_id}/{name}")
