@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from actors.message import Reported
 from actors.port import Port, Timer
 
 
@@ -25,6 +26,10 @@ class Actor:
         pass
 
     def receive(self, message: object) -> None:
+        """What every device does with a message its kind does not know: mirror a live report, else refuse."""
+        if isinstance(message, Reported):
+            self.port.publish(message.fields)
+            return
         raise TypeError(f"{self.kind} {self.id!r} cannot handle {type(message).__name__}")
 
     def at_next_hour(self, message: object) -> Timer:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from actors.actor import Actor
 from actors.bounds import POSITIVE
-from actors.message import DeviceCommand, OccupancyChanged, WeatherChanged
+from actors.message import Actuate, DeviceCommand, OccupancyChanged, WeatherChanged
 from actors.port import Port
 
 
@@ -88,6 +88,9 @@ class AirConditioner(Actor):
             self._advance(now)
             self.port.timer(self.config.step_s, _Step())
         elif isinstance(message, DeviceCommand):
+            self.port.actuate(self._policy(message.fields))
+            return
+        elif isinstance(message, Actuate):
             self._advance(now)
             self._obey(message.fields)
         else:
@@ -112,6 +115,13 @@ class AirConditioner(Actor):
         decay = math.exp(-dt / 3600.0 * c.room_ua_kw_per_c / c.room_heat_capacity_kwh_per_c)
         self.indoor_c = equilibrium + (self.indoor_c - equilibrium) * decay
         self.energy_kwh += abs(self.hvac_kw) / c.cop * dt / 3600.0
+
+    def _policy(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """What the station allows whoever asks: cooling not below the public-building floor."""
+        wanted = dict(fields)
+        if wanted.get("mode") == "cool" and "setpoint_c" in wanted:
+            wanted["setpoint_c"] = max(float(wanted["setpoint_c"]), self.config.cooling_setpoint_c)
+        return wanted
 
     def _obey(self, fields: Mapping[str, Any]) -> None:
         if "on" in fields:

@@ -1,7 +1,9 @@
 """Lights: by default on while someone is inside and it is dark; or as commanded.
 
 ``automatic`` is the fitting's own sensor; a command (an operator, the automations)
-takes over from it for good, as a wall panel set to manual would.
+takes over from it for good, as a wall panel set to manual would.  A command goes
+out through ``port.actuate``: to the real fitting when live, to this actor's own
+simulated switch (``Actuate``) in a simulation.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field
 
 from actors.actor import Actor
 from actors.bounds import CLOCK_HOUR
-from actors.message import DeviceCommand, NextHour, OccupancyChanged
+from actors.message import Actuate, DeviceCommand, NextHour, OccupancyChanged
 from actors.port import Port
 
 
@@ -54,8 +56,10 @@ class Lights(Actor):
             self._update(None)
         elif isinstance(message, DeviceCommand):
             if "on" in message.fields:
-                self.automatic = False
-                self._update(bool(message.fields["on"]))
+                self.port.actuate({"on": bool(message.fields["on"])})
+        elif isinstance(message, Actuate):
+            self.automatic = False
+            self._update(bool(message.fields["on"]))
         else:
             super().receive(message)
 

@@ -85,3 +85,15 @@ class DeviceCommand(NamedTuple):
 
     fields: Mapping[str, Any]
     by: str
+
+
+class Actuate(NamedTuple):
+    """In a simulation, what a device's actor told its (simulated) hardware to do."""
+
+    fields: Mapping[str, Any]
+
+
+class Reported(NamedTuple):
+    """Live: what the real device reported; its actor takes it in and publishes it to the twin."""
+
+    fields: Mapping[str, Any]

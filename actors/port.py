@@ -45,6 +45,9 @@ class Port(Protocol):
     def record(self, name: str, data: Mapping[str, Any]) -> None:
         """Append an event (past tense: ``service_started``) to the twin's change feed."""
 
+    def actuate(self, fields: Mapping[str, Any]) -> None:
+        """Drive the device: over MQTT when live; in a simulation the actor's own physics (an ``Actuate`` to itself)."""
+
     def spawn(self, actor_class: type[Actor], actor_id: str, *args: Any) -> None:
         """Host ``actor_class(actor_id, <its port>, *args)`` (a worker arriving) and start it.
 

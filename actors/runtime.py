@@ -60,7 +60,11 @@ class Stop(NamedTuple):
     pass
 
 
-Effect = Send | StartTimer | CancelTimer | Publish | Record | Spawn | Stop
+class ActuateDevice(NamedTuple):
+    fields: Mapping[str, Any]
+
+
+Effect = Send | StartTimer | CancelTimer | Publish | Record | Spawn | Stop | ActuateDevice
 
 
 class _TimerHandle:
@@ -121,6 +125,9 @@ class EffectPort:
 
     def stop(self) -> None:
         self.effects.append(Stop())
+
+    def actuate(self, fields: Mapping[str, Any]) -> None:
+        self.effects.append(ActuateDevice(dict(fields)))
 
     def take(self) -> list[Effect]:
         effects, self.effects = self.effects, []

@@ -20,9 +20,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from actors.actor import Actor
+from actors.message import DeviceCommand, Left, Reported
+from actors.runtime import Placement
+from actors.visitor import Visitor
 from hardware_bridge import discovery as ha
 from hardware_bridge import payloads, topics
 from hardware_bridge.errors import BridgeError, PayloadError
+from hardware_bridge.live_binding import LiveBinding
 from hardware_bridge.mqtt import BrokerConfig, MqttClient, Will
 from hardware_bridge.topics import Channel
 from twin.alarm import AlarmBook
@@ -80,7 +85,12 @@ class Bridge:
         discovery: bool = False,
         names: Mapping[str, str] | None = None,
         version: str = "0",
+        actors: Mapping[str, tuple[type[Actor], object]] | None = None,
+        placement: Placement = Placement.INLINE,
+        seed: int = 0,
     ) -> None:
+        """``actors`` maps device ids to (actor class, config): those devices' reports and commands go
+        through their actor, placed inline or in Ray (which must then be running)."""
         """``devices`` maps each device id of the station to its kind."""
         self.station = topics.check_id(station, "station")
         self.clock = clock
@@ -113,6 +123,10 @@ class Bridge:
         )
         for channel in (Channel.STATE, Channel.AVAILABILITY, Channel.ACK, Channel.EVENT):
             self.mqtt.subscribe(topics.station_filter(station, channel), qos=1)
+        self._actors = dict(actors or {})
+        self.binding = LiveBinding(self.twin, clock, seed, placement, self._actuate) if self._actors else None
+        self._commanding: tuple[str, str] | None = None
+        """(device, command id) while a command is with the device's actor."""
         self.discovery = discovery
         self._names = dict(names or {})
         self._version = version
@@ -134,6 +148,9 @@ class Bridge:
             self.mqtt.publish(ha.config_topic(self.station, device), json.dumps(config, ensure_ascii=False), qos=1, retain=True)
 
     def start(self, connect_timeout_s: float = 10.0) -> Bridge:
+        if self.binding is not None:
+            for device, (actor_class, config) in self._actors.items():
+                self.binding.host(actor_class, device, config)
         self.mqtt.start()
         self._thread.start()
         if not self.mqtt.wait_connected(connect_timeout_s):
@@ -144,6 +161,8 @@ class Bridge:
         self._inbox.put(None)
         self._thread.join(10)
         self.mqtt.close(last_words=(topics.bridge_availability(self.station), topics.OFFLINE.encode()))
+        if self.binding is not None:
+            self.binding.stop()
 
     # ---- operators and automations (any thread) ------------------------------------
 
@@ -183,7 +202,7 @@ class Bridge:
         item: object
         while True:
             try:
-                item = self._inbox.get(timeout=0.2)
+                item = self._inbox.get(timeout=self._wait_s())
             except queue.Empty:
                 item = _IDLE
             if item is None:
@@ -238,7 +257,10 @@ class Bridge:
             _, state = payloads.parse_state(kind, message.topic, message.payload)
             if not message.retained:
                 self.twin.set_availability(device, now, True, "reporting")
-            self.twin.report(device, now, state)
+            if self.binding is not None and device in self.binding.handles:
+                self.binding.deliver(device, Reported(state))
+            else:
+                self.twin.report(device, now, state)
         elif channel is Channel.AVAILABILITY:
             text = message.payload.decode("utf-8", "replace").strip()
             if text not in (topics.ONLINE, topics.OFFLINE):
@@ -253,21 +275,51 @@ class Bridge:
         elif channel is Channel.EVENT:
             event = payloads.parse_event(message.topic, message.payload)
             self.twin.record(device, now, event.event, event.data)
+            self._visitors(event.event, event.data)
         else:
             raise BridgeError(f"{message.topic}: the bridge does not take {channel.value} messages")
 
     def _send(self, outgoing: _Outgoing) -> Command:
-        kind = self.devices[outgoing.device]
         now = self.clock.now()
         command = self.twin.desire(outgoing.device, now, outgoing.fields, outgoing.command_id, outgoing.by, self.ack_timeout_s)
+        if self.binding is not None and outgoing.device in self.binding.handles:
+            # The device's actor decides what the hardware is told (it may adjust or refuse: then the ack never comes).
+            self._commanding = (outgoing.device, outgoing.command_id)
+            try:
+                self.binding.deliver(outgoing.device, DeviceCommand(outgoing.fields, outgoing.by))
+            finally:
+                self._commanding = None
+        else:
+            self._publish_set(outgoing.device, outgoing.command_id, outgoing.fields)
+        return command
+
+    def _actuate(self, device: str, fields: Mapping[str, Any]) -> None:
+        """An actor drives its device: the command being handled, or one of the actor's own."""
+        if self._commanding is not None and self._commanding[0] == device:
+            self._publish_set(device, self._commanding[1], dict(fields))
+            return
+        command_id = uuid.uuid4().hex[:16]
+        self.twin.desire(device, self.clock.now(), dict(fields), command_id, f"actor:{device}", self.ack_timeout_s)
+        self._publish_set(device, command_id, dict(fields))
+
+    def _publish_set(self, device: str, command_id: str, fields: dict[str, Any]) -> None:
         # QoS 1 and never retained: a retained command would replay on every reconnect.
         self.mqtt.publish(
-            topics.topic(self.station, kind, outgoing.device, Channel.SET),
-            payloads.set_payload(outgoing.command_id, outgoing.fields),
+            topics.topic(self.station, self.devices[device], device, Channel.SET),
+            payloads.set_payload(command_id, fields),
             qos=1,
             retain=False,
         )
-        return command
+
+    def _visitors(self, event: str, data: Mapping[str, Any]) -> None:
+        """A worker the door let in becomes an actor until the door lets them out."""
+        worker, group = data.get("worker"), data.get("group")
+        if self.binding is None or not isinstance(worker, str) or not isinstance(group, str):
+            return
+        if event == "worker_entered" and f"visitor:{worker}" not in self.binding.handles:
+            self.binding.host(Visitor, f"visitor:{worker}", group)
+        elif event == "worker_left":
+            self.binding.deliver(f"visitor:{worker}", Left(worker, group))
 
     def _run_call(self, call: _Call) -> None:
         try:
@@ -276,7 +328,14 @@ class Bridge:
             call.result.append(exc)
         call.done.set()
 
+    def _wait_s(self) -> float:
+        """Until the next actor timer, at most 0.2 s (deadlines are checked on the way)."""
+        due = self.binding.next_due() if self.binding is not None else None
+        return 0.2 if due is None else min(0.2, max(0.0, due - self.clock.now()))
+
     def _housekeeping(self) -> None:
+        if self.binding is not None:
+            self.binding.run_due()
         """Deadlines and periodic jobs, at most every ``CHECK_EVERY_S``: a scan of every device per message would cap ingest."""
         now = self.clock.now()
         if now < self._next_check:

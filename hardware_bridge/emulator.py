@@ -223,6 +223,7 @@ class Emulator:
         env = simpy.rt.RealtimeEnvironment(factor=1.0 / speed, strict=False)
         twin = Twin(self.scenario.station_id, retain=0)
         twin.subscribe(self._mirror, names=[STATE])
+        twin.subscribe(self._door_log, names=["visit_started", "visit_ended"])
         clock = Clock(self.scenario.start, lambda: env.now)
         unmanaged = dataclasses.replace(self.scenario, automations=None)
         binding = build_station(unmanaged, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
@@ -245,6 +246,14 @@ class Emulator:
                 device, command_id, fields = self._commands.get()
                 binding.send(device, DeviceCommand(fields, "mqtt"), 1e-6)
                 env.timeout(2e-6).callbacks.append(functools.partial(_acknowledge_after, self.devices[device], command_id))
+
+    def _door_log(self, change: Change) -> None:
+        """The smart door tells who came in and who left (QR scan or face), as the real one does."""
+        door = self.scenario.population.door
+        if door is None or door not in self.devices or not change.data.get("enters"):
+            return
+        event = "worker_entered" if change.name == "visit_started" else "worker_left"
+        self.devices[door].event(event, {"worker": change.entity_id, "group": change.data["group"]})
 
     def _mirror(self, change: Change) -> None:
         device = self.devices.get(change.entity_id)

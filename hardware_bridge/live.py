@@ -8,11 +8,14 @@ emulated and driven by its simulated population in real time (or faster).
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib.metadata import version
 
 from actors.automation import AutomationEngine, ClearAlarm, CommandDevice, RaiseAlarm
+from actors.registry import DEVICE_KINDS
+from actors.runtime import Placement
 from hardware_bridge.bridge import Bridge
 from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.clock import wall_clock
@@ -20,6 +23,7 @@ from hardware_bridge.emulator import Emulator
 from hardware_bridge.errors import BridgeError
 from hardware_bridge.mqtt import BrokerConfig
 from hardware_bridge.payloads import STATE as STATE_SCHEMAS
+from scenarios.parallel import ray_session
 from scenarios.schema import Scenario
 from store.db import engine_for, migrate
 from store.history import History, HistoryWriter
@@ -43,6 +47,8 @@ class LiveOptions:
     retention_days: float = 30.0
     discovery: bool = False
     """Announce the devices to Home Assistant (MQTT discovery)."""
+    placement: Placement = Placement.INLINE
+    """Where the device and visitor actors live: this process, or Ray (started here if not running)."""
 
 
 class LiveStation:
@@ -55,6 +61,7 @@ class LiveStation:
         self.db = engine_for(options.database_url)
         self.history = History(self.db, scenario.station_id)
         self.bridge: Bridge | None = None
+        self._ray: AbstractContextManager[float] | None = None
 
     def start(self) -> LiveStation:
         migrate(self.db)
@@ -64,10 +71,15 @@ class LiveStation:
         else:
             config = BrokerConfig.from_url(self.options.mqtt_url)
         clock = wall_clock()
+        if self.options.placement is Placement.RAY:
+            self._ray = ray_session()
+            self._ray.__enter__()
+        actors = {d.id: (DEVICE_KINDS[d.kind].actor, d.config) for d in self.scenario.devices if d.kind in DEVICE_KINDS}
         bridge = Bridge(
             self.scenario.station_id, self.devices, config, clock,
             ack_timeout_s=self.options.ack_timeout_s, report_interval_s=self.options.report_interval_s,
             discovery=self.options.discovery, names={d.id: d.label for d in self.scenario.devices}, version=__version__,
+            actors=actors, placement=self.options.placement, seed=self.scenario.seed,
         )  # fmt: skip
         writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200)
         bridge.twin.subscribe(writer)
@@ -88,6 +100,8 @@ class LiveStation:
             self.bridge.stop()
         if self.broker is not None:
             self.broker.stop()
+        if self._ray is not None:
+            self._ray.__exit__(None, None, None)
         self.db.dispose()
 
     def _retain(self, now: datetime) -> None:

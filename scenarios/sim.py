@@ -28,8 +28,10 @@ from typing import Any, Protocol
 import simpy
 
 from actors.actor import Actor
+from actors.message import Actuate
 from actors.runtime import (
     ActorHandle,
+    ActuateDevice,
     CancelTimer,
     Effect,
     Placement,
@@ -110,6 +112,9 @@ class SimPort:
     def record(self, name: str, data: Mapping[str, Any]) -> None:
         self._binding.twin.record(self.actor_id, self._env.now, name, data)
 
+    def actuate(self, fields: Mapping[str, Any]) -> None:
+        self._binding.send(self.actor_id, Actuate(fields), 0.0)
+
     def spawn(self, actor_class: type[Actor], actor_id: str, *args: Any) -> None:
         self._binding.host(actor_class, actor_id, *args, register=False)
 
@@ -154,6 +159,8 @@ class _Placed:
             elif isinstance(effect, Stop):
                 binding.release(self.actor_id)
                 self.handle.release()
+            elif isinstance(effect, ActuateDevice):
+                binding.send(self.actor_id, Actuate(effect.fields), 0.0)
 
 
 class SimBinding:

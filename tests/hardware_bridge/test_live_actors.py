@@ -1,0 +1,66 @@
+"""Device and visitor actors hosted live through the runtime, inline and in Ray: the same classes as in a simulation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from actors.air_conditioner import AirConditioner, AirConditionerConfig
+from actors.lights import Lights, LightsConfig
+from actors.runtime import Placement
+from hardware_bridge.bridge import Bridge
+from hardware_bridge.broker import EmbeddedBroker
+from hardware_bridge.clock import wall_clock
+from hardware_bridge.emulator import EmulatedDevice
+from hardware_bridge.mqtt import BrokerConfig
+from scenarios.parallel import ray_session
+from tests.hardware_bridge.conftest import free_port, wait_for
+from tests.hardware_bridge.test_bridge import command_state, reported
+from twin.entity import CommandState
+from twin.feed import Change
+
+DEVICES = {"lights": "lights", "ac": "air_conditioner", "door": "door"}
+ACTORS = {"lights": (Lights, LightsConfig()), "ac": (AirConditioner, AirConditionerConfig())}
+
+
+@pytest.fixture(params=[Placement.INLINE, pytest.param(Placement.RAY, marks=pytest.mark.xdist_group("ray"))])
+def placement(request: pytest.FixtureRequest) -> Iterator[Placement]:
+    if request.param is Placement.RAY:
+        with ray_session():
+            yield request.param
+    else:
+        yield request.param
+
+
+def test_reports_commands_and_visitors_go_through_the_actors(placement: Placement) -> None:
+    with EmbeddedBroker(port=free_port()) as embedded:
+        config = BrokerConfig.from_url(embedded.url)
+        bridge = Bridge("live", DEVICES, config, wall_clock(), actors=ACTORS, placement=placement).start()
+        seen: list[Change] = []
+        bridge.read(lambda twin: twin.subscribe(seen.append))
+        devices = [
+            EmulatedDevice("live", "lights", "lights", config, state={"on": False, "power_w": 0.0}).start(),
+            EmulatedDevice("live", "ac", "air_conditioner", config, state={"on": False, "mode": "off", "setpoint_c": 26.0}).start(),
+            EmulatedDevice("live", "door", "door", config, state={"occupancy": 0}).start(),
+        ]
+        lights, ac, door = devices
+        try:
+            wait_for(lambda: reported(bridge, "lights") == {"on": False, "power_w": 0.0}, what="the lights' report via their actor")
+            assert bridge.binding is not None and bridge.binding.dropped_publishes > 0, "the actors' simulated state never reaches the twin"
+
+            command = bridge.command("ac", {"on": True, "mode": "cool", "setpoint_c": 22.0}, by="op")
+            wait_for(lambda: command_state(bridge, command) is CommandState.ACKED, what="the AC's ack")
+            wait_for(lambda: reported(bridge, "ac").get("setpoint_c") == 26.0, what="the actor's policy: not below 26 °C")
+            assert ac.state["setpoint_c"] == 26.0
+
+            door.event("worker_entered", {"worker": "m-17", "group": "riders"})
+            wait_for(lambda: any(c.name == "visit_started" and c.entity_id == "visitor:m-17" for c in list(seen)), what="the visitor actor")
+            door.event("worker_left", {"worker": "m-17", "group": "riders"})
+            wait_for(lambda: any(c.name == "visit_ended" for c in list(seen)), what="the visit to end")
+            assert "visitor:m-17" not in bridge.binding.handles, "a worker's actor is released on exit"
+            assert bridge.rejected == {}
+        finally:
+            for device in devices:
+                device.stop()
+            bridge.stop()
