@@ -44,7 +44,7 @@ def test_reports_commands_and_visitors_go_through_the_actors(placement: Placemen
             EmulatedDevice("live", "ac", "air_conditioner", config, state={"on": False, "mode": "off", "setpoint_c": 26.0}).start(),
             EmulatedDevice("live", "door", "door", config, state={"occupancy": 0}).start(),
         ]
-        lights, ac, door = devices
+        _, ac, door = devices
         try:
             wait_for(lambda: reported(bridge, "lights") == {"on": False, "power_w": 0.0}, what="the lights' report via their actor")
             assert bridge.binding is not None and bridge.binding.dropped_publishes > 0, "the actors' simulated state never reaches the twin"
