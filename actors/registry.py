@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.actor import Actor
+from actors.aed import Aed, AedConfig
 from actors.air_conditioner import AirConditioner, AirConditionerConfig
 from actors.battery_cabinet import BatteryCabinet, BatteryCabinetConfig
 from actors.charging_point import ChargingPoint, ChargingPointConfig
@@ -46,4 +47,5 @@ DEVICE_KINDS: dict[str, DeviceKind] = {
     "air_conditioner": DeviceKind(AirConditioner, AirConditionerConfig, False),
     "lights": DeviceKind(Lights, LightsConfig, False),
     "door": DeviceKind(Door, DoorConfig, False),
+    "aed": DeviceKind(Aed, AedConfig, False),
 }

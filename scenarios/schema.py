@@ -155,6 +155,8 @@ def _field_type(name: str, hint: Any, bounds: Mapping[str, float] | None = None)
         return Duration if _is_duration(name) else NonNegative
     if hint is int:
         return Annotated[int, Field(ge=1 if name in ("units", "slots") else 0)]
+    if hint is date:
+        return Annotated[date, Field(strict=False)]
     return hint
 
 
