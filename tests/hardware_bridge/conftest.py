@@ -7,6 +7,7 @@ retained messages of one test never reach another.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import time
@@ -21,6 +22,8 @@ from hardware_bridge.mqtt import BrokerConfig
 from tests.conftest import IN_CI
 
 MOSQUITTO = ("127.0.0.1", 1883)
+MOSQUITTO_BIN = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+"""Debian installs the broker in /usr/sbin, which is not on every PATH."""
 
 
 def free_port() -> int:
@@ -74,7 +77,7 @@ class PrivateMosquitto:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(["mosquitto", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen([MOSQUITTO_BIN, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: reachable("127.0.0.1", self.port), 10, "mosquitto to listen")
 
     def stop(self) -> None:
@@ -87,7 +90,7 @@ class PrivateMosquitto:
 @pytest.fixture
 def private_mosquitto(tmp_path: Path) -> Iterator[PrivateMosquitto]:
     try:
-        subprocess.run(["mosquitto", "-h"], capture_output=True, check=False)
+        subprocess.run([MOSQUITTO_BIN, "-h"], capture_output=True, check=False)
     except FileNotFoundError:
         if IN_CI:
             raise AssertionError("the mosquitto binary is required in CI") from None
