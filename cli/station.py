@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.markup import escape
+from sqlalchemy import func, select
 
 from cli.common import app, console, errors, fail, load
 from hardware_bridge.bridge import Bridge
@@ -17,8 +20,12 @@ from hardware_bridge.errors import BrokerConfigError
 from hardware_bridge.live import LiveOptions, LiveStation
 from hardware_bridge.mqtt import BrokerConfig
 from scenarios.errors import ScenarioError
-from store.db import database_url
+from store.db import database_url, engine_for, migrate, sessions
+from store.models import User
 from twin.entity import Twin
+from web.app import create_app
+from web.auth import Role, create_user
+from web.settings import Settings
 
 FAULTS = {
     "drop": "drops off after a minute (its last will says offline)",
@@ -147,3 +154,32 @@ def _status(bridge: Bridge) -> str:
         )
 
     return str(bridge.read(summary))
+
+
+@app.command()
+def serve(
+    station: Annotated[str, typer.Argument(help="Scenario file or library name: devices and automations.")] = "automated_station",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    mqtt: Annotated[str | None, typer.Option("--mqtt", help="Broker URL; default: an embedded broker.")] = None,
+    database: Annotated[str | None, typer.Option("--database", help="Database URL (default: YXY_DATABASE_URL, else SQLite).")] = None,
+    emulated: Annotated[bool, typer.Option("--emulate/--no-emulate", help="Emulate the devices, driven by the simulated crowd.")] = False,
+    speed: Annotated[float, typer.Option("--speed", min=0.01, help="With --emulate: simulated seconds per real second.")] = 1.0,
+) -> None:
+    """Serve the web API (and the live station behind it) on http://HOST:PORT; OpenAPI docs at /docs."""
+    try:
+        scenario = load(station, [], None)
+        if mqtt is not None:
+            BrokerConfig.from_url(mqtt)
+    except (ScenarioError, BrokerConfigError) as exc:
+        raise fail(exc) from None
+    settings = Settings(database_url=database or database_url(), mqtt_url=mqtt, emulate=emulated, speed=speed)
+    engine = engine_for(settings.database_url)
+    migrate(engine)
+    with sessions(engine).begin() as db:
+        if db.scalar(select(func.count()).select_from(User)) == 0:
+            password = secrets.token_urlsafe(12)
+            create_user(db, "admin", "管理员 Administrator", Role.ADMIN, password)
+            console.print(f"first account: admin / {escape(password)}  (shown once; change it after signing in)")
+    engine.dispose()
+    uvicorn.run(create_app(settings, scenario), host=host, port=port, log_level="info")

@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_REPORT_INTERVAL_S = 30.0
 CHECK_EVERY_S = 0.1
+FEED_RETAINED = 20_000
+"""Changes kept for consumers that resume (a web view reconnecting); older ones are in the history."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class Bridge:
         """``devices`` maps each device id of the station to its kind."""
         self.station = topics.check_id(station, "station")
         self.clock = clock
-        self.twin = twin or Twin(station)
+        self.twin = twin or Twin(station, retain=FEED_RETAINED)
         self.devices = dict(devices)
         for device, kind in self.devices.items():
             topics.check_id(device, "device")

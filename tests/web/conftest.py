@@ -1,0 +1,66 @@
+"""A live station with its web app, on the embedded broker and a fresh SQLite database, and one account per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hardware_bridge.emulator import EmulatedDevice
+from hardware_bridge.live import LiveOptions, LiveStation
+from hardware_bridge.mqtt import BrokerConfig
+from scenarios.schema import load_scenario
+from store.db import migrate, sessions
+from tests.conftest import LIBRARY
+from tests.hardware_bridge.conftest import free_port, wait_for
+from web.app import create_app
+from web.auth import Role, create_user
+from web.settings import Settings
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Iterator[LiveStation]:
+    scenario = load_scenario(LIBRARY / "typical_week.toml")
+    options = LiveOptions(broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'web.db'}", report_interval_s=1.0)
+    live = LiveStation(scenario, options)
+    migrate(live.db)
+    with sessions(live.db).begin() as db:
+        for role in Role:
+            create_user(db, role.value, f"{role.value} 李", role, PASSWORD)
+    live.start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def client(station: LiveStation) -> Iterator[TestClient]:
+    settings = Settings(database_url=station.options.database_url)
+    with TestClient(create_app(settings, station.scenario, station)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def lights(station: LiveStation) -> Iterator[EmulatedDevice]:
+    assert station.broker is not None
+    device = EmulatedDevice("yunting", "lights", "lights", BrokerConfig.from_url(station.broker.url), state={"on": False}).start()
+    assert station.bridge is not None
+    bridge = station.bridge
+    wait_for(lambda: "on" in bridge.read(lambda t: t.entity("lights").reported), what="the lights' first report")
+    yield device
+    device.stop()
+
+
+def token(client: TestClient, role: Role) -> str:
+    response = client.post("/api/auth/login", json={"username": role.value, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    value: str = response.json()["token"]
+    client.cookies.clear()
+    return value
+
+
+def as_role(client: TestClient, role: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(client, role)}"}

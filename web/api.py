@@ -1,0 +1,291 @@
+"""The REST API: one router per resource, every route naming the roles it admits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from hardware_bridge.errors import BridgeError
+from store.history import History
+from store.models import AuditEntry, User
+from twin.alarm import Alarm, AlarmError
+from twin.entity import Twin
+from web.auth import EVERYONE, OPERATORS, OVERSIGHT, LoginError, Role, authenticate, close_session, create_user, open_session
+from web.deps import COOKIE, DatabaseDep, RequireRole, ServicesDep, audit, token_of
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(_Strict):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class SignedIn(BaseModel):
+    token: str
+    username: str
+    display_name: str
+    role: Role
+
+
+class DeviceView(BaseModel):
+    id: str
+    kind: str
+    version: int
+    available: bool | None
+    reported: dict[str, Any]
+    desired: dict[str, Any]
+
+
+class CommandRequest(_Strict):
+    set: dict[str, Any] = Field(description="Fields to set, as the device kind accepts (docs/mqtt.md).")
+
+
+class CommandView(BaseModel):
+    id: str
+    device: str
+    fields: dict[str, Any]
+    by: str
+    state: Literal["pending", "acked", "failed"]
+    error: str | None
+
+
+class AlarmView(BaseModel):
+    id: str
+    source: str
+    type: str
+    severity: str
+    state: str
+    count: int
+    assignee: str | None
+    escalations: int
+    detail: str
+    steps: list[dict[str, Any]]
+
+
+class AlarmStepRequest(_Strict):
+    note: Annotated[str, Field(max_length=500)] = ""
+    assignee: Annotated[str, Field(max_length=64)] | None = None
+
+
+class NewUser(_Strict):
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
+    display_name: Annotated[str, Field(min_length=1, max_length=128)]
+    role: Role
+    password: Annotated[str, Field(min_length=12, max_length=256)]
+
+
+class UserView(BaseModel):
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+
+
+class AuditView(BaseModel):
+    id: int
+    at: datetime
+    username: str
+    role: str
+    action: str
+    target: str
+    before: Any
+    after: Any
+    client: str
+
+
+class PointView(BaseModel):
+    at: datetime
+    value: Any
+    low: float | None
+    high: float | None
+    count: int
+
+
+auth = APIRouter(prefix="/api/auth", tags=["auth"])
+devices = APIRouter(prefix="/api/devices", tags=["devices"])
+commands = APIRouter(prefix="/api/commands", tags=["commands"])
+alarms = APIRouter(prefix="/api/alarms", tags=["alarms"])
+staff = APIRouter(prefix="/api/users", tags=["users"])
+audit_log = APIRouter(prefix="/api/audit", tags=["audit"])
+
+Everyone = Annotated[User, Depends(RequireRole(*EVERYONE))]
+Operator = Annotated[User, Depends(RequireRole(*OPERATORS))]
+Oversight = Annotated[User, Depends(RequireRole(*OVERSIGHT))]
+Admin = Annotated[User, Depends(RequireRole(Role.ADMIN))]
+
+
+@auth.post("/login", response_model=SignedIn)
+def login(credentials: Credentials, request: Request, response: Response, db: DatabaseDep, svc: ServicesDep) -> SignedIn:
+    settings = svc.settings
+    try:
+        user = authenticate(db, credentials.username, credentials.password, settings.login_max_failures, settings.lockout_s)
+    except LoginError as exc:
+        db.commit()  # keep the failure count even though the request fails
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+    token = open_session(db, user, settings.session_ttl_s)
+    audit(db, request, user, "login", user.username)
+    response.set_cookie(
+        COOKIE, token, max_age=int(settings.session_ttl_s), httponly=True, samesite="strict", secure=settings.secure_cookies
+    )
+    return SignedIn(token=token, username=user.username, display_name=user.display_name, role=Role(user.role))
+
+
+@auth.post("/logout", status_code=204)
+def logout(request: Request, response: Response, user: Everyone, db: DatabaseDep) -> None:
+    token = token_of(request)
+    if token:
+        close_session(db, token)
+    audit(db, request, user, "logout", user.username)
+    response.delete_cookie(COOKIE)
+
+
+@auth.get("/me", response_model=UserView)
+def me(user: Everyone) -> UserView:
+    return UserView(username=user.username, display_name=user.display_name, role=Role(user.role), active=user.active)
+
+
+def _device(twin: Twin, device: str) -> DeviceView:
+    e = twin.entity(device)
+    return DeviceView(id=e.id, kind=e.kind, version=e.version, available=e.available, reported=dict(e.reported), desired=dict(e.desired))
+
+
+@devices.get("", response_model=list[DeviceView])
+def list_devices(_: Everyone, svc: ServicesDep) -> list[DeviceView]:
+    return svc.bridge.read(lambda twin: [_device(twin, d) for d in twin.entities])  # type: ignore[no-any-return]
+
+
+@devices.get("/{device}", response_model=DeviceView)
+def get_device(device: Id, _: Everyone, svc: ServicesDep) -> DeviceView:
+    if device not in svc.bridge.devices:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device!r}")
+    return svc.bridge.read(lambda twin: _device(twin, device))  # type: ignore[no-any-return]
+
+
+@devices.get("/{device}/history", response_model=list[PointView])
+def device_history(
+    device: Id,
+    field: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")],
+    _: Everyone,
+    svc: ServicesDep,
+    hours: Annotated[float, Query(gt=0, le=24 * 366)] = 24.0,
+    max_points: Annotated[int, Query(ge=2, le=2000)] = 300,
+) -> list[PointView]:
+    if device not in svc.bridge.devices:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device!r}")
+    now = datetime.now(UTC)
+    history = History(svc.sessions.kw["bind"], svc.bridge.station)
+    points = history.series(device, field, now - timedelta(hours=hours), now, max_points)
+    return [PointView(at=p.at, value=p.value, low=p.low, high=p.high, count=p.count) for p in points]
+
+
+@devices.post("/{device}/commands", response_model=CommandView, status_code=202)
+def command_device(device: Id, body: CommandRequest, request: Request, user: Operator, db: DatabaseDep, svc: ServicesDep) -> CommandView:
+    """Queue a command; its fate (acked or failed) shows on ``GET /api/commands/{id}`` and the live feed."""
+    if device not in svc.bridge.devices:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device!r}")
+    before = svc.bridge.read(lambda twin: dict(twin.entity(device).reported))
+    try:
+        command_id = svc.bridge.command(device, body.set, by=f"{user.role}:{user.username}")
+    except BridgeError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    audit(db, request, user, "command", device, before, body.set)
+    return CommandView(id=command_id, device=device, fields=body.set, by=f"{user.role}:{user.username}", state="pending", error=None)
+
+
+@commands.get("/{command_id}", response_model=CommandView)
+def get_command(command_id: Id, _: Everyone, svc: ServicesDep) -> CommandView:
+    def find(twin: Twin) -> CommandView | None:
+        c = twin.commands.get(command_id)
+        if c is None:
+            return None
+        return CommandView(id=c.id, device=c.entity_id, fields=c.fields, by=c.by, state=c.state.value, error=c.error)
+
+    found = svc.bridge.read(find)
+    if found is None:
+        # Queued but not yet picked up by the bridge's loop: still pending.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no command {command_id!r} (yet)")
+    return found  # type: ignore[no-any-return]
+
+
+def _alarm(alarm: Alarm) -> AlarmView:
+    return AlarmView(
+        **alarm.as_event() | {"id": alarm.id},
+        steps=[{"state": s.state, "who": s.who, "t": s.t, "note": s.note} for s in alarm.steps],
+    )
+
+
+@alarms.get("", response_model=list[AlarmView])
+def list_alarms(_: Everyone, svc: ServicesDep, active: bool = True) -> list[AlarmView]:
+    bridge = svc.bridge
+    return bridge.read(lambda _twin: [_alarm(a) for a in bridge.alarms.alarms.values() if a.active or not active])  # type: ignore[no-any-return]
+
+
+@alarms.post("/{alarm_id}/{step}", response_model=AlarmView)
+def alarm_step(
+    alarm_id: Id,
+    step: Literal["acknowledge", "assign", "note", "clear"],
+    body: AlarmStepRequest,
+    request: Request,
+    user: Operator,
+    db: DatabaseDep,
+    svc: ServicesDep,
+) -> AlarmView:
+    bridge, who = svc.bridge, f"{user.role}:{user.username}"
+
+    def act(twin: Twin) -> AlarmView:
+        now = bridge.clock.now()
+        book = bridge.alarms
+        if step == "acknowledge":
+            alarm = book.acknowledge(alarm_id, who, now, body.note)
+        elif step == "assign":
+            if not body.assignee:
+                raise AlarmError("assign needs an assignee")
+            alarm = book.assign(alarm_id, who, body.assignee, now, body.note)
+        elif step == "note":
+            alarm = book.note(alarm_id, who, now, body.note or "-")
+        else:
+            alarm = book.clear(alarm_id, who, now, body.note)
+        return _alarm(alarm)
+
+    try:
+        view: AlarmView = bridge.call(act)
+    except AlarmError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    audit(db, request, user, f"alarm_{step}", alarm_id, None, body.model_dump())
+    return view
+
+
+@staff.get("", response_model=list[UserView])
+def list_users(_: Admin, db: DatabaseDep) -> list[UserView]:
+    return [
+        UserView(username=u.username, display_name=u.display_name, role=Role(u.role), active=u.active) for u in db.scalars(select(User))
+    ]
+
+
+@staff.post("", response_model=UserView, status_code=201)
+def add_user(body: NewUser, request: Request, user: Admin, db: DatabaseDep) -> UserView:
+    if db.scalar(select(User).where(User.username == body.username)) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.username!r} exists")
+    created = create_user(db, body.username, body.display_name, body.role, body.password)
+    audit(db, request, user, "user_created", created.username, None, {"role": created.role, "display_name": created.display_name})
+    return UserView(username=created.username, display_name=created.display_name, role=Role(created.role), active=created.active)
+
+
+@audit_log.get("", response_model=list[AuditView])
+def read_audit(_: Oversight, db: DatabaseDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AuditView]:
+    rows = db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+    return [AuditView.model_validate(r, from_attributes=True) for r in rows]
+
+
+ROUTERS = (auth, devices, commands, alarms, staff, audit_log)
+PUBLIC = {("POST", "/api/auth/login")}
+"""The only routes anyone may call unsigned; tests/web/test_routes.py checks every other."""

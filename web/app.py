@@ -1,0 +1,45 @@
+"""The FastAPI application: shared resources opened in ``lifespan``, one router per resource."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hardware_bridge.live import LiveOptions, LiveStation
+from scenarios.schema import Scenario
+from store.db import sessions
+from web.api import ROUTERS
+from web.deps import Services
+from web.feed import router as feed_router
+from web.settings import Settings
+
+
+def create_app(settings: Settings, scenario: Scenario, station: LiveStation | None = None) -> FastAPI:
+    """The app for ``scenario``'s station; a running ``station`` may be handed in (tests), else it is started here."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        live = station or LiveStation(
+            scenario,
+            LiveOptions(
+                mqtt_url=settings.mqtt_url, broker_port=settings.broker_port, database_url=settings.database_url,
+                emulate=settings.emulate, speed=settings.speed, report_interval_s=settings.report_interval_s,
+            ),
+        ).start()  # fmt: skip
+        assert live.bridge is not None
+        app.state.services = Services(settings, sessions(live.db), live.bridge)
+        try:
+            yield
+        finally:
+            if station is None:
+                live.stop()
+
+    app = FastAPI(
+        title="云小驿 Yunxiaoyi", version="0.1.0", lifespan=lifespan, description="Digital twin of a 24-hour trade-union station."
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    app.include_router(feed_router)
+    return app

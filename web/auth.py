@@ -1,0 +1,115 @@
+"""Staff accounts, sessions and roles.
+
+Passwords are hashed with argon2id; a session is a random token whose SHA-256 alone is
+stored, so a copy of the database signs nobody in.  Five failed logins in a row lock
+an account for a quarter of an hour.  Every route names the roles it admits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import StaffSession, User
+
+_hasher = PasswordHasher()
+
+
+class Role(StrEnum):
+    CUSTODIAN = "custodian"
+    """The sanitation-office custodian on the day shift: watches and operates the station."""
+    OPERATOR = "operator"
+    ADMIN = "admin"
+    """A union officer: everything, including accounts and the audit log."""
+    AUDITOR = "auditor"
+    """Reads everything, changes nothing."""
+
+
+EVERYONE = (Role.CUSTODIAN, Role.OPERATOR, Role.ADMIN, Role.AUDITOR)
+OPERATORS = (Role.CUSTODIAN, Role.OPERATOR, Role.ADMIN)
+OVERSIGHT = (Role.ADMIN, Role.AUDITOR)
+
+
+class LoginError(Exception):
+    """Wrong name or password, or a locked account; the message never says which of the first two."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(db: Session, username: str, display_name: str, role: Role, password: str) -> User:
+    user = User(
+        username=username, display_name=display_name, role=role.value, password_hash=hash_password(password),
+        active=True, failed_logins=0, created_at=datetime.now(UTC),
+    )  # fmt: skip
+    db.add(user)
+    db.flush()
+    return user
+
+
+def authenticate(db: Session, username: str, password: str, max_failures: int, lockout_s: float) -> User:
+    now = datetime.now(UTC)
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        _hasher.hash(password)  # the same work either way: no timing hint that the name exists
+        raise LoginError("wrong user name or password")
+    if user.locked_until is not None and _aware(user.locked_until) > now:
+        raise LoginError(f"account locked until {_aware(user.locked_until).isoformat(timespec='seconds')} after repeated failures")
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + timedelta(seconds=lockout_s)
+            user.failed_logins = 0
+        db.flush()
+        raise LoginError("wrong user name or password") from None
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    db.flush()
+    return user
+
+
+def open_session(db: Session, user: User, ttl_s: float) -> str:
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    db.add(StaffSession(token_hash=_digest(token), user_id=user.id, created_at=now, expires_at=now + timedelta(seconds=ttl_s)))
+    db.flush()
+    return token
+
+
+def user_for(db: Session, token: str) -> User | None:
+    row = db.get(StaffSession, _digest(token))
+    if row is None or _aware(row.expires_at) <= datetime.now(UTC):
+        return None
+    user = db.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def close_session(db: Session, token: str) -> None:
+    row = db.get(StaffSession, _digest(token))
+    if row is not None:
+        db.delete(row)
+
+
+def allows(roles: tuple[Role, ...]) -> Callable[[User], bool]:
+    return lambda user: Role(user.role) in roles
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -1,0 +1,76 @@
+"""Typed dependencies every router shares: the database session, the station, the signed-in user and their role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, WebSocket, status
+from sqlalchemy.orm import Session, sessionmaker
+
+from hardware_bridge.bridge import Bridge
+from store.models import AuditEntry, User
+from web.auth import Role, user_for
+from web.settings import Settings
+
+COOKIE = "yxy_session"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    bridge: Bridge
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def database(request: Request) -> Iterator[Session]:
+    with services(request).sessions.begin() as db:
+        yield db
+
+
+def token_of(request: Request | WebSocket) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(COOKIE)
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+DatabaseDep = Annotated[Session, Depends(database)]
+
+
+def signed_in(request: Request, db: DatabaseDep) -> User:
+    token = token_of(request)
+    user = user_for(db, token) if token else None
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+class RequireRole:
+    """A dependency admitting only ``roles``; the route-table test reads ``roles`` off every route."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = roles
+
+    def __call__(self, user: Annotated[User, Depends(signed_in)]) -> User:
+        if Role(user.role) not in self.roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {user.role} may not do this")
+        return user
+
+
+def audit(db: Session, request: Request, user: User, action: str, target: str, before: Any = None, after: Any = None) -> None:
+    """Append one entry; the database itself refuses to change or delete entries."""
+    db.add(
+        AuditEntry(
+            at=datetime.now(UTC), username=user.username, role=user.role, action=action, target=target,
+            before=before, after=after, client=request.client.host if request.client else "",
+        )
+    )  # fmt: skip
