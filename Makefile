@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT := out
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: setup demo test browser lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/yxy simulate summer_heat_wave --json $(OUT)/summer_heat_wave.json --report $(OUT)/summer_heat_wave.html
 
-# Full test job (also what CI runs): lint, types, every test.
-test: setup lint typecheck unit
+# Full test job (also what CI runs): lint, types, every test (the browser tests need Debian's chromium).
+test: setup browser lint typecheck unit
+
+# Debian's chromium and CJK fonts for the browser tests; Playwright drives it, nothing is downloaded by a test tool.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import plotly
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from hardware_bridge.live import LiveOptions, LiveStation
 from scenarios.schema import Scenario
@@ -14,6 +18,9 @@ from web.api import ROUTERS
 from web.deps import Services
 from web.feed import router as feed_router
 from web.settings import Settings
+
+STATIC = Path(__file__).resolve().parent / "static"
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 
 def create_app(settings: Settings, scenario: Scenario, station: LiveStation | None = None) -> FastAPI:
@@ -42,4 +49,16 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(feed_router)
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        """plotly.js from the installed plotly package: served here, never from a CDN."""
+        return FileResponse(PLOTLY_JS, media_type="text/javascript")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
     return app

@@ -1,0 +1,115 @@
+"""The operator view in a real browser (Debian's chromium driven by Playwright) against a live server and emulated devices.
+
+Screenshots are kept in test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from hardware_bridge.emulator import EmulatedDevice
+from hardware_bridge.live import LiveStation
+from tests.conftest import IN_CI, ROOT
+from tests.hardware_bridge.conftest import free_port
+from tests.web.conftest import PASSWORD
+from web.app import create_app
+from web.settings import Settings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture
+def server(station: LiveStation) -> Iterator[str]:
+    port = free_port()
+    app = create_app(Settings(database_url=station.options.database_url), station.scenario, station)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            raise AssertionError("Debian's chromium is required in CI (the test setup installs it)")
+        pytest.skip("no chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 420, "height": 900}, locale="zh-CN")  # a phone
+        yield context.new_page()
+        browser.close()
+
+
+def shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, station: LiveStation, lights: EmulatedDevice) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    bridge = station.bridge
+    assert bridge is not None
+    page.goto(server)
+    expect(page.locator("h1")).to_have_text("云小驿 · 工会驿站")
+    page.fill("input[name=username]", "custodian")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    card = page.locator("#device-lights")
+    expect(card).to_contain_text("照明")
+    expect(card.locator("[data-field=on]")).to_have_text("关")
+    shot(page, "01-signed-in")
+
+    lights.update({"on": True})  # someone switched them on at the wall: MQTT -> twin -> feed -> page
+    expect(card.locator("[data-field=on]")).to_have_text("开")
+
+    card.locator("button.switch").click()  # switch them off from the phone
+    expect(card.locator(".command")).to_have_text("已确认", timeout=10_000)
+    expect(card.locator("[data-field=on]")).to_have_text("关")
+    assert lights.state["on"] is False, "the emulated lights obeyed"
+    shot(page, "02-lights-switched")
+
+    bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", 0.0, "8.5 °C"))
+    alarm = page.locator("li.alarm")
+    expect(alarm).to_contain_text("over_temperature")
+    alarm.locator("button[data-step=acknowledge]").click()
+    expect(alarm.locator(".state")).to_have_text("已确认")
+    shot(page, "03-alarm-acknowledged")
+    alarm.locator("button[data-step=clear]").click()
+    expect(page.locator("li.alarm")).to_have_count(0)
+    expect(page.locator("#no-alarms")).to_be_visible()
+
+    page.click("#lang")
+    expect(page.locator("h1")).to_have_text("Yunxiaoyi union station")
+    expect(card.locator("[data-field=on]")).to_have_text("off")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    shot(page, "04-english")
+    assert not [r for r in os.listdir(ARTIFACTS) if r.endswith(".png")] == []
+
+
+def test_nothing_comes_from_a_cdn(server: str) -> None:
+    import httpx
+
+    html = httpx.get(server).text
+    assert "http://" not in html and "https://" not in html
+    assert httpx.get(f"{server}/static/plotly.min.js").status_code == 200

@@ -1,0 +1,188 @@
+// The operator view: devices live over the feed, commands with their fate, the alarm queue.
+"use strict";
+
+const state = {
+  lang: localStorage.getItem("yxy-lang") || "zh", token: sessionStorage.getItem("yxy-token"),
+  devices: {}, alarms: [], commands: {}, outcomes: {}, lastSeq: 0,
+};
+const SHOWN = ["on", "busy", "queue", "indoor_temp_c", "mode", "setpoint_c", "occupancy", "charged", "temp_c", "level_l", "free"];
+const t = (key) => (TEXT[state.lang] && TEXT[state.lang][key]) || key;
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  renderDevices();
+  renderAlarms();
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method, credentials: "same-origin",
+    headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (response.status === 401) { showLogin(); throw new Error("signed out"); }
+  return response;
+}
+
+function showLogin() {
+  document.getElementById("login").hidden = false;
+  document.getElementById("station").hidden = true;
+  document.getElementById("logout").hidden = true;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const response = await fetch("/api/auth/login", {
+    method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
+  });
+  const error = document.getElementById("login-error");
+  if (!response.ok) { error.textContent = `${t("bad_login")}: ${(await response.json()).detail}`; return; }
+  const me = await response.json();
+  state.token = me.token;
+  sessionStorage.setItem("yxy-token", me.token);
+  error.textContent = "";
+  await start(me);
+}
+
+async function start(me) {
+  document.getElementById("who").textContent = `${me.display_name} (${me.role})`;
+  document.getElementById("login").hidden = true;
+  document.getElementById("station").hidden = false;
+  document.getElementById("logout").hidden = false;
+  const devices = await (await api("GET", "/api/devices")).json();
+  devices.forEach((d) => { state.devices[d.id] = d; });
+  await loadAlarms();
+  renderDevices();
+  connectFeed();
+  drawOccupancy();
+}
+
+function connectFeed() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/api/feed?token=${encodeURIComponent(state.token)}&after=${state.lastSeq}`);
+  socket.onmessage = (event) => onChange(JSON.parse(event.data));
+  socket.onclose = () => { if (!document.getElementById("station").hidden) setTimeout(connectFeed, 1000); };
+}
+
+function onChange(change) {
+  if (change.seq) state.lastSeq = change.seq;
+  const device = state.devices[change.entity];
+  if (change.name === "state" && device) { Object.assign(device.reported, change.data); renderDevice(device); }
+  else if (change.name === "availability" && device) { device.available = change.data.available; renderDevice(device); }
+  else if (change.name === "command_acked" || change.name === "command_failed") {
+    // The ack can beat the POST's own answer here: keep the outcome for when it arrives.
+    state.outcomes[change.data.command] = change.name === "command_acked" ? "acked" : "failed";
+    const command = state.commands[change.data.command];
+    if (command) { command.state = state.outcomes[command.id]; renderDevice(state.devices[command.device]); }
+  } else if (change.name.startsWith("alarm_")) { loadAlarms(); }
+  renderSummary();
+}
+
+function renderSummary() {
+  const all = Object.values(state.devices);
+  const door = all.find((d) => d.kind === "door");
+  document.getElementById("occupancy").textContent = door && door.reported.occupancy !== undefined ? door.reported.occupancy : "–";
+  document.getElementById("online").textContent = `${all.filter((d) => d.available).length} / ${all.length}`;
+  document.getElementById("alarm-count").textContent = state.alarms.length;
+}
+
+function renderDevices() {
+  const box = document.getElementById("devices");
+  if (!box) return;
+  Object.values(state.devices).forEach(renderDevice);
+  renderSummary();
+}
+
+function renderDevice(device) {
+  if (!device) return;
+  let card = document.getElementById(`device-${device.id}`);
+  if (!card) {
+    card = document.createElement("article");
+    card.id = `device-${device.id}`;
+    card.className = "device";
+    document.getElementById("devices").appendChild(card);
+  }
+  card.classList.toggle("offline", device.available === false);
+  const fields = SHOWN.filter((k) => device.reported[k] !== undefined && device.reported[k] !== null)
+    .map((k) => `<li><span>${t(k === "on" ? "power" : k)}</span><b data-field="${k}">${format(k, device.reported[k])}</b></li>`).join("");
+  const last = Object.values(state.commands).filter((c) => c.device === device.id).pop();
+  const control = ["lights", "air_conditioner"].includes(device.kind)
+    ? `<button type="button" class="switch" data-device="${device.id}">${device.reported.on ? t("switch_off") : t("switch_on")}</button>`
+    : "";
+  card.innerHTML = `<h3>${t("kind_" + device.kind)} <small>${device.id}</small>${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
+    <ul>${fields}</ul>${control}${last ? `<p class="command ${last.state}" data-command="${last.id}">${t(last.state)}</p>` : ""}`;
+  const button = card.querySelector("button.switch");
+  if (button) button.onclick = () => command(device, { on: !device.reported.on });
+}
+
+function format(key, value) {
+  if (typeof value === "boolean") return t(value ? "on" : "off");
+  if (key.endsWith("_c")) return `${Number(value).toFixed(1)} °C`;
+  if (key === "level_l") return `${Number(value).toFixed(1)} L`;
+  return value;
+}
+
+async function command(device, fields) {
+  const response = await api("POST", `/api/devices/${device.id}/commands`, { set: fields });
+  if (!response.ok) return;
+  const sent = await response.json();
+  state.commands[sent.id] = { id: sent.id, device: device.id, state: state.outcomes[sent.id] || "pending" };
+  renderDevice(device);
+}
+
+async function loadAlarms() {
+  state.alarms = await (await api("GET", "/api/alarms")).json();
+  renderAlarms();
+  renderSummary();
+}
+
+function renderAlarms() {
+  const list = document.getElementById("alarms");
+  if (!list) return;
+  list.innerHTML = "";
+  document.getElementById("no-alarms").hidden = state.alarms.length > 0;
+  state.alarms.forEach((alarm) => {
+    const item = document.createElement("li");
+    item.className = `alarm ${alarm.severity}`;
+    item.dataset.alarm = alarm.id;
+    item.innerHTML = `<b>${alarm.source}</b> ${alarm.type} <span class="state">${t(alarm.state)}</span> <small>${alarm.detail}</small>`;
+    for (const [step, label] of [["acknowledge", "acknowledge"], ["clear", "close"]]) {
+      if (step === "acknowledge" && alarm.state !== "raised") continue;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.step = step;
+      button.textContent = t(label);
+      button.onclick = async () => { await api("POST", `/api/alarms/${alarm.id}/${step}`, { note: "" }); await loadAlarms(); };
+      item.appendChild(button);
+    }
+    list.appendChild(item);
+  });
+}
+
+async function drawOccupancy() {
+  const door = Object.values(state.devices).find((d) => d.kind === "door");
+  if (!door || !window.Plotly) return;
+  const points = await (await api("GET", `/api/devices/${door.id}/history?field=occupancy&hours=24`)).json();
+  Plotly.newPlot("occupancy-chart", [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines", line: { shape: "hv" } }],
+    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 260 }, { displaylogo: false, responsive: true });
+}
+
+document.getElementById("login-form").addEventListener("submit", signIn);
+document.getElementById("lang").addEventListener("click", () => {
+  state.lang = state.lang === "zh" ? "en" : "zh";
+  localStorage.setItem("yxy-lang", state.lang);
+  applyLanguage();
+});
+document.getElementById("logout").addEventListener("click", async () => {
+  await api("POST", "/api/auth/logout");
+  sessionStorage.removeItem("yxy-token");
+  location.reload();
+});
+applyLanguage();
+(async () => {
+  const me = await fetch("/api/auth/me", { credentials: "same-origin" });
+  if (me.ok && state.token) await start(await me.json()); else showLogin();
+})();
