@@ -287,5 +287,5 @@ def read_audit(_: Oversight, db: DatabaseDep, limit: Annotated[int, Query(ge=1, 
 
 
 ROUTERS = (auth, devices, commands, alarms, staff, audit_log)
-PUBLIC = {("POST", "/api/auth/login")}
-"""The only routes anyone may call unsigned; tests/web/test_routes.py checks every other."""
+PUBLIC = {("POST", "/api/auth/login"), ("GET", "/"), ("GET", "/static/plotly.min.js")}
+"""The only routes anyone may call unsigned (signing in, the page and its assets); tests/web/test_routes.py checks every other."""
