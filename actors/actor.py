@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from actors.message import Reported
+from actors.message import DeviceCommand, Reported
 from actors.port import Port, Timer
 
 
@@ -26,9 +26,13 @@ class Actor:
         pass
 
     def receive(self, message: object) -> None:
-        """What every device does with a message its kind does not know: mirror a live report, else refuse."""
+        """What every device does with a message its kind does not know: mirror a live report, pass a command
+        through to the hardware, else refuse."""
         if isinstance(message, Reported):
             self.port.publish(message.fields)
+            return
+        if isinstance(message, DeviceCommand):
+            self.port.actuate(message.fields)  # a kind with no opinion passes a command straight to its hardware
             return
         raise TypeError(f"{self.kind} {self.id!r} cannot handle {type(message).__name__}")
 

@@ -55,11 +55,11 @@ class Lights(Actor):
             self.at_next_hour(NextHour())
             self._update(None)
         elif isinstance(message, DeviceCommand):
-            if "on" in message.fields:
-                self.port.actuate({"on": bool(message.fields["on"])})
+            self.port.actuate(message.fields)
         elif isinstance(message, Actuate):
-            self.automatic = False
-            self._update(bool(message.fields["on"]))
+            if "on" in message.fields:
+                self.automatic = False
+                self._update(bool(message.fields["on"]))
         else:
             super().receive(message)
 

@@ -26,19 +26,22 @@ from actors.runtime import Placement
 from actors.visitor import Visitor
 from hardware_bridge import discovery as ha
 from hardware_bridge import payloads, topics
+from hardware_bridge.clock import epoch_s
 from hardware_bridge.errors import BridgeError, PayloadError
 from hardware_bridge.live_binding import LiveBinding
 from hardware_bridge.mqtt import BrokerConfig, MqttClient, Will
 from hardware_bridge.topics import Channel
 from twin.alarm import AlarmBook
 from twin.clock import Clock
-from twin.entity import Command, Twin
+from twin.entity import Command, CommandState, Twin
 from twin.errors import UnknownCommandError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_REPORT_INTERVAL_S = 30.0
 CHECK_EVERY_S = 0.1
+MAX_ACTORS = 2_000
+"""Visitors inside plus device actors; more means a door is lying (or nobody ever left)."""
 FEED_RETAINED = 20_000
 """Changes kept for consumers that resume (a web view reconnecting); older ones are in the history."""
 
@@ -128,6 +131,7 @@ class Bridge:
         self._actors = dict(actors or {})
         self.binding = LiveBinding(self.twin, clock, seed, placement, self._actuate) if self._actors else None
         self._commanding: tuple[str, str] | None = None
+        self._actuated = False
         """(device, command id) while a command is with the device's actor."""
         self.discovery = discovery
         self._names = dict(names or {})
@@ -260,7 +264,11 @@ class Bridge:
             if not message.retained:
                 self.twin.set_availability(device, now, True, "reporting")
             if self.binding is not None and device in self.binding.handles:
-                self.binding.deliver(device, Reported(state))
+                try:
+                    self.binding.deliver(device, Reported(state))
+                except Exception:  # the report must still reach the twin if the actor cannot take it
+                    logger.exception("the actor of %s failed on a report; reporting directly", device)
+                    self.twin.report(device, now, state)
             else:
                 self.twin.report(device, now, state)
         elif channel is Channel.AVAILABILITY:
@@ -276,8 +284,8 @@ class Bridge:
             self.twin.acknowledge(ack.id, now, ack.ok, ack.error)
         elif channel is Channel.EVENT:
             event = payloads.parse_event(message.topic, message.payload)
+            self._visitors(device, event.event, event.data)
             self.twin.record(device, now, event.event, event.data)
-            self._visitors(event.event, event.data)
         else:
             raise BridgeError(f"{message.topic}: the bridge does not take {channel.value} messages")
 
@@ -285,12 +293,18 @@ class Bridge:
         now = self.clock.now()
         command = self.twin.desire(outgoing.device, now, outgoing.fields, outgoing.command_id, outgoing.by, self.ack_timeout_s)
         if self.binding is not None and outgoing.device in self.binding.handles:
-            # The device's actor decides what the hardware is told (it may adjust or refuse: then the ack never comes).
+            # The device's actor decides what the hardware is told: it may adjust the command, or refuse it.
             self._commanding = (outgoing.device, outgoing.command_id)
+            self._actuated = False
             try:
                 self.binding.deliver(outgoing.device, DeviceCommand(outgoing.fields, outgoing.by))
+            except Exception as exc:
+                logger.exception("the actor of %s failed on a command", outgoing.device)
+                self.twin.acknowledge(outgoing.command_id, now, False, f"the device's actor failed: {exc}")
             finally:
                 self._commanding = None
+            if not self._actuated and command.state is CommandState.PENDING:
+                self.twin.acknowledge(outgoing.command_id, now, False, "refused by the device's actor")
         else:
             self._publish_set(outgoing.device, outgoing.command_id, outgoing.fields)
         return command
@@ -298,26 +312,49 @@ class Bridge:
     def _actuate(self, device: str, fields: Mapping[str, Any]) -> None:
         """An actor drives its device: the command being handled, or one of the actor's own."""
         if self._commanding is not None and self._commanding[0] == device:
-            self._publish_set(device, self._commanding[1], dict(fields))
+            command_id = self._commanding[1]
+            self._actuated = True
+            if dict(fields) != self.twin.commands[command_id].fields:
+                self.twin.revise(command_id, self.clock.now(), fields)
+            self._publish_set(device, command_id, dict(fields))
             return
         command_id = uuid.uuid4().hex[:16]
         self.twin.desire(device, self.clock.now(), dict(fields), command_id, f"actor:{device}", self.ack_timeout_s)
         self._publish_set(device, command_id, dict(fields))
 
     def _publish_set(self, device: str, command_id: str, fields: dict[str, Any]) -> None:
-        # QoS 1 and never retained: a retained command would replay on every reconnect.
+        """QoS 1 and never retained (a retained command would replay on every reconnect), and never late.
+
+        Offline, the command fails at once rather than wait in paho's queue to be carried
+        out after the twin has called it failed; on the wire it expires with its deadline
+        (MQTT 5 message expiry for the broker, ``expires`` in the payload for the device).
+        """
+        now = self.clock.now()
+        if not self.mqtt.connected:
+            self.twin.acknowledge(command_id, now, False, "the bridge is offline: the command was not sent")
+            return
         self.mqtt.publish(
             topics.topic(self.station, self.devices[device], device, Channel.SET),
-            payloads.set_payload(command_id, fields),
+            payloads.set_payload(command_id, fields, expires=epoch_s() + self.ack_timeout_s),
             qos=1,
             retain=False,
+            expiry_s=self.ack_timeout_s,
         )
 
-    def _visitors(self, event: str, data: Mapping[str, Any]) -> None:
+    def _visitors(self, device: str, event: str, data: Mapping[str, Any]) -> None:
         """A worker the door let in becomes an actor until the door lets them out."""
         worker, group = data.get("worker"), data.get("group")
-        if self.binding is None or not isinstance(worker, str) or not isinstance(group, str):
+        if self.binding is None or self.devices.get(device) != "door" or event not in ("worker_entered", "worker_left"):
             return
+        if (
+            not isinstance(worker, str)
+            or not topics.is_id(worker.replace(".", "_"))
+            or not isinstance(group, str)
+            or not topics.is_id(group)
+        ):
+            raise PayloadError(f"door {device}: {event} needs a worker and a group made of A-Z, a-z, 0-9, _, - or .")
+        if event == "worker_entered" and len(self.binding.handles) >= MAX_ACTORS:
+            raise BridgeError(f"door {device}: {MAX_ACTORS} actors already; a visitor was not hosted")
         if event == "worker_entered" and f"visitor:{worker}" not in self.binding.handles:
             self.binding.host(Visitor, f"visitor:{worker}", group)
         elif event == "worker_left":

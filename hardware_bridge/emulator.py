@@ -142,12 +142,15 @@ class EmulatedDevice:
         if topic != self._set_topic:
             return  # not ours: a broker under load may deliver what was not asked for (seen with amqtt)
         try:
-            command_id, fields = payloads.parse_set(self.kind, topic, payload)
+            command_id, fields, expires = payloads.parse_set(self.kind, topic, payload)
         except PayloadError as exc:
             logger.warning("%s: bad command: %s", self.device, exc)
             refused = _command_id(payload)
             if refused:
                 self.mqtt.publish(self._ack_topic, payloads.ack_payload(refused, False, str(exc)), qos=1)
+            return
+        if expires is not None and epoch_s() > expires:
+            logger.info("%s: command %s expired before it arrived; not carried out", self.device, command_id)
             return
         if self.faults.drop_acks:
             return

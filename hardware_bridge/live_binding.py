@@ -57,6 +57,9 @@ class LiveBinding:
         self.dropped_publishes = 0
 
     def host(self, actor_class: type[Actor], actor_id: str, *args: Any) -> None:
+        previous = self.handles.pop(actor_id, None)
+        if previous is not None:
+            previous.release()
         handle = place(self.placement, actor_class, actor_id, args, self.seed, self.clock.start)
         self.handles[actor_id] = handle
         self._apply(actor_id, handle.start(self.clock.now()))

@@ -10,6 +10,7 @@ hand the message on (the bridge puts it on a queue).
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 import threading
 from collections.abc import Callable
@@ -137,8 +138,15 @@ class MqttClient:
         if self.connected:
             self._client.subscribe(topic_filter, qos)
 
-    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> paho.MQTTMessageInfo:
-        return self._client.publish(topic, payload, qos=qos, retain=retain)
+    def publish(
+        self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False, expiry_s: float | None = None
+    ) -> paho.MQTTMessageInfo:
+        """``expiry_s``: on MQTT 5 the broker drops the message after that long (a device away gets no stale command)."""
+        properties = None
+        if expiry_s is not None and self.config.protocol == "5":
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = max(1, math.ceil(expiry_s))
+        return self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
 
     def close(self, last_words: tuple[str, bytes] | None = None) -> None:
         """Disconnect cleanly; ``last_words`` is published first (a clean exit sends no will)."""
@@ -187,4 +195,7 @@ class MqttClient:
         )
 
     def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
-        self._handler(message.topic, bytes(message.payload), bool(message.retain))
+        try:
+            self._handler(message.topic, bytes(message.payload), bool(message.retain))
+        except Exception:  # an exception here would kill paho's network thread, and the connection with it
+            logger.exception("MQTT handler failed on %s; carrying on", message.topic)

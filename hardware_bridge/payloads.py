@@ -27,7 +27,7 @@ Charge = Annotated[float, Field(ge=0, le=1)]
 
 class _Strict(BaseModel):
     # strict: "yes" is not a boolean and "3" not a number, whatever lax parsing would make of them.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class QueueState(_Strict):
@@ -92,6 +92,7 @@ class CoffeeMachineState(QueueState):
 
 class FridgeState(QueueState):
     temp_c: Annotated[float, Field(ge=-40, le=40)] | None = None
+    setpoint_c: Annotated[float, Field(ge=-5, le=10)] | None = None
     door_open: bool | None = None
 
 
@@ -164,6 +165,8 @@ class SetMessage(_Strict):
     v: Literal[1]
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     set: dict[str, Any]
+    expires: Annotated[float, Field(ge=0)] | None = None
+    """Unix seconds after which the command must not be carried out: by then the twin has failed it."""
 
 
 class AckMessage(_Strict):
@@ -187,6 +190,8 @@ def _load(topic: str, payload: bytes) -> Any:
         return json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"{topic}: not JSON ({exc})") from None
+    except RecursionError:
+        raise PayloadError(f"{topic}: JSON nested too deeply") from None
 
 
 def _validate(model: type[_Strict], value: Any, topic: str) -> Any:
@@ -207,9 +212,10 @@ def parse_state(kind: str, topic: str, payload: bytes) -> tuple[float, dict[str,
     return message.ts, fields.model_dump(mode="json", exclude_none=True)
 
 
-def parse_set(kind: str, topic: str, payload: bytes) -> tuple[str, dict[str, Any]]:
+def parse_set(kind: str, topic: str, payload: bytes) -> tuple[str, dict[str, Any], float | None]:
+    """(command id, the fields, when it expires)."""
     message: SetMessage = _validate(SetMessage, _load(topic, payload), topic)
-    return message.id, settable(kind, message.set, topic)
+    return message.id, settable(kind, message.set, topic), message.expires
 
 
 def settable(kind: str, fields: dict[str, Any], where: str) -> dict[str, Any]:
@@ -235,8 +241,11 @@ def state_payload(ts: float, state: dict[str, Any]) -> bytes:
     return json.dumps({"v": VERSION, "ts": ts, "state": state}, separators=(",", ":")).encode()
 
 
-def set_payload(command_id: str, fields: dict[str, Any]) -> bytes:
-    return json.dumps({"v": VERSION, "id": command_id, "set": fields}, separators=(",", ":")).encode()
+def set_payload(command_id: str, fields: dict[str, Any], expires: float | None = None) -> bytes:
+    body: dict[str, Any] = {"v": VERSION, "id": command_id, "set": fields}
+    if expires is not None:
+        body["expires"] = expires
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def ack_payload(command_id: str, ok: bool, error: str | None = None) -> bytes:

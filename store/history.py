@@ -8,17 +8,23 @@ one. Retention deletes what is older than a cut-off.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store.models import HistoryRow
 from twin.clock import Clock
 from twin.feed import STATE, Change
+
+logger = logging.getLogger(__name__)
+MAX_BUFFERED = 100_000
+"""Rows kept while the database is away; older ones are dropped first (logged)."""
 
 
 class HistoryWriter:
@@ -39,14 +45,21 @@ class HistoryWriter:
             }
         )  # fmt: skip
         if len(self._rows) >= self._batch:
-            self.flush()
+            self.flush()  # never raises: a database hiccup must not abort the twin's report
 
     def flush(self) -> None:
+        """Write what is buffered; if the database refuses, keep it (up to ``MAX_BUFFERED``) for the next try."""
         if not self._rows:
             return
-        rows, self._rows = self._rows, []
-        with self._engine.begin() as connection:
-            connection.execute(insert(HistoryRow), rows)
+        rows = self._rows
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(HistoryRow), rows)
+        except SQLAlchemyError:
+            logger.exception("history: %d rows not written; kept for the next flush", len(rows))
+            del self._rows[: max(0, len(self._rows) - MAX_BUFFERED)]
+            return
+        self._rows = []
         self.written += len(rows)
 
 

@@ -132,6 +132,23 @@ class Twin:
         self._settle(entity, t, {k: entity.reported[k] for k in fields if k in entity.reported})
         return command
 
+    def revise(self, command_id: str, t: float, fields: Mapping[str, Any]) -> Command:
+        """The device's actor sent other fields than asked (a setpoint raised to a floor): desire those."""
+        command = self.commands.get(command_id)
+        if command is None:
+            raise UnknownCommandError(command_id)
+        entity = self.entity(command.entity_id)
+        for key in command.fields:
+            if entity.commands.get(key) == command_id:
+                entity.desired.pop(key, None)
+                entity.commands.pop(key, None)
+        command.fields = dict(fields)
+        entity.desired.update(fields)
+        entity.commands.update(dict.fromkeys(fields, command_id))
+        entity.version += 1
+        self.feed.append(t, entity.id, DESIRED, entity.version, {"desired": dict(fields), "command": command_id, "revised": True})
+        return command
+
     def acknowledge(self, command_id: str, t: float, ok: bool, error: str | None = None) -> Command:
         command = self.commands.get(command_id)
         if command is None:

@@ -53,12 +53,16 @@ def test_reports_commands_and_visitors_go_through_the_actors(placement: Placemen
             wait_for(lambda: command_state(bridge, command) is CommandState.ACKED, what="the AC's ack")
             wait_for(lambda: reported(bridge, "ac").get("setpoint_c") == 26.0, what="the actor's policy: not below 26 °C")
             assert ac.state["setpoint_c"] == 26.0
+            assert bridge.read(lambda t: t.commands[command].fields["setpoint_c"]) == 26.0, "the command records what was sent"
+            wait_for(lambda: bridge.read(lambda t: t.entity("ac").desired) == {}, what="desired cleared by the matching report")
 
+            ac.event("worker_entered", {"worker": "x" * 500, "group": "riders"})  # not a door: no visitor
             door.event("worker_entered", {"worker": "m-17", "group": "riders"})
             wait_for(lambda: any(c.name == "visit_started" and c.entity_id == "visitor:m-17" for c in list(seen)), what="the visitor actor")
             door.event("worker_left", {"worker": "m-17", "group": "riders"})
             wait_for(lambda: any(c.name == "visit_ended" for c in list(seen)), what="the visit to end")
             assert "visitor:m-17" not in bridge.binding.handles, "a worker's actor is released on exit"
+            assert set(bridge.binding.handles) == {"lights", "ac"}, "only doors create visitors"
             assert bridge.rejected == {}
         finally:
             for device in devices:

@@ -40,8 +40,11 @@ def test_bad_state(kind: str, body: bytes, words: str) -> None:
 
 
 def test_commands_and_acks_round_trip() -> None:
-    command_id, fields = payloads.parse_set("lights", "t", payloads.set_payload("c-1", {"on": True}))
-    assert (command_id, fields) == ("c-1", {"on": True})
+    assert payloads.parse_set("lights", "t", payloads.set_payload("c-1", {"on": True}, expires=99.5)) == ("c-1", {"on": True}, 99.5)
+    with pytest.raises(PayloadError, match="nested too deeply"):
+        payloads.parse_set("lights", "t", b"[" * 5000 + b"]" * 5000)
+    with pytest.raises(PayloadError, match="energy_kwh"):
+        payloads.parse_state("lights", "t", b'{"v": 1, "ts": 1, "state": {"energy_kwh": 1e999}}')
     ack = payloads.parse_ack("t", payloads.ack_payload("c-1", False, "relay stuck"))
     assert (ack.id, ack.ok, ack.error) == ("c-1", False, "relay stuck")
     with pytest.raises(PayloadError, match="id: String should match pattern"):
