@@ -532,6 +532,23 @@ def _weather_form_wins(base: dict[str, Any], given: Iterable[str]) -> dict[str, 
     return base
 
 
+def read_scenario_text(text: str, source: str, base_dir: Path) -> dict[str, Any]:
+    """A scenario handed over as text (an upload); ``extends`` is looked up in ``base_dir`` (the library)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioFileError(f"{source}: not valid TOML: {exc}") from None
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or "/" in base or "\\" in base or not (base_dir / base).is_file():
+        raise ScenarioValueError(f"{source}: extends: {base!r} is not a library scenario file")
+    merged_base = read_scenario_tree(base_dir / base)
+    if isinstance(merged_base.get("weather"), dict) and isinstance(raw.get("weather"), dict):
+        merged_base["weather"] = _weather_form_wins(merged_base["weather"], raw["weather"])
+    return _merge(merged_base, raw)
+
+
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in top.items():

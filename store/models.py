@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -73,3 +73,23 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     client: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PlannerRun(Base):
+    """A what-if run started from the web: its scenario, who ran it, how far it is, and its results document."""
+
+    __tablename__ = "planner_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[str] = mapped_column(String(64))
+    scenario: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(Text)
+    """The scenario file's TOML as run (a library file or an upload)."""
+    overrides: Mapped[list[str]] = mapped_column(JSON)
+    replications: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    """queued, running, done or failed"""
+    done_replications: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(4000), nullable=True)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from hardware_bridge.errors import BridgeError
+from scenarios.errors import ScenarioError
+from scenarios.report import write_report
 from store.history import History
-from store.models import AuditEntry, User
+from store.models import AuditEntry, PlannerRun, User
 from twin.alarm import Alarm, AlarmError
 from twin.entity import Twin
+from web import planner
 from web.auth import EVERYONE, OPERATORS, OVERSIGHT, LoginError, Role, authenticate, close_session, create_user, open_session
 from web.deps import COOKIE, DatabaseDep, RequireRole, ServicesDep, audit, token_of
 
@@ -286,6 +292,92 @@ def read_audit(_: Oversight, db: DatabaseDep, limit: Annotated[int, Query(ge=1, 
     return [AuditView.model_validate(r, from_attributes=True) for r in rows]
 
 
-ROUTERS = (auth, devices, commands, alarms, staff, audit_log)
 PUBLIC = {("POST", "/api/auth/login"), ("GET", "/"), ("GET", "/static/plotly.min.js")}
 """The only routes anyone may call unsigned (signing in, the page and its assets); tests/web/test_routes.py checks every other."""
+
+
+class RunRequest(_Strict):
+    scenario: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = Field(None, description="A library scenario by name.")
+    toml: Annotated[str, Field(max_length=200_000)] | None = Field(
+        None, description="Or a whole scenario file (it may extend a library one)."
+    )
+    overrides: Annotated[list[Annotated[str, Field(max_length=500)]], Field(max_length=50)] = []
+    replications: Annotated[int, Field(ge=1, le=200)] = 5
+
+
+class RunView(BaseModel):
+    id: int
+    created_at: datetime
+    username: str
+    scenario: str
+    overrides: list[str]
+    replications: int
+    status: str
+    done_replications: int
+    error: str | None
+
+
+runs = APIRouter(prefix="/api/runs", tags=["planner"])
+Planners = Annotated[User, Depends(RequireRole(Role.OPERATOR, Role.ADMIN))]
+
+
+@runs.get("/library", response_model=list[str])
+def scenario_library(_: Everyone) -> list[str]:
+    return planner.library()
+
+
+@runs.post("", response_model=RunView, status_code=202)
+def start_run(body: RunRequest, request: Request, user: Planners, db: DatabaseDep, svc: ServicesDep) -> RunView:
+    """Queue a what-if run; poll it for progress, then read its report."""
+    if (body.scenario is None) == (body.toml is None):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give either scenario (a library name) or toml (a scenario file)")
+    if body.scenario is not None and body.scenario not in planner.library():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no library scenario {body.scenario!r}; see /api/runs/library")
+    try:
+        name, source, scenario = planner.validate(body.scenario, body.toml, body.overrides)
+    except ScenarioError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc).replace("upload.toml", "upload")) from None
+    run_id = svc.planner.submit(user.username, name, source, scenario, body.overrides, body.replications)
+    audit(
+        db,
+        request,
+        user,
+        "planner_run",
+        f"run {run_id}",
+        None,
+        {"scenario": name, "overrides": body.overrides, "replications": body.replications},
+    )
+    return _run_view(svc, run_id)
+
+
+def _run_view(svc: Any, run_id: int) -> RunView:
+    with svc.sessions() as db:
+        run = db.get(PlannerRun, run_id)
+        if run is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id}")
+        return RunView.model_validate(run, from_attributes=True)
+
+
+@runs.get("", response_model=list[RunView])
+def list_runs(_: Everyone, db: DatabaseDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[RunView]:
+    rows = db.scalars(select(PlannerRun).order_by(PlannerRun.id.desc()).limit(limit))
+    return [RunView.model_validate(r, from_attributes=True) for r in rows]
+
+
+@runs.get("/{run_id}", response_model=RunView)
+def get_run(run_id: int, _: Everyone, svc: ServicesDep) -> RunView:
+    return _run_view(svc, run_id)
+
+
+@runs.get("/{run_id}/report", response_class=HTMLResponse)
+def run_report(run_id: int, _: Everyone, db: DatabaseDep, lang: Literal["zh", "en"] = "zh") -> HTMLResponse:
+    run = db.get(PlannerRun, run_id)
+    if run is None or run.document is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no report (yet)")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "report.html"
+        write_report(run.document, path, lang)
+        return HTMLResponse(path.read_text(encoding="utf-8"))
+
+
+ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs)

@@ -17,6 +17,7 @@ from store.db import sessions
 from web.api import ROUTERS
 from web.deps import Services
 from web.feed import router as feed_router
+from web.planner import Planner
 from web.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -36,10 +37,12 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
             ),
         ).start()  # fmt: skip
         assert live.bridge is not None
-        app.state.services = Services(settings, sessions(live.db), live.bridge)
+        made = sessions(live.db)
+        app.state.services = Services(settings, made, live.bridge, Planner(made))
         try:
             yield
         finally:
+            app.state.services.planner.stop()
             if station is None:
                 live.stop()
 

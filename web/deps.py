@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hardware_bridge.bridge import Bridge
 from store.models import AuditEntry, User
 from web.auth import Role, user_for
+from web.planner import Planner
 from web.settings import Settings
 
 COOKIE = "yxy_session"
@@ -23,6 +24,7 @@ class Services:
     settings: Settings
     sessions: sessionmaker[Session]
     bridge: Bridge
+    planner: Planner
 
 
 def services(request: Request) -> Services:

@@ -46,7 +46,8 @@ def client(station: LiveStation) -> Iterator[TestClient]:
 @pytest.fixture
 def lights(station: LiveStation) -> Iterator[EmulatedDevice]:
     assert station.broker is not None
-    device = EmulatedDevice("yunting", "lights", "lights", BrokerConfig.from_url(station.broker.url), state={"on": False}).start()
+    config = BrokerConfig.from_url(station.broker.url)
+    device = EmulatedDevice("yunting", "lights", "lights", config, report_interval_s=1.0, state={"on": False}).start()
     assert station.bridge is not None
     bridge = station.bridge
     wait_for(lambda: "on" in bridge.read(lambda t: t.entity("lights").reported), what="the lights' first report")

@@ -92,3 +92,23 @@ def test_the_live_feed_resumes_where_it_left_off(client: TestClient, lights: Emu
         assert resumed["seq"] == last + 1
     with pytest.raises(Exception), client.websocket_connect("/api/feed?after=0") as ws:  # noqa: B017 - refused: not signed in
         ws.receive_json()
+
+
+def test_a_planner_runs_a_scenario_and_reads_its_report(client: TestClient) -> None:
+    operator = as_role(client, Role.OPERATOR)
+    assert "rainstorm_day" in client.get("/api/runs/library", headers=operator).json()
+    bad = client.post("/api/runs", json={"scenario": "rainstorm_day", "overrides": ["devices.microwave.units=0"]}, headers=operator)
+    assert bad.status_code == 422 and "devices.microwave.units" in bad.json()["detail"]
+    upload = "extends = 'rainstorm_day.toml'\n[devices.microwave]\nunits = 0\n"
+    assert client.post("/api/runs", json={"toml": upload}, headers=operator).status_code == 422
+    overrides = ["scenario.horizon=8h", "scenario.warmup=1h"]
+    started = client.post("/api/runs", json={"scenario": "rainstorm_day", "overrides": overrides, "replications": 2}, headers=operator)
+    assert started.status_code == 202, started.text
+    run_id = started.json()["id"]
+    auditor = as_role(client, Role.AUDITOR)
+    wait_for(lambda: client.get(f"/api/runs/{run_id}", headers=auditor).json()["status"] == "done", timeout_s=60, what="the run")
+    run = client.get(f"/api/runs/{run_id}", headers=auditor).json()
+    assert run["done_replications"] == 2 and run["overrides"] == overrides
+    report = client.get(f"/api/runs/{run_id}/report?lang=en", headers=auditor)
+    assert report.status_code == 200 and "Rainstorm day" in report.text and '<html lang="en">' in report.text
+    assert client.post("/api/runs", json={"scenario": "rainstorm_day"}, headers=auditor).status_code == 403

@@ -72,7 +72,7 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     assert bridge is not None
     page.goto(server)
     expect(page.locator("h1")).to_have_text("云小驿 · 工会驿站")
-    page.fill("input[name=username]", "custodian")
+    page.fill("input[name=username]", "operator")
     page.fill("input[name=password]", PASSWORD)
     page.click("#login-form button[type=submit]")
     card = page.locator("#device-lights")
@@ -99,12 +99,26 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     expect(page.locator("li.alarm")).to_have_count(0)
     expect(page.locator("#no-alarms")).to_be_visible()
 
+    page.select_option("#scenario-choice", "rainstorm_day")
+    page.fill("#run-form input[name=replications]", "2")
+    page.fill("#run-form textarea[name=overrides]", "scenario.horizon=6h\nscenario.warmup=1h")
+    page.click("#run-form button[type=submit]")
+    run = page.locator("li.run").first
+    expect(run.locator(".status")).to_have_text("完成", timeout=60_000)
+    with page.context.expect_page() as opened:
+        run.locator("a").click()
+    report = opened.value
+    report.wait_for_load_state()
+    expect(report.locator("h1")).to_contain_text("暴雨日")
+    shot(report, "05-run-report")
+    shot(page, "05-planner")
+
     page.click("#lang")
     expect(page.locator("h1")).to_have_text("Yunxiaoyi union station")
     expect(card.locator("[data-field=on]")).to_have_text("off")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     shot(page, "04-english")
-    assert {f"0{n}" for n in range(1, 5)} <= {name[:2] for name in os.listdir(ARTIFACTS)}
+    assert {f"0{n}" for n in range(1, 6)} <= {name[:2] for name in os.listdir(ARTIFACTS)}
 
 
 def test_nothing_comes_from_a_cdn(server: str) -> None:

@@ -58,6 +58,28 @@ async function start(me) {
   renderDevices();
   connectFeed();
   drawOccupancy();
+  const names = await (await api("GET", "/api/runs/library")).json();
+  document.getElementById("scenario-choice").innerHTML = names.map((n) => `<option>${n}</option>`).join("");
+  loadRuns();
+}
+
+async function startRun(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const overrides = String(form.get("overrides") || "").split("\n").map((l) => l.trim()).filter(Boolean);
+  const response = await api("POST", "/api/runs", { scenario: form.get("scenario"), replications: Number(form.get("replications")), overrides });
+  document.getElementById("run-error").textContent = response.ok ? "" : (await response.json()).detail;
+  loadRuns();
+}
+
+async function loadRuns() {
+  const runs = await (await api("GET", "/api/runs")).json();
+  document.getElementById("runs").innerHTML = runs.map((r) => `<li class="run ${r.status}" data-run="${r.id}">
+    <b>#${r.id}</b> ${r.scenario} <span class="status">${t(r.status)}</span>
+    <progress max="${r.replications}" value="${r.done_replications}"></progress>
+    ${r.status === "done" ? `<a target="_blank" href="/api/runs/${r.id}/report?lang=${state.lang}">${t("report")}</a>` : ""}
+    ${r.error ? `<small class="error">${r.error}</small>` : ""}</li>`).join("");
+  if (runs.some((r) => r.status === "queued" || r.status === "running")) setTimeout(loadRuns, 1000);
 }
 
 function connectFeed() {
@@ -171,6 +193,7 @@ async function drawOccupancy() {
 }
 
 document.getElementById("login-form").addEventListener("submit", signIn);
+document.getElementById("run-form").addEventListener("submit", startRun);
 document.getElementById("lang").addEventListener("click", () => {
   state.lang = state.lang === "zh" ? "en" : "zh";
   localStorage.setItem("yxy-lang", state.lang);

@@ -11,6 +11,8 @@ const TEXT = {
     kind_toilet: "卫生间", kind_charging_point: "手机充电", kind_locker_bank: "储物柜", kind_battery_cabinet: "换电柜",
     kind_ebook_kiosk: "电子书借阅机", kind_aed: "除颤仪", busy: "使用中", queue: "排队", indoor_temp_c: "室内温度",
     charged: "可换电池", temp_c: "温度", level_l: "水箱", free: "空闲柜格", power: "电源",
+    planner: "情景推演", scenario: "情景", replications: "重复次数", overrides: "参数修改（每行 键=值）", run: "运行",
+    report: "查看报告", queued: "排队中", running: "运行中", done: "完成",
   },
   en: {
     title: "Yunxiaoyi union station", switch_language: "中文", logout: "Sign out", sign_in: "Sign in", username: "User name",
@@ -24,6 +26,7 @@ const TEXT = {
     kind_toilet: "Toilets", kind_charging_point: "Phone charging", kind_locker_bank: "Lockers",
     kind_battery_cabinet: "Battery-swap cabinet", kind_ebook_kiosk: "E-book kiosk", kind_aed: "AED", busy: "in use",
     queue: "waiting", indoor_temp_c: "indoor", charged: "charged", temp_c: "temperature", level_l: "tank", free: "free",
-    power: "power",
+    power: "power", planner: "What-if runs", scenario: "Scenario", replications: "Replications",
+    overrides: "Changes (one KEY=VALUE a line)", run: "Run", report: "Open report", queued: "queued", running: "running", done: "done",
   },
 };
