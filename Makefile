@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT := out
 
-.PHONY: setup demo test browser lint typecheck unit bench clean
+.PHONY: setup demo report test browser lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Main job: the summer heat-wave week simulated, its report written, its path printed.
+# Main job: a living station on embedded defaults (SQLite, embedded MQTT broker, emulated devices driven
+# by the simulated population at 60x): open http://127.0.0.1:8000 and sign in with the account it prints.
 demo: setup
+	$(BIN)/yxy serve --emulate --speed 60 --database sqlite:///$(OUT)/yxy.db
+
+# The planner's main job: the summer heat-wave week simulated, its report written, its path printed.
+report: setup
 	$(BIN)/yxy simulate summer_heat_wave --json $(OUT)/summer_heat_wave.json --report $(OUT)/summer_heat_wave.html
 
 # Full test job (also what CI runs): lint, types, every test (the browser tests need Debian's chromium).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -174,6 +175,8 @@ def serve(
     except (ScenarioError, BrokerConfigError) as exc:
         raise fail(exc) from None
     settings = Settings(database_url=database or database_url(), mqtt_url=mqtt, emulate=emulated, speed=speed)
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = engine_for(settings.database_url)
     migrate(engine)
     with sessions(engine).begin() as db:
@@ -182,4 +185,5 @@ def serve(
             create_user(db, "admin", "管理员 Administrator", Role.ADMIN, password)
             console.print(f"first account: admin / {escape(password)}  (shown once; change it after signing in)")
     engine.dispose()
-    uvicorn.run(create_app(settings, scenario), host=host, port=port, log_level="info")
+    console.print(f"open http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings, scenario), host=host, port=port, log_level="warning")
