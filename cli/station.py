@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
