@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python bench/sim_speed.py
 	$(BIN)/python bench/sweep_scaling.py
 	$(BIN)/python bench/live_ingest.py
+	$(BIN)/python bench/web_load.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis

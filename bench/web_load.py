@@ -1,0 +1,123 @@
+"""Web load over loopback: the read API under concurrent clients, and the change feed fanned out to 100 viewers.
+
+A live station (embedded broker) with its web app under uvicorn; an emulated lights
+device changing state at --rate per second.  Prints requests per second and p50/p99
+latency of GET /api/devices with --clients concurrent clients, then connects
+--viewers WebSocket viewers and checks that each receives every change, in order.
+
+    .venv/bin/python bench/web_load.py [--clients 20] [--seconds 10] [--viewers 100] [--changes 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+import websockets
+
+from hardware_bridge.emulator import EmulatedDevice
+from hardware_bridge.mqtt import BrokerConfig
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def read_load(base: str, token: str, clients: int, seconds: float) -> list[float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
+
+        async def one_client() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await http.get("/api/devices")
+                response.raise_for_status()
+                latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+    return latencies
+
+
+async def fan_out(ws_base: str, token: str, viewers: int, changes: int, lights: EmulatedDevice) -> tuple[int, int, float]:
+    """(viewers that got every change in order, changes sent, seconds to deliver)."""
+    connections = [await websockets.connect(f"{ws_base}/api/feed?token={token}&after=999999999") for _ in range(viewers)]
+    await asyncio.sleep(0.5)
+    received: list[list[int]] = [[] for _ in connections]
+
+    async def watch(index: int, connection: websockets.ClientConnection) -> None:
+        while len(received[index]) < changes:
+            change = json.loads(await connection.recv())
+            if change.get("entity") == "lights" and change.get("name") == "state" and "power_w" in change["data"]:
+                received[index].append(int(change["data"]["power_w"]))
+
+    watchers = [asyncio.create_task(watch(i, c)) for i, c in enumerate(connections)]
+    started = time.perf_counter()
+    for n in range(1, changes + 1):
+        lights.update({"power_w": float(n)})
+        await asyncio.sleep(0.005)
+    await asyncio.wait_for(asyncio.gather(*watchers), timeout=60)
+    elapsed = time.perf_counter() - started
+    for connection in connections:
+        await connection.close()
+    in_order = sum(1 for r in received if r == list(range(1, changes + 1)))
+    return in_order, changes, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--viewers", type=int, default=100)
+    parser.add_argument("--changes", type=int, default=200)
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp()
+    port, broker_port = free_port(), free_port()
+    # The server in its own process, as in production: the load generator does not share its interpreter.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "typical_week", "--port", str(port), "--database", f"sqlite:///{folder}/web.db"],
+        env={**os.environ, "YXY_BROKER_PORT": str(broker_port)}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert server.stdout is not None
+    first = server.stdout.readline()
+    password = first.split("admin / ")[1].split()[0]
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            token = httpx.post(f"{base}/api/auth/login", json={"username": "admin", "password": password}).json()["token"]
+            break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    lights = EmulatedDevice("yunting", "lights", "lights", BrokerConfig("127.0.0.1", broker_port, protocol="3.1.1"), state={"on": True})
+    lights.start()
+    try:
+        latencies = sorted(asyncio.run(read_load(base, token, args.clients, args.seconds)))
+        p50, p99 = latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000
+        mean = statistics.mean(latencies) * 1000
+        print(f"GET /api/devices, {args.clients} concurrent clients for {args.seconds:g} s over loopback (server in its own process):")
+        print(f"  {len(latencies) / args.seconds:,.0f} requests/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {mean:.1f} ms")
+        in_order, changes, elapsed = asyncio.run(fan_out(f"ws://127.0.0.1:{port}", token, args.viewers, args.changes, lights))
+        rate = changes * args.viewers / elapsed
+        print(f"feed fan-out: {args.viewers} WebSocket viewers, {changes} device changes:")
+        print(f"  {in_order} of {args.viewers} viewers received every change, in order; {rate:,.0f} deliveries/s")
+    finally:
+        lights.stop()
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
