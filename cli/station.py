@@ -21,6 +21,7 @@ from hardware_bridge.errors import BrokerConfigError
 from hardware_bridge.live import LiveOptions, LiveStation
 from hardware_bridge.mqtt import BrokerConfig
 from scenarios.errors import ScenarioError
+from scenarios.schema import Scenario
 from store.db import database_url, engine_for, migrate, sessions
 from store.models import User
 from twin.entity import Twin
@@ -120,12 +121,7 @@ def live(
     discovery: Annotated[bool, typer.Option("--discovery/--no-discovery", help="Announce the devices to Home Assistant.")] = False,
 ) -> None:
     """Run the live twin: MQTT bridge, history, automations and alarms (and, with --emulate, the emulated station)."""
-    try:
-        scenario = load(station, [], None)
-        if mqtt is not None:
-            BrokerConfig.from_url(mqtt)
-    except (ScenarioError, BrokerConfigError) as exc:
-        raise fail(exc) from None
+    scenario = _station_and_broker(station, mqtt)
     options = LiveOptions(
         mqtt_url=mqtt, broker_port=broker_port, database_url=database or database_url(), emulate=emulated, speed=speed,
         report_interval_s=report_interval, discovery=discovery,
@@ -143,6 +139,17 @@ def live(
         _wait(duration, lambda: console.print(_status(bridge)), interval_s=min(10.0, duration or 10.0))
     finally:
         station_live.stop()
+
+
+def _station_and_broker(station: str, mqtt: str | None) -> Scenario:
+    """The station's scenario, and a check of the broker URL: either mistake is one line and exit 2."""
+    try:
+        scenario = load(station, [], None)
+        if mqtt is not None:
+            BrokerConfig.from_url(mqtt)
+    except (ScenarioError, BrokerConfigError) as exc:
+        raise fail(exc) from None
+    return scenario
 
 
 def _status(bridge: Bridge) -> str:
@@ -168,12 +175,7 @@ def serve(
     speed: Annotated[float, typer.Option("--speed", min=0.01, help="With --emulate: simulated seconds per real second.")] = 1.0,
 ) -> None:
     """Serve the web API (and the live station behind it) on http://HOST:PORT; OpenAPI docs at /docs."""
-    try:
-        scenario = load(station, [], None)
-        if mqtt is not None:
-            BrokerConfig.from_url(mqtt)
-    except (ScenarioError, BrokerConfigError) as exc:
-        raise fail(exc) from None
+    scenario = _station_and_broker(station, mqtt)
     settings = Settings(database_url=database or database_url(), mqtt_url=mqtt, emulate=emulated, speed=speed)
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
