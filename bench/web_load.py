@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-import httpx
+import httpx2 as httpx  # the maintained fork the web stack uses
 import websockets
 
 from hardware_bridge.emulator import EmulatedDevice

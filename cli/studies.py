@@ -71,27 +71,28 @@ def sweep(
     if total - len(jobs):
         console.print(f"resuming: {total - len(jobs)} of {total} replications already in {out}")
     failures: list[JobFailure] = []
-    with ray_session(ray_address) as startup:
-        console.print(f"Ray ready in {startup:.1f} s with {cluster_cpus()} CPUs")
-        with progress_bar() as progress:
-            task = progress.add_task("sweep", total=total, completed=total - len(jobs))
+    try:
+        with ray_session(ray_address) as startup:
+            console.print(f"Ray ready in {startup:.1f} s with {cluster_cpus()} CPUs")
+            with progress_bar() as progress:
+                task = progress.add_task("sweep", total=total, completed=total - len(jobs))
 
-            def finished(job: Job, result: ReplicationResult) -> None:
-                store.add(job.variant, result)
-                progress.advance(task)
+                def finished(job: Job, result: ReplicationResult) -> None:
+                    store.add(job.variant, result)
+                    progress.advance(task)
 
-            def failed(failure: JobFailure) -> None:
-                failures.append(failure)
-                errors.print(
-                    f"[red]failed:[/red] variant {escape(failure.variant)} replication {failure.replication}: {escape(failure.error)}",
-                    highlight=False,
-                )
+                def failed(failure: JobFailure) -> None:
+                    failures.append(failure)
+                    errors.print(
+                        f"[red]failed:[/red] variant {escape(failure.variant)} replication {failure.replication}: {escape(failure.error)}",
+                        highlight=False,
+                    )
 
-            try:
                 run_jobs(jobs, finished, failed)
-            except KeyboardInterrupt:
-                errors.print(f"interrupted: {len(store.results)} of {total} replications kept in {out}; run the same command to resume")
-                raise typer.Exit(code=130) from None
+    except KeyboardInterrupt:
+        # Also when Ctrl-C lands while Ray shuts down: what finished is on disk either way.
+        errors.print(f"interrupted: {len(store.results)} of {total} replications kept in {out}; run the same command to resume")
+        raise typer.Exit(code=130) from None
     document = sweeps.summarise_sweep(plan, store, failures)
     (out / "sweep.json").write_text(to_json(document), encoding="utf-8")
     sweeps.write_csv(document, out / "sweep.csv")

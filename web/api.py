@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import Path as ApiPath
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from web.auth import EVERYONE, OPERATORS, OVERSIGHT, LoginError, Role, authentic
 from web.deps import COOKIE, DatabaseDep, RequireRole, ServicesDep, audit, token_of
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+RunId = Annotated[int, ApiPath(ge=1, le=2**31 - 1)]
 
 
 class _Strict(BaseModel):
@@ -365,12 +367,12 @@ def list_runs(_: Everyone, db: DatabaseDep, limit: Annotated[int, Query(ge=1, le
 
 
 @runs.get("/{run_id}", response_model=RunView)
-def get_run(run_id: int, _: Everyone, svc: ServicesDep) -> RunView:
+def get_run(run_id: RunId, _: Everyone, svc: ServicesDep) -> RunView:
     return _run_view(svc, run_id)
 
 
 @runs.get("/{run_id}/report", response_class=HTMLResponse)
-def run_report(run_id: int, _: Everyone, db: DatabaseDep, lang: Literal["zh", "en"] = "zh") -> HTMLResponse:
+def run_report(run_id: RunId, _: Everyone, db: DatabaseDep, lang: Literal["zh", "en"] = "zh") -> HTMLResponse:
     run = db.get(PlannerRun, run_id)
     if run is None or run.document is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no report (yet)")
