@@ -382,4 +382,60 @@ def run_report(run_id: RunId, _: Everyone, db: DatabaseDep, lang: Literal["zh", 
         return HTMLResponse(path.read_text(encoding="utf-8"))
 
 
-ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs)
+class DoorEvent(BaseModel):
+    at: datetime
+    door: str
+    event: str
+    worker: str | None
+    group: str | None
+
+
+class TodayFigures(BaseModel):
+    visitors_by_hour: list[int] = Field(description="Workers let in by the door in each clock hour of today (UTC), 0-23.")
+    visitors: int
+    commands: int
+    alarms_raised: int
+
+
+station_log = APIRouter(prefix="/api/station", tags=["station"])
+
+
+def _history(svc: Any) -> History:
+    return History(svc.sessions.kw["bind"], svc.bridge.station)
+
+
+@station_log.get("/door-log", response_model=list[DoorEvent])
+def door_log(
+    _: Everyone,
+    svc: ServicesDep,
+    hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24.0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[DoorEvent]:
+    """Who came in and who left, newest first (the door's worker_entered and worker_left events)."""
+    now = datetime.now(UTC)
+    rows = _history(svc).events(now - timedelta(hours=hours), now, names=["worker_entered", "worker_left"], limit=10_000)
+    events = [
+        DoorEvent(at=r.at, door=r.entity_id, event=r.name, worker=r.data.get("worker"), group=r.data.get("group"))
+        for r in rows
+    ]  # fmt: skip
+    return events[::-1][:limit]
+
+
+@station_log.get("/today", response_model=TodayFigures)
+def today(_: Everyone, svc: ServicesDep) -> TodayFigures:
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = _history(svc).events(midnight, now, names=["worker_entered", "desired", "alarm_raised"], limit=100_000)
+    by_hour = [0] * 24
+    for row in rows:
+        if row.name == "worker_entered":
+            by_hour[(row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)).astimezone(UTC).hour] += 1
+    return TodayFigures(
+        visitors_by_hour=by_hour,
+        visitors=sum(by_hour),
+        commands=sum(1 for r in rows if r.name == "desired" and "command" in r.data and not r.data.get("revised")),
+        alarms_raised=sum(1 for r in rows if r.name == "alarm_raised"),
+    )
+
+
+ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs, station_log)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DatabaseError
 
 from hardware_bridge.emulator import EmulatedDevice
 from hardware_bridge.live import LiveStation
+from hardware_bridge.mqtt import BrokerConfig
 from tests.hardware_bridge.conftest import wait_for
 from tests.web.conftest import PASSWORD, as_role, token
 from web.auth import Role
@@ -112,3 +113,24 @@ def test_a_planner_runs_a_scenario_and_reads_its_report(client: TestClient) -> N
     report = client.get(f"/api/runs/{run_id}/report?lang=en", headers=auditor)
     assert report.status_code == 200 and "Rainstorm day" in report.text and '<html lang="en">' in report.text
     assert client.post("/api/runs", json={"scenario": "rainstorm_day"}, headers=auditor).status_code == 403
+
+
+def test_door_log_and_todays_figures(client: TestClient, station: LiveStation) -> None:
+    assert station.broker is not None
+    door = EmulatedDevice("yunting", "door", "door", BrokerConfig.from_url(station.broker.url), state={"occupancy": 0}).start()
+    custodian = as_role(client, Role.CUSTODIAN)
+    try:
+        door.event("worker_entered", {"worker": "m-3", "group": "sanitation"})
+        door.event("worker_left", {"worker": "m-3", "group": "sanitation"})
+
+        def log() -> list[dict[str, object]]:
+            return client.get("/api/station/door-log", headers=custodian).json()  # type: ignore[no-any-return]
+
+        wait_for(lambda: len(log()) == 2, what="the door log (history flushes every 2 s)")
+        newest, oldest = log()
+        assert (oldest["event"], oldest["worker"], oldest["group"]) == ("worker_entered", "m-3", "sanitation")
+        assert newest["event"] == "worker_left"
+        figures = client.get("/api/station/today", headers=custodian).json()
+        assert figures["visitors"] == 1 and sum(figures["visitors_by_hour"]) == 1
+    finally:
+        door.stop()

@@ -18,6 +18,7 @@ import uvicorn
 
 from hardware_bridge.emulator import EmulatedDevice
 from hardware_bridge.live import LiveStation
+from hardware_bridge.mqtt import BrokerConfig
 from tests.conftest import IN_CI, ROOT
 from tests.hardware_bridge.conftest import free_port
 from tests.web.conftest import PASSWORD
@@ -89,6 +90,12 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     expect(card.locator("[data-field=on]")).to_have_text("关")
     assert lights.state["on"] is False, "the emulated lights obeyed"
     shot(page, "02-lights-switched")
+
+    assert station.broker is not None
+    door = EmulatedDevice("yunting", "door", "door", BrokerConfig.from_url(station.broker.url), state={"occupancy": 1}).start()
+    door.event("worker_entered", {"worker": "m-9", "group": "riders"})
+    expect(page.locator("#door-log li").first).to_contain_text("进站 m-9", timeout=15_000)
+    door.stop()
 
     bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", 0.0, "8.5 °C"))
     alarm = page.locator("li.alarm")

@@ -58,6 +58,8 @@ async function start(me) {
   renderDevices();
   connectFeed();
   drawOccupancy();
+  loadDoorLog();
+  drawVisitors();
   const names = await (await api("GET", "/api/runs/library")).json();
   document.getElementById("scenario-choice").innerHTML = names.map((n) => `<option>${n}</option>`).join("");
   loadRuns();
@@ -94,6 +96,11 @@ function onChange(change) {
   const device = state.devices[change.entity];
   if (change.name === "state" && device) { Object.assign(device.reported, change.data); renderDevice(device); }
   else if (change.name === "availability" && device) { device.available = change.data.available; renderDevice(device); }
+  else if (change.name === "worker_entered" || change.name === "worker_left") {
+    // Straight from the feed: the history catches up every two seconds, the page need not wait for it.
+    document.getElementById("door-log").insertAdjacentHTML("afterbegin",
+      doorLine({ at: new Date().toISOString(), event: change.name, worker: change.data.worker, group: change.data.group }));
+  }
   else if (change.name === "command_acked" || change.name === "command_failed") {
     // The ack can beat the POST's own answer here: keep the outcome for when it arrives.
     state.outcomes[change.data.command] = change.name === "command_acked" ? "acked" : "failed";
@@ -171,17 +178,39 @@ function renderAlarms() {
     item.className = `alarm ${alarm.severity}`;
     item.dataset.alarm = alarm.id;
     item.innerHTML = `<b>${alarm.source}</b> ${alarm.type} <span class="state">${t(alarm.state)}</span> <small>${alarm.detail}</small>`;
-    for (const [step, label] of [["acknowledge", "acknowledge"], ["clear", "close"]]) {
+    for (const [step, label] of [["acknowledge", "acknowledge"], ["assign", "assign"], ["note", "note"], ["clear", "close"]]) {
       if (step === "acknowledge" && alarm.state !== "raised") continue;
       const button = document.createElement("button");
       button.type = "button";
       button.dataset.step = step;
       button.textContent = t(label);
-      button.onclick = async () => { await api("POST", `/api/alarms/${alarm.id}/${step}`, { note: "" }); await loadAlarms(); };
+      button.onclick = async () => {
+        const body = { note: "" };
+        if (step === "assign") body.assignee = prompt(t("assign_to")) || "";
+        if (step === "note") body.note = prompt(t("note_text")) || "";
+        await api("POST", `/api/alarms/${alarm.id}/${step}`, body);
+        await loadAlarms();
+      };
       item.appendChild(button);
     }
     list.appendChild(item);
   });
+}
+
+async function loadDoorLog() {
+  const events = await (await api("GET", "/api/station/door-log?hours=24&limit=30")).json();
+  document.getElementById("door-log").innerHTML = events.map(doorLine).join("");
+}
+
+function doorLine(e) {
+  return `<li class="${e.event}"><time>${new Date(e.at).toLocaleTimeString()}</time> <b>${t(e.event)}</b> ${e.worker || ""} <small>${e.group || ""}</small></li>`;
+}
+
+async function drawVisitors() {
+  if (!window.Plotly) return;
+  const figures = await (await api("GET", "/api/station/today")).json();
+  Plotly.newPlot("visitors-chart", [{ x: [...Array(24).keys()], y: figures.visitors_by_hour, type: "bar" }],
+    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 220, xaxis: { dtick: 2 } }, { displaylogo: false, responsive: true });
 }
 
 async function drawOccupancy() {

@@ -13,6 +13,8 @@ const TEXT = {
     charged: "可换电池", temp_c: "温度", level_l: "水箱", free: "空闲柜格", power: "电源",
     planner: "情景推演", scenario: "情景", replications: "重复次数", overrides: "参数修改（每行 键=值）", run: "运行",
     report: "查看报告", queued: "排队中", running: "运行中", done: "完成",
+    visitors_by_hour: "今日各时段进站人次", door_log: "门禁记录", worker_entered: "进站", worker_left: "离站",
+    assign: "指派", note: "备注", assign_to: "指派给（用户名）", note_text: "备注内容",
   },
   en: {
     title: "Yunxiaoyi union station", switch_language: "中文", logout: "Sign out", sign_in: "Sign in", username: "User name",
@@ -28,5 +30,7 @@ const TEXT = {
     queue: "waiting", indoor_temp_c: "indoor", charged: "charged", temp_c: "temperature", level_l: "tank", free: "free",
     power: "power", planner: "What-if runs", scenario: "Scenario", replications: "Replications",
     overrides: "Changes (one KEY=VALUE a line)", run: "Run", report: "Open report", queued: "queued", running: "running", done: "done",
+    visitors_by_hour: "Visitors by hour today", door_log: "Door log", worker_entered: "in", worker_left: "out",
+    assign: "Assign", note: "Note", assign_to: "Assign to (user name)", note_text: "Note",
   },
 };
