@@ -533,7 +533,7 @@ def _differences_section(comparison: Document, lang: str) -> Section:
     omitted = 0
     for variant, diff in differences.items():
         for scope_html, kpi, estimate in _difference_items(comparison, diff, lang):
-            if _is_zero(estimate):
+            if estimate is None or _is_zero(estimate):  # None: neither side measured it (nobody served)
                 omitted += 1
                 continue
             rows.append(_difference_row(variant, scope_html, kpi, estimate, lang))
@@ -541,10 +541,10 @@ def _differences_section(comparison: Document, lang: str) -> Section:
     return "differences", t("sec.differences", lang), _table(head, rows, "difference-table") + notes
 
 
-def _difference_items(comparison: Document, diff: Mapping[str, Any], lang: str) -> list[tuple[str, str, Estimate]]:
+def _difference_items(comparison: Document, diff: Mapping[str, Any], lang: str) -> list[tuple[str, str, Estimate | None]]:
     """(scope HTML, KPI, difference) for every difference shown; cost differences are exact, without an interval."""
     resources = _all_resources(comparison["variants"].values())
-    items: list[tuple[str, str, Estimate]] = []
+    items: list[tuple[str, str, Estimate | None]] = []
     for rid, kpis in diff["resources"].items():
         items += [(_resource_name_html(rid, resources.get(rid, {})), k, kpis[k]) for k in RESOURCE_KPIS if k in kpis]
     for group, kpis in diff["groups"].items():

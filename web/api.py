@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from hardware_bridge.errors import BridgeError
 from scenarios.errors import ScenarioError
-from scenarios.report import write_report
+from scenarios.report import write_comparison_report, write_report
+from scenarios.results import compare as compare_results
 from store.history import History
 from store.models import AuditEntry, PlannerRun, User
 from twin.alarm import Alarm, AlarmError
@@ -364,6 +365,26 @@ def _run_view(svc: Any, run_id: int) -> RunView:
 def list_runs(_: Everyone, db: DatabaseDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[RunView]:
     rows = db.scalars(select(PlannerRun).order_by(PlannerRun.id.desc()).limit(limit))
     return [RunView.model_validate(r, from_attributes=True) for r in rows]
+
+
+@runs.get("/compare", response_class=HTMLResponse)
+def compare_runs(
+    _: Everyone, db: DatabaseDep, ids: Annotated[list[RunId], Query(min_length=2, max_length=6)], lang: Literal["zh", "en"] = "zh"
+) -> HTMLResponse:
+    """Runs side by side, each against the first, paired by replication (they share seeds when the base seed is the same)."""
+    documents = []
+    for run_id in ids:
+        run = db.get(PlannerRun, run_id)
+        if run is None or run.document is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no results (yet)")
+        documents.append((f"#{run.id} {run.scenario} {' '.join(run.overrides)}".strip(), run.document))
+    windows = {(d["scenario"]["horizon_s"], d["scenario"]["warmup_s"]) for _, d in documents}
+    if len(windows) > 1:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "runs with different horizons or warm-ups cannot be compared")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "comparison.html"
+        write_comparison_report(compare_results(documents), path, lang)
+        return HTMLResponse(path.read_text(encoding="utf-8"))
 
 
 @runs.get("/{run_id}", response_model=RunView)

@@ -134,3 +134,21 @@ def test_door_log_and_todays_figures(client: TestClient, station: LiveStation) -
         assert figures["visitors"] == 1 and sum(figures["visitors_by_hour"]) == 1
     finally:
         door.stop()
+
+
+def test_runs_compared_side_by_side(client: TestClient) -> None:
+    admin = as_role(client, Role.ADMIN)
+    base = ["scenario.horizon=6h", "scenario.warmup=1h"]
+    ids = []
+    for extra in ([], ["devices.microwave.units=1"]):
+        started = client.post("/api/runs", json={"scenario": "stress_10x", "overrides": base + extra, "replications": 2}, headers=admin)
+        ids.append(started.json()["id"])
+    for run_id in ids:
+        wait_for(lambda r=run_id: client.get(f"/api/runs/{r}", headers=admin).json()["status"] == "done", timeout_s=60, what="runs")
+    page = client.get(f"/api/runs/compare?ids={ids[0]}&ids={ids[1]}&lang=en", headers=admin)
+    assert page.status_code == 200 and "devices.microwave.units=1" in page.text
+    other = client.post(
+        "/api/runs", json={"scenario": "stress_10x", "overrides": ["scenario.horizon=4h", "scenario.warmup=1h"]}, headers=admin
+    )
+    wait_for(lambda: client.get(f"/api/runs/{other.json()['id']}", headers=admin).json()["status"] == "done", timeout_s=60, what="run")
+    assert client.get(f"/api/runs/compare?ids={ids[0]}&ids={other.json()['id']}", headers=admin).status_code == 422
