@@ -78,12 +78,19 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     page.fill("input[name=password]", PASSWORD)
     page.click("#login-form button[type=submit]")
     card = page.locator("#device-lights")
-    expect(card).to_contain_text("照明")
+    expect(card).to_contain_text("照明", timeout=20_000)  # the first load brings plotly.js (4.8 MB)
     expect(card.locator("[data-field=on]")).to_have_text("关")
     shot(page, "01-signed-in")
 
     lights.update({"on": True})  # someone switched them on at the wall: MQTT -> twin -> feed -> page
     expect(card.locator("[data-field=on]")).to_have_text("开")
+
+    card.locator("h3").click()  # the device's page: its fields and history
+    expect(page.locator("#device-detail")).to_be_visible()
+    expect(page.locator("#detail-title")).to_contain_text("lights")
+    expect(page.locator("#detail-fields")).to_contain_text("on")
+    page.click("#detail-close")
+    expect(page.locator("#device-detail")).to_be_hidden()
 
     card.locator("button.switch").click()  # switch them off from the phone
     expect(card.locator(".command")).to_have_text("已确认", timeout=10_000)

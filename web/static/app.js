@@ -77,7 +77,7 @@ async function startRun(event) {
 async function loadRuns() {
   const runs = await (await api("GET", "/api/runs")).json();
   document.getElementById("runs").innerHTML = runs.map((r) => `<li class="run ${r.status}" data-run="${r.id}">
-    <b>#${r.id}</b> ${r.scenario} <span class="status">${t(r.status)}</span>
+    ${r.status === "done" ? `<input type="checkbox" class="pick" value="${r.id}">` : ""}<b>#${r.id}</b> ${r.scenario} <span class="status">${t(r.status)}</span>
     <progress max="${r.replications}" value="${r.done_replications}"></progress>
     ${r.status === "done" ? `<a target="_blank" href="/api/runs/${r.id}/report?lang=${state.lang}">${t("report")}</a>` : ""}
     ${r.error ? `<small class="error">${r.error}</small>` : ""}</li>`).join("");
@@ -144,7 +144,9 @@ function renderDevice(device) {
   card.innerHTML = `<h3>${t("kind_" + device.kind)} <small>${device.id}</small>${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
     <ul>${fields}</ul>${control}${last ? `<p class="command ${last.state}" data-command="${last.id}">${t(last.state)}</p>` : ""}`;
   const button = card.querySelector("button.switch");
-  if (button) button.onclick = () => command(device, { on: !device.reported.on });
+  if (button) button.onclick = (event) => { event.stopPropagation(); command(device, { on: !device.reported.on }); };
+  card.onclick = () => showDevice(device.id);
+  if (state.detail === device.id) renderDetail();
 }
 
 function format(key, value) {
@@ -197,6 +199,34 @@ function renderAlarms() {
   });
 }
 
+function showDevice(id) {
+  state.detail = id;
+  document.getElementById("device-detail").hidden = false;
+  const device = state.devices[id];
+  const numeric = Object.keys(device.reported).filter((k) => typeof device.reported[k] === "number");
+  document.getElementById("detail-field").innerHTML = numeric.map((k) => `<option value="${k}">${t(k)} (${k})</option>`).join("");
+  renderDetail();
+  drawDetail();
+  document.getElementById("device-detail").scrollIntoView();
+}
+
+function renderDetail() {
+  const device = state.devices[state.detail];
+  if (!device) return;
+  document.getElementById("detail-title").textContent = `${t("kind_" + device.kind)} ${device.id}`;
+  const rows = Object.entries(device.reported).map(([k, v]) => `<dt>${k}</dt><dd>${Array.isArray(v) ? v.join(", ") : format(k, v)}</dd>`);
+  const wanted = Object.entries(device.desired || {}).map(([k, v]) => `<dt>${t("desired")} ${k}</dt><dd>${v}</dd>`);
+  document.getElementById("detail-fields").innerHTML = rows.concat(wanted).join("");
+}
+
+async function drawDetail() {
+  const field = document.getElementById("detail-field").value;
+  if (!field || !window.Plotly) return;
+  const points = await (await api("GET", `/api/devices/${state.detail}/history?field=${field}&hours=24`)).json();
+  Plotly.newPlot("detail-chart", [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines" }],
+    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 240 }, { displaylogo: false, responsive: true });
+}
+
 async function loadDoorLog() {
   const events = await (await api("GET", "/api/station/door-log?hours=24&limit=30")).json();
   document.getElementById("door-log").innerHTML = events.map(doorLine).join("");
@@ -223,6 +253,12 @@ async function drawOccupancy() {
 
 document.getElementById("login-form").addEventListener("submit", signIn);
 document.getElementById("run-form").addEventListener("submit", startRun);
+document.getElementById("detail-field").addEventListener("change", drawDetail);
+document.getElementById("detail-close").addEventListener("click", () => { state.detail = null; document.getElementById("device-detail").hidden = true; });
+document.getElementById("compare").addEventListener("click", () => {
+  const ids = [...document.querySelectorAll("#runs input.pick:checked")].map((box) => `ids=${box.value}`);
+  if (ids.length >= 2) window.open(`/api/runs/compare?${ids.join("&")}&lang=${state.lang}`, "_blank");
+});
 document.getElementById("lang").addEventListener("click", () => {
   state.lang = state.lang === "zh" ? "en" : "zh";
   localStorage.setItem("yxy-lang", state.lang);
