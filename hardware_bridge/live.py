@@ -62,6 +62,7 @@ class LiveStation:
         self.history = History(self.db, scenario.station_id)
         self.bridge: Bridge | None = None
         self._ray: AbstractContextManager[float] | None = None
+        self._writer: HistoryWriter | None = None
 
     def start(self) -> LiveStation:
         migrate(self.db)
@@ -81,7 +82,7 @@ class LiveStation:
             discovery=self.options.discovery, names={d.id: d.label for d in self.scenario.devices}, version=__version__,
             actors=actors, placement=self.options.placement, seed=self.scenario.seed,
         )  # fmt: skip
-        writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200)
+        writer = self._writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200)
         bridge.twin.subscribe(writer)
         bridge.every(2.0, lambda _twin, _now: writer.flush())
         bridge.every(3600.0, lambda _twin, _now: self._retain(clock.datetime_at(clock.now())))
@@ -98,6 +99,8 @@ class LiveStation:
             self.emulator.stop()
         if self.bridge is not None:
             self.bridge.stop()
+        if self._writer is not None:
+            self._writer.flush()  # the loop has stopped: what it buffered since the last flush is written now
         if self.broker is not None:
             self.broker.stop()
         if self._ray is not None:
