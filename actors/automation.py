@@ -113,7 +113,11 @@ class AutomationEngine:
         elif name == "availability":
             self.available[entity] = bool(data["available"])
 
-    def evaluate(self, now: float, hour: float, today: date) -> list[Action]:
+    def evaluate(self, now: float, hour: float, today: date, open_alarms: set[tuple[str, str]] | None = None) -> list[Action]:
+        """What to do now. ``open_alarms``: the (source, type) alarms still open where they are kept (live, the
+        alarm book), so an alarm an operator closed while its condition holds is raised again, not forgotten."""
+        if open_alarms is not None:
+            self._raised = set(open_alarms)
         actions: list[Action] = []
         for rule in self.rules:
             if isinstance(rule, LightsByOccupancy):

@@ -51,6 +51,8 @@ class _Incoming:
     topic: str
     payload: bytes
     retained: bool
+    arrived: float
+    """On the twin's clock, when paho handed it over: deadlines are judged by arrival, not by when the loop got to it."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class Bridge:
         self.rejected: Counter[str] = Counter()
         self._inbox: queue.Queue[_Incoming | _Outgoing | _Call | None] = queue.Queue()
         self._jobs: list[_Job] = []
+        self._caught_up_to = 0.0
+        """Arrival time of the last message handled: everything that arrived before it has been seen."""
         self._next_check = 0.0
         self.alarms = AlarmBook(self.twin)
         self._thread = threading.Thread(target=self._loop, name=f"bridge-{station}", daemon=True)
@@ -122,7 +126,7 @@ class Bridge:
         self.mqtt = MqttClient(
             broker,
             f"yxy-bridge-{station}-{uuid.uuid4().hex[:8]}",
-            lambda topic, payload, retained: self._inbox.put(_Incoming(topic, payload, retained)),
+            lambda topic, payload, retained: self._inbox.put(_Incoming(topic, payload, retained, clock.now())),
             will=Will(availability, topics.OFFLINE.encode()),
             on_connected=self._announce,
         )
@@ -227,6 +231,7 @@ class Bridge:
 
     def _receive(self, message: _Incoming) -> None:
         self.received += 1
+        self._caught_up_to = message.arrived
         now = self.clock.now()
         try:
             if self.discovery and self._home_assistant(message):
@@ -392,7 +397,9 @@ class Bridge:
 
     def _check_deadlines(self) -> None:
         now = self.clock.now()
-        self.twin.expire(now)
+        # With messages still queued (the loop fell behind), fail only what was overdue before the last one
+        # handled arrived: an ack waiting in the queue was in time.
+        self.twin.expire(now if self._inbox.empty() else min(now, self._caught_up_to))
         self.alarms.escalate(now, self.escalate_after_s)
         for entity in self.twin.silent(now, self.silence_intervals):
             self.twin.set_availability(entity.id, now, False, "silent")

@@ -122,7 +122,8 @@ class LiveStation:
 
         def evaluate(twin: Twin, now: float) -> None:
             moment = bridge.clock.datetime_at(now).astimezone()
-            for action in engine.evaluate(now, moment.hour + moment.minute / 60, moment.date()):
+            open_alarms = {(a.source, a.type) for a in bridge.alarms.active()}
+            for action in engine.evaluate(now, moment.hour + moment.minute / 60, moment.date(), open_alarms):
                 if isinstance(action, CommandDevice):
                     try:
                         bridge.command(action.device, action.fields, by=f"automation:{action.rule}")

@@ -91,3 +91,12 @@ def test_a_hot_afternoon_turns_the_ac_on_when_people_are_in() -> None:
     assert offs, "an empty station gets its AC switched off"
     lights = [c for c in changes if c.name == "command_sent" and c.data["device"] == "lights"]
     assert lights and all(c.t % 86400 >= 18 * 3600 or c.t % 86400 < 6 * 3600 or c.data["fields"]["on"] is False for c in lights)
+
+
+def test_an_alarm_closed_while_its_condition_holds_is_raised_again() -> None:
+    engine = AutomationEngine((ConditionAlarm("fridge", "temp_c", ">", 8.0, "over_temperature"),))
+    engine.observe("fridge", "state", {"temp_c": 9.0})
+    assert [type(a) for a in engine.evaluate(0, 12, TODAY, open_alarms=set())] == [RaiseAlarm]
+    assert engine.evaluate(10, 12, TODAY, open_alarms={("fridge", "over_temperature")}) == []
+    again = engine.evaluate(20, 12, TODAY, open_alarms=set())  # an operator closed it; the fridge is still warm
+    assert [a.type for a in again if isinstance(a, RaiseAlarm)] == ["over_temperature"]

@@ -58,3 +58,30 @@ def test_slow_and_stuck_devices(private_mosquitto: PrivateMosquitto, station: st
         slow.stop()
         stuck.stop()
         bridge.stop()
+
+
+def test_an_ack_waiting_behind_a_stalled_loop_was_in_time() -> None:
+    """The loop fell 3 s behind (a slow database, say); the device's report and ack arrived in time and wait in
+    its queue. Deadlines are judged by arrival: the command is acknowledged, not failed."""
+    from datetime import UTC, datetime
+
+    from hardware_bridge import payloads
+    from hardware_bridge.bridge import _Incoming
+    from twin.clock import Clock
+
+    now = [0.0]
+    bridge = Bridge(
+        "stalled", {"lights": "lights"}, BrokerConfig("127.0.0.1", 1), Clock(datetime.now(UTC), lambda: now[0]), ack_timeout_s=1.0
+    )
+    bridge.twin.desire("lights", 0.0, {"on": True}, "c1", "op", 1.0)
+    state = payloads.state_payload(0.0, {"on": True})
+    bridge._inbox.put(_Incoming("yxy/stalled/lights/lights/state", state, False, 0.2))
+    bridge._inbox.put(_Incoming("yxy/stalled/lights/lights/ack", payloads.ack_payload("c1", True), False, 0.3))
+    now[0] = 3.0  # the loop comes back
+    bridge._receive(bridge._inbox.get())  # the report
+    bridge._check_deadlines()  # the ack is still queued: nothing that arrived in time may be failed
+    assert bridge.twin.commands["c1"].state is CommandState.PENDING
+    bridge._receive(bridge._inbox.get())  # the ack
+    assert bridge.twin.commands["c1"].state is CommandState.ACKED
+    bridge._check_deadlines()
+    assert bridge.twin.commands["c1"].state is CommandState.ACKED
