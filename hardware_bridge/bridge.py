@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_REPORT_INTERVAL_S = 30.0
 CHECK_EVERY_S = 0.1
+KEEP_SETTLED_S = 86_400.0
 MAX_ACTORS = 2_000
 """Visitors inside plus device actors; more means a door is lying (or nobody ever left)."""
 FEED_RETAINED = 20_000
@@ -118,6 +119,7 @@ class Bridge:
         self._caught_up_to = 0.0
         """Arrival time of the last message handled: everything that arrived before it has been seen."""
         self._next_check = 0.0
+        self.every(600.0, self._forget)
         self.alarms = AlarmBook(self.twin)
         self._thread = threading.Thread(target=self._loop, name=f"bridge-{station}", daemon=True)
         self._lock = threading.Lock()
@@ -364,6 +366,11 @@ class Bridge:
             self.binding.host(Visitor, f"visitor:{worker}", group)
         elif event == "worker_left":
             self.binding.deliver(f"visitor:{worker}", Left(worker, group))
+
+    def _forget(self, twin: Twin, now: float) -> None:
+        """A station runs for months: settled commands and closed alarms leave memory after a day (history keeps them)."""
+        twin.forget_commands(now - KEEP_SETTLED_S)
+        self.alarms.forget_cleared(now - KEEP_SETTLED_S)
 
     def _run_call(self, call: _Call) -> None:
         try:

@@ -140,6 +140,13 @@ class AlarmBook:
                 escalated.append(alarm)
         return escalated
 
+    def forget_cleared(self, before: float) -> int:
+        """Drop alarms cleared before ``before`` from memory; the feed and the history keep them."""
+        old = [a.id for a in self.alarms.values() if not a.active and a.steps[-1].t < before]
+        for alarm_id in old:
+            del self.alarms[alarm_id]
+        return len(old)
+
     def active(self) -> list[Alarm]:
         return [a for a in self.alarms.values() if a.active]
 

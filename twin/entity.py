@@ -163,6 +163,13 @@ class Twin:
             self._fail(entity, command, t, error or "the device refused the command")
         return command
 
+    def forget_commands(self, before: float) -> int:
+        """Drop settled commands issued before ``before``: the feed and the history keep their story."""
+        old = [c.id for c in self.commands.values() if c.state is not CommandState.PENDING and c.issued_at < before]
+        for command_id in old:
+            del self.commands[command_id]
+        return len(old)
+
     def expire(self, now: float) -> list[Command]:
         """Fail every command whose acknowledgement is overdue."""
         overdue = [c for c in self.commands.values() if c.state is CommandState.PENDING and c.deadline <= now]

@@ -90,3 +90,12 @@ class AlarmMachine(RuleBasedStateMachine):
 
 
 TestAlarms = AlarmMachine.TestCase
+
+
+def test_cleared_alarms_are_forgotten_open_ones_kept() -> None:
+    alarms, _ = book()
+    closed = alarms.raise_("door", "held_open", 0.0)
+    alarms.clear(closed.id, "op", 10.0)
+    still = alarms.raise_("fridge", "over_temperature", 5.0)
+    assert alarms.forget_cleared(before=100.0) == 1
+    assert list(alarms.alarms) == [still.id]

@@ -121,3 +121,12 @@ class ShadowMachine(RuleBasedStateMachine):
 
 
 TestShadow = ShadowMachine.TestCase
+
+
+def test_settled_commands_are_forgotten_pending_ones_kept() -> None:
+    twin, _ = lights()
+    twin.desire("lights", 0.0, {"on": True}, "old", "op", 5)
+    twin.acknowledge("old", 1.0, ok=True)
+    twin.desire("lights", 2.0, {"on": False}, "waiting", "op", 1e9)
+    assert twin.forget_commands(before=100.0) == 1
+    assert set(twin.commands) == {"waiting"}
