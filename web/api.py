@@ -329,6 +329,25 @@ def scenario_library(_: Everyone) -> list[str]:
     return planner.library()
 
 
+class ScenarioSummary(BaseModel):
+    name: str
+    title: str
+    workers: int
+    replications: int
+    units: dict[str, int] = Field(description="Device id -> units, for the devices that serve workers.")
+
+
+@runs.get("/library/{name}", response_model=ScenarioSummary)
+def scenario_summary(name: Id, user: Everyone) -> ScenarioSummary:
+    """The values the planner's form offers to change."""
+    if name not in planner.library():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no library scenario {name!r}")
+    scenario = planner.validate(name, None, [])[2]
+    units = {d.id: int(d.config.units) for d in scenario.devices if hasattr(d.config, "units")}
+    workers = int(planner.workers(scenario))
+    return ScenarioSummary(name=name, title=scenario.title, workers=workers, replications=scenario.replications, units=units)
+
+
 @runs.post("", response_model=RunView, status_code=202)
 def start_run(body: RunRequest, request: Request, user: Planners, db: DatabaseDep, svc: ServicesDep) -> RunView:
     """Queue a what-if run; poll it for progress, then read its report."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from scenarios.results import simulate, to_json
-from scenarios.schema import Scenario, load_scenario, read_scenario_text
+from scenarios.schema import Scenario, load_scenario, read_scenario_text, read_scenario_tree
 from store.models import PlannerRun
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,12 @@ def validate(name: str | None, text: str | None, overrides: list[str]) -> tuple[
     path = LIBRARY / f"{name}.toml"
     scenario = load_scenario(path, overrides)
     return scenario.name, path.read_text(encoding="utf-8"), scenario
+
+
+def workers(scenario: Scenario) -> int:
+    """The population the scenario was written for (population.workers), read back from its raw file."""
+    raw = read_scenario_tree(Path(scenario.source)) if Path(scenario.source).is_file() else {}
+    return int(raw.get("population", {}).get("workers", 0))
 
 
 class Planner:

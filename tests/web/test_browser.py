@@ -5,6 +5,7 @@ Screenshots are kept in test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -78,7 +79,11 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     page.fill("input[name=password]", PASSWORD)
     page.click("#login-form button[type=submit]")
     card = page.locator("#device-lights")
-    expect(card).to_contain_text("照明", timeout=20_000)  # the first load brings plotly.js (4.8 MB)
+    try:
+        expect(card).to_contain_text("照明", timeout=20_000)  # the first load brings plotly.js (4.8 MB)
+    except AssertionError:
+        shot(page, "00-not-signed-in")
+        raise AssertionError(f"no device cards; the page says: {page.inner_text('body')[:500]!r}") from None
     expect(card.locator("[data-field=on]")).to_have_text("关")
     shot(page, "01-signed-in")
 
@@ -115,11 +120,16 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     expect(page.locator("#no-alarms")).to_be_visible()
 
     page.select_option("#scenario-choice", "rainstorm_day")
+    expect(page.locator("#scenario-values")).to_have_attribute("data-scenario", "rainstorm_day")  # its values are in the form
+    expect(page.locator("#scenario-values input[data-key='devices.microwave.units']")).to_have_value("2")
+    page.fill("#scenario-values input[data-key='devices.microwave.units']", "1")  # the form, not typed keys
     page.fill("#run-form input[name=replications]", "2")
     page.fill("#run-form textarea[name=overrides]", "scenario.horizon=6h\nscenario.warmup=1h")
     page.click("#run-form button[type=submit]")
     run = page.locator("li.run").first
     expect(run.locator(".status")).to_have_text("完成", timeout=60_000)
+    runs = station_runs(station)
+    assert runs[-1] == ["devices.microwave.units=1", "scenario.horizon=6h", "scenario.warmup=1h"], runs
     with page.context.expect_page() as opened:
         run.locator("a").click()
     report = opened.value
@@ -142,3 +152,13 @@ def test_nothing_comes_from_a_cdn(server: str) -> None:
     assert "http://" not in html and "https://" not in html
     with urlopen(f"{server}/static/plotly.min.js") as script:
         assert script.status == 200 and len(script.read()) > 1_000_000
+
+
+def station_runs(station: LiveStation) -> list[list[str]]:
+    from sqlalchemy import text
+
+    with station.db.connect() as db:
+        return [
+            json.loads(row[0]) if isinstance(row[0], str) else row[0]
+            for row in db.execute(text("select overrides from planner_run order by id"))
+        ]

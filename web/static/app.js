@@ -48,6 +48,7 @@ async function signIn(event) {
 }
 
 async function start(me) {
+  state.started = true;
   document.getElementById("who").textContent = `${me.display_name} (${me.role})`;
   document.getElementById("login").hidden = true;
   document.getElementById("station").hidden = false;
@@ -61,15 +62,36 @@ async function start(me) {
   loadDoorLog();
   drawVisitors();
   const names = await (await api("GET", "/api/runs/library")).json();
-  document.getElementById("scenario-choice").innerHTML = names.map((n) => `<option>${n}</option>`).join("");
+  const choice = document.getElementById("scenario-choice");
+  choice.innerHTML = names.map((n) => `<option>${n}</option>`).join("");
+  choice.onchange = showValues;
+  await showValues();
   loadRuns();
+}
+
+async function showValues() {
+  // The scenario's values as a form: what a planner changes most (crowd size, how many of each device).
+  const name = document.getElementById("scenario-choice").value;
+  const summary = await (await api("GET", `/api/runs/library/${name}`)).json();
+  const fields = [["population.workers", t("workers"), summary.workers],
+    ...Object.entries(summary.units).map(([id, units]) => [`devices.${id}.units`, `${t("units_of")}${id}`, units])];
+  const box = document.getElementById("scenario-values");
+  box.innerHTML = fields.map(([key, label, value]) =>
+    `<label><span>${label}</span><input type="number" min="0" data-key="${key}" data-default="${value}" value="${value}"></label>`).join("");
+  box.dataset.scenario = name;
+  document.querySelector("#run-form input[name=replications]").value = Math.min(summary.replications, 5);
 }
 
 async function startRun(event) {
   event.preventDefault();
   const form = new FormData(event.target);
-  const overrides = String(form.get("overrides") || "").split("\n").map((l) => l.trim()).filter(Boolean);
-  const response = await api("POST", "/api/runs", { scenario: form.get("scenario"), replications: Number(form.get("replications")), overrides });
+  const typed = String(form.get("overrides") || "").split("\n").map((l) => l.trim()).filter(Boolean);
+  const changed = [...document.querySelectorAll("#scenario-values input")]
+    .filter((input) => input.value !== input.dataset.default).map((input) => `${input.dataset.key}=${input.value}`);
+  const overrides = changed.concat(typed);
+  const file = form.get("upload");
+  const body = file && file.size ? { toml: await file.text() } : { scenario: form.get("scenario") };
+  const response = await api("POST", "/api/runs", { ...body, replications: Number(form.get("replications")), overrides });
   document.getElementById("run-error").textContent = response.ok ? "" : (await response.json()).detail;
   loadRuns();
 }
@@ -272,5 +294,6 @@ document.getElementById("logout").addEventListener("click", async () => {
 applyLanguage();
 (async () => {
   const me = await fetch("/api/auth/me", { credentials: "same-origin" });
-  if (me.ok && state.token) await start(await me.json()); else showLogin();
+  // A quick sign-in can beat this first check: then the page is already running and stays so.
+  if (me.ok && state.token && !state.started) await start(await me.json()); else if (!state.started) showLogin();
 })();

@@ -16,6 +16,7 @@ const TEXT = {
     visitors_by_hour: "今日各时段进站人次", door_log: "门禁记录", worker_entered: "进站", worker_left: "离站",
     assign: "指派", note: "备注", assign_to: "指派给（用户名）", note_text: "备注内容",
     compare: "对比所选", history_of: "历史", close_panel: "收起", desired: "目标值",
+    upload: "或上传情景文件（TOML）", workers: "户外劳动者人数", units_of: "数量：",
   },
   en: {
     title: "Yunxiaoyi union station", switch_language: "中文", logout: "Sign out", sign_in: "Sign in", username: "User name",
@@ -34,5 +35,6 @@ const TEXT = {
     visitors_by_hour: "Visitors by hour today", door_log: "Door log", worker_entered: "in", worker_left: "out",
     assign: "Assign", note: "Note", assign_to: "Assign to (user name)", note_text: "Note",
     compare: "Compare selected", history_of: "History of", close_panel: "Close", desired: "desired",
+    upload: "Or upload a scenario file (TOML)", workers: "Outdoor workers", units_of: "Units: ",
   },
 };
