@@ -17,7 +17,6 @@ from hardware_bridge.errors import BridgeError
 from scenarios.errors import ScenarioError
 from scenarios.report import write_comparison_report, write_report
 from scenarios.results import compare as compare_results
-from store.history import History
 from store.models import AuditEntry, PlannerRun, User
 from twin.alarm import Alarm, AlarmError
 from twin.entity import Twin
@@ -191,8 +190,7 @@ def device_history(
     if device not in svc.bridge.devices:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device!r}")
     now = datetime.now(UTC)
-    history = History(svc.sessions.kw["bind"], svc.bridge.station)
-    points = history.series(device, field, now - timedelta(hours=hours), now, max_points)
+    points = svc.history.series(device, field, now - timedelta(hours=hours), now, max_points)
     return [PointView(at=p.at, value=p.value, low=p.low, high=p.high, count=p.count) for p in points]
 
 
@@ -440,10 +438,6 @@ class TodayFigures(BaseModel):
 station_log = APIRouter(prefix="/api/station", tags=["station"])
 
 
-def _history(svc: Any) -> History:
-    return History(svc.sessions.kw["bind"], svc.bridge.station)
-
-
 @station_log.get("/door-log", response_model=list[DoorEvent])
 def door_log(
     _: Everyone,
@@ -453,7 +447,7 @@ def door_log(
 ) -> list[DoorEvent]:
     """Who came in and who left, newest first (the door's worker_entered and worker_left events)."""
     now = datetime.now(UTC)
-    rows = _history(svc).events(now - timedelta(hours=hours), now, names=["worker_entered", "worker_left"], limit=10_000)
+    rows = svc.history.events(now - timedelta(hours=hours), now, names=["worker_entered", "worker_left"], limit=10_000)
     events = [
         DoorEvent(at=r.at, door=r.entity_id, event=r.name, worker=r.data.get("worker"), group=r.data.get("group"))
         for r in rows
@@ -465,7 +459,7 @@ def door_log(
 def today(_: Everyone, svc: ServicesDep) -> TodayFigures:
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = _history(svc).events(midnight, now, names=["worker_entered", "desired", "alarm_raised"], limit=100_000)
+    rows = svc.history.events(midnight, now, names=["worker_entered", "desired", "alarm_raised"], limit=100_000)
     by_hour = [0] * 24
     for row in rows:
         if row.name == "worker_entered":

@@ -38,7 +38,7 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
         ).start()  # fmt: skip
         assert live.bridge is not None
         made = sessions(live.db)
-        app.state.services = Services(settings, made, live.bridge, Planner(made))
+        app.state.services = Services(settings, made, live.bridge, live.history, Planner(made))
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session, sessionmaker
 
 from hardware_bridge.bridge import Bridge
+from store.history import History
 from store.models import AuditEntry, User
 from web.auth import Role, user_for
 from web.planner import Planner
@@ -24,6 +25,7 @@ class Services:
     settings: Settings
     sessions: sessionmaker[Session]
     bridge: Bridge
+    history: History
     planner: Planner
 
 

@@ -10,7 +10,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YXY_", extra="ignore")
 
     database_url: str = "sqlite:///yxy.db"
-    station: str = Field("automated_station", description="Scenario file or library name giving the station's devices and automations.")
     mqtt_url: str | None = Field(None, description="Broker URL; None starts the embedded broker.")
     broker_port: int = 18830
     emulate: bool = Field(False, description="Emulate the devices, driven by the simulated population.")
