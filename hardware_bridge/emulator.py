@@ -198,10 +198,13 @@ class Emulator:
     ) -> None:
         self.scenario = scenario
         self.devices = {
-            d.id: EmulatedDevice(scenario.station_id, d.id, d.kind, broker, report_interval_s, faults=(faults or {}).get(d.id))
+            d.id: EmulatedDevice(
+                scenario.station_id, d.id, d.kind, broker, report_interval_s,
+                state={"uses": 0} if "uses" in payloads.STATE[d.kind].model_fields else None, faults=(faults or {}).get(d.id),
+            )
             for d in scenario.devices
             if d.kind in payloads.STATE
-        }
+        }  # fmt: skip
         self._simulation: threading.Thread | None = None
         self._commands: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
 
@@ -227,6 +230,7 @@ class Emulator:
         twin = Twin(self.scenario.station_id, retain=0)
         twin.subscribe(self._mirror, names=[STATE])
         twin.subscribe(self._door_log, names=["visit_started", "visit_ended"])
+        twin.subscribe(self._count_use, names=["service_started"])
         clock = Clock(self.scenario.start, lambda: env.now)
         unmanaged = dataclasses.replace(self.scenario, automations=None)
         binding = build_station(unmanaged, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
@@ -257,6 +261,12 @@ class Emulator:
             return
         event = "worker_entered" if change.name == "visit_started" else "worker_left"
         self.devices[door].event(event, {"worker": change.entity_id, "group": change.data["group"]})
+
+    def _count_use(self, change: Change) -> None:
+        """Each device's cycle counter, as a real microwave or locker bank keeps one."""
+        device = self.devices.get(change.entity_id)
+        if device is not None:
+            device.update({"uses": device.state.get("uses", 0) + 1})
 
     def _mirror(self, change: Change) -> None:
         device = self.devices.get(change.entity_id)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from importlib.metadata import version
+from zoneinfo import ZoneInfo
 
 from actors.automation import AutomationEngine, ClearAlarm, CommandDevice, RaiseAlarm
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
+from actors.service_point import ServicePointConfig
 from hardware_bridge.bridge import Bridge
 from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.clock import wall_clock
@@ -28,6 +30,8 @@ from scenarios.schema import Scenario
 from store.db import engine_for, migrate
 from store.history import History, HistoryWriter
 from twin.alarm import Severity
+from twin.clock import Clock
+from twin.daybook import COUNTED_EVENTS, Daybook
 from twin.entity import AVAILABILITY, Twin
 from twin.feed import STATE, Change
 
@@ -63,6 +67,7 @@ class LiveStation:
         self.bridge: Bridge | None = None
         self._ray: AbstractContextManager[float] | None = None
         self._writer: HistoryWriter | None = None
+        self.daybook: Daybook | None = None
 
     def start(self) -> LiveStation:
         migrate(self.db)
@@ -84,6 +89,7 @@ class LiveStation:
         )  # fmt: skip
         writer = self._writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200)
         bridge.twin.subscribe(writer)
+        self.daybook = self._open_daybook(bridge, clock)
         bridge.every(2.0, lambda _twin, _now: writer.flush())
         bridge.every(3600.0, lambda _twin, _now: self._retain(clock.datetime_at(clock.now())))
         if self.scenario.automations is not None:
@@ -107,6 +113,19 @@ class LiveStation:
             self._ray.__exit__(None, None, None)
         self.db.dispose()
 
+    def _open_daybook(self, bridge: Bridge, clock: Clock) -> Daybook:
+        """Today's book, with what the history holds of today replayed into it, then kept by the live feed."""
+        units = {d.id: d.config.units for d in self.scenario.devices if isinstance(d.config, ServicePointConfig)}
+        zone = ZoneInfo(self.scenario.timezone)
+        now = clock.datetime_at(clock.now())
+        book = Daybook(zone, units, now)
+        midnight = datetime.combine(book.day, time(), zone)
+        for at, entity_id, name, data in self.history.replay(midnight, now, (STATE, AVAILABILITY, *COUNTED_EVENTS)):
+            book.observe(at, entity_id, name, data)
+        book.pause(now)
+        bridge.twin.subscribe(lambda change: book.observe(clock.datetime_at(change.t), change.entity_id, change.name, change.data))
+        return book
+
     def _retain(self, now: datetime) -> None:
         deleted = self.history.purge(now - timedelta(days=self.options.retention_days))
         if deleted:
@@ -116,12 +135,13 @@ class LiveStation:
         config = self.scenario.automations
         assert config is not None
         engine = AutomationEngine(config.rules, config.cooldown_s)
+        zone = ZoneInfo(self.scenario.timezone)
 
         def observe(change: Change) -> None:
             engine.observe(change.entity_id, change.name, change.data)
 
         def evaluate(twin: Twin, now: float) -> None:
-            moment = bridge.clock.datetime_at(now).astimezone()
+            moment = bridge.clock.datetime_at(now).astimezone(zone)
             open_alarms = {(a.source, a.type) for a in bridge.alarms.active()}
             for action in engine.evaluate(now, moment.hour + moment.minute / 60, moment.date(), open_alarms):
                 if isinstance(action, CommandDevice):

@@ -34,7 +34,11 @@ class QueueState(_Strict):
     """Devices with units that workers use (occupancy sensors, cycle counters)."""
 
     busy: Count | None = None
+    """Units in use now."""
     queue: Count | None = None
+    """Workers waiting now (a queue sensor or camera count)."""
+    uses: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    """Cycle counter: uses started since the device was powered up; it may restart from 0."""
 
 
 class LightsState(_Strict):

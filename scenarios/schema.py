@@ -16,8 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from actors import automation
 from actors import distribution as dist
@@ -231,6 +232,17 @@ class ScenarioSection(_Strict):
 class StationSection(_Strict):
     id: Identifier
     name: str = ""
+    timezone: str = "Asia/Shanghai"
+    """IANA name; the live station's "today" and its automations' hours are in this zone, not the server's."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; an IANA name such as 'Asia/Shanghai'") from None
+        return value
 
 
 class NeedSection(_Strict):
@@ -477,6 +489,7 @@ class Scenario:
     rain: tuple[bool, ...]
     overrides: tuple[tuple[str, str], ...] = ()
     automations: automation.AutomationsConfig | None = None
+    timezone: str = "Asia/Shanghai"
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)
@@ -705,6 +718,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         replications=s.replications,
         seed=s.seed,
         station_id=parsed.station.id,
+        timezone=parsed.station.timezone,
         devices=tuple(devices),
         population=population,
         temp_c=temp_c,

@@ -9,7 +9,7 @@ one. Retention deletes what is older than a cut-off.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,6 +101,19 @@ class History:
             query = query.where(HistoryRow.name.in_(list(names)))
         with Session(self._engine) as session:
             return list(session.scalars(query.order_by(HistoryRow.seq).limit(limit)))
+
+    def replay(self, since: datetime, until: datetime, names: Iterable[str]) -> Iterator[tuple[datetime, str, str, dict[str, Any]]]:
+        """(when, entity, name, data) of the changes named ``names`` in [since, until], in feed order, streamed."""
+        query = (
+            select(HistoryRow.at, HistoryRow.entity_id, HistoryRow.name, HistoryRow.data)
+            .where(HistoryRow.station == self._station, HistoryRow.at >= _utc(since), HistoryRow.at <= _utc(until))
+            .where(HistoryRow.name.in_(list(names)))
+            .order_by(HistoryRow.at, HistoryRow.seq)
+            .execution_options(yield_per=5000)
+        )
+        with self._engine.connect() as connection:
+            for at, entity_id, name, data in connection.execute(query):
+                yield _utc(at), entity_id, name, data
 
     def purge(self, older_than: datetime) -> int:
         """Delete history before ``older_than`` (the retention period's start); returns rows deleted."""

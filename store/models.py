@@ -17,7 +17,10 @@ class HistoryRow(Base):
     """One change of the twin's feed: a reported-state change, a desired change, an event."""
 
     __tablename__ = "twin_history"
-    __table_args__ = (Index("ix_twin_history_entity_at", "station", "entity_id", "at"),)
+    __table_args__ = (
+        Index("ix_twin_history_entity_at", "station", "entity_id", "at"),
+        Index("ix_twin_history_name_at", "station", "name", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     station: Mapped[str] = mapped_column(String(64))

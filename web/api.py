@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -428,11 +428,26 @@ class DoorEvent(BaseModel):
     group: str | None
 
 
+class DeviceToday(BaseModel):
+    device: str
+    label: str
+    units: int
+    uses: int = Field(description="Uses started today (the device's cycle counter, else rises in busy units).")
+    utilisation: float | None = Field(description="Busy unit-seconds over unit-seconds the device was heard from today, 0-1.")
+    wait_mean_s: float | None = Field(description="Mean wait of today's uses by Little's law (person-seconds queued / uses).")
+    queue_peak: int
+    uses_by_hour: list[int]
+    wait_by_hour_s: list[float | None]
+
+
 class TodayFigures(BaseModel):
-    visitors_by_hour: list[int] = Field(description="Workers let in by the door in each clock hour of today (UTC), 0-23.")
+    day: date = Field(description="Today in the station's time zone.")
+    timezone: str
+    visitors_by_hour: list[int] = Field(description="Workers let in by the door in each clock hour (station time), 0-23.")
     visitors: int
     commands: int
     alarms_raised: int
+    devices: list[DeviceToday] = Field(description="Every device workers queue for, busiest first.")
 
 
 station_log = APIRouter(prefix="/api/station", tags=["station"])
@@ -457,19 +472,22 @@ def door_log(
 
 @station_log.get("/today", response_model=TodayFigures)
 def today(_: Everyone, svc: ServicesDep) -> TodayFigures:
+    """Today's figures in the station's own day: visitors by hour, waits and the busiest devices."""
     now = datetime.now(UTC)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = svc.history.events(midnight, now, names=["worker_entered", "desired", "alarm_raised"], limit=100_000)
-    by_hour = [0] * 24
-    for row in rows:
-        if row.name == "worker_entered":
-            by_hour[(row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)).astimezone(UTC).hour] += 1
+    book = svc.bridge.read(lambda _twin: svc.daybook.figures(now))
+    labels = {d.id: d.label for d in svc.scenario.devices}
     return TodayFigures(
-        visitors_by_hour=by_hour,
-        visitors=sum(by_hour),
-        commands=sum(1 for r in rows if r.name == "desired" and "command" in r.data and not r.data.get("revised")),
-        alarms_raised=sum(1 for r in rows if r.name == "alarm_raised"),
-    )
+        day=book.day, timezone=book.timezone, visitors_by_hour=list(book.visitors_by_hour), visitors=book.visitors,
+        commands=book.commands, alarms_raised=book.alarms_raised,
+        devices=[
+            DeviceToday(
+                device=d.device, label=labels.get(d.device, d.device), units=d.units, uses=d.uses, utilisation=d.utilisation,
+                wait_mean_s=d.wait_mean_s, queue_peak=d.queue_peak, uses_by_hour=list(d.uses_by_hour),
+                wait_by_hour_s=list(d.wait_by_hour_s),
+            )
+            for d in book.devices
+        ],
+    )  # fmt: skip
 
 
 ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs, station_log)

@@ -36,9 +36,9 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
                 emulate=settings.emulate, speed=settings.speed, report_interval_s=settings.report_interval_s,
             ),
         ).start()  # fmt: skip
-        assert live.bridge is not None
+        assert live.bridge is not None and live.daybook is not None
         made = sessions(live.db)
-        app.state.services = Services(settings, made, live.bridge, live.history, Planner(made))
+        app.state.services = Services(settings, made, live.bridge, live.history, Planner(made), scenario, live.daybook)
         try:
             yield
         finally:

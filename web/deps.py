@@ -11,8 +11,10 @@ from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session, sessionmaker
 
 from hardware_bridge.bridge import Bridge
+from scenarios.schema import Scenario
 from store.history import History
 from store.models import AuditEntry, User
+from twin.daybook import Daybook
 from web.auth import Role, user_for
 from web.planner import Planner
 from web.settings import Settings
@@ -27,6 +29,10 @@ class Services:
     bridge: Bridge
     history: History
     planner: Planner
+    scenario: Scenario
+    """The station as described: device labels, units, floor plan, time zone."""
+    daybook: Daybook
+    """Today's figures; read and changed only under ``bridge.read`` (the loop feeds it)."""
 
 
 def services(request: Request) -> Services:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,3 +39,19 @@ def test_a_living_station(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     points = station.history.series("door", "entries", now - timedelta(hours=1), now + timedelta(minutes=1))
     assert points and points[-1].value > 0, "the history kept the door's counts"
+    assert station.daybook is not None
+    today = station.daybook.figures(now)
+    assert today.visitors > 0 and sum(d.uses for d in today.devices) > 0
+    served = {d.device: d.uses for d in today.devices if d.uses}
+    assert all(d.utilisation is not None and 0 <= d.utilisation <= 1 for d in today.devices if d.device in served)
+
+    restarted = LiveStation(scenario, dataclasses.replace(options, emulate=False, broker_port=free_port())).start()
+    try:
+        assert restarted.daybook is not None
+        again = restarted.daybook.figures(now)
+    finally:
+        restarted.stop()
+    assert (again.visitors, again.commands, again.alarms_raised) == (today.visitors, today.commands, today.alarms_raised)
+    for device in again.devices:
+        if device.device in served:
+            assert served[device.device] - 1 <= device.uses <= served[device.device], "the first counter heard is a baseline"

@@ -50,6 +50,7 @@ CASES = [
     ("bad-probability", variant("probability = 1.0", "probability = 1.5"), ["needs.serve.probability", "less than or equal to 1"]),
     ("weather-unknown", variant('profile = "neutral"', 'profile = "monsoon"'), ["weather", "unknown profile 'monsoon'"]),
     ("bad-station-id", variant('id = "mmc"', 'id = "mmc station!"'), ["station.id", "pattern"]),
+    ("bad-timezone", variant('id = "mmc"', 'id = "mmc"\ntimezone = "China/Beijing"'), ["station.timezone", "unknown time zone"]),
     ("extends-missing", 'extends = "nowhere.toml"\n' + MINIMAL, ["extends", "no such scenario file"]),
 ]
 

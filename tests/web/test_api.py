@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -118,6 +123,7 @@ def test_a_planner_runs_a_scenario_and_reads_its_report(client: TestClient) -> N
 def test_door_log_and_todays_figures(client: TestClient, station: LiveStation) -> None:
     assert station.broker is not None
     door = EmulatedDevice("yunting", "door", "door", BrokerConfig.from_url(station.broker.url), state={"occupancy": 0}).start()
+    microwave = EmulatedDevice("yunting", "microwave", "microwave", BrokerConfig.from_url(station.broker.url), state={"uses": 0}).start()
     custodian = as_role(client, Role.CUSTODIAN)
     try:
         door.event("worker_entered", {"worker": "m-3", "group": "sanitation"})
@@ -132,8 +138,27 @@ def test_door_log_and_todays_figures(client: TestClient, station: LiveStation) -
         assert newest["event"] == "worker_left"
         figures = client.get("/api/station/today", headers=custodian).json()
         assert figures["visitors"] == 1 and sum(figures["visitors_by_hour"]) == 1
+        assert figures["timezone"] == "Asia/Shanghai"
+        assert figures["day"] == datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+        bridge = station.bridge
+        assert bridge is not None
+        wait_for(lambda: bridge.read(lambda t: t.entity("microwave").reported.get("uses")) == 0, what="the microwave's counter")
+        microwave.update({"busy": 2, "queue": 3, "uses": 7})
+        wait_for(lambda: bridge.read(lambda t: t.entity("microwave").reported.get("queue")) == 3, what="three waiting")
+        time.sleep(0.5)
+        microwave.update({"busy": 2, "queue": 0, "uses": 10})
+
+        def microwave_today() -> dict[str, Any]:
+            found = client.get("/api/station/today", headers=custodian).json()["devices"]
+            return next(d for d in found if d["device"] == "microwave")  # type: ignore[no-any-return]
+
+        wait_for(lambda: microwave_today()["uses"] == 10, what="the microwave's cycle counter in today's figures")
+        today = microwave_today()
+        assert today["label"].startswith("微波炉") and today["units"] == 2 and today["queue_peak"] == 3
+        assert today["wait_mean_s"] >= 3 * 0.5 / 10, "three waited half a second or more; ten were served"
     finally:
         door.stop()
+        microwave.stop()
 
 
 def test_runs_compared_side_by_side(client: TestClient) -> None:
