@@ -179,6 +179,7 @@ def _dataclass_model(config_cls: Any, kind: str | None = None) -> type[BaseModel
         if kind is not None:
             fields["kind"] = (Literal[kind], ...)
             fields["label"] = (str | None, None)
+            fields["at"] = (tuple[NonNegative, NonNegative] | None, None)
         for f in dataclasses.fields(config_cls):
             if f.name not in _WIRED_BY_BUILDER:
                 fields[f.name] = (_field_type(f.name, hints[f.name], f.metadata), None)
@@ -191,7 +192,7 @@ def _to_config(config_cls: Any, values: Mapping[str, Any]) -> Any:
     hints = typing.get_type_hints(config_cls)
     kwargs: dict[str, Any] = {}
     for name, value in values.items():
-        if value is None or name in ("kind", "label"):
+        if value is None or name in ("kind", "label", "at"):
             continue
         if isinstance(value, BaseModel) and hasattr(value, "build"):
             kwargs[name] = value.build()
@@ -229,9 +230,18 @@ class ScenarioSection(_Strict):
         return self
 
 
+class FloorSection(_Strict):
+    """The floor plan's size; devices placed with ``at = [x, y]`` in metres from its top-left corner."""
+
+    width_m: Annotated[float, Field(gt=0, le=1000)] = 8.0
+    depth_m: Annotated[float, Field(gt=0, le=1000)] = 5.0
+    """ASSUMPTION (SD §5 "Typical smart-station floor area"): Yunting's area is not published; 8 m x 5 m = 40 m²."""
+
+
 class StationSection(_Strict):
     id: Identifier
     name: str = ""
+    floor: FloorSection = FloorSection()
     timezone: str = "Asia/Shanghai"
     """IANA name; the live station's "today" and its automations' hours are in this zone, not the server's."""
 
@@ -467,6 +477,8 @@ class Device:
     kind: str
     label: str
     config: Any
+    at: tuple[float, float] | None = None
+    """Where it stands on the floor plan (metres from the top-left corner); None: not placed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -490,6 +502,9 @@ class Scenario:
     overrides: tuple[tuple[str, str], ...] = ()
     automations: automation.AutomationsConfig | None = None
     timezone: str = "Asia/Shanghai"
+    station_name: str = ""
+    floor_m: tuple[float, float] = (8.0, 5.0)
+    """The floor plan's width and depth."""
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)
@@ -691,7 +706,14 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         except ValueError as exc:
             problems.append(f"{source}: devices.{device_id}: {exc}")
             continue
-        devices.append(Device(device_id, kind, table.get("label") or device_id, config))
+        at = validated.at  # type: ignore[attr-defined]
+        floor = parsed.station.floor
+        if at is not None and (at[0] > floor.width_m or at[1] > floor.depth_m):
+            problems.append(
+                f"{source}: devices.{device_id}.at: ({at[0]:g}, {at[1]:g}) is off the {floor.width_m:g} m x {floor.depth_m:g} m floor"
+            )
+            continue
+        devices.append(Device(device_id, kind, table.get("label") or device_id, config, at))
     if problems:
         raise ScenarioValueError("\n".join(problems))
     kinds = {d.id: d.kind for d in devices}
@@ -719,6 +741,8 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         seed=s.seed,
         station_id=parsed.station.id,
         timezone=parsed.station.timezone,
+        station_name=parsed.station.name,
+        floor_m=(parsed.station.floor.width_m, parsed.station.floor.depth_m),
         devices=tuple(devices),
         population=population,
         temp_c=temp_c,

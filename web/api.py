@@ -428,6 +428,25 @@ class DoorEvent(BaseModel):
     group: str | None
 
 
+class PlacedDevice(BaseModel):
+    id: str
+    kind: str
+    label: str
+    units: int | None = Field(description="Units workers use (seats, microwaves); None for devices without units.")
+    x_m: float
+    y_m: float
+    placed: bool = Field(description="False: the scenario gives no place; the plan puts it in a row below the floor.")
+
+
+class StationPlan(BaseModel):
+    station: str
+    name: str
+    timezone: str
+    width_m: float
+    depth_m: float
+    devices: list[PlacedDevice]
+
+
 class DeviceToday(BaseModel):
     device: str
     label: str
@@ -468,6 +487,27 @@ def door_log(
         for r in rows
     ]  # fmt: skip
     return events[::-1][:limit]
+
+
+@station_log.get("/plan", response_model=StationPlan)
+def plan(_: Everyone, svc: ServicesDep) -> StationPlan:
+    """The floor plan: where each device stands, so the page can draw the station as it is."""
+    scenario = svc.scenario
+    width, depth = scenario.floor_m
+    shown = [d for d in scenario.devices if d.id in svc.bridge.devices]
+    unplaced = [d for d in shown if d.at is None]
+    placed = []
+    for device in shown:
+        if device.at is not None:
+            x, y, known = device.at[0], device.at[1], True
+        else:  # evenly along a row below the floor: the operator sees it is there and that nobody placed it
+            x, y, known = width * (unplaced.index(device) + 0.5) / len(unplaced), depth + 1.0, False
+        units = getattr(device.config, "units", None)
+        placed.append(PlacedDevice(id=device.id, kind=device.kind, label=device.label, units=units, x_m=x, y_m=y, placed=known))
+    return StationPlan(
+        station=scenario.station_id, name=scenario.station_name or scenario.station_id, timezone=scenario.timezone,
+        width_m=width, depth_m=depth, devices=placed,
+    )  # fmt: skip
 
 
 @station_log.get("/today", response_model=TodayFigures)

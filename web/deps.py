@@ -53,7 +53,8 @@ def token_of(request: Request | WebSocket) -> str | None:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
-DatabaseDep = Annotated[Session, Depends(database)]
+DatabaseDep = Annotated[Session, Depends(database, scope="function")]
+"""Committed before the response leaves: a client told 2xx finds its write there on its very next request."""
 
 
 def signed_in(request: Request, db: DatabaseDep) -> User:

@@ -89,6 +89,19 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
 
     lights.update({"on": True})  # someone switched them on at the wall: MQTT -> twin -> feed -> page
     expect(card.locator("[data-field=on]")).to_have_text("开")
+    spot = page.locator("#spot-lights")  # the floor plan shows it too
+    expect(spot).to_have_class("spot on")
+    expect(spot.locator("text.status")).to_have_text("开")
+    expect(page.locator("#plan g.spot")).to_have_count(len(station.devices))
+
+    assert station.broker is not None
+    microwave = EmulatedDevice("yunting", "microwave", "microwave", BrokerConfig.from_url(station.broker.url), state={"uses": 0}).start()
+    microwave.update({"busy": 2, "queue": 1, "uses": 2})
+    expect(page.locator("#spot-microwave text.status")).to_have_text("2/2 · 排队 1")
+    expect(page.locator("#spot-microwave")).to_have_class("spot queued")
+    microwave.stop()
+    expect(page.locator("#busiest-chart .main-svg").first).to_be_attached()
+    expect(page.locator("#today-day")).to_contain_text("Asia/Shanghai")
 
     card.locator("h3").click()  # the device's page: its fields and history
     expect(page.locator("#device-detail")).to_be_visible()
@@ -103,15 +116,15 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     assert lights.state["on"] is False, "the emulated lights obeyed"
     shot(page, "02-lights-switched")
 
-    assert station.broker is not None
     door = EmulatedDevice("yunting", "door", "door", BrokerConfig.from_url(station.broker.url), state={"occupancy": 1}).start()
     door.event("worker_entered", {"worker": "m-9", "group": "riders"})
     expect(page.locator("#door-log li").first).to_contain_text("进站 m-9", timeout=15_000)
     door.stop()
 
-    bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", 0.0, "8.5 °C"))
+    bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", 0.0, "<img src=x onerror=alert(1)>8.5 °C"))
     alarm = page.locator("li.alarm")
     expect(alarm).to_contain_text("over_temperature")
+    expect(alarm.locator("small")).to_have_text("<img src=x onerror=alert(1)>8.5 °C")  # shown as text, never run
     alarm.locator("button[data-step=acknowledge]").click()
     expect(alarm.locator(".state")).to_have_text("已确认")
     shot(page, "03-alarm-acknowledged")

@@ -7,12 +7,22 @@ const state = {
 };
 const SHOWN = ["on", "busy", "queue", "indoor_temp_c", "mode", "setpoint_c", "occupancy", "charged", "temp_c", "level_l", "free"];
 const t = (key) => (TEXT[state.lang] && TEXT[state.lang][key]) || key;
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+// Everything a device, a scenario file or a user typed is escaped before it becomes HTML.
+const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ESCAPES[c]);
+const CHART = { displaylogo: false, responsive: true };
+// Scenario labels are often bilingual ("微波炉 Microwave"): show the half in the page's language.
+const BILINGUAL = /^(\S*[\u3400-\u9fff]\S*)\s+([\x20-\x7e]+)$/;
+const labelFor = (label) => { const m = BILINGUAL.exec(label || ""); return m ? m[state.lang === "zh" ? 1 : 2] : label; };
+const deviceName = (id) => { const spot = state.plan && state.plan.devices.find((d) => d.id === id); return spot ? labelFor(spot.label) : id; };
+const SVG_NS = "http://www.w3.org/2000/svg";
 
 function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   renderDevices();
   renderAlarms();
+  if (state.today) drawToday(state.today);
 }
 
 async function api(method, path, body) {
@@ -56,14 +66,15 @@ async function start(me) {
   const devices = await (await api("GET", "/api/devices")).json();
   devices.forEach((d) => { state.devices[d.id] = d; });
   await loadAlarms();
+  await loadPlan();
   renderDevices();
   connectFeed();
   drawOccupancy();
   loadDoorLog();
-  drawVisitors();
+  loadToday();
   const names = await (await api("GET", "/api/runs/library")).json();
   const choice = document.getElementById("scenario-choice");
-  choice.innerHTML = names.map((n) => `<option>${n}</option>`).join("");
+  choice.innerHTML = names.map((n) => `<option>${esc(n)}</option>`).join("");
   choice.onchange = showValues;
   await showValues();
   loadRuns();
@@ -77,7 +88,7 @@ async function showValues() {
     ...Object.entries(summary.units).map(([id, units]) => [`devices.${id}.units`, `${t("units_of")}${id}`, units])];
   const box = document.getElementById("scenario-values");
   box.innerHTML = fields.map(([key, label, value]) =>
-    `<label><span>${label}</span><input type="number" min="0" data-key="${key}" data-default="${value}" value="${value}"></label>`).join("");
+    `<label><span>${esc(label)}</span><input type="number" min="0" data-key="${esc(key)}" data-default="${esc(value)}" value="${esc(value)}"></label>`).join("");
   box.dataset.scenario = name;
   document.querySelector("#run-form input[name=replications]").value = Math.min(summary.replications, 5);
 }
@@ -99,10 +110,10 @@ async function startRun(event) {
 async function loadRuns() {
   const runs = await (await api("GET", "/api/runs")).json();
   document.getElementById("runs").innerHTML = runs.map((r) => `<li class="run ${r.status}" data-run="${r.id}">
-    ${r.status === "done" ? `<input type="checkbox" class="pick" value="${r.id}">` : ""}<b>#${r.id}</b> ${r.scenario} <span class="status">${t(r.status)}</span>
+    ${r.status === "done" ? `<input type="checkbox" class="pick" value="${r.id}">` : ""}<b>#${r.id}</b> ${esc(r.scenario)} <span class="status">${t(r.status)}</span>
     <progress max="${r.replications}" value="${r.done_replications}"></progress>
     ${r.status === "done" ? `<a target="_blank" href="/api/runs/${r.id}/report?lang=${state.lang}">${t("report")}</a>` : ""}
-    ${r.error ? `<small class="error">${r.error}</small>` : ""}</li>`).join("");
+    ${r.error ? `<small class="error">${esc(r.error)}</small>` : ""}</li>`).join("");
   if (runs.some((r) => r.status === "queued" || r.status === "running")) setTimeout(loadRuns, 1000);
 }
 
@@ -158,17 +169,18 @@ function renderDevice(device) {
   }
   card.classList.toggle("offline", device.available === false);
   const fields = SHOWN.filter((k) => device.reported[k] !== undefined && device.reported[k] !== null)
-    .map((k) => `<li><span>${t(k === "on" ? "power" : k)}</span><b data-field="${k}">${format(k, device.reported[k])}</b></li>`).join("");
+    .map((k) => `<li><span>${t(k === "on" ? "power" : k)}</span><b data-field="${k}">${esc(format(k, device.reported[k]))}</b></li>`).join("");
   const last = Object.values(state.commands).filter((c) => c.device === device.id).pop();
   const control = ["lights", "air_conditioner"].includes(device.kind)
     ? `<button type="button" class="switch" data-device="${device.id}">${device.reported.on ? t("switch_off") : t("switch_on")}</button>`
     : "";
-  card.innerHTML = `<h3>${t("kind_" + device.kind)} <small>${device.id}</small>${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
+  card.innerHTML = `<h3>${esc(deviceName(device.id))} <small>${esc(device.id)}</small>${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
     <ul>${fields}</ul>${control}${last ? `<p class="command ${last.state}" data-command="${last.id}">${t(last.state)}</p>` : ""}`;
   const button = card.querySelector("button.switch");
   if (button) button.onclick = (event) => { event.stopPropagation(); command(device, { on: !device.reported.on }); };
   card.onclick = () => showDevice(device.id);
   if (state.detail === device.id) renderDetail();
+  renderSpot(device);
 }
 
 function format(key, value) {
@@ -201,7 +213,7 @@ function renderAlarms() {
     const item = document.createElement("li");
     item.className = `alarm ${alarm.severity}`;
     item.dataset.alarm = alarm.id;
-    item.innerHTML = `<b>${alarm.source}</b> ${alarm.type} <span class="state">${t(alarm.state)}</span> <small>${alarm.detail}</small>`;
+    item.innerHTML = `<b>${esc(alarm.source)}</b> ${esc(alarm.type)} <span class="state">${t(alarm.state)}</span> <small>${esc(alarm.detail)}</small>`;
     for (const [step, label] of [["acknowledge", "acknowledge"], ["assign", "assign"], ["note", "note"], ["clear", "close"]]) {
       if (step === "acknowledge" && alarm.state !== "raised") continue;
       const button = document.createElement("button");
@@ -226,7 +238,7 @@ function showDevice(id) {
   document.getElementById("device-detail").hidden = false;
   const device = state.devices[id];
   const numeric = Object.keys(device.reported).filter((k) => typeof device.reported[k] === "number");
-  document.getElementById("detail-field").innerHTML = numeric.map((k) => `<option value="${k}">${t(k)} (${k})</option>`).join("");
+  document.getElementById("detail-field").innerHTML = numeric.map((k) => `<option value="${esc(k)}">${esc(t(k))} (${esc(k)})</option>`).join("");
   renderDetail();
   drawDetail();
   document.getElementById("device-detail").scrollIntoView();
@@ -235,9 +247,9 @@ function showDevice(id) {
 function renderDetail() {
   const device = state.devices[state.detail];
   if (!device) return;
-  document.getElementById("detail-title").textContent = `${t("kind_" + device.kind)} ${device.id}`;
-  const rows = Object.entries(device.reported).map(([k, v]) => `<dt>${k}</dt><dd>${Array.isArray(v) ? v.join(", ") : format(k, v)}</dd>`);
-  const wanted = Object.entries(device.desired || {}).map(([k, v]) => `<dt>${t("desired")} ${k}</dt><dd>${v}</dd>`);
+  document.getElementById("detail-title").textContent = `${deviceName(device.id)} (${device.id})`;
+  const rows = Object.entries(device.reported).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(Array.isArray(v) ? v.join(", ") : format(k, v))}</dd>`);
+  const wanted = Object.entries(device.desired || {}).map(([k, v]) => `<dt>${t("desired")} ${esc(k)}</dt><dd>${esc(v)}</dd>`);
   document.getElementById("detail-fields").innerHTML = rows.concat(wanted).join("");
 }
 
@@ -246,7 +258,7 @@ async function drawDetail() {
   if (!field || !window.Plotly) return;
   const points = await (await api("GET", `/api/devices/${state.detail}/history?field=${field}&hours=24`)).json();
   Plotly.newPlot("detail-chart", [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines" }],
-    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 240 }, { displaylogo: false, responsive: true });
+    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 240 }, CHART);
 }
 
 async function loadDoorLog() {
@@ -255,14 +267,118 @@ async function loadDoorLog() {
 }
 
 function doorLine(e) {
-  return `<li class="${e.event}"><time>${new Date(e.at).toLocaleTimeString()}</time> <b>${t(e.event)}</b> ${e.worker || ""} <small>${e.group || ""}</small></li>`;
+  return `<li class="${esc(e.event)}"><time>${new Date(e.at).toLocaleTimeString()}</time> <b>${esc(t(e.event))}</b> ${esc(e.worker)} <small>${esc(e.group)}</small></li>`;
 }
 
-async function drawVisitors() {
+async function loadToday() {
+  // Today's book is kept by the server as the feed goes by; a minute is fresh enough for hourly charts.
+  clearTimeout(state.todayTimer);
+  state.today = await (await api("GET", "/api/station/today")).json();
+  drawToday(state.today);
+  state.todayTimer = setTimeout(loadToday, 60000);
+}
+
+function drawToday(today) {
+  document.getElementById("today-day").textContent = `${today.day} (${today.timezone})`;
+  document.getElementById("visitors-today").textContent = today.visitors;
+  document.getElementById("commands-today").textContent = today.commands;
+  document.getElementById("alarms-today").textContent = today.alarms_raised;
+  const served = today.devices.filter((d) => d.wait_mean_s !== null);
+  const uses = served.reduce((sum, d) => sum + d.uses, 0);
+  const wait = uses ? served.reduce((sum, d) => sum + d.wait_mean_s * d.uses, 0) / uses : null;
+  document.getElementById("wait-today").textContent = wait === null ? "–" : duration(wait);
   if (!window.Plotly) return;
-  const figures = await (await api("GET", "/api/station/today")).json();
-  Plotly.newPlot("visitors-chart", [{ x: [...Array(24).keys()], y: figures.visitors_by_hour, type: "bar" }],
-    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 220, xaxis: { dtick: 2 } }, { displaylogo: false, responsive: true });
+  const hours = [...Array(24).keys()];
+  const small = { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 220, xaxis: { dtick: 2, title: { text: t("hour") } } };
+  Plotly.react("visitors-chart", [{ x: hours, y: today.visitors_by_hour, type: "bar", name: t("visitors_today") }], small, CHART);
+  const used = today.devices.filter((d) => d.utilisation !== null).slice(0, 10).reverse();
+  Plotly.react("busiest-chart", [{
+    type: "bar", orientation: "h", y: used.map((d) => labelFor(d.label)), x: used.map((d) => 100 * d.utilisation),
+    text: used.map((d) => `${(100 * d.utilisation).toFixed(0)}% · ${d.uses} ${t("uses")}`), textposition: "auto",
+    marker: { color: used.map((d) => (d.utilisation > 0.8 ? "#b71c1c" : d.utilisation > 0.5 ? "#f0a500" : "#1b7f3b")) },
+  }], { margin: { t: 10, r: 10, b: 40, l: 160 }, height: 60 + 28 * Math.max(used.length, 1),
+    xaxis: { range: [0, 100], ticksuffix: "%" } }, CHART);
+  const waited = served.filter((d) => d.wait_mean_s > 0).sort((a, b) => b.wait_mean_s * b.uses - a.wait_mean_s * a.uses).slice(0, 5);
+  Plotly.react("waits-chart", waited.map((d) => ({
+    type: "scatter", mode: "lines+markers", name: labelFor(d.label), x: hours, y: d.wait_by_hour_s.map((w) => (w === null ? null : w / 60)),
+  })), { ...small, yaxis: { rangemode: "tozero", title: { text: t("minutes") } }, legend: { orientation: "h" },
+    annotations: waited.length ? [] : [{ text: t("no_waits"), showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }] }, CHART);
+}
+
+function duration(seconds) {
+  return seconds < 120 ? `${seconds.toFixed(0)} ${t("seconds")}` : `${(seconds / 60).toFixed(1)} ${t("minutes")}`;
+}
+
+async function loadPlan() {
+  state.plan = await (await api("GET", "/api/station/plan")).json();
+  drawPlan();
+}
+
+function drawPlan() {
+  // Metres to the SVG's units (1 m = 100); a row below the floor holds devices the scenario did not place.
+  const plan = state.plan;
+  const svg = document.getElementById("plan");
+  const below = plan.devices.some((d) => !d.placed) ? 160 : 80;
+  svg.setAttribute("viewBox", `-80 -60 ${plan.width_m * 100 + 160} ${plan.depth_m * 100 + 60 + below}`);
+  svg.querySelectorAll("g, rect.floor, text.occupancy").forEach((node) => node.remove());
+  const floor = document.createElementNS(SVG_NS, "rect");
+  Object.entries({ class: "floor", x: 0, y: 0, width: plan.width_m * 100, height: plan.depth_m * 100, rx: 8 })
+    .forEach(([k, v]) => floor.setAttribute(k, v));
+  svg.appendChild(floor);
+  const inside = document.createElementNS(SVG_NS, "text");
+  Object.entries({ class: "occupancy", id: "plan-occupancy", x: 0, y: -16 })
+    .forEach(([k, v]) => inside.setAttribute(k, v));
+  svg.appendChild(inside);
+  plan.devices.forEach((spot) => {
+    const g = document.createElementNS(SVG_NS, "g");
+    g.id = `spot-${spot.id}`;
+    g.dataset.device = spot.id;
+    g.setAttribute("class", "spot");
+    g.setAttribute("transform", `translate(${spot.x_m * 100} ${spot.y_m * 100})`);
+    g.setAttribute("tabindex", "0");
+    g.innerHTML = `<rect x="-62" y="-34" width="124" height="68" rx="10"></rect>
+      <text class="name" y="-8" text-anchor="middle"></text><text class="status" y="20" text-anchor="middle"></text>`;
+    g.addEventListener("click", () => showDevice(spot.id));
+    g.addEventListener("keydown", (event) => { if (event.key === "Enter") showDevice(spot.id); });
+    svg.appendChild(g);
+  });
+  Object.values(state.devices).forEach(renderSpot);
+}
+
+function fit(text, value) {
+  // A long name is squeezed into its box rather than spilling over the next device.
+  text.textContent = value;
+  text.removeAttribute("textLength");
+  if (text.getComputedTextLength && text.getComputedTextLength() > 116) {
+    text.setAttribute("textLength", 116);
+    text.setAttribute("lengthAdjust", "spacingAndGlyphs");
+  }
+}
+
+function renderSpot(device) {
+  const g = document.getElementById(`spot-${device.id}`);
+  const spot = state.plan && state.plan.devices.find((d) => d.id === device.id);
+  if (!g || !spot) return;
+  const r = device.reported;
+  let status = "";
+  let level = "idle";
+  if (device.available === false) { status = t("offline"); level = "offline"; }
+  else if (r.busy !== undefined && spot.units) {
+    status = `${r.busy}/${spot.units}${r.queue ? ` · ${t("queue")} ${r.queue}` : ""}`;
+    level = r.queue ? "queued" : r.busy >= spot.units ? "full" : r.busy > 0 ? "busy" : "idle";
+  } else if (r.on !== undefined) {
+    status = `${t(r.on ? "on" : "off")}${r.indoor_temp_c !== undefined ? ` ${Number(r.indoor_temp_c).toFixed(1)} °C` : ""}`;
+    level = r.on ? "on" : "idle";
+  } else if (r.occupancy !== undefined) { status = `${r.occupancy} ${t("people")}`; level = r.occupancy ? "busy" : "idle"; }
+  else if (r.self_test_ok !== undefined) { status = r.self_test_ok ? "OK" : "!"; level = r.self_test_ok ? "idle" : "queued"; }
+  g.setAttribute("class", `spot ${level}${spot.placed ? "" : " unplaced"}`);
+  fit(g.querySelector("text.name"), labelFor(spot.label));
+  fit(g.querySelector("text.status"), status);
+  const title = g.querySelector("title") || g.appendChild(document.createElementNS(SVG_NS, "title"));
+  title.textContent = `${spot.label}${spot.placed ? "" : ` (${t("not_placed")})`}`;
+  if (device.kind === "door") {
+    document.getElementById("plan-occupancy").textContent = r.occupancy !== undefined ? `${t("occupancy")} ${r.occupancy}` : "";
+  }
 }
 
 async function drawOccupancy() {
@@ -270,7 +386,7 @@ async function drawOccupancy() {
   if (!door || !window.Plotly) return;
   const points = await (await api("GET", `/api/devices/${door.id}/history?field=occupancy&hours=24`)).json();
   Plotly.newPlot("occupancy-chart", [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines", line: { shape: "hv" } }],
-    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 260 }, { displaylogo: false, responsive: true });
+    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 260 }, CHART);
 }
 
 document.getElementById("login-form").addEventListener("submit", signIn);

@@ -2,8 +2,11 @@
 const TEXT = {
   zh: {
     title: "云小驿 · 工会驿站", switch_language: "English", logout: "退出", sign_in: "登录", username: "用户名", password: "密码",
-    occupancy: "在站人数", online: "在线设备", active_alarms: "待处理告警", floor_plan: "驿站设备", alarms: "告警",
-    no_alarms: "暂无告警", occupancy_today: "今日在站人数", offline: "离线", on: "开", off: "关", switch_on: "打开",
+    occupancy: "在站人数", online: "在线设备", active_alarms: "待处理告警", floor_plan: "驿站平面图", alarms: "告警",
+    devices: "设备", not_placed: "未布置位置", today: "今日数据", visitors_today: "今日进站人次", mean_wait: "平均等待",
+    commands_today: "今日指令", alarms_today: "今日告警", busiest: "今日最忙设备（使用率）", waits_by_hour: "今日各时段平均等待（分钟）",
+    uses: "次使用", utilisation: "使用率", minutes: "分钟", seconds: "秒", hour: "时", people: "人",
+    no_alarms: "暂无告警", occupancy_today: "最近 24 小时在站人数", no_waits: "今日暂无排队", offline: "离线", on: "开", off: "关", switch_on: "打开",
     switch_off: "关闭", pending: "执行中…", acked: "已确认", failed: "失败", acknowledge: "确认", close: "关闭告警",
     raised: "新告警", acknowledged: "已确认", cleared: "已关闭", bad_login: "登录失败",
     kind_lights: "照明", kind_air_conditioner: "空调", kind_door: "智能门禁", kind_microwave: "微波炉",
@@ -21,7 +24,11 @@ const TEXT = {
   en: {
     title: "Yunxiaoyi union station", switch_language: "中文", logout: "Sign out", sign_in: "Sign in", username: "User name",
     password: "Password", occupancy: "Inside now", online: "Devices online", active_alarms: "Open alarms",
-    floor_plan: "Station devices", alarms: "Alarms", no_alarms: "No alarms", occupancy_today: "People inside today",
+    floor_plan: "Floor plan", alarms: "Alarms",
+    devices: "Devices", not_placed: "not placed", today: "Today", visitors_today: "Visitors today", mean_wait: "Mean wait",
+    commands_today: "Commands today", alarms_today: "Alarms today", busiest: "Busiest devices today (share of time in use)",
+    waits_by_hour: "Mean wait by hour today (minutes)", uses: "uses", utilisation: "in use", minutes: "min", seconds: "s",
+    hour: "hour", people: "people", no_alarms: "No alarms", occupancy_today: "People inside, last 24 hours", no_waits: "Nobody has waited today",
     offline: "offline", on: "on", off: "off", switch_on: "Switch on", switch_off: "Switch off", pending: "pending…",
     acked: "confirmed", failed: "failed", acknowledge: "Acknowledge", close: "Close", raised: "raised",
     acknowledged: "acknowledged", cleared: "closed", bad_login: "Sign-in failed",
