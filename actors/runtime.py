@@ -176,26 +176,42 @@ class InlineHandle:
         pass
 
 
+class ActorUnresponsive(RuntimeError):
+    """A Ray actor did not answer in time (its node is gone or it hangs): the caller is not left blocked."""
+
+
 class RayHandle:
     """The host as a Ray actor; each message is one blocking round trip (~1 ms).
 
     Actors reserve no CPU (``num_cpus=0``): a station holds far more actors than the
     machine has cores, and they are idle but for the moment they handle a message.
+    Every round trip has a deadline: a live bridge waiting on a lost node forever
+    would stop taking the station's messages.
     """
+
+    START_TIMEOUT_S = 60.0
+    """Creating the actor may start a worker process first."""
+    REPLY_TIMEOUT_S = 10.0
 
     def __init__(self, actor_class: type[Actor], actor_id: str, args: tuple[Any, ...], seed: int, start: datetime) -> None:
         import ray
 
         remote_host = ray.remote(ActorHost).options(num_cpus=0, name=None, max_restarts=0)
         self._ray = ray
+        self._actor_id = actor_id
         self._actor: Any = remote_host.remote(actor_class, actor_id, args, seed, start)
 
     def start(self, now: float) -> list[Effect]:
-        effects: list[Effect] = self._ray.get(self._actor.start.remote(now))
-        return effects
+        return self._reply(self._actor.start.remote(now), self.START_TIMEOUT_S)
 
     def deliver(self, now: float, message: object) -> list[Effect]:
-        effects: list[Effect] = self._ray.get(self._actor.deliver.remote(now, message))
+        return self._reply(self._actor.deliver.remote(now, message), self.REPLY_TIMEOUT_S)
+
+    def _reply(self, pending: Any, timeout_s: float) -> list[Effect]:
+        try:
+            effects: list[Effect] = self._ray.get(pending, timeout=timeout_s)
+        except self._ray.exceptions.GetTimeoutError:
+            raise ActorUnresponsive(f"actor {self._actor_id} did not answer within {timeout_s:g} s") from None
         return effects
 
     def release(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from importlib.metadata import version
 from zoneinfo import ZoneInfo
 
@@ -87,11 +87,10 @@ class LiveStation:
             discovery=self.options.discovery, names={d.id: d.label for d in self.scenario.devices}, version=__version__,
             actors=actors, placement=self.options.placement, seed=self.scenario.seed,
         )  # fmt: skip
-        writer = self._writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200)
+        retention_s = self.options.retention_days * 86400
+        writer = self._writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200, retention_s=retention_s).start()
         bridge.twin.subscribe(writer)
         self.daybook = self._open_daybook(bridge, clock)
-        bridge.every(2.0, lambda _twin, _now: writer.flush())
-        bridge.every(3600.0, lambda _twin, _now: self._retain(clock.datetime_at(clock.now())))
         if self.scenario.automations is not None:
             self._automate(bridge)
         self.bridge = bridge.start()
@@ -106,7 +105,7 @@ class LiveStation:
         if self.bridge is not None:
             self.bridge.stop()
         if self._writer is not None:
-            self._writer.flush()  # the loop has stopped: what it buffered since the last flush is written now
+            self._writer.stop()  # the loop has stopped: what it buffered since the last flush is written now
         if self.broker is not None:
             self.broker.stop()
         if self._ray is not None:
@@ -125,11 +124,6 @@ class LiveStation:
         book.pause(now)
         bridge.twin.subscribe(lambda change: book.observe(clock.datetime_at(change.t), change.entity_id, change.name, change.data))
         return book
-
-    def _retain(self, now: datetime) -> None:
-        deleted = self.history.purge(now - timedelta(days=self.options.retention_days))
-        if deleted:
-            logger.info("history: %d rows older than %g days deleted", deleted, self.options.retention_days)
 
     def _automate(self, bridge: Bridge) -> None:
         config = self.scenario.automations

@@ -9,9 +9,11 @@ one. Retention deletes what is older than a cut-off.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
@@ -25,41 +27,97 @@ from twin.feed import STATE, Change
 logger = logging.getLogger(__name__)
 MAX_BUFFERED = 100_000
 """Rows kept while the database is away; older ones are dropped first (logged)."""
+PURGE_EVERY_S = 3600.0
 
 
 class HistoryWriter:
-    def __init__(self, engine: Engine, station: str, clock: Clock, batch: int = 500) -> None:
+    """Rows are taken in the twin's thread (a list append) and written in the writer's own.
+
+    A database that is slow or away must not hold up the bridge's loop, which also
+    times out commands and takes acknowledgements: so ``start`` runs the inserts in a
+    thread of their own, every ``period_s`` or as soon as ``batch`` rows are waiting,
+    and there too, once an hour, deletes what is older than ``retention_s``.
+    """
+
+    def __init__(
+        self, engine: Engine, station: str, clock: Clock, batch: int = 500, period_s: float = 2.0, retention_s: float | None = None
+    ) -> None:
         self._engine = engine
         self._station = station
         self._clock = clock
         self._batch = batch
+        self._period_s = period_s
         self._rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._due = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._retention_s = retention_s
         self.written = 0
 
     def __call__(self, change: Change) -> None:
-        self._rows.append(
-            {
-                "station": self._station, "seq": change.seq, "at": _utc(self._clock.datetime_at(change.t)),
-                "entity_id": change.entity_id, "name": change.name, "version": change.version,
-                "data": _jsonable(change.data), "t": change.t,
-            }
-        )  # fmt: skip
-        if len(self._rows) >= self._batch:
-            self.flush()  # never raises: a database hiccup must not abort the twin's report
+        row = {
+            "station": self._station, "seq": change.seq, "at": _utc(self._clock.datetime_at(change.t)),
+            "entity_id": change.entity_id, "name": change.name, "version": change.version,
+            "data": _jsonable(change.data), "t": change.t,
+        }  # fmt: skip
+        with self._lock:
+            self._rows.append(row)
+            waiting = len(self._rows)
+        if waiting >= self._batch:
+            if self._thread is None:
+                self.flush()  # no thread of its own (a test, a tool): write here; never raises
+            else:
+                self._due.set()
+
+    def start(self) -> HistoryWriter:
+        self._thread = threading.Thread(target=self._run, name=f"history-{self._station}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Write what is left and stop (the twin has stopped feeding it)."""
+        self._stopping.set()
+        self._due.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        next_purge = time.monotonic()
+        while not self._stopping.is_set():
+            self._due.wait(self._period_s)
+            self._due.clear()
+            self.flush()
+            if self._retention_s is not None and time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + PURGE_EVERY_S
+                self._purge(self._clock.datetime_at(self._clock.now()) - timedelta(seconds=self._retention_s))
+
+    def _purge(self, before: datetime) -> None:
+        try:
+            deleted = History(self._engine, self._station).purge(before)
+        except SQLAlchemyError:
+            logger.exception("history: rows before %s not deleted; trying again in an hour", before)
+            return
+        if deleted:
+            logger.info("history: %d rows before %s deleted (retention)", deleted, before)
 
     def flush(self) -> None:
         """Write what is buffered; if the database refuses, keep it (up to ``MAX_BUFFERED``) for the next try."""
-        if not self._rows:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if not rows:
             return
-        rows = self._rows
         try:
             with self._engine.begin() as connection:
                 connection.execute(insert(HistoryRow), rows)
         except SQLAlchemyError:
             logger.exception("history: %d rows not written; kept for the next flush", len(rows))
-            del self._rows[: max(0, len(self._rows) - MAX_BUFFERED)]
+            with self._lock:
+                self._rows[:0] = rows
+                del self._rows[: max(0, len(self._rows) - MAX_BUFFERED)]
             return
-        self._rows = []
         self.written += len(rows)
 
 

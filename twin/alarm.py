@@ -1,7 +1,9 @@
 """Alarms: raised -> acknowledged -> cleared, with who, when and a note at every step.
 
 An alarm is kept once per (source, type) while it is active: the same fault raised
-again adds to its count rather than flooding the operators' queue.  An alarm not
+again adds to its count rather than flooding the operators' queue.  A fault that
+comes back soon after its alarm was cleared (a flapping sensor, a door that keeps
+being propped open) reopens that alarm, so its history stays in one place.  An alarm not
 acknowledged in time is escalated, once per level.  Every step is an event on the
 twin's feed, so the web view, history and audit see the same story.
 """
@@ -65,11 +67,17 @@ class AlarmError(ValueError):
     """An operator asked for a step the alarm's life cycle does not allow (closing a closed alarm)."""
 
 
+REOPEN_WITHIN_S = 600.0
+"""A fault back within this long of its alarm's clearing reopens it instead of raising a new one."""
+
+
 class AlarmBook:
-    def __init__(self, twin: Twin) -> None:
+    def __init__(self, twin: Twin, reopen_within_s: float = REOPEN_WITHIN_S) -> None:
         self._twin = twin
+        self.reopen_within_s = reopen_within_s
         self.alarms: dict[str, Alarm] = {}
         self._active: dict[tuple[str, str], str] = {}
+        self._last_cleared: dict[tuple[str, str], str] = {}
         self._issued = 0
 
     def raise_(
@@ -82,6 +90,9 @@ class AlarmBook:
             alarm.last_raised_at = t
             self._emit(alarm, "alarm_repeated", t)
             return alarm
+        recent = self.alarms.get(self._last_cleared.get((source, type_), ""))
+        if recent is not None and t - recent.steps[-1].t <= self.reopen_within_s:
+            return self._reopen(recent, t, detail, by)
         self._issued += 1
         alarm = Alarm(f"A{self._issued}", source, type_, severity, t, detail, last_raised_at=t)
         alarm.steps.append(AlarmStep(AlarmState.RAISED.value, by, t, detail))
@@ -121,6 +132,7 @@ class AlarmBook:
         alarm.state = AlarmState.CLEARED
         alarm.steps.append(AlarmStep(alarm.state.value, who, t, note))
         del self._active[(alarm.source, alarm.type)]
+        self._last_cleared[(alarm.source, alarm.type)] = alarm.id
         self._emit(alarm, "alarm_cleared", t)
         return alarm
 
@@ -144,11 +156,25 @@ class AlarmBook:
         """Drop alarms cleared before ``before`` from memory; the feed and the history keep them."""
         old = [a.id for a in self.alarms.values() if not a.active and a.steps[-1].t < before]
         for alarm_id in old:
-            del self.alarms[alarm_id]
+            alarm = self.alarms.pop(alarm_id)
+            if self._last_cleared.get((alarm.source, alarm.type)) == alarm_id:
+                del self._last_cleared[(alarm.source, alarm.type)]
         return len(old)
 
     def active(self) -> list[Alarm]:
         return [a for a in self.alarms.values() if a.active]
+
+    def _reopen(self, alarm: Alarm, t: float, detail: str, by: str) -> Alarm:
+        """Raised again: it needs acknowledging again, and escalates from now."""
+        alarm.state = AlarmState.RAISED
+        alarm.count += 1
+        alarm.raised_at = alarm.last_raised_at = t
+        alarm.escalations = 0
+        alarm.detail = detail or alarm.detail
+        alarm.steps.append(AlarmStep("reopened", by, t, detail))
+        self._active[(alarm.source, alarm.type)] = alarm.id
+        self._emit(alarm, "alarm_reopened", t)
+        return alarm
 
     def _get(self, alarm_id: str) -> Alarm:
         try:

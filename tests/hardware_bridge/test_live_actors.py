@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
 from actors.air_conditioner import AirConditioner, AirConditionerConfig
 from actors.lights import Lights, LightsConfig
-from actors.runtime import Placement
+from actors.message import NextHour
+from actors.runtime import ActorUnresponsive, Placement, RayHandle, place
 from hardware_bridge.bridge import Bridge
 from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.clock import wall_clock
@@ -68,3 +71,23 @@ def test_reports_commands_and_visitors_go_through_the_actors(placement: Placemen
             for device in devices:
                 device.stop()
             bridge.stop()
+
+
+class _Hung(Lights):
+    """An actor whose node stops answering: it takes far longer than any reply deadline."""
+
+    def receive(self, message: object) -> None:
+        time.sleep(30)
+
+
+@pytest.mark.xdist_group("ray")
+def test_a_ray_actor_that_does_not_answer_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RayHandle, "REPLY_TIMEOUT_S", 1.0)
+    with ray_session():
+        handle = place(Placement.RAY, _Hung, "lights", (LightsConfig(),), 1, datetime(2026, 7, 20, tzinfo=UTC))
+        handle.start(0.0)
+        began = time.monotonic()
+        with pytest.raises(ActorUnresponsive, match="actor lights did not answer within 1 s"):
+            handle.deliver(1.0, NextHour())
+        assert time.monotonic() - began < 10
+        handle.release()

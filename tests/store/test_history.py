@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, inspect
 
-from store.db import migrate
+from store.db import engine_for, migrate
 from store.history import History, HistoryWriter, Point, downsample
+from tests.hardware_bridge.conftest import wait_for
 from twin.clock import Clock
 from twin.entity import Twin
 
@@ -79,3 +81,39 @@ def test_downsampling_keeps_every_reading_once(offsets: list[float], buckets: in
     assert [p.at for p in out] == sorted(p.at for p in out)
     for p in out:
         assert p.low is not None and p.high is not None and p.low <= p.value <= p.high
+
+
+def test_the_writer_thread_writes_on_its_own_and_purges_past_retention(engine: Engine) -> None:
+    recorded_twin(engine, readings=120)  # two hours from START
+    now = START + timedelta(minutes=90)
+    twin = Twin("yunting")
+    twin.add("door", "door")
+    writer = HistoryWriter(engine, "yunting", Clock(now, lambda: 0.0), batch=10_000, period_s=0.05, retention_s=3600).start()
+    twin.subscribe(writer)
+    try:
+        for i in range(25):
+            twin.report("door", 0.0, {"occupancy": i})
+        wait_for(lambda: writer.written == twin.feed.last_seq, what="the writer's thread to write without being asked")
+        history = History(engine, "yunting")
+        wait_for(lambda: len(history.series("fridge", "temp_c", START, now)) == 61, what="the purge of rows over an hour old")
+    finally:
+        writer.stop()
+    assert [p.value for p in history.series("door", "occupancy", now, now)] == list(range(25))
+
+
+def test_rows_the_database_refused_are_kept_and_written_once_it_is_back(engine: Engine, tmp_path: Path) -> None:
+    missing = engine_for(f"sqlite:///{tmp_path / 'no-such-dir' / 'yxy.db'}")  # a database that is away
+    twin = Twin("yunting")
+    twin.add("fridge", "fridge")
+    writer = HistoryWriter(missing, "yunting", Clock(START, lambda: 0.0), batch=10_000)
+    twin.subscribe(writer)
+    for i in range(5):
+        twin.report("fridge", i * 60.0, {"temp_c": 4.0 + i})
+    writer.flush()
+    assert writer.written == 0
+    writer._engine = engine  # the database is back
+    writer.flush()
+    assert writer.written == 5
+    assert [p.value for p in History(engine, "yunting").series("fridge", "temp_c", START, START + timedelta(hours=1))] == [
+        4.0, 5.0, 6.0, 7.0, 8.0,
+    ]  # fmt: skip

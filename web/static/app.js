@@ -213,7 +213,8 @@ function renderAlarms() {
     const item = document.createElement("li");
     item.className = `alarm ${alarm.severity}`;
     item.dataset.alarm = alarm.id;
-    item.innerHTML = `<b>${esc(alarm.source)}</b> ${esc(alarm.type)} <span class="state">${t(alarm.state)}</span> <small>${esc(alarm.detail)}</small>`;
+    const repeats = alarm.count > 1 ? ` <span class="count">×${alarm.count}</span>` : "";
+    item.innerHTML = `<b>${esc(deviceName(alarm.source))}</b> ${esc(alarm.type)}${repeats} <span class="state">${t(alarm.state)}</span> <small>${esc(alarm.detail)}</small>`;
     for (const [step, label] of [["acknowledge", "acknowledge"], ["assign", "assign"], ["note", "note"], ["clear", "close"]]) {
       if (step === "acknowledge" && alarm.state !== "raised") continue;
       const button = document.createElement("button");
