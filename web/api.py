@@ -21,7 +21,19 @@ from store.models import AuditEntry, PlannerRun, User
 from twin.alarm import Alarm, AlarmError
 from twin.entity import Twin
 from web import planner
-from web.auth import EVERYONE, OPERATORS, OVERSIGHT, LoginError, Role, authenticate, close_session, create_user, open_session
+from web.auth import (
+    EVERYONE,
+    OPERATORS,
+    OVERSIGHT,
+    LoginError,
+    Role,
+    authenticate,
+    close_session,
+    close_sessions,
+    create_user,
+    open_session,
+    set_password,
+)
 from web.deps import COOKIE, DatabaseDep, RequireRole, ServicesDep, audit, token_of
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -91,6 +103,20 @@ class NewUser(_Strict):
     password: Annotated[str, Field(min_length=12, max_length=256)]
 
 
+class PasswordChange(_Strict):
+    current: Annotated[str, Field(max_length=256)]
+    new: Annotated[str, Field(min_length=12, max_length=256)]
+
+
+class UserChange(_Strict):
+    display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    role: Role | None = None
+    active: bool | None = None
+    password: Annotated[str, Field(min_length=12, max_length=256)] | None = Field(
+        None, description="A new password set by an officer (a reset); the account is signed out everywhere."
+    )
+
+
 class UserView(BaseModel):
     username: str
     display_name: str
@@ -154,6 +180,20 @@ def logout(request: Request, response: Response, user: Everyone, db: DatabaseDep
         close_session(db, token)
     audit(db, request, user, "logout", user.username)
     response.delete_cookie(COOKIE)
+
+
+@auth.post("/password", status_code=204)
+def change_password(body: PasswordChange, request: Request, user: Everyone, db: DatabaseDep, svc: ServicesDep) -> None:
+    """Change one's own password; every other session of the account is closed."""
+    settings = svc.settings
+    try:
+        authenticate(db, user.username, body.current, settings.login_max_failures, settings.lockout_s)
+    except LoginError:
+        db.commit()  # a wrong current password counts towards the lockout, as at sign-in
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong") from None
+    set_password(db, user, body.new)
+    closed = close_sessions(db, user, keep=token_of(request))
+    audit(db, request, user, "password_changed", user.username, None, {"other_sessions_closed": closed})
 
 
 @auth.get("/me", response_model=UserView)
@@ -285,6 +325,34 @@ def add_user(body: NewUser, request: Request, user: Admin, db: DatabaseDep) -> U
     created = create_user(db, body.username, body.display_name, body.role, body.password)
     audit(db, request, user, "user_created", created.username, None, {"role": created.role, "display_name": created.display_name})
     return UserView(username=created.username, display_name=created.display_name, role=Role(created.role), active=created.active)
+
+
+@staff.patch("/{username}", response_model=UserView)
+def change_user(username: Annotated[str, ApiPath(pattern=r"^[A-Za-z0-9_.-]{1,64}$")], body: UserChange, request: Request, user: Admin,
+                db: DatabaseDep) -> UserView:  # fmt: skip
+    """Change an account's name, role or standing, or reset its password. The last active officer cannot be demoted."""
+    target = db.scalar(select(User).where(User.username == username))
+    if target is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}")
+    before = {"display_name": target.display_name, "role": target.role, "active": target.active}
+    stays_admin = (body.role or Role(target.role)) is Role.ADMIN and (target.active if body.active is None else body.active)
+    if target.role == Role.ADMIN and target.active and not stays_admin:
+        admins = db.scalars(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))).all()
+        if len(admins) <= 1:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"{username} is the last active admin; make another admin first")
+    if body.display_name is not None:
+        target.display_name = body.display_name
+    if body.role is not None:
+        target.role = body.role.value
+    if body.active is not None:
+        target.active = body.active
+    if body.password is not None:
+        set_password(db, target, body.password)
+    if body.password is not None or not target.active or target.role != before["role"]:
+        close_sessions(db, target, keep=token_of(request) if target.id == user.id else None)
+    after = {"display_name": target.display_name, "role": target.role, "active": target.active}
+    audit(db, request, user, "user_changed", username, before, after | ({"password": "reset"} if body.password else {}))
+    return UserView(username=target.username, display_name=target.display_name, role=Role(target.role), active=target.active)
 
 
 @audit_log.get("", response_model=list[AuditView])

@@ -97,6 +97,23 @@ def user_for(db: Session, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
+def set_password(db: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    db.flush()
+
+
+def close_sessions(db: Session, user: User, keep: str | None = None) -> int:
+    """Sign ``user`` out everywhere (but the session ``keep``): after a password change, a reset or deactivation."""
+    kept = _digest(keep) if keep else None
+    rows = [row for row in db.scalars(select(StaffSession).where(StaffSession.user_id == user.id)) if row.token_hash != kept]
+    for row in rows:
+        db.delete(row)
+    db.flush()
+    return len(rows)
+
+
 def close_session(db: Session, token: str) -> None:
     row = db.get(StaffSession, _digest(token))
     if row is not None:

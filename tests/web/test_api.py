@@ -33,6 +33,39 @@ def test_sign_in_and_lockout(client: TestClient, station: LiveStation) -> None:
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
+def test_staff_change_their_password_and_officers_manage_accounts(client: TestClient) -> None:
+    custodian, elsewhere = as_role(client, Role.CUSTODIAN), as_role(client, Role.CUSTODIAN)  # signed in on two phones
+    new = "a much longer passphrase"
+    wrong = client.post("/api/auth/password", json={"current": "guess", "new": new}, headers=custodian)
+    assert wrong.status_code == 403 and "current password" in wrong.json()["detail"]
+    assert client.post("/api/auth/password", json={"current": PASSWORD, "new": "short"}, headers=custodian).status_code == 422
+    assert client.post("/api/auth/password", json={"current": PASSWORD, "new": new}, headers=custodian).status_code == 204
+    assert client.get("/api/auth/me", headers=custodian).status_code == 200, "the session that changed it stays"
+    assert client.get("/api/auth/me", headers=elsewhere).status_code == 401, "every other session is closed"
+    assert client.post("/api/auth/login", json={"username": "custodian", "password": PASSWORD}).status_code == 401
+    assert client.post("/api/auth/login", json={"username": "custodian", "password": new}).status_code == 200
+
+    admin = as_role(client, Role.ADMIN)
+    assert client.patch("/api/users/custodian", json={"active": False}, headers=as_role(client, Role.OPERATOR)).status_code == 403
+    off = client.patch("/api/users/custodian", json={"active": False}, headers=admin)
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert client.get("/api/auth/me", headers=custodian).status_code == 401, "a deactivated account is signed out"
+    assert client.post("/api/auth/login", json={"username": "custodian", "password": new}).status_code == 401
+    reset = client.patch("/api/users/custodian", json={"active": True, "password": "reset by the officer"}, headers=admin)
+    assert (
+        reset.status_code == 200
+        and client.post("/api/auth/login", json={"username": "custodian", "password": "reset by the officer"}).status_code == 200
+    )
+    last = client.patch("/api/users/admin", json={"role": "operator"}, headers=admin)
+    assert last.status_code == 409 and "last active admin" in last.json()["detail"]
+    assert client.patch("/api/users/nobody", json={"active": False}, headers=admin).status_code == 404
+    entries = client.get("/api/audit", headers=admin).json()
+    changes = [e for e in entries if e["action"] in ("password_changed", "user_changed")]
+    assert [e["action"] for e in changes] == ["user_changed", "user_changed", "password_changed"]
+    assert changes[0]["after"] == {"display_name": "custodian 李", "role": "custodian", "active": True, "password": "reset"}
+    assert all(PASSWORD not in str(e) and new not in str(e) for e in entries), "no password in the audit log"
+
+
 def test_a_command_from_the_web_reaches_the_device_and_the_audit_log(client: TestClient, lights: EmulatedDevice) -> None:
     operator = as_role(client, Role.OPERATOR)
     sent = client.post("/api/devices/lights/commands", json={"set": {"on": True}}, headers=operator)

@@ -159,6 +159,44 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     assert {f"0{n}" for n in range(1, 6)} <= {name[:2] for name in os.listdir(ARTIFACTS)}
 
 
+def sign_in(page: object, server: str, username: str, password: str = PASSWORD) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.goto(server)
+    page.fill("#login-form input[name=username]", username)
+    page.fill("#login-form input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#station")).to_be_visible(timeout=20_000)
+
+
+def test_an_officer_manages_accounts_and_an_auditor_only_reads(page: object, server: str, lights: EmulatedDevice) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    sign_in(page, server, "admin")
+    form = page.locator("#staff-form")
+    form.locator("input[name=username]").fill("night-li")
+    form.locator("input[name=display_name]").fill("夜班 李")
+    form.locator("select[name=role]").select_option("custodian")
+    form.locator("input[name=password]").fill("night shift passphrase")
+    form.locator("button[type=submit]").click()
+    row = page.locator("#staff-list tr[data-user=night-li]")
+    expect(row).to_contain_text("驿站值班员")
+    row.locator("button").click()  # deactivate
+    expect(row).to_have_class("inactive")
+    expect(page.locator("#audit-list")).to_contain_text("user_changed")
+    shot(page, "06-staff")
+    page.click("#logout")
+
+    sign_in(page, server, "auditor")
+    expect(page.locator("#device-lights h3")).to_contain_text("照明")
+    expect(page.locator("#device-lights button.switch")).to_have_count(0)
+    expect(page.locator("#run-form")).to_be_hidden()
+    expect(page.locator("#staff")).to_be_hidden()
+    expect(page.locator("#audit-list li").first).to_be_visible()
+
+
 def test_nothing_comes_from_a_cdn(server: str) -> None:
     with urlopen(server) as page:
         html = page.read().decode()

@@ -12,7 +12,15 @@ from web.api import PUBLIC
 from web.auth import Role
 from web.deps import RequireRole
 
-SAMPLE = {"device": "lights", "command_id": "c1", "alarm_id": "A1", "step": "acknowledge", "run_id": "1", "name": "mmc"}
+SAMPLE = {
+    "device": "lights",
+    "command_id": "c1",
+    "alarm_id": "A1",
+    "step": "acknowledge",
+    "run_id": "1",
+    "name": "mmc",
+    "username": "custodian",
+}
 
 
 def api_routes(routes: list[Any]) -> list[APIRoute]:

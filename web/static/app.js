@@ -23,6 +23,10 @@ function applyLanguage() {
   renderDevices();
   renderAlarms();
   if (state.today) drawToday(state.today);
+  if (state.me) {
+    document.getElementById("who").textContent = `${state.me.display_name} (${t("role_" + state.me.role)})`;
+    if (state.me.role === "admin") loadStaff();
+  }
 }
 
 async function api(method, path, body) {
@@ -49,7 +53,7 @@ async function signIn(event) {
     body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
   });
   const error = document.getElementById("login-error");
-  if (!response.ok) { error.textContent = `${t("bad_login")}: ${(await response.json()).detail}`; return; }
+  if (!response.ok) { error.textContent = `${t("bad_login")}: ${detailOf(await response.json())}`; return; }
   const me = await response.json();
   state.token = me.token;
   sessionStorage.setItem("yxy-token", me.token);
@@ -59,7 +63,15 @@ async function signIn(event) {
 
 async function start(me) {
   state.started = true;
-  document.getElementById("who").textContent = `${me.display_name} (${me.role})`;
+  state.me = me;
+  document.getElementById("who").textContent = `${me.display_name} (${t("role_" + me.role)})`;
+  // Controls a role may not use are not shown (the server refuses them anyway).
+  document.body.dataset.role = me.role;
+  document.getElementById("run-form").hidden = me.role === "auditor";
+  document.getElementById("staff").hidden = me.role !== "admin";
+  document.getElementById("audit").hidden = !["admin", "auditor"].includes(me.role);
+  if (me.role === "admin") loadStaff();
+  if (["admin", "auditor"].includes(me.role)) loadAudit();
   document.getElementById("login").hidden = true;
   document.getElementById("station").hidden = false;
   document.getElementById("logout").hidden = false;
@@ -103,7 +115,7 @@ async function startRun(event) {
   const file = form.get("upload");
   const body = file && file.size ? { toml: await file.text() } : { scenario: form.get("scenario") };
   const response = await api("POST", "/api/runs", { ...body, replications: Number(form.get("replications")), overrides });
-  document.getElementById("run-error").textContent = response.ok ? "" : (await response.json()).detail;
+  document.getElementById("run-error").textContent = response.ok ? "" : detailOf(await response.json());
   loadRuns();
 }
 
@@ -171,7 +183,7 @@ function renderDevice(device) {
   const fields = SHOWN.filter((k) => device.reported[k] !== undefined && device.reported[k] !== null)
     .map((k) => `<li><span>${t(k === "on" ? "power" : k)}</span><b data-field="${k}">${esc(format(k, device.reported[k]))}</b></li>`).join("");
   const last = Object.values(state.commands).filter((c) => c.device === device.id).pop();
-  const control = ["lights", "air_conditioner"].includes(device.kind)
+  const control = ["lights", "air_conditioner"].includes(device.kind) && canOperate()
     ? `<button type="button" class="switch" data-device="${device.id}">${device.reported.on ? t("switch_off") : t("switch_on")}</button>`
     : "";
   card.innerHTML = `<h3>${esc(deviceName(device.id))} <small>${esc(device.id)}</small>${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
@@ -216,7 +228,7 @@ function renderAlarms() {
     const repeats = alarm.count > 1 ? ` <span class="count">×${alarm.count}</span>` : "";
     item.innerHTML = `<b>${esc(deviceName(alarm.source))}</b> ${esc(alarm.type)}${repeats} <span class="state">${t(alarm.state)}</span> <small>${esc(alarm.detail)}</small>`;
     for (const [step, label] of [["acknowledge", "acknowledge"], ["assign", "assign"], ["note", "note"], ["clear", "close"]]) {
-      if (step === "acknowledge" && alarm.state !== "raised") continue;
+      if ((step === "acknowledge" && alarm.state !== "raised") || !canOperate()) continue;
       const button = document.createElement("button");
       button.type = "button";
       button.dataset.step = step;
@@ -232,6 +244,57 @@ function renderAlarms() {
     }
     list.appendChild(item);
   });
+}
+
+function canOperate() {
+  return state.me && state.me.role !== "auditor";
+}
+
+async function changePassword(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const response = await api("POST", "/api/auth/password", { current: form.get("current"), new: form.get("new") });
+  const message = document.getElementById("password-message");
+  message.className = response.ok ? "" : "error";
+  message.textContent = response.ok ? t("password_changed") : detailOf(await response.json());
+  if (response.ok) event.target.reset();
+}
+
+function detailOf(body) {
+  // FastAPI's 422 lists each field's problem; other errors are one sentence.
+  return Array.isArray(body.detail) ? body.detail.map((d) => `${d.loc.slice(1).join(".")}: ${d.msg}`).join("; ") : body.detail;
+}
+
+async function loadStaff() {
+  const users = await (await api("GET", "/api/users")).json();
+  document.getElementById("staff-list").innerHTML = users.map((u) => `<tr class="${u.active ? "" : "inactive"}" data-user="${esc(u.username)}">
+    <td>${esc(u.username)}</td><td>${esc(u.display_name)}</td><td>${esc(t("role_" + u.role))}${u.active ? "" : ` (${t("inactive")})`}</td>
+    <td><button type="button" data-active="${u.active ? "false" : "true"}">${t(u.active ? "deactivate" : "activate")}</button></td></tr>`).join("");
+  document.querySelectorAll("#staff-list button").forEach((button) => {
+    button.onclick = async () => {
+      const username = button.closest("tr").dataset.user;
+      const response = await api("PATCH", `/api/users/${encodeURIComponent(username)}`, { active: button.dataset.active === "true" });
+      document.getElementById("staff-message").textContent = response.ok ? "" : detailOf(await response.json());
+      loadStaff();
+      loadAudit();
+    };
+  });
+}
+
+async function addStaff(event) {
+  event.preventDefault();
+  const form = Object.fromEntries(new FormData(event.target));
+  const response = await api("POST", "/api/users", form);
+  const message = document.getElementById("staff-message");
+  message.className = response.ok ? "" : "error";
+  message.textContent = response.ok ? `${t("added")}: ${form.username}` : detailOf(await response.json());
+  if (response.ok) { event.target.reset(); loadStaff(); loadAudit(); }
+}
+
+async function loadAudit() {
+  const entries = await (await api("GET", "/api/audit?limit=50")).json();
+  document.getElementById("audit-list").innerHTML = entries.map((e) => `<li><time>${new Date(e.at).toLocaleString()}</time>
+    <b>${esc(e.username)}</b> ${esc(e.action)} <small>${esc(e.target)}</small></li>`).join("");
 }
 
 function showDevice(id) {
@@ -391,6 +454,8 @@ async function drawOccupancy() {
 }
 
 document.getElementById("login-form").addEventListener("submit", signIn);
+document.getElementById("password-form").addEventListener("submit", changePassword);
+document.getElementById("staff-form").addEventListener("submit", addStaff);
 document.getElementById("run-form").addEventListener("submit", startRun);
 document.getElementById("detail-field").addEventListener("change", drawDetail);
 document.getElementById("detail-close").addEventListener("click", () => { state.detail = null; document.getElementById("device-detail").hidden = true; });

@@ -20,6 +20,11 @@ const TEXT = {
     assign: "指派", note: "备注", assign_to: "指派给（用户名）", note_text: "备注内容",
     compare: "对比所选", history_of: "历史", close_panel: "收起", desired: "目标值",
     upload: "或上传情景文件（TOML）", workers: "户外劳动者人数", units_of: "数量：",
+    my_account: "我的账户", current_password: "当前密码", new_password: "新密码（至少 12 位）", change_password: "修改密码",
+    password_changed: "密码已修改，其他设备已退出登录", staff: "员工账户", display_name: "姓名", role: "角色", add_account: "新增账户",
+    initial_password: "初始密码（至少 12 位）", add: "新增", added: "已新增", deactivate: "停用", activate: "启用", inactive: "已停用",
+    audit_log: "操作记录", role_custodian: "驿站值班员", role_operator: "运维人员", role_admin: "工会干部（管理员）",
+    role_auditor: "审计员（只读）",
   },
   en: {
     title: "Yunxiaoyi union station", switch_language: "中文", logout: "Sign out", sign_in: "Sign in", username: "User name",
@@ -43,5 +48,10 @@ const TEXT = {
     assign: "Assign", note: "Note", assign_to: "Assign to (user name)", note_text: "Note",
     compare: "Compare selected", history_of: "History of", close_panel: "Close", desired: "desired",
     upload: "Or upload a scenario file (TOML)", workers: "Outdoor workers", units_of: "Units: ",
+    my_account: "My account", current_password: "Current password", new_password: "New password (12 characters or more)",
+    change_password: "Change password", password_changed: "Password changed; other devices are signed out", staff: "Staff accounts",
+    display_name: "Name", role: "Role", add_account: "Add an account", initial_password: "First password (12 characters or more)",
+    add: "Add", added: "Added", deactivate: "Deactivate", activate: "Activate", inactive: "inactive", audit_log: "Audit log",
+    role_custodian: "Custodian", role_operator: "Operator", role_admin: "Union officer (admin)", role_auditor: "Auditor (read-only)",
   },
 };
