@@ -1,9 +1,12 @@
 """Web load over loopback: the read API under concurrent clients, and the change feed fanned out to 100 viewers.
 
-A live station (embedded broker) with its web app under uvicorn; an emulated lights
-device changing state at --rate per second.  Prints requests per second and p50/p99
-latency of GET /api/devices with --clients concurrent clients, then connects
---viewers WebSocket viewers and checks that each receives every change, in order.
+A live station (embedded broker) with its web app under uvicorn.  Prints requests
+per second and p50/p99 latency of GET /api/devices and GET /api/station/today with
+--clients concurrent clients, against a baseline measured in the same run: a bare
+FastAPI app under the same uvicorn, one sync route returning the same devices JSON
+with no sign-in and no database (the framework's floor on this machine).  Then it
+connects --viewers WebSocket viewers and checks that each receives every change of
+an emulated lights device, in order.
 
     .venv/bin/python bench/web_load.py [--clients 20] [--seconds 10] [--viewers 100] [--changes 200]
 """
@@ -35,15 +38,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def read_load(base: str, token: str, clients: int, seconds: float) -> list[float]:
+BARE_APP = """
+import json, sys
+from fastapi import FastAPI
+from fastapi.responses import Response
+import uvicorn
+body = sys.stdin.read().encode()
+app = FastAPI()
+@app.get("/api/devices")
+def devices() -> Response:
+    return Response(body, media_type="application/json")
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+async def read_load(base: str, token: str, clients: int, seconds: float, path: str = "/api/devices") -> list[float]:
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
 
         async def one_client() -> None:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                response = await http.get("/api/devices")
+                response = await http.get(path)
                 response.raise_for_status()
                 latencies.append(time.perf_counter() - started)
 
@@ -76,6 +94,26 @@ async def fan_out(ws_base: str, token: str, viewers: int, changes: int, lights: 
     return in_order, changes, elapsed
 
 
+def report(what: str, latencies: list[float], seconds: float) -> float:
+    """Print the figures of one load run; returns its requests per second."""
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000
+    rate = len(latencies) / seconds
+    print(f"  {what}: {rate:,.0f} requests/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {statistics.mean(latencies) * 1000:.1f} ms")
+    return rate
+
+
+def wait_until_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up in 30 s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
@@ -104,11 +142,26 @@ def main() -> None:
     lights = EmulatedDevice("yunting", "lights", "lights", BrokerConfig("127.0.0.1", broker_port, protocol="3.1.1"), state={"on": True})
     lights.start()
     try:
-        latencies = sorted(asyncio.run(read_load(base, token, args.clients, args.seconds)))
-        p50, p99 = latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000
-        mean = statistics.mean(latencies) * 1000
-        print(f"GET /api/devices, {args.clients} concurrent clients for {args.seconds:g} s over loopback (server in its own process):")
-        print(f"  {len(latencies) / args.seconds:,.0f} requests/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {mean:.1f} ms")
+        devices_json = httpx.get(f"{base}/api/devices", headers={"Authorization": f"Bearer {token}"}).text
+        bare_port = free_port()
+        bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)], stdin=subprocess.PIPE, text=True)
+        assert bare.stdin is not None
+        bare.stdin.write(devices_json)
+        bare.stdin.close()
+        wait_until_up(f"http://127.0.0.1:{bare_port}/api/devices")
+        print(f"{args.clients} concurrent clients for {args.seconds:g} s each over loopback (servers in their own processes):")
+        try:
+            floor = report(
+                "bare FastAPI, same JSON (baseline)",
+                asyncio.run(read_load(f"http://127.0.0.1:{bare_port}", "", args.clients, args.seconds)),
+                args.seconds,
+            )
+        finally:
+            bare.terminate()
+            bare.wait(10)
+        for path in ("/api/devices", "/api/station/today"):
+            rate = report(f"GET {path}", asyncio.run(read_load(base, token, args.clients, args.seconds, path)), args.seconds)
+            print(f"    {rate / floor:.2f} of the baseline's requests per second")
         in_order, changes, elapsed = asyncio.run(fan_out(f"ws://127.0.0.1:{port}", token, args.viewers, args.changes, lights))
         rate = changes * args.viewers / elapsed
         print(f"feed fan-out: {args.viewers} WebSocket viewers, {changes} device changes:")

@@ -35,13 +35,15 @@ class Services:
     """Today's figures; read and changed only under ``bridge.read`` (the loop feeds it)."""
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: a sync dependency costs a thread-pool round trip per request, and this one does no I/O
     found: Services = request.app.state.services
     return found
 
 
 def database(request: Request) -> Iterator[Session]:
-    with services(request).sessions.begin() as db:
+    made: sessionmaker[Session] = request.app.state.services.sessions
+    with made.begin() as db:
         yield db
 
 
@@ -71,7 +73,7 @@ class RequireRole:
     def __init__(self, *roles: Role) -> None:
         self.roles = roles
 
-    def __call__(self, user: Annotated[User, Depends(signed_in)]) -> User:
+    async def __call__(self, user: Annotated[User, Depends(signed_in)]) -> User:  # no I/O: no thread-pool round trip
         if Role(user.role) not in self.roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {user.role} may not do this")
         return user
