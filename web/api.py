@@ -361,7 +361,7 @@ def read_audit(_: Oversight, db: DatabaseDep, limit: Annotated[int, Query(ge=1, 
     return [AuditView.model_validate(r, from_attributes=True) for r in rows]
 
 
-PUBLIC = {("POST", "/api/auth/login"), ("GET", "/"), ("GET", "/static/plotly.min.js")}
+PUBLIC = {("POST", "/api/auth/login"), ("GET", "/"), ("GET", "/static/plotly.min.js"), ("GET", "/docs")}
 """The only routes anyone may call unsigned (signing in, the page and its assets); tests/web/test_routes.py checks every other."""
 
 

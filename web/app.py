@@ -8,7 +8,8 @@ from pathlib import Path
 
 import plotly
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from hardware_bridge.live import LiveOptions, LiveStation
@@ -22,6 +23,7 @@ from web.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+SWAGGER = "/static/vendor/swagger-ui"
 
 
 def create_app(settings: Settings, scenario: Scenario, station: LiveStation | None = None) -> FastAPI:
@@ -47,7 +49,12 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
                 live.stop()
 
     app = FastAPI(
-        title="云小驿 Yunxiaoyi", version="0.1.0", lifespan=lifespan, description="Digital twin of a 24-hour trade-union station."
+        title="云小驿 Yunxiaoyi",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Digital twin of a 24-hour trade-union station.",
+        docs_url=None,
+        redoc_url=None,  # FastAPI's own pages load Swagger UI and ReDoc from a CDN; /docs below does not
     )
     for router in ROUTERS:
         app.include_router(router)
@@ -57,6 +64,15 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
     def plotly_js() -> FileResponse:
         """plotly.js from the installed plotly package: served here, never from a CDN."""
         return FileResponse(PLOTLY_JS, media_type="text/javascript")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """The OpenAPI docs with Swagger UI served from web/static/vendor (see its PROVENANCE.md)."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} API",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js", swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+        )  # fmt: skip
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -188,6 +189,7 @@ def test_an_officer_manages_accounts_and_an_auditor_only_reads(page: object, ser
     expect(page.locator("#audit-list")).to_contain_text("user_changed")
     shot(page, "06-staff")
     page.click("#logout")
+    expect(page.locator("#login")).to_be_visible()  # signed out and reloaded; a navigation now would race the reload
 
     sign_in(page, server, "auditor")
     expect(page.locator("#device-lights h3")).to_contain_text("照明")
@@ -198,11 +200,27 @@ def test_an_officer_manages_accounts_and_an_auditor_only_reads(page: object, ser
 
 
 def test_nothing_comes_from_a_cdn(server: str) -> None:
-    with urlopen(server) as page:
-        html = page.read().decode()
-    assert "http://" not in html and "https://" not in html
+    for path in ("/", "/docs"):
+        with urlopen(f"{server}{path}") as page:
+            html = page.read().decode()
+        assert "http://" not in html and "https://" not in html, path
+        for asset in re.findall(r"(?:src|href)=['\"]([^'\"]+)['\"]", html):
+            with urlopen(f"{server}{asset}") as answer:
+                assert answer.status == 200, asset
     with urlopen(f"{server}/static/plotly.min.js") as script:
         assert script.status == 200 and len(script.read()) > 1_000_000
+
+
+def test_the_api_docs_render_offline(page: object, server: str) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(server) else None)
+    page.goto(f"{server}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("云小驿", timeout=20_000)
+    expect(page.locator(".opblock-tag-section").first).to_be_visible()
+    assert outside == [], f"the docs asked the outside world for {outside}"
 
 
 def station_runs(station: LiveStation) -> list[list[str]]:
