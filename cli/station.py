@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from cli.common import app, console, errors, fail, load
 from hardware_bridge.bridge import Bridge
+from hardware_bridge.clock import station_now
 from hardware_bridge.emulator import Emulator, Faults
 from hardware_bridge.errors import BrokerConfigError
 from hardware_bridge.live import LiveOptions, LiveStation
@@ -56,6 +57,9 @@ def emulate(
     fault: Annotated[list[str] | None, typer.Option("--fault", help=f"Make a device misbehave: DEVICE={'|'.join(FAULTS)}.")] = None,
     report_interval: Annotated[float, typer.Option("--report-interval", min=0.1, help="Seconds between state reports.")] = 30.0,
     duration: Annotated[float | None, typer.Option("--duration", min=0, help="Stop after this many seconds.")] = None,
+    from_now: Annotated[
+        bool, typer.Option("--from-now/--from-scenario-start", help="The crowd starts at the station's time of day.")
+    ] = True,
 ) -> None:
     """Emulate every device of a station over MQTT, driven by its simulated population in real time or faster."""
     try:
@@ -72,7 +76,7 @@ def emulate(
         for device, kind in faults.items()
     }  # fmt: skip
     emulator = Emulator(scenario, config, report_interval_s=report_interval, faults=chosen).start()
-    emulator.drive(speed=speed)
+    emulator.drive(speed=speed, start=station_now(scenario.timezone) if from_now else None)
     console.print(f"emulating {len(emulator.devices)} devices of {scenario.station_id} on {config.host}:{config.port} at {speed:g}x")
     for device, kind in faults.items():
         console.print(f"  {device}: {FAULTS[kind]}")
@@ -116,6 +120,9 @@ def live(
         bool, typer.Option("--emulate/--no-emulate", help="Emulate the devices, driven by the simulated population.")
     ] = False,
     speed: Annotated[float, typer.Option("--speed", min=0.01, help="With --emulate: simulated seconds per real second.")] = 1.0,
+    from_now: Annotated[
+        bool, typer.Option("--from-now/--from-scenario-start", help="With --emulate: the crowd starts at the station's time of day.")
+    ] = True,
     report_interval: Annotated[float, typer.Option("--report-interval", min=0.1, help="Devices' report interval, seconds.")] = 30.0,
     duration: Annotated[float | None, typer.Option("--duration", min=0, help="Stop after this many seconds.")] = None,
     discovery: Annotated[bool, typer.Option("--discovery/--no-discovery", help="Announce the devices to Home Assistant.")] = False,
@@ -127,6 +134,7 @@ def live(
         report_interval_s=report_interval, discovery=discovery,
     )  # fmt: skip
     station_live = LiveStation(scenario, options)
+    options.emulate_start = station_now(scenario.timezone) if from_now else None
     try:
         station_live.start()
     except RuntimeError as exc:
@@ -173,10 +181,13 @@ def serve(
     database: Annotated[str | None, typer.Option("--database", help="Database URL (default: YXY_DATABASE_URL, else SQLite).")] = None,
     emulated: Annotated[bool, typer.Option("--emulate/--no-emulate", help="Emulate the devices, driven by the simulated crowd.")] = False,
     speed: Annotated[float, typer.Option("--speed", min=0.01, help="With --emulate: simulated seconds per real second.")] = 1.0,
+    from_now: Annotated[
+        bool, typer.Option("--from-now/--from-scenario-start", help="With --emulate: the crowd starts at the station's time of day.")
+    ] = True,
 ) -> None:
     """Serve the web API (and the live station behind it) on http://HOST:PORT; OpenAPI docs at /docs."""
     scenario = _station_and_broker(station, mqtt)
-    settings = Settings(database_url=database or database_url(), mqtt_url=mqtt, emulate=emulated, speed=speed)
+    settings = Settings(database_url=database or database_url(), mqtt_url=mqtt, emulate=emulated, speed=speed, emulate_from_now=from_now)
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = engine_for(settings.database_url)

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import simpy
@@ -206,6 +207,9 @@ class Emulator:
             if d.kind in payloads.STATE
         }  # fmt: skip
         self._simulation: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self.rounds = 0
+        """Replications of the scenario played so far (one per horizon)."""
         self._commands: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
 
     def start(self, stagger_s: float = 0.02) -> Emulator:
@@ -216,31 +220,49 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        self._stopped.set()
+        if self._simulation is not None:
+            self._simulation.join(5)
         for device in self.devices.values():
             device.stop()
 
-    def drive(self, speed: float = 1.0, replication: int = 0) -> threading.Thread:
+    def drive(self, speed: float = 1.0, replication: int = 0, start: datetime | None = None) -> threading.Thread:
         """Run the scenario's population in real time (``speed`` times faster) and mirror its devices.
 
         The simulated devices are the physics: a command that arrives over MQTT is
         handed to the simulated device, which acknowledges once it has obeyed.  The
-        scenario's own automations stay off here: the live station runs them.
+        scenario's own automations stay off here: the live station runs them.  The
+        population's clock starts at ``start`` (default: the scenario's start), and
+        when the horizon is reached the next replication carries on from there, so an
+        emulated station left running never goes quiet.
         """
+        for device in self.devices.values():
+            if device.kind in OBEYS_IN_SIMULATION:
+                device.forward = functools.partial(self._queue_command, device.device)
+        begin = self.scenario.start if start is None else start
+        self._simulation = threading.Thread(target=self._play, args=(speed, replication, begin), name="emulated-population", daemon=True)
+        self._simulation.start()
+        return self._simulation
+
+    def _play(self, speed: float, replication: int, start: datetime) -> None:
+        while not self._stopped.is_set():
+            self._round(speed, replication, start).run(self.scenario.horizon_s)
+            self.rounds += 1
+            replication += 1
+            start += timedelta(seconds=self.scenario.horizon_s)
+
+    def _round(self, speed: float, replication: int, start: datetime) -> SimBinding:
+        """One replication of the scenario from ``start``, on a real-time SimPy clock, mirrored onto the devices."""
         env = simpy.rt.RealtimeEnvironment(factor=1.0 / speed, strict=False)
         twin = Twin(self.scenario.station_id, retain=0)
         twin.subscribe(self._mirror, names=[STATE])
         twin.subscribe(self._door_log, names=["visit_started", "visit_ended"])
         twin.subscribe(self._count_use, names=["service_started"])
-        clock = Clock(self.scenario.start, lambda: env.now)
-        unmanaged = dataclasses.replace(self.scenario, automations=None)
-        binding = build_station(unmanaged, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
-        for device in self.devices.values():
-            if device.kind in OBEYS_IN_SIMULATION:
-                device.forward = functools.partial(self._queue_command, device.device)
+        scenario = dataclasses.replace(self.scenario, automations=None, start=start)
+        clock = Clock(start, functools.partial(getattr, env, "now"))
+        binding = build_station(scenario, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
         env.process(self._deliver_commands(env, binding, every_s=0.25 * speed))
-        self._simulation = threading.Thread(target=binding.run, args=(self.scenario.horizon_s,), name="emulated-population", daemon=True)
-        self._simulation.start()
-        return self._simulation
+        return binding
 
     def _queue_command(self, device: str, command_id: str, fields: dict[str, Any]) -> None:
         self._commands.put((device, command_id, fields))
@@ -249,6 +271,8 @@ class Emulator:
         """Poll for commands (a quarter of a real second) and hand them to the simulated devices, in the sim's thread."""
         while True:
             yield env.timeout(every_s)
+            if self._stopped.is_set():
+                raise simpy.core.StopSimulation("the emulator stopped")
             while not self._commands.empty():
                 device, command_id, fields = self._commands.get()
                 binding.send(device, DeviceCommand(fields, "mqtt"), 1e-6)

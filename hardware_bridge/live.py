@@ -46,6 +46,8 @@ class LiveOptions:
     database_url: str = "sqlite:///yxy.db"
     emulate: bool = False
     speed: float = 1.0
+    emulate_start: datetime | None = None
+    """Where the emulated population's clock starts (station-local, naive); None: the scenario's own start."""
     report_interval_s: float = 30.0
     ack_timeout_s: float = 5.0
     retention_days: float = 30.0
@@ -96,7 +98,7 @@ class LiveStation:
         self.bridge = bridge.start()
         if self.options.emulate:
             self.emulator = Emulator(self.scenario, config, report_interval_s=self.options.report_interval_s).start()
-            self.emulator.drive(speed=self.options.speed)
+            self.emulator.drive(speed=self.options.speed, start=self.options.emulate_start)
         return self
 
     def stop(self) -> None:

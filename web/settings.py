@@ -14,6 +14,7 @@ class Settings(BaseSettings):
     broker_port: int = 18830
     emulate: bool = Field(False, description="Emulate the devices, driven by the simulated population.")
     speed: float = 1.0
+    emulate_from_now: bool = Field(True, description="The emulated crowd starts at the station's time of day, not the scenario's start.")
     report_interval_s: float = 30.0
     session_ttl_s: float = Field(8 * 3600, description="A signed-in session lasts a shift.")
     login_max_failures: int = Field(5, description="Failed logins in a row before the account is locked.")

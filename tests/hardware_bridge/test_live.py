@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hardware_bridge.broker import EmbeddedBroker
+from hardware_bridge.emulator import Emulator
 from hardware_bridge.live import LiveOptions, LiveStation
+from hardware_bridge.mqtt import BrokerConfig
 from scenarios.schema import load_scenario
 from tests.conftest import LIBRARY
 from tests.hardware_bridge.conftest import free_port, wait_for
@@ -55,3 +59,17 @@ def test_a_living_station(tmp_path: Path) -> None:
     for device in again.devices:
         if device.device in served:
             assert served[device.device] - 1 <= device.uses <= served[device.device], "the first counter heard is a baseline"
+
+
+def test_an_emulated_station_plays_on_past_its_horizon_and_stops_when_told() -> None:
+    scenario = load_scenario(LIBRARY / "typical_week.toml", ["scenario.horizon=1h", "scenario.warmup=0s"])
+    with EmbeddedBroker(port=free_port()) as broker:
+        emulator = Emulator(scenario, BrokerConfig.from_url(broker.url)).start(stagger_s=0)
+        try:
+            emulator.drive(speed=3600.0, start=datetime(2026, 7, 20, 12, 0))  # an hour a second, from a weekday noon
+            wait_for(lambda: emulator.rounds >= 3, timeout_s=20, what="three rounds of the one-hour horizon")
+            wait_for(lambda: emulator.devices["door"].state.get("entries", 0) > 0, what="workers at the door")
+        finally:
+            began = time.monotonic()
+            emulator.stop()
+        assert time.monotonic() - began < 5 and emulator._simulation is not None and not emulator._simulation.is_alive()
