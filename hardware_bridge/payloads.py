@@ -8,6 +8,7 @@ A state message may carry only the fields that changed.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -231,6 +232,19 @@ def settable(kind: str, fields: dict[str, Any], where: str) -> dict[str, Any]:
     if not checked:
         raise PayloadError(f"{where}: a command must set at least one of {', '.join(schema.model_fields)}")
     return checked  # type: ignore[no-any-return]
+
+
+@functools.cache
+def settable_fields(kind: str) -> dict[str, dict[str, Any]]:
+    """What a device of ``kind`` takes in a command, field by field (type, range, choices), for forms."""
+    schema = SET.get(kind)
+    if schema is None:
+        return {}
+    fields = {}
+    for name, spec in schema.model_json_schema()["properties"].items():
+        (value,) = [option for option in spec.get("anyOf", [spec]) if option.get("type") != "null"]
+        fields[name] = {k: v for k, v in value.items() if k in ("type", "minimum", "maximum", "enum", "maxLength")}
+    return fields
 
 
 def parse_ack(topic: str, payload: bytes) -> AckMessage:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from hardware_bridge.errors import BridgeError
+from hardware_bridge.payloads import settable_fields
 from scenarios.errors import ScenarioError
 from scenarios.report import write_comparison_report, write_report
 from scenarios.results import compare as compare_results
@@ -63,6 +64,7 @@ class DeviceView(BaseModel):
     available: bool | None
     reported: dict[str, Any]
     desired: dict[str, Any]
+    settable: dict[str, dict[str, Any]] = Field(description="What a command may set: each field's type, range or choices.")
 
 
 class CommandRequest(_Strict):
@@ -203,7 +205,10 @@ def me(user: Everyone) -> UserView:
 
 def _device(twin: Twin, device: str) -> DeviceView:
     e = twin.entity(device)
-    return DeviceView(id=e.id, kind=e.kind, version=e.version, available=e.available, reported=dict(e.reported), desired=dict(e.desired))
+    return DeviceView(
+        id=e.id, kind=e.kind, version=e.version, available=e.available, reported=dict(e.reported), desired=dict(e.desired),
+        settable=settable_fields(e.kind),
+    )  # fmt: skip
 
 
 @devices.get("", response_model=list[DeviceView])

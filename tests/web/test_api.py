@@ -78,6 +78,8 @@ def test_a_command_from_the_web_reaches_the_device_and_the_audit_log(client: Tes
 
     wait_for(lambda: state() == "acked", what="the ack")
     wait_for(lambda: client.get("/api/devices/lights", headers=operator).json()["reported"]["on"] is True, what="lights on")
+    settable = client.get("/api/devices/lights", headers=operator).json()["settable"]
+    assert settable == {"on": {"type": "boolean"}, "brightness_pct": {"type": "number", "minimum": 0, "maximum": 100}}
     entries = client.get("/api/audit", headers=as_role(client, Role.AUDITOR)).json()
     command_entry = next(e for e in entries if e["action"] == "command")
     assert command_entry["username"] == "operator" and command_entry["after"] == {"on": True} and command_entry["before"]["on"] is False

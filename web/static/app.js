@@ -204,7 +204,11 @@ function format(key, value) {
 
 async function command(device, fields) {
   const response = await api("POST", `/api/devices/${device.id}/commands`, { set: fields });
-  if (!response.ok) return;
+  if (!response.ok) {
+    const note = document.getElementById("detail-command");
+    if (note && state.detail === device.id) { note.className = "command failed"; note.textContent = detailOf(await response.json()); }
+    return;
+  }
   const sent = await response.json();
   state.commands[sent.id] = { id: sent.id, device: device.id, state: state.outcomes[sent.id] || "pending" };
   renderDevice(device);
@@ -302,10 +306,44 @@ function showDevice(id) {
   document.getElementById("device-detail").hidden = false;
   const device = state.devices[id];
   const numeric = Object.keys(device.reported).filter((k) => typeof device.reported[k] === "number");
+  drawControls(device);
   document.getElementById("detail-field").innerHTML = numeric.map((k) => `<option value="${esc(k)}">${esc(t(k))} (${esc(k)})</option>`).join("");
   renderDetail();
   drawDetail();
   document.getElementById("device-detail").scrollIntoView();
+}
+
+function drawControls(device) {
+  // One input per field the device takes in a command (from the API), filled with what it wants or reports now.
+  const form = document.getElementById("detail-controls");
+  const fields = Object.entries(device.settable || {});
+  form.hidden = !fields.length || !canOperate();
+  form.innerHTML = fields.map(([name, spec]) => {
+    const now = device.desired[name] ?? device.reported[name];
+    let input;
+    if (spec.type === "boolean") {
+      const [yes, no] = name === "on" ? ["on", "off"] : ["yes", "no"];
+      input = `<select name="${esc(name)}"><option value="true"${now === true ? " selected" : ""}>${t(yes)}</option>
+        <option value="false"${now === false ? " selected" : ""}>${t(no)}</option></select>`;
+    } else if (spec.enum) {
+      input = `<select name="${esc(name)}">${spec.enum.map((v) => `<option${v === now ? " selected" : ""}>${esc(v)}</option>`).join("")}</select>`;
+    } else if (spec.type === "number") {
+      input = `<input name="${esc(name)}" type="number" step="0.5" min="${spec.minimum ?? ""}" max="${spec.maximum ?? ""}" value="${esc(now ?? "")}">`;
+    } else {
+      input = `<input name="${esc(name)}" maxlength="${spec.maxLength ?? 500}" value="${esc(now ?? "")}">`;
+    }
+    return `<label><span>${esc(t(name))}</span>${input}</label>`;
+  }).join("") + `<button type="submit">${t("apply")}</button><p class="command" id="detail-command"></p>`;
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    const wanted = {};
+    fields.forEach(([name, spec]) => {
+      const raw = form.elements[name].value;
+      const value = spec.type === "boolean" ? raw === "true" : spec.type === "number" ? Number(raw) : raw;
+      if (raw !== "" && value !== device.reported[name]) wanted[name] = value;
+    });
+    if (Object.keys(wanted).length) command(device, wanted);
+  };
 }
 
 function renderDetail() {
@@ -315,6 +353,9 @@ function renderDetail() {
   const rows = Object.entries(device.reported).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(Array.isArray(v) ? v.join(", ") : format(k, v))}</dd>`);
   const wanted = Object.entries(device.desired || {}).map(([k, v]) => `<dt>${t("desired")} ${esc(k)}</dt><dd>${esc(v)}</dd>`);
   document.getElementById("detail-fields").innerHTML = rows.concat(wanted).join("");
+  const last = Object.values(state.commands).filter((c) => c.device === device.id).pop();
+  const note = document.getElementById("detail-command");
+  if (note && last) { note.className = `command ${last.state}`; note.textContent = t(last.state); }
 }
 
 async function drawDetail() {
