@@ -131,10 +131,9 @@ def live(
     scenario = _station_and_broker(station, mqtt)
     options = LiveOptions(
         mqtt_url=mqtt, broker_port=broker_port, database_url=database or database_url(), emulate=emulated, speed=speed,
-        report_interval_s=report_interval, discovery=discovery,
+        emulate_from_now=from_now, report_interval_s=report_interval, discovery=discovery,
     )  # fmt: skip
     station_live = LiveStation(scenario, options)
-    options.emulate_start = station_now(scenario.timezone) if from_now else None
     try:
         station_live.start()
     except RuntimeError as exc:

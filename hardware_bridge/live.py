@@ -20,7 +20,7 @@ from actors.runtime import Placement
 from actors.service_point import ServicePointConfig
 from hardware_bridge.bridge import Bridge
 from hardware_bridge.broker import EmbeddedBroker
-from hardware_bridge.clock import wall_clock
+from hardware_bridge.clock import station_now, wall_clock
 from hardware_bridge.emulator import Emulator
 from hardware_bridge.errors import BridgeError
 from hardware_bridge.mqtt import BrokerConfig
@@ -46,8 +46,8 @@ class LiveOptions:
     database_url: str = "sqlite:///yxy.db"
     emulate: bool = False
     speed: float = 1.0
-    emulate_start: datetime | None = None
-    """Where the emulated population's clock starts (station-local, naive); None: the scenario's own start."""
+    emulate_from_now: bool = False
+    """The emulated population starts at the station's time of day; False: at the scenario's own start."""
     report_interval_s: float = 30.0
     ack_timeout_s: float = 5.0
     retention_days: float = 30.0
@@ -64,6 +64,7 @@ class LiveStation:
         self.broker: EmbeddedBroker | None = None
         self.emulator: Emulator | None = None
         self.devices = {d.id: d.kind for d in scenario.devices if d.kind in STATE_SCHEMAS}
+        self.zone = ZoneInfo(scenario.timezone)
         self.db = engine_for(options.database_url)
         self.history = History(self.db, scenario.station_id)
         self.bridge: Bridge | None = None
@@ -98,7 +99,8 @@ class LiveStation:
         self.bridge = bridge.start()
         if self.options.emulate:
             self.emulator = Emulator(self.scenario, config, report_interval_s=self.options.report_interval_s).start()
-            self.emulator.drive(speed=self.options.speed, start=self.options.emulate_start)
+            start = station_now(self.scenario.timezone) if self.options.emulate_from_now else None
+            self.emulator.drive(speed=self.options.speed, start=start)
         return self
 
     def stop(self) -> None:
@@ -117,13 +119,13 @@ class LiveStation:
     def _open_daybook(self, bridge: Bridge, clock: Clock) -> Daybook:
         """Today's book, with what the history holds of today replayed into it, then kept by the live feed."""
         units = {d.id: d.config.units for d in self.scenario.devices if isinstance(d.config, ServicePointConfig)}
-        zone = ZoneInfo(self.scenario.timezone)
         now = clock.datetime_at(clock.now())
-        book = Daybook(zone, units, now)
-        midnight = datetime.combine(book.day, time(), zone)
+        book = Daybook(self.zone, units, now)
+        last = midnight = datetime.combine(book.day, time(), self.zone)
         for at, entity_id, name, data in self.history.replay(midnight, now, (STATE, AVAILABILITY, *COUNTED_EVENTS)):
             book.observe(at, entity_id, name, data)
-        book.pause(now)
+            last = at
+        book.pause(last)  # the station stopped after its last change: the time since was not observed
         bridge.twin.subscribe(lambda change: book.observe(clock.datetime_at(change.t), change.entity_id, change.name, change.data))
         return book
 
@@ -131,13 +133,12 @@ class LiveStation:
         config = self.scenario.automations
         assert config is not None
         engine = AutomationEngine(config.rules, config.cooldown_s)
-        zone = ZoneInfo(self.scenario.timezone)
 
         def observe(change: Change) -> None:
             engine.observe(change.entity_id, change.name, change.data)
 
         def evaluate(twin: Twin, now: float) -> None:
-            moment = bridge.clock.datetime_at(now).astimezone(zone)
+            moment = bridge.clock.datetime_at(now).astimezone(self.zone)
             open_alarms = {(a.source, a.type) for a in bridge.alarms.active()}
             for action in engine.evaluate(now, moment.hour + moment.minute / 60, moment.date(), open_alarms):
                 if isinstance(action, CommandDevice):

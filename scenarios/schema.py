@@ -250,7 +250,7 @@ class StationSection(_Strict):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the zone database ("Asia")
             raise ValueError(f"unknown time zone {value!r}; an IANA name such as 'Asia/Shanghai'") from None
         return value
 

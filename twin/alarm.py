@@ -29,6 +29,9 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+SEVERITY_ORDER = (Severity.INFO, Severity.WARNING, Severity.CRITICAL)
+
+
 @dataclass(frozen=True, slots=True)
 class AlarmStep:
     state: str
@@ -50,6 +53,7 @@ class Alarm:
     last_raised_at: float = 0.0
     assignee: str | None = None
     escalations: int = 0
+    cleared_at: float | None = None
     steps: list[AlarmStep] = field(default_factory=list)
 
     @property
@@ -91,8 +95,8 @@ class AlarmBook:
             self._emit(alarm, "alarm_repeated", t)
             return alarm
         recent = self.alarms.get(self._last_cleared.get((source, type_), ""))
-        if recent is not None and t - recent.steps[-1].t <= self.reopen_within_s:
-            return self._reopen(recent, t, detail, by)
+        if recent is not None and recent.cleared_at is not None and t - recent.cleared_at <= self.reopen_within_s:
+            return self._reopen(recent, t, detail, severity, by)
         self._issued += 1
         alarm = Alarm(f"A{self._issued}", source, type_, severity, t, detail, last_raised_at=t)
         alarm.steps.append(AlarmStep(AlarmState.RAISED.value, by, t, detail))
@@ -130,6 +134,7 @@ class AlarmBook:
         if not alarm.active:
             raise AlarmError(f"alarm {alarm_id} is already cleared")
         alarm.state = AlarmState.CLEARED
+        alarm.cleared_at = t
         alarm.steps.append(AlarmStep(alarm.state.value, who, t, note))
         del self._active[(alarm.source, alarm.type)]
         self._last_cleared[(alarm.source, alarm.type)] = alarm.id
@@ -164,9 +169,11 @@ class AlarmBook:
     def active(self) -> list[Alarm]:
         return [a for a in self.alarms.values() if a.active]
 
-    def _reopen(self, alarm: Alarm, t: float, detail: str, by: str) -> Alarm:
-        """Raised again: it needs acknowledging again, and escalates from now."""
+    def _reopen(self, alarm: Alarm, t: float, detail: str, severity: Severity, by: str) -> Alarm:
+        """Raised again: it needs acknowledging again, escalates from now, and is as severe as the worse of the two."""
         alarm.state = AlarmState.RAISED
+        alarm.severity = max(alarm.severity, severity, key=SEVERITY_ORDER.index)
+        alarm.cleared_at = None
         alarm.count += 1
         alarm.raised_at = alarm.last_raised_at = t
         alarm.escalations = 0

@@ -3,8 +3,8 @@
 "Today" is the station's calendar day in its own time zone (a server in UTC would
 start the day at 08:00 in Shanghai). The figures are integrals over time, so they
 are accrued as changes arrive rather than recomputed from the day's history on every
-page view; at start-up the day's history is replayed through the same ``observe``, so
-a restart loses nothing but the minutes the station was down.
+page view; at start-up the day's history is replayed through the same ``observe``, up
+to the last change it holds: the time the station was down counts as not observed.
 
 Waits: no microwave knows how long a worker waited for it, but its queue sensor knows
 how many are waiting. By Little's law the person-seconds spent waiting in an hour,
@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from twin.entity import AVAILABILITY, DESIRED
 from twin.feed import STATE
 
 HOURS = 24
-COUNTED_EVENTS = ("worker_entered", DESIRED, "alarm_raised")
+COUNTED_EVENTS = ("worker_entered", DESIRED, "alarm_raised", "alarm_reopened")
 """The event names the day book reads besides state and availability (for a replay's query)."""
 
 
@@ -44,8 +44,12 @@ class _DeviceDay:
     busy: int = 0
     queue: int = 0
     counter: int | None = None
+    available: bool | None = None
+    """As the bridge last said; None until it has said anything."""
+    heard: bool = False
+    """The levels come from a report (not from before a restart)."""
     since: datetime | None = None
-    """When the current levels started to hold; None while they are not known (offline, not heard yet)."""
+    """Time is counted from here; None while it is not (offline, or not heard from since start-up)."""
 
     def new_day(self) -> None:
         for hourly in (self.busy_s, self.queue_s, self.seen_s):
@@ -105,21 +109,26 @@ class Daybook:
         if device is not None and name == STATE:
             self._accrue(device, at)
             self._report(device, at, data)
-        elif device is not None and name == AVAILABILITY and not data.get("available", True):
+        elif device is not None and name == AVAILABILITY:
             self._accrue(device, at)
-            device.since = None
+            device.available = bool(data.get("available"))
+            if not device.available:
+                device.since = None
+            elif device.heard and device.since is None:
+                device.since = at  # back with the levels it had: a repeated report would change nothing in the twin
         elif name == "worker_entered":
             self._visitors[local.hour] += 1
         elif name == DESIRED and "command" in data and not data.get("revised"):
             self._commands += 1
-        elif name == "alarm_raised":
+        elif name in ("alarm_raised", "alarm_reopened"):
             self._alarms += 1
 
     def pause(self, at: datetime) -> None:
-        """Levels are not known from ``at`` on until each device reports again (the station was down)."""
+        """Nothing is known from ``at`` on until each device reports again (the station stopped at ``at``)."""
         for device in self._devices.values():
             self._accrue(device, at)
             device.since = None
+            device.heard = False
 
     def figures(self, at: datetime) -> DayFigures:
         local = at.astimezone(self.timezone)
@@ -143,19 +152,21 @@ class Daybook:
         self._commands = self._alarms = 0
 
     def _accrue(self, device: _DeviceDay, until: datetime) -> None:
-        """Add the current levels' time up to ``until``, split at the station's clock hours."""
-        start = device.since
-        if start is None or until <= start:
+        """Add the current levels' time up to ``until``, split at the station's clock hours.
+
+        In UTC: aware datetimes in one zone subtract as wall-clock times, which a
+        daylight-saving change would make an hour too long or too short.
+        """
+        if device.since is None or until <= device.since:
             return
-        while start < until:
+        start, stop = device.since.astimezone(UTC), until.astimezone(UTC)
+        while start < stop:
             local = start.astimezone(self.timezone)
-            next_hour = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-            end = min(until, next_hour)
+            end = min(stop, local.replace(minute=0, second=0, microsecond=0).astimezone(UTC) + timedelta(hours=1))
             seconds = (end - start).total_seconds()
-            hour = local.hour
-            device.busy_s[hour] += device.busy * seconds
-            device.queue_s[hour] += device.queue * seconds
-            device.seen_s[hour] += seconds
+            device.busy_s[local.hour] += device.busy * seconds
+            device.queue_s[local.hour] += device.queue * seconds
+            device.seen_s[local.hour] += seconds
             start = end
         device.since = until
 
@@ -167,12 +178,15 @@ class Daybook:
             if device.counter is not None:
                 device.uses[hour] += counter - device.counter if counter >= device.counter else counter  # a reset restarts at 0
             device.counter = counter
-        elif device.counter is None and busy > device.busy:
+        elif device.counter is None and busy > device.busy and device.available is not False:
             device.uses[hour] += busy - device.busy
         device.busy = busy
         device.queue = data.get("queue", device.queue)
-        device.queue_peak = max(device.queue_peak, device.queue)
-        device.since = at
+        if device.available is not False:
+            device.queue_peak = max(device.queue_peak, device.queue)
+        device.heard = True
+        if device.available is not False and device.since is None:
+            device.since = at  # a retained report of a device that is offline starts nothing
 
 
 def _figures(name: str, d: _DeviceDay) -> DeviceFigures:

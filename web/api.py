@@ -586,8 +586,8 @@ def plan(_: Everyone, svc: ServicesDep) -> StationPlan:
 @station_log.get("/today", response_model=TodayFigures)
 def today(_: Everyone, svc: ServicesDep) -> TodayFigures:
     """Today's figures in the station's own day: visitors by hour, waits and the busiest devices."""
-    now = datetime.now(UTC)
-    book = svc.bridge.read(lambda _twin: svc.daybook.figures(now))
+    clock = svc.bridge.clock  # the feed's clock: the wall clock may have been stepped since the station started
+    book = svc.bridge.read(lambda _twin: svc.daybook.figures(clock.datetime_at(clock.now())))
     labels = {d.id: d.label for d in svc.scenario.devices}
     return TodayFigures(
         day=book.day, timezone=book.timezone, visitors_by_hour=list(book.visitors_by_hour), visitors=book.visitors,

@@ -12,7 +12,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from hardware_bridge.clock import station_now
 from hardware_bridge.live import LiveOptions, LiveStation
 from scenarios.schema import Scenario
 from store.db import sessions
@@ -32,16 +31,14 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if station is None:
-            options = LiveOptions(
+        live = station or LiveStation(
+            scenario,
+            LiveOptions(
                 mqtt_url=settings.mqtt_url, broker_port=settings.broker_port, database_url=settings.database_url,
-                emulate=settings.emulate, speed=settings.speed, report_interval_s=settings.report_interval_s,
-            )  # fmt: skip
-            live = LiveStation(scenario, options)
-            options.emulate_start = station_now(scenario.timezone) if settings.emulate_from_now else None
-            live.start()
-        else:
-            live = station
+                emulate=settings.emulate, speed=settings.speed, emulate_from_now=settings.emulate_from_now,
+                report_interval_s=settings.report_interval_s,
+            ),
+        ).start()  # fmt: skip
         assert live.bridge is not None and live.daybook is not None
         made = sessions(live.db)
         app.state.services = Services(settings, made, live.bridge, live.history, Planner(made), scenario, live.daybook)

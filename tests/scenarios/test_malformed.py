@@ -51,6 +51,7 @@ CASES = [
     ("weather-unknown", variant('profile = "neutral"', 'profile = "monsoon"'), ["weather", "unknown profile 'monsoon'"]),
     ("bad-station-id", variant('id = "mmc"', 'id = "mmc station!"'), ["station.id", "pattern"]),
     ("bad-timezone", variant('id = "mmc"', 'id = "mmc"\ntimezone = "China/Beijing"'), ["station.timezone", "unknown time zone"]),
+    ("timezone-folder", variant('id = "mmc"', 'id = "mmc"\ntimezone = "Asia"'), ["station.timezone", "unknown time zone 'Asia'"]),
     ("extends-missing", 'extends = "nowhere.toml"\n' + MINIMAL, ["extends", "no such scenario file"]),
 ]
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from twin.alarm import AlarmBook, AlarmError, AlarmState
+from twin.alarm import AlarmBook, AlarmError, AlarmState, Severity
 from twin.entity import Twin
 from twin.feed import Change
 
@@ -57,6 +57,12 @@ def test_a_flapping_fault_reopens_its_alarm_instead_of_flooding_the_queue() -> N
     assert first.count == 6 and first.raised_at == 330.0 and len(alarms.alarms) == 1
     assert [c.name for c in seen].count("alarm_raised") == 1 and [c.name for c in seen].count("alarm_reopened") == 5
     assert alarms.escalate(330.0 + 599, after_s=600) == [], "escalation counts from the reopening"
+    alarms.clear_source("door", "held_open", 400.0)
+    alarms.note(first.id, "custodian:li", 990.0, "wedge removed")  # a note after closing does not stretch the window
+    assert alarms.raise_("door", "held_open", 1001.0) is not first
+    worse = alarms.raise_("fridge", "over_temperature", 2000.0, severity=Severity.WARNING)
+    alarms.clear(worse.id, "op", 2010.0)
+    assert alarms.raise_("fridge", "over_temperature", 2020.0, severity=Severity.CRITICAL).severity is Severity.CRITICAL
 
 
 def test_escalation_once_per_period_until_acknowledged() -> None:

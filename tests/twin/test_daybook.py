@@ -151,3 +151,37 @@ def test_littles_law_gives_the_true_mean_wait_once_the_queue_has_emptied(gaps: l
     busy_s = sum(services)
     assert figures.utilisation == pytest.approx(busy_s / (units * (reports[-1][0] + 1)), rel=1e-6)
     assert sum(n for n in figures.uses_by_hour) == len(waits)
+
+
+def test_a_device_back_online_with_the_same_levels_is_counted_again() -> None:
+    book = Daybook(SHANGHAI, {"toilet": 1}, at(0))
+    book.observe(at(0), "toilet", AVAILABILITY, {"available": True, "reason": "reporting"})
+    book.observe(at(0), "toilet", STATE, {"busy": 1})
+    book.observe(at(60), "toilet", AVAILABILITY, {"available": False, "reason": "silent"})
+    book.observe(at(120), "toilet", AVAILABILITY, {"available": True, "reason": "reporting"})  # the same report: no state change
+    book.observe(at(600), "toilet", STATE, {"uses": 0})
+    figures = book.figures(at(3600)).devices[0]
+    assert figures.utilisation == pytest.approx(1.0)
+    assert book._devices["toilet"].seen_s[0] == pytest.approx(3600 - 60)
+
+
+def test_a_retained_report_of_a_device_that_is_offline_counts_nothing() -> None:
+    book = Daybook(SHANGHAI, {"seat": 4}, at(0))
+    book.observe(at(0), "seat", AVAILABILITY, {"available": False, "reason": "announced"})
+    book.observe(at(1), "seat", STATE, {"busy": 4, "queue": 2})
+    figures = book.figures(at(3600)).devices[0]
+    assert figures.utilisation is None and figures.wait_mean_s is None
+
+
+@pytest.mark.parametrize(
+    ("day", "hours", "two_oclock_s"), [(datetime(2026, 3, 29), 23, 0), (datetime(2026, 10, 25), 25, 7200), (datetime(2026, 6, 1), 24, 3600)]
+)
+def test_a_day_with_a_clock_change_has_the_hours_it_really_has(day: datetime, hours: int, two_oclock_s: float) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    midnight = day.replace(tzinfo=berlin)
+    book = Daybook(berlin, {"seat": 1}, midnight)
+    book.observe(midnight, "seat", STATE, {"busy": 1})
+    end = datetime.combine(day.date() + timedelta(days=1), datetime.min.time(), berlin) - timedelta(microseconds=1)
+    book.figures(end)
+    assert sum(book._devices["seat"].seen_s) == pytest.approx(hours * 3600, abs=1e-3)
+    assert book._devices["seat"].busy_s[2] == pytest.approx(two_oclock_s, abs=1e-3)  # 02:00-03:00 skipped, or lived twice
