@@ -64,7 +64,7 @@ class HistoryWriter:
         with self._lock:
             self._rows.append(row)
             waiting = len(self._rows)
-        if waiting >= self._batch:
+        if waiting == self._batch:  # crossing it, not every row above it: a database that is away is retried on a back-off
             if self._thread is None:
                 self.flush()  # no thread of its own (a test, a tool): write here; never raises
             else:
@@ -86,10 +86,15 @@ class HistoryWriter:
 
     def _run(self) -> None:
         next_purge = time.monotonic()
+        backoff_s = self._period_s
         while not self._stopping.is_set():
             self._due.wait(self._period_s)
             self._due.clear()
-            self.flush()
+            if self.flush():
+                backoff_s = self._period_s
+            else:  # the database is away: try again later and later, up to a minute, whatever piles up meanwhile
+                backoff_s = min(60.0, backoff_s * 2)
+                self._stopping.wait(backoff_s)
             if self._retention_s is not None and time.monotonic() >= next_purge:
                 next_purge = time.monotonic() + PURGE_EVERY_S
                 self._purge(self._clock.datetime_at(self._clock.now()) - timedelta(seconds=self._retention_s))
@@ -103,22 +108,23 @@ class HistoryWriter:
         if deleted:
             logger.info("history: %d rows before %s deleted (retention)", deleted, before)
 
-    def flush(self) -> None:
-        """Write what is buffered; if the database refuses, keep it (up to ``MAX_BUFFERED``) for the next try."""
+    def flush(self) -> bool:
+        """Write what is buffered; if the database refuses, keep it (up to ``MAX_BUFFERED``) for the next try and say False."""
         with self._lock:
             rows, self._rows = self._rows, []
         if not rows:
-            return
+            return True
         try:
             with self._engine.begin() as connection:
                 connection.execute(insert(HistoryRow), rows)
-        except SQLAlchemyError:
-            logger.exception("history: %d rows not written; kept for the next flush", len(rows))
+        except SQLAlchemyError as exc:
+            logger.warning("history: %d rows not written, kept for the next try: %s", len(rows), exc.__class__.__name__, exc_info=exc)
             with self._lock:
                 self._rows[:0] = rows
                 del self._rows[: max(0, len(self._rows) - MAX_BUFFERED)]
-            return
+            return False
         self.written += len(rows)
+        return True
 
 
 @dataclass(frozen=True)

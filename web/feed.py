@@ -3,7 +3,9 @@
 A browser that reconnects says the last sequence number it saw (``?after=``) and
 gets every change since, then the live ones, in order, none twice: the replay and
 the subscription happen together in the bridge's own thread.  A browser cannot set
-headers on a WebSocket, so the session token may also come as ``?token=``.
+headers on a WebSocket, so the session token may also come as ``?token=``.  The
+session is checked again every ``SESSION_CHECK_S``: an account deactivated, or signed
+out by a password change, stops receiving within that time.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from web.auth import user_for
 from web.deps import Services, token_of
 
 router = APIRouter(tags=["feed"])
+SESSION_CHECK_S = 10.0
 
 
 def _json(change: Change) -> dict[str, Any]:
@@ -34,9 +37,12 @@ def _json(change: Change) -> dict[str, Any]:
 async def feed(websocket: WebSocket, after: int = 0, token: str | None = None) -> None:
     svc: Services = websocket.app.state.services
     bearer = token or token_of(websocket)
-    with svc.sessions.begin() as db:
-        user = user_for(db, bearer) if bearer else None
-    if user is None:
+
+    def signed_in() -> bool:
+        with svc.sessions.begin() as db:
+            return bearer is not None and user_for(db, bearer) is not None
+
+    if not await asyncio.to_thread(signed_in):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="sign in first")
         return
     await websocket.accept()
@@ -60,8 +66,16 @@ async def feed(websocket: WebSocket, after: int = 0, token: str | None = None) -
     try:
         for change in backlog:
             await websocket.send_json(_json(change))
+        check_at = loop.time() + SESSION_CHECK_S
         while True:
-            change = await queue.get()
+            try:
+                change = await asyncio.wait_for(queue.get(), timeout=max(0.0, check_at - loop.time()))
+            except TimeoutError:
+                if not await asyncio.to_thread(signed_in):
+                    await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="signed out")
+                    return
+                check_at = loop.time() + SESSION_CHECK_S
+                continue
             await websocket.send_json(_json(change))
     except (WebSocketDisconnect, RuntimeError):
         pass

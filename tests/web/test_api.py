@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi import WebSocketDisconnect
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
@@ -212,3 +213,21 @@ def test_runs_compared_side_by_side(client: TestClient) -> None:
     )
     wait_for(lambda: client.get(f"/api/runs/{other.json()['id']}", headers=admin).json()["status"] == "done", timeout_s=60, what="run")
     assert client.get(f"/api/runs/compare?ids={ids[0]}&ids={other.json()['id']}", headers=admin).status_code == 422
+
+
+def test_an_open_feed_stops_once_its_account_is_deactivated(
+    client: TestClient, station: LiveStation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("web.feed.SESSION_CHECK_S", 0.2)
+    secret = token(client, Role.CUSTODIAN)
+    bridge = station.bridge
+    assert bridge is not None
+    with client.websocket_connect(f"/api/feed?token={secret}&after=0") as ws:
+        time.sleep(0.5)  # a few session checks pass while the account is active
+        bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", 0.0))
+        assert ws.receive_json()["name"] == "alarm_raised", "still open and streaming"
+        assert client.patch("/api/users/custodian", json={"active": False}, headers=as_role(client, Role.ADMIN)).status_code == 200
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                ws.receive_json()
+    assert closed.value.code == 1008

@@ -133,7 +133,10 @@ function connectFeed() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/api/feed?token=${encodeURIComponent(state.token)}&after=${state.lastSeq}`);
   socket.onmessage = (event) => onChange(JSON.parse(event.data));
-  socket.onclose = () => { if (!document.getElementById("station").hidden) setTimeout(connectFeed, 1000); };
+  socket.onclose = (event) => {
+    if (event.code === 1008) { showLogin(); return; } // the session ended (signed out elsewhere, deactivated)
+    if (!document.getElementById("station").hidden) setTimeout(connectFeed, 1000);
+  };
 }
 
 function onChange(change) {
