@@ -9,12 +9,17 @@ publish made while the actor takes in a device's report becomes the device's
 reported state.  Any other publish is the actor's simulated physics talking (a
 cabinet's charge curve, a room's temperature model) and is dropped: live, the
 reported state comes from the device and from nowhere else.
+
+A Ray actor that stops answering (its node is lost, it hangs) is replaced by the
+same actor in this process, once, and the message it did not answer is handed to
+the replacement: the loop waits for it one reply deadline, not on every message.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,6 +28,7 @@ from actors.actor import Actor
 from actors.message import Reported
 from actors.runtime import (
     ActorHandle,
+    ActorUnresponsive,
     ActuateDevice,
     CancelTimer,
     Effect,
@@ -37,6 +43,8 @@ from actors.runtime import (
 )
 from twin.clock import Clock
 from twin.entity import Twin
+
+logger = logging.getLogger(__name__)
 
 Actuator = Callable[[str, Mapping[str, Any]], None]
 """(device id, fields): send a command to the real device."""
@@ -54,7 +62,10 @@ class LiveBinding:
         self._cancelled: set[tuple[str, int]] = set()
         self._order = itertools.count()
         self._mailbox: deque[tuple[str, object]] = deque()
+        self._made: dict[str, tuple[type[Actor], tuple[Any, ...]]] = {}
         self.dropped_publishes = 0
+        self.replaced: list[str] = []
+        """Actors that stopped answering in Ray and now run in this process."""
 
     def host(self, actor_class: type[Actor], actor_id: str, *args: Any) -> None:
         previous = self.handles.pop(actor_id, None)
@@ -62,6 +73,7 @@ class LiveBinding:
             previous.release()
         handle = place(self.placement, actor_class, actor_id, args, self.seed, self.clock.start)
         self.handles[actor_id] = handle
+        self._made[actor_id] = (actor_class, args)
         self._apply(actor_id, handle.start(self.clock.now()))
         self._drain()
 
@@ -92,8 +104,23 @@ class LiveBinding:
         while self._mailbox:
             actor_id, message = self._mailbox.popleft()
             handle = self.handles.get(actor_id)
-            if handle is not None:  # a message to an actor gone (a visitor who left) is dropped
-                self._apply(actor_id, handle.deliver(self.clock.now(), message), reporting=isinstance(message, Reported))
+            if handle is None:
+                continue  # a message to an actor gone (a visitor who left) is dropped
+            try:
+                effects = handle.deliver(self.clock.now(), message)
+            except ActorUnresponsive as exc:
+                logger.error("%s; it runs in this process from now on", exc)
+                effects = self._replace(actor_id, handle).deliver(self.clock.now(), message)
+            self._apply(actor_id, effects, reporting=isinstance(message, Reported))
+
+    def _replace(self, actor_id: str, lost: ActorHandle) -> ActorHandle:
+        """The same actor, fresh, in this process; its start's messages queue behind what is already waiting."""
+        lost.release()
+        actor_class, args = self._made[actor_id]
+        handle = self.handles[actor_id] = place(Placement.INLINE, actor_class, actor_id, args, self.seed, self.clock.start)
+        self._apply(actor_id, handle.start(self.clock.now()))
+        self.replaced.append(actor_id)
+        return handle
 
     def _apply(self, actor_id: str, effects: list[Effect], reporting: bool = False) -> None:
         now = self.clock.now()
@@ -118,6 +145,7 @@ class LiveBinding:
                 self.host(effect.actor_class, effect.actor_id, *effect.args)
             elif isinstance(effect, Stop):
                 handle = self.handles.pop(actor_id, None)
+                self._made.pop(actor_id, None)
                 if handle is not None:
                     handle.release()
             elif isinstance(effect, ActuateDevice):

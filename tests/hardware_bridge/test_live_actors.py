@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from actors.air_conditioner import AirConditioner, AirConditionerConfig
 from actors.lights import Lights, LightsConfig
-from actors.message import NextHour
-from actors.runtime import ActorUnresponsive, Placement, RayHandle, place
+from actors.message import NextHour, Reported
+from actors.runtime import ActorUnresponsive, Placement, RayHandle
 from hardware_bridge.bridge import Bridge
 from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.clock import wall_clock
 from hardware_bridge.emulator import EmulatedDevice
+from hardware_bridge.live_binding import LiveBinding
 from hardware_bridge.mqtt import BrokerConfig
 from scenarios.parallel import ray_session
 from tests.hardware_bridge.conftest import free_port, wait_for
 from tests.hardware_bridge.test_bridge import command_state, reported
-from twin.entity import CommandState
+from twin.entity import CommandState, Twin
 from twin.feed import Change
 
 DEVICES = {"lights": "lights", "ac": "air_conditioner", "door": "door"}
@@ -74,20 +75,30 @@ def test_reports_commands_and_visitors_go_through_the_actors(placement: Placemen
 
 
 class _Hung(Lights):
-    """An actor whose node stops answering: it takes far longer than any reply deadline."""
+    """Lights whose Ray node stops answering: in a Ray worker it takes far longer than any reply deadline."""
 
     def receive(self, message: object) -> None:
-        time.sleep(30)
+        if os.getpid() != int(os.environ["YXY_TEST_DRIVER_PID"]):
+            time.sleep(30)
+        super().receive(message)
 
 
 @pytest.mark.xdist_group("ray")
-def test_a_ray_actor_that_does_not_answer_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_ray_actor_that_stops_answering_is_replaced_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RayHandle, "REPLY_TIMEOUT_S", 1.0)
+    monkeypatch.setenv("YXY_TEST_DRIVER_PID", str(os.getpid()))  # before Ray starts: its workers inherit it
+    twin = Twin("live")
+    twin.add("lights", "lights")
+    clock = wall_clock()
     with ray_session():
-        handle = place(Placement.RAY, _Hung, "lights", (LightsConfig(),), 1, datetime(2026, 7, 20, tzinfo=UTC))
-        handle.start(0.0)
-        began = time.monotonic()
+        binding = LiveBinding(twin, clock, 1, Placement.RAY, lambda device, fields: None)
+        binding.host(_Hung, "lights", LightsConfig())
         with pytest.raises(ActorUnresponsive, match="actor lights did not answer within 1 s"):
-            handle.deliver(1.0, NextHour())
-        assert time.monotonic() - began < 10
-        handle.release()
+            binding.handles["lights"].deliver(clock.now(), NextHour())
+        began = time.monotonic()
+        binding.deliver("lights", Reported({"on": True, "power_w": 320.0}))
+        assert binding.replaced == ["lights"] and time.monotonic() - began < 10
+        assert twin.entity("lights").reported == {"on": True, "power_w": 320.0}, "the report the lost actor missed reached the twin"
+        binding.deliver("lights", Reported({"on": False, "power_w": 0.0}))
+        assert twin.entity("lights").reported["on"] is False and binding.replaced == ["lights"], "replaced once, then in-process"
+        binding.stop()
