@@ -209,7 +209,9 @@ class Emulator:
         self._simulation: threading.Thread | None = None
         self._stopped = threading.Event()
         self.rounds = 0
-        """Replications of the scenario played so far (one per horizon)."""
+        """Replications of the scenario played to their horizon so far."""
+        self._inside: dict[str, str] = {}
+        """Workers the door let in and has not let out: worker -> group."""
         self._commands: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
 
     def start(self, stagger_s: float = 0.02) -> Emulator:
@@ -247,6 +249,9 @@ class Emulator:
     def _play(self, speed: float, replication: int, start: datetime) -> None:
         while not self._stopped.is_set():
             self._round(speed, replication, start).run(self.scenario.horizon_s)
+            if self._stopped.is_set():
+                return
+            self._empty_the_station()
             self.rounds += 1
             replication += 1
             start += timedelta(seconds=self.scenario.horizon_s)
@@ -285,6 +290,18 @@ class Emulator:
             return
         event = "worker_entered" if change.name == "visit_started" else "worker_left"
         self.devices[door].event(event, {"worker": change.entity_id, "group": change.data["group"]})
+        if event == "worker_entered":
+            self._inside[change.entity_id] = change.data["group"]
+        else:
+            self._inside.pop(change.entity_id, None)
+
+    def _empty_the_station(self) -> None:
+        """A round ends with people inside: they leave through the door, so the next round starts as it does, empty."""
+        door = self.scenario.population.door
+        for worker, group in self._inside.items():
+            if door is not None and door in self.devices:
+                self.devices[door].event("worker_left", {"worker": worker, "group": group})
+        self._inside.clear()
 
     def _count_use(self, change: Change) -> None:
         """Each device's cycle counter, as a real microwave or locker bank keeps one."""

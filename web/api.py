@@ -190,9 +190,11 @@ def change_password(body: PasswordChange, request: Request, user: Everyone, db: 
     settings = svc.settings
     try:
         authenticate(db, user.username, body.current, settings.login_max_failures, settings.lockout_s)
-    except LoginError:
-        db.commit()  # a wrong current password counts towards the lockout, as at sign-in
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong") from None
+    except LoginError as exc:
+        reason = "the current password is wrong" if "wrong" in str(exc) else str(exc)  # locked: say so
+        audit(db, request, user, "password_change_refused", user.username, None, {"reason": reason})
+        db.commit()  # the failure counts towards the lockout, as at sign-in, and stays in the audit log
+        raise HTTPException(status.HTTP_403_FORBIDDEN, reason) from None
     set_password(db, user, body.new)
     closed = close_sessions(db, user, keep=token_of(request))
     audit(db, request, user, "password_changed", user.username, None, {"other_sessions_closed": closed})
@@ -342,7 +344,8 @@ def change_user(username: Annotated[str, ApiPath(pattern=r"^[A-Za-z0-9_.-]{1,64}
     before = {"display_name": target.display_name, "role": target.role, "active": target.active}
     stays_admin = (body.role or Role(target.role)) is Role.ADMIN and (target.active if body.active is None else body.active)
     if target.role == Role.ADMIN and target.active and not stays_admin:
-        admins = db.scalars(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))).all()
+        # The active admins' rows are locked (PostgreSQL) so two officers demoting each other at once cannot both pass.
+        admins = db.scalars(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True)).with_for_update()).all()
         if len(admins) <= 1:
             raise HTTPException(status.HTTP_409_CONFLICT, f"{username} is the last active admin; make another admin first")
     if body.display_name is not None:
@@ -356,7 +359,8 @@ def change_user(username: Annotated[str, ApiPath(pattern=r"^[A-Za-z0-9_.-]{1,64}
     if body.password is not None or not target.active or target.role != before["role"]:
         close_sessions(db, target, keep=token_of(request) if target.id == user.id else None)
     after = {"display_name": target.display_name, "role": target.role, "active": target.active}
-    audit(db, request, user, "user_changed", username, before, after | ({"password": "reset"} if body.password else {}))
+    if after != before or body.password is not None:
+        audit(db, request, user, "user_changed", username, before, after | ({"password": "reset"} if body.password else {}))
     return UserView(username=target.username, display_name=target.display_name, role=Role(target.role), active=target.active)
 
 

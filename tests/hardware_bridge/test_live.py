@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.emulator import Emulator
@@ -65,6 +68,15 @@ def test_an_emulated_station_plays_on_past_its_horizon_and_stops_when_told() -> 
     scenario = load_scenario(LIBRARY / "typical_week.toml", ["scenario.horizon=1h", "scenario.warmup=0s"])
     with EmbeddedBroker(port=free_port()) as broker:
         emulator = Emulator(scenario, BrokerConfig.from_url(broker.url)).start(stagger_s=0)
+        door = emulator.devices["door"]
+        said: Counter[tuple[str, str]] = Counter()
+        publish = door.event
+
+        def event(name: str, data: Mapping[str, Any]) -> None:
+            said[name, data["worker"]] += 1
+            publish(name, data)
+
+        door.event = event  # type: ignore[method-assign]
         try:
             emulator.drive(speed=3600.0, start=datetime(2026, 7, 20, 12, 0))  # an hour a second, from a weekday noon
             wait_for(lambda: emulator.rounds >= 3, timeout_s=20, what="three rounds of the one-hour horizon")
@@ -73,3 +85,6 @@ def test_an_emulated_station_plays_on_past_its_horizon_and_stops_when_told() -> 
             began = time.monotonic()
             emulator.stop()
         assert time.monotonic() - began < 5 and emulator._simulation is not None and not emulator._simulation.is_alive()
+    entered = Counter({w: n for (name, w), n in said.items() if name == "worker_entered"})
+    left = Counter({w: n for (name, w), n in said.items() if name == "worker_left"})
+    assert entered and entered - left == Counter(emulator._inside), "whoever a round left inside was let out before the next"

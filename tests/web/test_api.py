@@ -61,8 +61,10 @@ def test_staff_change_their_password_and_officers_manage_accounts(client: TestCl
     assert last.status_code == 409 and "last active admin" in last.json()["detail"]
     assert client.patch("/api/users/nobody", json={"active": False}, headers=admin).status_code == 404
     entries = client.get("/api/audit", headers=admin).json()
-    changes = [e for e in entries if e["action"] in ("password_changed", "user_changed")]
-    assert [e["action"] for e in changes] == ["user_changed", "user_changed", "password_changed"]
+    changes = [e for e in entries if e["action"] in ("password_changed", "password_change_refused", "user_changed")]
+    assert [e["action"] for e in changes] == ["user_changed", "user_changed", "password_changed", "password_change_refused"]
+    assert client.patch("/api/users/operator", json={}, headers=admin).status_code == 200
+    assert len(client.get("/api/audit", headers=admin).json()) == len(entries), "a change that changes nothing is not a write"
     assert changes[0]["after"] == {"display_name": "custodian 李", "role": "custodian", "active": True, "password": "reset"}
     assert all(PASSWORD not in str(e) and new not in str(e) for e in entries), "no password in the audit log"
 

@@ -187,9 +187,14 @@ def test_an_officer_manages_accounts_and_an_auditor_only_reads(page: object, ser
     form.locator("input[name=password]").fill("night shift passphrase")
     form.locator("button[type=submit]").click()
     row = page.locator("#staff-list tr[data-user=night-li]")
-    expect(row).to_contain_text("驿站值班员")
-    row.locator("button").click()  # deactivate
+    expect(row.locator("select.role")).to_have_value("custodian")
+    row.locator("select.role").select_option("operator")  # a change of role
+    expect(page.locator("#audit-list li").first).to_contain_text("user_changed")
+    expect(row.locator("select.role")).to_have_value("operator")
+    row.locator("button.standing").click()  # deactivate
     expect(row).to_have_class("inactive")
+    page.locator("#staff-list tr[data-user=admin] select.role").select_option("auditor")  # the last admin: refused, and said why
+    expect(page.locator("#staff-message")).to_contain_text("last active admin")
     expect(page.locator("#audit-list")).to_contain_text("user_changed")
     shot(page, "06-staff")
     page.click("#logout")

@@ -272,18 +272,30 @@ function detailOf(body) {
   return Array.isArray(body.detail) ? body.detail.map((d) => `${d.loc.slice(1).join(".")}: ${d.msg}`).join("; ") : body.detail;
 }
 
+const ROLES = ["custodian", "operator", "admin", "auditor"];
+
 async function loadStaff() {
+  // An officer's view of the accounts: change a role, reset a password, deactivate or activate; the server audits each.
   const users = await (await api("GET", "/api/users")).json();
   document.getElementById("staff-list").innerHTML = users.map((u) => `<tr class="${u.active ? "" : "inactive"}" data-user="${esc(u.username)}">
-    <td>${esc(u.username)}</td><td>${esc(u.display_name)}</td><td>${esc(t("role_" + u.role))}${u.active ? "" : ` (${t("inactive")})`}</td>
-    <td><button type="button" data-active="${u.active ? "false" : "true"}">${t(u.active ? "deactivate" : "activate")}</button></td></tr>`).join("");
-  document.querySelectorAll("#staff-list button").forEach((button) => {
-    button.onclick = async () => {
-      const username = button.closest("tr").dataset.user;
-      const response = await api("PATCH", `/api/users/${encodeURIComponent(username)}`, { active: button.dataset.active === "true" });
-      document.getElementById("staff-message").textContent = response.ok ? "" : detailOf(await response.json());
+    <td>${esc(u.username)}</td><td>${esc(u.display_name)}${u.active ? "" : ` (${t("inactive")})`}</td>
+    <td><select class="role">${ROLES.map((r) => `<option value="${r}"${r === u.role ? " selected" : ""}>${t("role_" + r)}</option>`).join("")}</select></td>
+    <td><button type="button" class="reset">${t("reset_password")}</button>
+      <button type="button" class="standing" data-active="${u.active ? "false" : "true"}">${t(u.active ? "deactivate" : "activate")}</button></td></tr>`).join("");
+  document.querySelectorAll("#staff-list tr").forEach((row) => {
+    const change = async (fields) => {
+      const response = await api("PATCH", `/api/users/${encodeURIComponent(row.dataset.user)}`, fields);
+      const message = document.getElementById("staff-message");
+      message.className = response.ok ? "" : "error";
+      message.textContent = response.ok ? "" : detailOf(await response.json());
       loadStaff();
       loadAudit();
+    };
+    row.querySelector("select.role").onchange = (event) => change({ role: event.target.value });
+    row.querySelector("button.standing").onclick = (event) => change({ active: event.target.dataset.active === "true" });
+    row.querySelector("button.reset").onclick = () => {
+      const password = prompt(t("new_password"));
+      if (password) change({ password });
     };
   });
 }

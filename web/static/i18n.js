@@ -23,7 +23,7 @@ const TEXT = {
     yes: "是", no: "否", apply: "下发指令", mode: "模式", setpoint_c: "设定温度", brightness_pct: "亮度 %", locked: "门锁", content: "显示内容",
     my_account: "我的账户", current_password: "当前密码", new_password: "新密码（至少 12 位）", change_password: "修改密码",
     password_changed: "密码已修改，其他设备已退出登录", staff: "员工账户", display_name: "姓名", role: "角色", add_account: "新增账户",
-    initial_password: "初始密码（至少 12 位）", add: "新增", added: "已新增", deactivate: "停用", activate: "启用", inactive: "已停用",
+    initial_password: "初始密码（至少 12 位）", add: "新增", added: "已新增", deactivate: "停用", reset_password: "重置密码", activate: "启用", inactive: "已停用",
     audit_log: "操作记录", role_custodian: "驿站值班员", role_operator: "运维人员", role_admin: "工会干部（管理员）",
     role_auditor: "审计员（只读）",
   },
@@ -53,7 +53,7 @@ const TEXT = {
     content: "content", my_account: "My account", current_password: "Current password", new_password: "New password (12 characters or more)",
     change_password: "Change password", password_changed: "Password changed; other devices are signed out", staff: "Staff accounts",
     display_name: "Name", role: "Role", add_account: "Add an account", initial_password: "First password (12 characters or more)",
-    add: "Add", added: "Added", deactivate: "Deactivate", activate: "Activate", inactive: "inactive", audit_log: "Audit log",
+    add: "Add", added: "Added", deactivate: "Deactivate", reset_password: "Reset password", activate: "Activate", inactive: "inactive", audit_log: "Audit log",
     role_custodian: "Custodian", role_operator: "Operator", role_admin: "Union officer (admin)", role_auditor: "Auditor (read-only)",
   },
 };
