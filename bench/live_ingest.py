@@ -3,7 +3,9 @@
 N devices' state messages are published through Mosquitto (127.0.0.1:1883 unless
 --mqtt) and measured two ways in the same run:
   - ceiling: a bare paho subscriber on the same topics (the broker's own pass-through);
-  - bridge: the Bridge validating each payload and applying it to the twin.
+  - bridge: the Bridge validating each payload and applying it to the twin;
+  - station: the same with what the live station hangs on the feed: the history
+    writer (SQLite, its own thread) and today's day book.
 First flooded at --flood-rate (the sustained messages per second each side keeps
 up with), then paced at --rate messages per second for latency from publish to
 twin change (p50, p99).
@@ -19,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import threading
 import time
 import uuid
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -31,6 +35,9 @@ from hardware_bridge.bridge import Bridge
 from hardware_bridge.clock import wall_clock
 from hardware_bridge.mqtt import BrokerConfig, MqttClient
 from hardware_bridge.topics import Channel
+from store.db import engine_for, migrate
+from store.history import HistoryWriter
+from twin.daybook import Daybook
 from twin.feed import STATE, Change
 
 
@@ -101,9 +108,18 @@ def ceiling(config: BrokerConfig, station: str, devices: int, count: int, rate: 
     return sink
 
 
-def bridge(config: BrokerConfig, station: str, devices: int, count: int, rate: float | None) -> Sink:
+def bridge(config: BrokerConfig, station: str, devices: int, count: int, rate: float | None, recorded: bool = False) -> Sink:
     sink = Sink(count)
-    live = Bridge(station, {f"l{i}": "lights" for i in range(devices)}, config, wall_clock(), report_interval_s=3600)
+    clock = wall_clock()
+    live = Bridge(station, {f"l{i}": "lights" for i in range(devices)}, config, clock, report_interval_s=3600)
+    writer: HistoryWriter | None = None
+    if recorded:
+        engine = engine_for(f"sqlite:///{tempfile.mkdtemp()}/history.db")
+        migrate(engine)
+        writer = HistoryWriter(engine, station, clock, batch=200).start()
+        book = Daybook(ZoneInfo("Asia/Shanghai"), {f"l{i}": 1 for i in range(devices)}, clock.datetime_at(0.0))
+        live.twin.subscribe(writer)
+        live.twin.subscribe(lambda change: book.observe(clock.datetime_at(change.t), change.entity_id, change.name, change.data))
 
     def changed(change: Change) -> None:
         if "energy_kwh" in change.data:
@@ -115,6 +131,8 @@ def bridge(config: BrokerConfig, station: str, devices: int, count: int, rate: f
     publish(config, station, devices, count, rate)
     sink.done.wait(60)
     live.stop()
+    if writer is not None:
+        writer.stop()
     return sink
 
 
@@ -135,16 +153,20 @@ def main() -> None:
     flood = int(args.flood_rate * args.seconds)
     top = ceiling(config, station(), args.devices, flood, args.flood_rate)
     ours = bridge(config, station(), args.devices, flood, args.flood_rate)
+    full = bridge(config, station(), args.devices, flood, args.flood_rate, recorded=True)
     print(f"{args.devices} devices, {config.host}:{config.port} MQTT {config.protocol}, QoS 1")
     print(f"offered {args.flood_rate:,.0f} msg/s for {args.seconds:g} s ({flood:,} messages); overflow is lost:")
     print(f"  ceiling (bare paho + the same parse): {top.rate():,.0f} msg/s sustained, {len(top.latencies):,} delivered")
     print(f"  bridge into the twin:                 {ours.rate():,.0f} msg/s sustained, {len(ours.latencies):,} delivered")
-    print(f"  bridge / ceiling = {ours.rate() / top.rate():.2f} (target >= 0.5)")
+    print(f"  + history writer and day book:        {full.rate():,.0f} msg/s sustained, {len(full.latencies):,} delivered")
+    print(f"  bridge / ceiling = {ours.rate() / top.rate():.2f} (target >= 0.5); with history / ceiling = {full.rate() / top.rate():.2f}")
     top = ceiling(config, station(), args.devices, paced, args.rate)
     ours = bridge(config, station(), args.devices, paced, args.rate)
+    full = bridge(config, station(), args.devices, paced, args.rate, recorded=True)
     print(f"paced {args.rate:,.0f} msg/s for {args.seconds:g} s:")
     print(f"  ceiling latency p50 {top.percentile(0.5):.2f} ms, p99 {top.percentile(0.99):.2f} ms")
     print(f"  bridge  latency p50 {ours.percentile(0.5):.2f} ms, p99 {ours.percentile(0.99):.2f} ms (target p99 < 50 ms)")
+    print(f"  + history and day book p50 {full.percentile(0.5):.2f} ms, p99 {full.percentile(0.99):.2f} ms")
     print(f"  bridge received {len(ours.latencies):,} of {paced:,}; median of all {statistics.median(ours.latencies) * 1000:.2f} ms")
 
 
