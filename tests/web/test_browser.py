@@ -107,7 +107,7 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     card.locator("h3").click()  # the device's page: its fields and history
     expect(page.locator("#device-detail")).to_be_visible()
     expect(page.locator("#detail-title")).to_contain_text("lights")
-    expect(page.locator("#detail-fields")).to_contain_text("on")
+    expect(page.locator("#detail-fields")).to_contain_text("电源")
     page.fill("#detail-controls input[name=brightness_pct]", "40")  # the device page's controls, made from what lights take
     page.click("#detail-controls button[type=submit]")
     expect(page.locator("#detail-command")).to_have_text("已确认", timeout=10_000)

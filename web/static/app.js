@@ -199,7 +199,8 @@ function renderDevice(device) {
 }
 
 function format(key, value) {
-  if (typeof value === "boolean") return t(value ? "on" : "off");
+  if (typeof value === "boolean") return key === "on" ? t(value ? "on" : "off") : t(value ? "yes" : "no");
+  if (key === "mode") return t(`mode_${value}`);
   if (key.endsWith("_c")) return `${Number(value).toFixed(1)} °C`;
   if (key === "level_l") return `${Number(value).toFixed(1)} L`;
   return value;
@@ -322,7 +323,7 @@ function showDevice(id) {
   const device = state.devices[id];
   const numeric = Object.keys(device.reported).filter((k) => typeof device.reported[k] === "number");
   drawControls(device);
-  document.getElementById("detail-field").innerHTML = numeric.map((k) => `<option value="${esc(k)}">${esc(t(k))} (${esc(k)})</option>`).join("");
+  document.getElementById("detail-field").innerHTML = numeric.map((k) => `<option value="${esc(k)}">${esc(fieldName(k))}</option>`).join("");
   renderDetail();
   drawDetail();
   document.getElementById("device-detail").scrollIntoView();
@@ -341,13 +342,14 @@ function drawControls(device) {
       input = `<select name="${esc(name)}"><option value="true"${now === true ? " selected" : ""}>${t(yes)}</option>
         <option value="false"${now === false ? " selected" : ""}>${t(no)}</option></select>`;
     } else if (spec.enum) {
-      input = `<select name="${esc(name)}">${spec.enum.map((v) => `<option${v === now ? " selected" : ""}>${esc(v)}</option>`).join("")}</select>`;
+      input = `<select name="${esc(name)}">${spec.enum.map((v) =>
+        `<option value="${esc(v)}"${v === now ? " selected" : ""}>${esc(name === "mode" ? t(`mode_${v}`) : v)}</option>`).join("")}</select>`;
     } else if (spec.type === "number") {
       input = `<input name="${esc(name)}" type="number" step="0.5" min="${spec.minimum ?? ""}" max="${spec.maximum ?? ""}" value="${esc(now ?? "")}">`;
     } else {
       input = `<input name="${esc(name)}" maxlength="${spec.maxLength ?? 500}" value="${esc(now ?? "")}">`;
     }
-    return `<label><span>${esc(t(name))}</span>${input}</label>`;
+    return `<label><span>${esc(fieldName(name))}</span>${input}</label>`;
   }).join("") + `<button type="submit">${t("apply")}</button><p class="command" id="detail-command"></p>`;
   form.onsubmit = (event) => {
     event.preventDefault();
@@ -361,12 +363,18 @@ function drawControls(device) {
   };
 }
 
+function fieldName(key) {
+  const name = t(key === "on" ? "power" : key);
+  return name === key ? key : `${name}`;
+}
+
 function renderDetail() {
   const device = state.devices[state.detail];
   if (!device) return;
   document.getElementById("detail-title").textContent = `${deviceName(device.id)} (${device.id})`;
-  const rows = Object.entries(device.reported).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(Array.isArray(v) ? v.join(", ") : format(k, v))}</dd>`);
-  const wanted = Object.entries(device.desired || {}).map(([k, v]) => `<dt>${t("desired")} ${esc(k)}</dt><dd>${esc(v)}</dd>`);
+  const rows = Object.entries(device.reported).map(([k, v]) =>
+    `<dt>${esc(fieldName(k))}</dt><dd>${esc(Array.isArray(v) ? v.map((x) => (x === null ? "–" : x)).join(", ") : format(k, v))}</dd>`);
+  const wanted = Object.entries(device.desired || {}).map(([k, v]) => `<dt>${t("desired")} ${esc(fieldName(k))}</dt><dd>${esc(format(k, v))}</dd>`);
   document.getElementById("detail-fields").innerHTML = rows.concat(wanted).join("");
   const last = Object.values(state.commands).filter((c) => c.device === device.id).pop();
   const note = document.getElementById("detail-command");
@@ -377,8 +385,11 @@ async function drawDetail() {
   const field = document.getElementById("detail-field").value;
   if (!field || !window.Plotly) return;
   const points = await (await api("GET", `/api/devices/${state.detail}/history?field=${field}&hours=24`)).json();
-  Plotly.newPlot("detail-chart", [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines" }],
-    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 240 }, CHART);
+  // Reported values hold until the next report: drawn as steps over the whole last day, not stretched over two points.
+  const now = new Date();
+  Plotly.newPlot("detail-chart", [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines+markers",
+    line: { shape: "hv" }, marker: { size: 4 } }],
+  { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 240, xaxis: { range: [new Date(now - 24 * 3600 * 1000), now] } }, CHART);
 }
 
 async function loadDoorLog() {
