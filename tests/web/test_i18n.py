@@ -7,6 +7,7 @@ import re
 import pytest
 
 from actors.registry import DEVICE_KINDS
+from tests.conftest import LIBRARY
 from twin.alarm import AlarmState
 from twin.entity import CommandState
 from web.app import STATIC
@@ -33,12 +34,14 @@ def test_every_text_the_page_and_its_script_ask_for_exists() -> None:
     assert asked - keys("zh") == set()
 
 
+LIBRARY_ALARMS = {m for f in LIBRARY.glob("*.toml") for m in re.findall(r'^alarm = "(\w+)"', f.read_text(encoding="utf-8"), re.MULTILINE)}
 MADE_AT_RUN_TIME = (
     [f"kind_{k}" for k in DEVICE_KINDS]
     + [f"role_{r.value}" for r in Role]
     + [s.value for s in CommandState]
     + [s.value for s in AlarmState]
     + ["queued", "running", "done", "failed"]  # planner runs
+    + [f"alarm_{a}" for a in sorted(LIBRARY_ALARMS | {"offline"})]  # the library's alarm types, and the offline rule's
 )
 
 

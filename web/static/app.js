@@ -234,7 +234,7 @@ function renderAlarms() {
     item.className = `alarm ${alarm.severity}`;
     item.dataset.alarm = alarm.id;
     const repeats = alarm.count > 1 ? ` <span class="count">×${alarm.count}</span>` : "";
-    item.innerHTML = `<b>${esc(deviceName(alarm.source))}</b> ${esc(alarm.type)}${repeats} <span class="state">${t(alarm.state)}</span> <small>${esc(alarm.detail)}</small>`;
+    item.innerHTML = `<b>${esc(deviceName(alarm.source))}</b> ${esc(known(`alarm_${alarm.type}`, alarm.type))}${repeats} <span class="state">${t(alarm.state)}</span> <small>${esc(alarm.detail)}</small>`;
     for (const [step, label] of [["acknowledge", "acknowledge"], ["assign", "assign"], ["note", "note"], ["clear", "close"]]) {
       if ((step === "acknowledge" && alarm.state !== "raised") || !canOperate()) continue;
       const button = document.createElement("button");
@@ -363,9 +363,14 @@ function drawControls(device) {
   };
 }
 
+function known(key, otherwise) {
+  // A name a scenario made up (an alarm type) shows as it is when the page has no words for it.
+  const text = t(key);
+  return text === key ? otherwise : text;
+}
+
 function fieldName(key) {
-  const name = t(key === "on" ? "power" : key);
-  return name === key ? key : `${name}`;
+  return known(key === "on" ? "power" : key, key);
 }
 
 function renderDetail() {
