@@ -90,11 +90,16 @@ def open_session(db: Session, user: User, ttl_s: float) -> str:
 
 
 def user_for(db: Session, token: str) -> User | None:
-    row = db.get(StaffSession, _digest(token))
-    if row is None or _aware(row.expires_at) <= datetime.now(UTC):
+    """The active user a live session belongs to, in one query (every request asks)."""
+    found = db.execute(
+        select(User, StaffSession.expires_at)
+        .join(StaffSession, StaffSession.user_id == User.id)
+        .where(StaffSession.token_hash == _digest(token), User.active.is_(True))
+    ).first()
+    if found is None or _aware(found.expires_at) <= datetime.now(UTC):
         return None
-    user = db.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    user: User = found.User
+    return user
 
 
 def set_password(db: Session, user: User, password: str) -> None:
