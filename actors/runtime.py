@@ -212,6 +212,8 @@ class RayHandle:
             effects: list[Effect] = self._ray.get(pending, timeout=timeout_s)
         except self._ray.exceptions.GetTimeoutError:
             raise ActorUnresponsive(f"actor {self._actor_id} did not answer within {timeout_s:g} s") from None
+        except (self._ray.exceptions.RayActorError, self._ray.exceptions.ActorUnavailableError) as exc:  # its node or process is gone
+            raise ActorUnresponsive(f"actor {self._actor_id} is gone: {exc.__class__.__name__}") from None
         return effects
 
     def release(self) -> None:

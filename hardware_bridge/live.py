@@ -7,6 +7,7 @@ emulated and driven by its simulated population in real time (or faster).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from store.db import engine_for, migrate
 from store.history import History, HistoryWriter
 from twin.alarm import Severity
 from twin.clock import Clock
-from twin.daybook import COUNTED_EVENTS, Daybook
+from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
 from twin.entity import AVAILABILITY, Twin
 from twin.feed import STATE, Change
 
@@ -107,7 +108,10 @@ class LiveStation:
         if self.emulator is not None:
             self.emulator.stop()
         if self.bridge is not None:
-            self.bridge.stop()
+            bridge = self.bridge
+            with contextlib.suppress(TimeoutError):  # so the next start's day book knows until when the levels held
+                bridge.call(lambda twin: twin.record(self.scenario.station_id, bridge.clock.now(), STATION_STOPPED, {}))
+            bridge.stop()
         if self._writer is not None:
             self._writer.stop()  # the loop has stopped: what it buffered since the last flush is written now
         if self.broker is not None:
@@ -125,7 +129,7 @@ class LiveStation:
         for at, entity_id, name, data in self.history.replay(midnight, now, (STATE, AVAILABILITY, *COUNTED_EVENTS)):
             book.observe(at, entity_id, name, data)
             last = at
-        book.pause(last)  # the station stopped after its last change: the time since was not observed
+        book.pause(last)  # the station stopped (or at least was last heard of) then: the time since was not observed
         bridge.twin.subscribe(lambda change: book.observe(clock.datetime_at(change.t), change.entity_id, change.name, change.data))
         return book
 

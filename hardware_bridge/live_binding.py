@@ -114,8 +114,14 @@ class LiveBinding:
             self._apply(actor_id, effects, reporting=isinstance(message, Reported))
 
     def _replace(self, actor_id: str, lost: ActorHandle) -> ActorHandle:
-        """The same actor, fresh, in this process; its start's messages queue behind what is already waiting."""
+        """The same actor, fresh, in this process; its start's messages queue behind what is already waiting.
+
+        The lost actor's timers go with it: the fresh one arms its own as it starts.
+        """
         lost.release()
+        self._timers = [timer for timer in self._timers if timer[2] != actor_id or timer[3] is None]
+        heapq.heapify(self._timers)
+        self._cancelled = {(owner, timer) for owner, timer in self._cancelled if owner != actor_id}
         actor_class, args = self._made[actor_id]
         handle = self.handles[actor_id] = place(Placement.INLINE, actor_class, actor_id, args, self.seed, self.clock.start)
         self._apply(actor_id, handle.start(self.clock.now()))

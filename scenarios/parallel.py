@@ -116,8 +116,8 @@ def run_jobs(
                     continue
                 on_result(job, result)
     finally:
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        for ref in pending:  # not force=True: Ray 2.60 aborts the driver when a force-cancelled task finishes meanwhile
+            ray.cancel(ref)
 
 
 def _first_line(exc: BaseException) -> str:

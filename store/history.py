@@ -64,11 +64,11 @@ class HistoryWriter:
         with self._lock:
             self._rows.append(row)
             waiting = len(self._rows)
-        if waiting == self._batch:  # crossing it, not every row above it: a database that is away is retried on a back-off
-            if self._thread is None:
+        if self._thread is None:
+            if waiting >= self._batch:
                 self.flush()  # no thread of its own (a test, a tool): write here; never raises
-            else:
-                self._due.set()
+        elif waiting == self._batch:  # crossing it, not every row above it: a database that is away is retried on a back-off
+            self._due.set()
 
     def start(self) -> HistoryWriter:
         self._thread = threading.Thread(target=self._run, name=f"history-{self._station}", daemon=True)
@@ -82,7 +82,8 @@ class HistoryWriter:
         if self._thread is not None:
             self._thread.join(30)
             self._thread = None
-        self.flush()
+        if not self.flush():
+            logger.error("history: %d rows could not be written before stopping; they are lost", len(self._rows))
 
     def _run(self) -> None:
         next_purge = time.monotonic()

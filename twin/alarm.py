@@ -90,6 +90,7 @@ class AlarmBook:
         existing = self._active.get((source, type_))
         if existing is not None:
             alarm = self.alarms[existing]
+            alarm.severity = max(alarm.severity, severity, key=SEVERITY_ORDER.index)
             alarm.count += 1
             alarm.last_raised_at = t
             self._emit(alarm, "alarm_repeated", t)

@@ -4,7 +4,8 @@
 start the day at 08:00 in Shanghai). The figures are integrals over time, so they
 are accrued as changes arrive rather than recomputed from the day's history on every
 page view; at start-up the day's history is replayed through the same ``observe``, up
-to the last change it holds: the time the station was down counts as not observed.
+to the station's last change or its ``station_stopped``: the time it was down counts
+as not observed, and a device counts again once the bridge says it is online.
 
 Waits: no microwave knows how long a worker waited for it, but its queue sensor knows
 how many are waiting. By Little's law the person-seconds spent waiting in an hour,
@@ -26,7 +27,9 @@ from twin.entity import AVAILABILITY, DESIRED
 from twin.feed import STATE
 
 HOURS = 24
-COUNTED_EVENTS = ("worker_entered", DESIRED, "alarm_raised", "alarm_reopened")
+STATION_STOPPED = "station_stopped"
+"""Recorded as the live station shuts down: a replay after a restart knows until when the levels held."""
+COUNTED_EVENTS = ("worker_entered", DESIRED, "alarm_raised", "alarm_reopened", STATION_STOPPED)
 """The event names the day book reads besides state and availability (for a replay's query)."""
 
 
@@ -48,6 +51,8 @@ class _DeviceDay:
     """As the bridge last said; None until it has said anything."""
     heard: bool = False
     """The levels come from a report (not from before a restart)."""
+    restarted: bool = False
+    """Since a restart nothing counts until the bridge says the device is online: a retained report may be a dead device's."""
     since: datetime | None = None
     """Time is counted from here; None while it is not (offline, or not heard from since start-up)."""
 
@@ -112,6 +117,7 @@ class Daybook:
         elif device is not None and name == AVAILABILITY:
             self._accrue(device, at)
             device.available = bool(data.get("available"))
+            device.restarted = False
             if not device.available:
                 device.since = None
             elif device.heard and device.since is None:
@@ -129,6 +135,7 @@ class Daybook:
             self._accrue(device, at)
             device.since = None
             device.heard = False
+            device.restarted = True
 
     def figures(self, at: datetime) -> DayFigures:
         local = at.astimezone(self.timezone)
@@ -162,7 +169,8 @@ class Daybook:
         start, stop = device.since.astimezone(UTC), until.astimezone(UTC)
         while start < stop:
             local = start.astimezone(self.timezone)
-            end = min(stop, local.replace(minute=0, second=0, microsecond=0).astimezone(UTC) + timedelta(hours=1))
+            into_hour = timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
+            end = min(stop, start + timedelta(hours=1) - into_hour)  # by elapsed time: zones shift by half hours too
             seconds = (end - start).total_seconds()
             device.busy_s[local.hour] += device.busy * seconds
             device.queue_s[local.hour] += device.queue * seconds
@@ -185,8 +193,8 @@ class Daybook:
         if device.available is not False:
             device.queue_peak = max(device.queue_peak, device.queue)
         device.heard = True
-        if device.available is not False and device.since is None:
-            device.since = at  # a retained report of a device that is offline starts nothing
+        if device.available is not False and not device.restarted and device.since is None:
+            device.since = at  # a retained report of a device that is offline (or maybe dead, after a restart) starts nothing
 
 
 def _figures(name: str, d: _DeviceDay) -> DeviceFigures:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+from sqlalchemy.exc import SQLAlchemyError
 
 from twin.entity import Twin
 from twin.errors import FeedGapError
@@ -22,6 +24,7 @@ from twin.feed import Change
 from web.auth import user_for
 from web.deps import Services, token_of
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["feed"])
 SESSION_CHECK_S = 10.0
 
@@ -71,10 +74,15 @@ async def feed(websocket: WebSocket, after: int = 0, token: str | None = None) -
             try:
                 change = await asyncio.wait_for(queue.get(), timeout=max(0.0, check_at - loop.time()))
             except TimeoutError:
-                if not await asyncio.to_thread(signed_in):
+                check_at = loop.time() + SESSION_CHECK_S
+                try:
+                    still = await asyncio.to_thread(signed_in)
+                except SQLAlchemyError as exc:  # the database away for a moment: keep streaming, ask again next time
+                    logger.warning("feed: session not checked (%s); trying again in %g s", exc.__class__.__name__, SESSION_CHECK_S)
+                    continue
+                if not still:
                     await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="signed out")
                     return
-                check_at = loop.time() + SESSION_CHECK_S
                 continue
             await websocket.send_json(_json(change))
     except (WebSocketDisconnect, RuntimeError):

@@ -74,8 +74,8 @@ def test_reports_commands_and_visitors_go_through_the_actors(placement: Placemen
             bridge.stop()
 
 
-class _Hung(Lights):
-    """Lights whose Ray node stops answering: in a Ray worker it takes far longer than any reply deadline."""
+class _Hung(AirConditioner):
+    """An AC whose Ray node stops answering: in a Ray worker it takes far longer than any reply deadline."""
 
     def receive(self, message: object) -> None:
         if os.getpid() != int(os.environ["YXY_TEST_DRIVER_PID"]):
@@ -88,17 +88,21 @@ def test_a_ray_actor_that_stops_answering_is_replaced_in_process(monkeypatch: py
     monkeypatch.setattr(RayHandle, "REPLY_TIMEOUT_S", 1.0)
     monkeypatch.setenv("YXY_TEST_DRIVER_PID", str(os.getpid()))  # before Ray starts: its workers inherit it
     twin = Twin("live")
-    twin.add("lights", "lights")
+    twin.add("ac", "air_conditioner")
     clock = wall_clock()
     with ray_session():
         binding = LiveBinding(twin, clock, 1, Placement.RAY, lambda device, fields: None)
-        binding.host(_Hung, "lights", LightsConfig())
-        with pytest.raises(ActorUnresponsive, match="actor lights did not answer within 1 s"):
-            binding.handles["lights"].deliver(clock.now(), NextHour())
+        binding.host(_Hung, "ac", AirConditionerConfig())
+        armed = sum(1 for timer in binding._timers if timer[2] == "ac")
+        assert armed > 0, "an AC keeps a timer for its room model"
+        with pytest.raises(ActorUnresponsive, match="actor ac did not answer within 1 s"):
+            binding.handles["ac"].deliver(clock.now(), NextHour())
         began = time.monotonic()
-        binding.deliver("lights", Reported({"on": True, "power_w": 320.0}))
-        assert binding.replaced == ["lights"] and time.monotonic() - began < 10
-        assert twin.entity("lights").reported == {"on": True, "power_w": 320.0}, "the report the lost actor missed reached the twin"
-        binding.deliver("lights", Reported({"on": False, "power_w": 0.0}))
-        assert twin.entity("lights").reported["on"] is False and binding.replaced == ["lights"], "replaced once, then in-process"
+        reported = {"on": True, "mode": "cool", "setpoint_c": 26.0}
+        binding.deliver("ac", Reported(reported))
+        assert binding.replaced == ["ac"] and time.monotonic() - began < 10
+        assert {k: twin.entity("ac").reported[k] for k in reported} == reported, "the report the lost actor missed reached the twin"
+        assert sum(1 for timer in binding._timers if timer[2] == "ac") == armed, "the lost actor's timers went with it"
+        binding.deliver("ac", Reported({"on": False}))
+        assert twin.entity("ac").reported["on"] is False and binding.replaced == ["ac"], "replaced once, then in process"
         binding.stop()

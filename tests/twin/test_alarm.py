@@ -63,6 +63,9 @@ def test_a_flapping_fault_reopens_its_alarm_instead_of_flooding_the_queue() -> N
     worse = alarms.raise_("fridge", "over_temperature", 2000.0, severity=Severity.WARNING)
     alarms.clear(worse.id, "op", 2010.0)
     assert alarms.raise_("fridge", "over_temperature", 2020.0, severity=Severity.CRITICAL).severity is Severity.CRITICAL
+    assert alarms.raise_("fridge", "over_temperature", 2030.0, severity=Severity.INFO).severity is Severity.CRITICAL, "never milder"
+    active = alarms.raise_("aed", "self_test_failed", 2040.0, severity=Severity.WARNING)
+    assert alarms.raise_("aed", "self_test_failed", 2050.0, severity=Severity.CRITICAL) is active and active.severity is Severity.CRITICAL
 
 
 def test_escalation_once_per_period_until_acknowledged() -> None:

@@ -185,3 +185,26 @@ def test_a_day_with_a_clock_change_has_the_hours_it_really_has(day: datetime, ho
     book.figures(end)
     assert sum(book._devices["seat"].seen_s) == pytest.approx(hours * 3600, abs=1e-3)
     assert book._devices["seat"].busy_s[2] == pytest.approx(two_oclock_s, abs=1e-3)  # 02:00-03:00 skipped, or lived twice
+
+
+def test_after_a_restart_a_retained_report_counts_only_once_the_device_is_online() -> None:
+    book = Daybook(SHANGHAI, {"seat": 2}, at(0))
+    book.observe(at(0), "seat", AVAILABILITY, {"available": True, "reason": "reporting"})
+    book.observe(at(0), "seat", STATE, {"busy": 2})
+    book.pause(at(600))  # the station stopped
+    book.observe(at(3600), "seat", STATE, {"busy": 2})  # the broker's retained report: the seats' sensor may be dead
+    assert book.figures(at(7200)).devices[0].utilisation == pytest.approx(1.0)
+    assert sum(book._devices["seat"].seen_s) == pytest.approx(600), "nothing counted from the retained report alone"
+    book.observe(at(7200), "seat", AVAILABILITY, {"available": True, "reason": "reporting"})
+    book.figures(at(7800))
+    assert sum(book._devices["seat"].seen_s) == pytest.approx(1200)
+
+
+def test_a_half_hour_clock_change_neither_hangs_nor_loses_time() -> None:
+    lord_howe = ZoneInfo("Australia/Lord_Howe")  # falls back half an hour on 2024-04-07
+    midnight = datetime(2024, 4, 7, tzinfo=lord_howe)
+    book = Daybook(lord_howe, {"seat": 1}, midnight)
+    book.observe(midnight, "seat", STATE, {"busy": 1})
+    book.figures(datetime(2024, 4, 7, 23, 59, 59, tzinfo=lord_howe))
+    real = (datetime(2024, 4, 7, 23, 59, 59, tzinfo=lord_howe).astimezone(UTC) - midnight.astimezone(UTC)).total_seconds()
+    assert sum(book._devices["seat"].seen_s) == pytest.approx(real) and real == pytest.approx(24.5 * 3600 - 1)

@@ -18,8 +18,18 @@ KEY = re.compile(r'(?:^|[,{])\s*(\w+):\s*"', re.MULTILINE)
 
 
 def keys(language: str) -> set[str]:
+    return set(KEY.findall(block(language)))
+
+
+def block(language: str) -> str:
     start = SOURCE.index(f"{language}: {{")
-    return set(KEY.findall(SOURCE[start + len(language) + 3 : SOURCE.index("},", start)]))
+    return SOURCE[start + len(language) + 3 : SOURCE.index("},", start)]
+
+
+def test_no_word_is_given_twice() -> None:
+    for language in ("zh", "en"):
+        found = KEY.findall(block(language))
+        assert len(found) == len(set(found)), sorted(k for k in set(found) if found.count(k) > 1)
 
 
 def test_both_languages_have_the_same_words() -> None:

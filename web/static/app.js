@@ -133,9 +133,13 @@ function connectFeed() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/api/feed?token=${encodeURIComponent(state.token)}&after=${state.lastSeq}`);
   socket.onmessage = (event) => onChange(JSON.parse(event.data));
-  socket.onclose = (event) => {
-    if (event.code === 1008) { showLogin(); return; } // the session ended (signed out elsewhere, deactivated)
-    if (!document.getElementById("station").hidden) setTimeout(connectFeed, 1000);
+  socket.onclose = async (event) => {
+    // 1008: the session ended while open. A refused reconnect shows as 1006: ask the API (a 401 shows the sign-in).
+    if (event.code === 1008) { showLogin(); return; }
+    if (document.getElementById("station").hidden) return;
+    const me = await fetch("/api/auth/me", { credentials: "same-origin" }).catch(() => null); // null: the server is away
+    if (me && me.status === 401) { showLogin(); return; }
+    setTimeout(connectFeed, me ? 1000 : 3000);
   };
 }
 
@@ -201,6 +205,7 @@ function renderDevice(device) {
 function format(key, value) {
   if (typeof value === "boolean") return key === "on" ? t(value ? "on" : "off") : t(value ? "yes" : "no");
   if (key === "mode") return t(`mode_${value}`);
+  if (value === null || value === undefined) return "–";
   if (key.endsWith("_c")) return `${Number(value).toFixed(1)} °C`;
   if (key === "level_l") return `${Number(value).toFixed(1)} L`;
   return value;
@@ -392,6 +397,7 @@ async function drawDetail() {
   const points = await (await api("GET", `/api/devices/${state.detail}/history?field=${field}&hours=24`)).json();
   // Reported values hold until the next report: drawn as steps over the whole last day, not stretched over two points.
   const now = new Date();
+  if (points.length) points.push({ at: now.toISOString(), value: points[points.length - 1].value }); // the last value holds until now
   Plotly.newPlot("detail-chart", [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines+markers",
     line: { shape: "hv" }, marker: { size: 4 } }],
   { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 240, xaxis: { range: [new Date(now - 24 * 3600 * 1000), now] } }, CHART);
@@ -430,7 +436,7 @@ function drawToday(today) {
   const used = today.devices.filter((d) => d.utilisation !== null).slice(0, 10).reverse();
   Plotly.react("busiest-chart", [{
     type: "bar", orientation: "h", y: used.map((d) => labelFor(d.label)), x: used.map((d) => 100 * d.utilisation),
-    text: used.map((d) => `${(100 * d.utilisation).toFixed(0)}% · ${d.uses} ${t("uses")}`), textposition: "auto",
+    text: used.map((d) => `${(100 * d.utilisation).toFixed(0)}% · ${d.uses} ${t("times_used")}`), textposition: "auto",
     marker: { color: used.map((d) => (d.utilisation > 0.8 ? "#b71c1c" : d.utilisation > 0.5 ? "#f0a500" : "#1b7f3b")) },
   }], { margin: { t: 10, r: 10, b: 40, l: 160 }, height: 60 + 28 * Math.max(used.length, 1),
     xaxis: { range: [0, 100], ticksuffix: "%" } }, CHART);
