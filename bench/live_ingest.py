@@ -147,22 +147,23 @@ def main() -> None:
     config = BrokerConfig.from_url(args.mqtt)
     paced = int(args.rate * args.seconds)
 
-    def station() -> str:
-        return f"bench{uuid.uuid4().hex[:8]}"
+    def three_ways(count: int, rate: float) -> tuple[Sink, Sink, Sink]:
+        """The ceiling, the bridge, and the bridge with history and day book, each on a station of its own."""
+        return (
+            ceiling(config, f"bench{uuid.uuid4().hex[:8]}", args.devices, count, rate),
+            bridge(config, f"bench{uuid.uuid4().hex[:8]}", args.devices, count, rate),
+            bridge(config, f"bench{uuid.uuid4().hex[:8]}", args.devices, count, rate, recorded=True),
+        )
 
     flood = int(args.flood_rate * args.seconds)
-    top = ceiling(config, station(), args.devices, flood, args.flood_rate)
-    ours = bridge(config, station(), args.devices, flood, args.flood_rate)
-    full = bridge(config, station(), args.devices, flood, args.flood_rate, recorded=True)
+    top, ours, full = three_ways(flood, args.flood_rate)
     print(f"{args.devices} devices, {config.host}:{config.port} MQTT {config.protocol}, QoS 1")
     print(f"offered {args.flood_rate:,.0f} msg/s for {args.seconds:g} s ({flood:,} messages); overflow is lost:")
     print(f"  ceiling (bare paho + the same parse): {top.rate():,.0f} msg/s sustained, {len(top.latencies):,} delivered")
     print(f"  bridge into the twin:                 {ours.rate():,.0f} msg/s sustained, {len(ours.latencies):,} delivered")
     print(f"  + history writer and day book:        {full.rate():,.0f} msg/s sustained, {len(full.latencies):,} delivered")
     print(f"  bridge / ceiling = {ours.rate() / top.rate():.2f} (target >= 0.5); with history / ceiling = {full.rate() / top.rate():.2f}")
-    top = ceiling(config, station(), args.devices, paced, args.rate)
-    ours = bridge(config, station(), args.devices, paced, args.rate)
-    full = bridge(config, station(), args.devices, paced, args.rate, recorded=True)
+    top, ours, full = three_ways(paced, args.rate)
     print(f"paced {args.rate:,.0f} msg/s for {args.seconds:g} s:")
     print(f"  ceiling latency p50 {top.percentile(0.5):.2f} ms, p99 {top.percentile(0.99):.2f} ms")
     print(f"  bridge  latency p50 {ours.percentile(0.5):.2f} ms, p99 {ours.percentile(0.99):.2f} ms (target p99 < 50 ms)")
