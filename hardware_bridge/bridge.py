@@ -97,9 +97,9 @@ class Bridge:
         placement: Placement = Placement.INLINE,
         seed: int = 0,
     ) -> None:
-        """``actors`` maps device ids to (actor class, config): those devices' reports and commands go
-        through their actor, placed inline or in Ray (which must then be running)."""
-        """``devices`` maps each device id of the station to its kind."""
+        """``devices`` maps each device id of the station to its kind; ``actors`` maps device ids to (actor
+        class, config): those devices' reports and commands go through their actor, placed inline or in Ray
+        (which must then be running)."""
         self.station = topics.check_id(station, "station")
         self.clock = clock
         self.twin = twin or Twin(station, retain=FEED_RETAINED)
@@ -385,9 +385,12 @@ class Bridge:
         return 0.2 if due is None else min(0.2, max(0.0, due - self.clock.now()))
 
     def _housekeeping(self) -> None:
+        """Actor timers now; deadlines and periodic jobs at most every ``CHECK_EVERY_S``.
+
+        A scan of every device per message would cap ingest.
+        """
         if self.binding is not None:
             self.binding.run_due()
-        """Deadlines and periodic jobs, at most every ``CHECK_EVERY_S``: a scan of every device per message would cap ingest."""
         now = self.clock.now()
         if now < self._next_check:
             return
