@@ -394,13 +394,16 @@ function renderDetail() {
 async function drawDetail() {
   const field = document.getElementById("detail-field").value;
   if (!field || !window.Plotly) return;
-  const points = await (await api("GET", `/api/devices/${state.detail}/history?field=${field}&hours=24`)).json();
-  // Reported values hold until the next report: drawn as steps over the whole last day, not stretched over two points.
+  drawLastDay("detail-chart", await (await api("GET", `/api/devices/${state.detail}/history?field=${field}&hours=24`)).json(), 240);
+}
+
+function drawLastDay(element, points, height) {
+  // Reported values hold until the next report: steps over the whole last day, the last value held until now.
   const now = new Date();
-  if (points.length) points.push({ at: now.toISOString(), value: points[points.length - 1].value }); // the last value holds until now
-  Plotly.newPlot("detail-chart", [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines+markers",
-    line: { shape: "hv" }, marker: { size: 4 } }],
-  { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 240, xaxis: { range: [new Date(now - 24 * 3600 * 1000), now] } }, CHART);
+  if (points.length) points.push({ at: now.toISOString(), value: points[points.length - 1].value });
+  Plotly.newPlot(element, [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines",
+    line: { shape: "hv" } }],
+  { margin: { t: 10, r: 10, b: 40, l: 40 }, height, xaxis: { range: [new Date(now - 24 * 3600 * 1000), now] } }, CHART);
 }
 
 async function loadDoorLog() {
@@ -526,9 +529,7 @@ function renderSpot(device) {
 async function drawOccupancy() {
   const door = Object.values(state.devices).find((d) => d.kind === "door");
   if (!door || !window.Plotly) return;
-  const points = await (await api("GET", `/api/devices/${door.id}/history?field=occupancy&hours=24`)).json();
-  Plotly.newPlot("occupancy-chart", [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines", line: { shape: "hv" } }],
-    { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 260 }, CHART);
+  drawLastDay("occupancy-chart", await (await api("GET", `/api/devices/${door.id}/history?field=occupancy&hours=24`)).json(), 260);
 }
 
 document.getElementById("login-form").addEventListener("submit", signIn);
