@@ -196,6 +196,8 @@ def serve(
             password = secrets.token_urlsafe(12)
             create_user(db, "admin", "管理员 Administrator", Role.ADMIN, password)
             console.print(f"first account: admin / {escape(password)}  (shown once; change it after signing in)")
+        else:
+            console.print(f"staff accounts are in {escape(settings.database_url)}; sign in with yours (the first run printed admin's)")
     engine.dispose()
     console.print(f"open http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings, scenario), host=host, port=port, log_level="warning")
