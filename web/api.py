@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -572,13 +573,13 @@ def plan(_: Everyone, svc: ServicesDep) -> StationPlan:
     scenario = svc.scenario
     width, depth = scenario.floor_m
     shown = [d for d in scenario.devices if d.id in svc.bridge.devices]
-    unplaced = [d for d in shown if d.at is None]
+    unplaced = {d.id: n for n, d in enumerate(d for d in shown if d.at is None)}
     placed = []
     for device in shown:
         if device.at is not None:
             x, y, known = device.at[0], device.at[1], True
         else:  # evenly along a row below the floor: the operator sees it is there and that nobody placed it
-            x, y, known = width * (unplaced.index(device) + 0.5) / len(unplaced), depth + 1.0, False
+            x, y, known = width * (unplaced[device.id] + 0.5) / len(unplaced), depth + 1.0, False
         units = getattr(device.config, "units", None)
         placed.append(PlacedDevice(id=device.id, kind=device.kind, label=device.label, units=units, x_m=x, y_m=y, placed=known))
     return StationPlan(
@@ -593,18 +594,9 @@ def today(_: Everyone, svc: ServicesDep) -> TodayFigures:
     clock = svc.bridge.clock  # the feed's clock: the wall clock may have been stepped since the station started
     book = svc.bridge.read(lambda _twin: svc.daybook.figures(clock.datetime_at(clock.now())))
     labels = {d.id: d.label for d in svc.scenario.devices}
-    return TodayFigures(
-        day=book.day, timezone=book.timezone, visitors_by_hour=list(book.visitors_by_hour), visitors=book.visitors,
-        commands=book.commands, alarms_raised=book.alarms_raised,
-        devices=[
-            DeviceToday(
-                device=d.device, label=labels.get(d.device, d.device), units=d.units, uses=d.uses, utilisation=d.utilisation,
-                wait_mean_s=d.wait_mean_s, queue_peak=d.queue_peak, uses_by_hour=list(d.uses_by_hour),
-                wait_by_hour_s=list(d.wait_by_hour_s),
-            )
-            for d in book.devices
-        ],
-    )  # fmt: skip
+    devices = [DeviceToday(label=labels.get(d.device, d.device), **dataclasses.asdict(d)) for d in book.devices]
+    fields = {f.name: getattr(book, f.name) for f in dataclasses.fields(book) if f.name != "devices"}
+    return TodayFigures(visitors=book.visitors, devices=devices, **fields)
 
 
 ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs, station_log)
