@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from actors.actor import Actor
+from actors.actor import Device
 from actors.port import Port
 
 
@@ -30,7 +30,7 @@ class _SelfTest(NamedTuple):
     pass
 
 
-class Aed(Actor):
+class Aed(Device):
     kind = "aed"
 
     def __init__(self, actor_id: str, port: Port, config: AedConfig) -> None:

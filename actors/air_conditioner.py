@@ -6,6 +6,11 @@ integrated exactly over each step); people add heat, the unit adds or removes it
 The thermostat with its dead band is the unit's own behaviour.  A command (the
 automations, an operator) switches it on or off, picks cool or heat, or moves the
 setpoint; in ``auto`` it keeps the room between the heating and cooling setpoints.
+
+``AirConditionerPolicy`` is what the station allows whoever commands the unit (no
+cooling below the public-building floor): it runs live and in a simulation alike.
+``AirConditioner`` adds the room and the unit's physics, which only a simulation (or
+the emulator) runs.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from actors.actor import Actor
+from actors.actor import Device
 from actors.bounds import POSITIVE
 from actors.message import Actuate, DeviceCommand, OccupancyChanged, WeatherChanged
 from actors.port import Port
@@ -51,12 +56,26 @@ class _Step(NamedTuple):
     pass
 
 
-class AirConditioner(Actor):
+class AirConditionerPolicy(Device):
     kind = "air_conditioner"
 
     def __init__(self, actor_id: str, port: Port, config: AirConditionerConfig) -> None:
         super().__init__(actor_id, port)
         self.config = config
+
+    def shape(self, command: DeviceCommand) -> dict[str, Any]:
+        """Cooling not below the public-building floor, whoever asks."""
+        wanted = dict(command.fields)
+        if wanted.get("mode") == "cool" and "setpoint_c" in wanted:
+            wanted["setpoint_c"] = max(float(wanted["setpoint_c"]), self.config.cooling_setpoint_c)
+        return wanted
+
+
+class AirConditioner(AirConditionerPolicy):
+    """The unit and the room it keeps, simulated."""
+
+    def __init__(self, actor_id: str, port: Port, config: AirConditionerConfig) -> None:
+        super().__init__(actor_id, port, config)
         self.outdoor_c: float | None = None
         self.indoor_c: float | None = None
         self.occupancy = 0
@@ -87,9 +106,6 @@ class AirConditioner(Actor):
         elif isinstance(message, _Step):
             self._advance(now)
             self.port.timer(self.config.step_s, _Step())
-        elif isinstance(message, DeviceCommand):
-            self.port.actuate(self._policy(message.fields))
-            return
         elif isinstance(message, Actuate):
             self._advance(now)
             self._obey(message.fields)
@@ -115,13 +131,6 @@ class AirConditioner(Actor):
         decay = math.exp(-dt / 3600.0 * c.room_ua_kw_per_c / c.room_heat_capacity_kwh_per_c)
         self.indoor_c = equilibrium + (self.indoor_c - equilibrium) * decay
         self.energy_kwh += abs(self.hvac_kw) / c.cop * dt / 3600.0
-
-    def _policy(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """What the station allows whoever asks: cooling not below the public-building floor."""
-        wanted = dict(fields)
-        if wanted.get("mode") == "cool" and "setpoint_c" in wanted:
-            wanted["setpoint_c"] = max(float(wanted["setpoint_c"]), self.config.cooling_setpoint_c)
-        return wanted
 
     def _obey(self, fields: Mapping[str, Any]) -> None:
         if "on" in fields:

@@ -1,10 +1,14 @@
 """Automatic management and control: rules that watch the station and command devices or raise alarms.
 
-The engine is plain logic over what it has observed (reported state and
-availability, by entity), so the same rules run live (the bridge feeds it the
-twin's changes) and in a simulation (the ``Automations`` actor below, fed the same
-changes as messages).  A rule asks for what it wants; the engine commands only when
-the device does not already report it and was not asked within ``cooldown_s``.
+The engine is plain logic over what it has observed (reported state, availability
+and alarms cleared, by entity).  The ``Automations`` actor below hosts it in every
+world: the binding hands it the twin's changes as ``Observed`` messages, its commands
+are ``DeviceCommand`` messages to the devices' actors (live, those go out to the real
+devices with ids, acks and the audit trail), and its alarms go through the port into
+the station's one ``AlarmBook``.  A rule asks for what it wants; the engine commands
+only when the device does not already report it and was not asked within
+``cooldown_s``.  An alarm an operator closed while its condition still holds is
+raised again at the next evaluation, not forgotten.
 """
 
 from __future__ import annotations
@@ -16,8 +20,12 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from actors.actor import Actor
-from actors.message import DeviceCommand
+from actors.message import DeviceCommand, Observed
 from actors.port import Port
+
+ALARM_CLEARED = "alarm_cleared"
+OBSERVED = ("state", "availability", ALARM_CLEARED)
+"""The names of the twin's changes the automations are handed."""
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
@@ -112,12 +120,11 @@ class AutomationEngine:
             self.states.setdefault(entity, {}).update(data)
         elif name == "availability":
             self.available[entity] = bool(data["available"])
+        elif name == ALARM_CLEARED:
+            self._raised.discard((str(data.get("source", entity)), str(data.get("type", ""))))
 
-    def evaluate(self, now: float, hour: float, today: date, open_alarms: set[tuple[str, str]] | None = None) -> list[Action]:
-        """What to do now. ``open_alarms``: the (source, type) alarms still open where they are kept (live, the
-        alarm book), so an alarm an operator closed while its condition holds is raised again, not forgotten."""
-        if open_alarms is not None:
-            self._raised = set(open_alarms)
+    def evaluate(self, now: float, hour: float, today: date) -> list[Action]:
+        """What to do now, at run time ``now``, ``hour`` of the station's day."""
         actions: list[Action] = []
         for rule in self.rules:
             if isinstance(rule, LightsByOccupancy):
@@ -206,14 +213,6 @@ class AutomationEngine:
         return []
 
 
-class Observed(NamedTuple):
-    """A change of the twin, handed to the automations actor in a simulation."""
-
-    entity: str
-    name: str
-    data: Mapping[str, Any]
-
-
 class _Evaluate(NamedTuple):
     pass
 
@@ -226,7 +225,7 @@ class AutomationsConfig:
 
 
 class Automations(Actor):
-    """The engine as an actor in a simulation: commands are messages, alarms are events."""
+    """The engine as an actor, live and simulated: commands are messages to the devices, alarms go through the port."""
 
     kind = "automations"
 
@@ -250,8 +249,8 @@ class Automations(Actor):
                     self.port.send(action.device, DeviceCommand(action.fields, f"automation:{action.rule}"))
                     self.port.record("command_sent", {"device": action.device, "fields": dict(action.fields), "rule": action.rule})
                 elif isinstance(action, RaiseAlarm):
-                    self.port.record("alarm_raised", {"source": action.source, "type": action.type, "severity": action.severity})
+                    self.port.raise_alarm(action.source, action.type, action.severity, action.detail)
                 else:
-                    self.port.record("alarm_cleared", {"source": action.source, "type": action.type})
+                    self.port.clear_alarm(action.source, action.type)
         else:
             super().receive(message)

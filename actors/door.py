@@ -1,12 +1,24 @@
-"""The smart door: who came in, who left, how many are inside now."""
+"""The smart door: who came in, who left, how many are inside now.
+
+``DoorPolicy`` is the door as the station runs it live: each worker the real door
+lets in becomes a ``Visitor`` actor, spawned through the port, until the door lets
+them out.  ``Door`` is the simulated door, which the simulated workers pass through
+and which counts them; it keeps the policy, so both worlds share one door.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.actor import Actor
-from actors.message import Entered, Left, OccupancyChanged
+from actors.actor import Device
+from actors.message import DeviceEvent, Entered, Left, OccupancyChanged
 from actors.port import Port
+from actors.visitor import Visitor
+
+WORKER_ENTERED = "worker_entered"
+WORKER_LEFT = "worker_left"
+DOOR_EVENTS = (WORKER_ENTERED, WORKER_LEFT)
+"""What a door (and only a door) tells of the people passing it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,12 +29,39 @@ class DoorConfig:
     monthly_cost_cny: float = 0.0
 
 
-class Door(Actor):
+def visitor_id(worker: str) -> str:
+    return f"visitor:{worker}"
+
+
+class DoorPolicy(Device):
     kind = "door"
 
     def __init__(self, actor_id: str, port: Port, config: DoorConfig) -> None:
         super().__init__(actor_id, port)
         self.config = config
+        self.inside: dict[str, str] = {}
+        """Workers the real door let in and has not let out: worker -> group."""
+
+    def receive(self, message: object) -> None:
+        if isinstance(message, DeviceEvent) and message.event in DOOR_EVENTS:
+            self._passed(message.event, str(message.data["worker"]), str(message.data["group"]))
+        else:
+            super().receive(message)
+
+    def _passed(self, event: str, worker: str, group: str) -> None:
+        """A second scan of someone inside, or a leaving never seen coming in (the station restarted), changes nothing."""
+        if event == WORKER_ENTERED and worker not in self.inside:
+            self.inside[worker] = group
+            self.port.spawn(Visitor, visitor_id(worker), group)
+        elif event == WORKER_LEFT and worker in self.inside:
+            self.port.send(visitor_id(worker), Left(worker, self.inside.pop(worker)))
+
+
+class Door(DoorPolicy):
+    """The simulated door: counts the simulated workers who pass it and tells its observers."""
+
+    def __init__(self, actor_id: str, port: Port, config: DoorConfig) -> None:
+        super().__init__(actor_id, port, config)
         self.entries = 0
         self.exits = 0
 

@@ -1,18 +1,19 @@
 """Lights: by default on while someone is inside and it is dark; or as commanded.
 
 ``automatic`` is the fitting's own sensor; a command (an operator, the automations)
-takes over from it for good, as a wall panel set to manual would.  A command goes
-out through ``port.actuate``: to the real fitting when live, to this actor's own
-simulated switch (``Actuate``) in a simulation.
+takes over from it for good, as a wall panel set to manual would.  The station has
+no rule of its own for lights, so live they are the plain ``Device`` policy; this class
+is the simulated fitting, which a command reaches through ``port.actuate`` as an
+``Actuate``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from actors.actor import Actor
+from actors.actor import Device
 from actors.bounds import CLOCK_HOUR
-from actors.message import Actuate, DeviceCommand, NextHour, OccupancyChanged
+from actors.message import Actuate, NextHour, OccupancyChanged
 from actors.port import Port
 
 
@@ -30,7 +31,7 @@ class LightsConfig:
     monthly_cost_cny: float = 0.0
 
 
-class Lights(Actor):
+class Lights(Device):
     kind = "lights"
 
     def __init__(self, actor_id: str, port: Port, config: LightsConfig) -> None:
@@ -54,8 +55,6 @@ class Lights(Actor):
         elif isinstance(message, NextHour):
             self.at_next_hour(NextHour())
             self._update(None)
-        elif isinstance(message, DeviceCommand):
-            self.port.actuate(message.fields)
         elif isinstance(message, Actuate):
             if "on" in message.fields:
                 self.automatic = False

@@ -85,6 +85,8 @@ class DeviceCommand(NamedTuple):
 
     fields: Mapping[str, Any]
     by: str
+    command_id: str | None = None
+    """Live: the id an operator's command was given when it was queued; None: the binding gives one if it goes out."""
 
 
 class Actuate(NamedTuple):
@@ -97,3 +99,18 @@ class Reported(NamedTuple):
     """Live: what the real device reported; its actor takes it in and publishes it to the twin."""
 
     fields: Mapping[str, Any]
+
+
+class Observed(NamedTuple):
+    """A change of the twin handed to an actor that watches the station (the automations)."""
+
+    entity: str
+    name: str
+    data: Mapping[str, Any]
+
+
+class DeviceEvent(NamedTuple):
+    """Live: something the real device told of (a door's ``worker_entered``), handed to its actor."""
+
+    event: str
+    data: Mapping[str, Any]

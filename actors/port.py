@@ -56,3 +56,9 @@ class Port(Protocol):
 
     def stop(self) -> None:
         """Release this actor (a worker leaving); later messages to it are an error."""
+
+    def raise_alarm(self, source: str, type_: str, severity: str, detail: str) -> None:
+        """Raise an alarm on ``source`` in the station's one alarm book (repeats count; a recent one reopens)."""
+
+    def clear_alarm(self, source: str, type_: str) -> None:
+        """The alarm's condition has ended: clear the active alarm of (source, type), if any."""

@@ -1,6 +1,10 @@
 """Every device kind the station knows, by the name a scenario file or a topic uses.
 
-Adding a kind is its own module plus one line here.
+Adding a kind is its own module plus one line here.  Each kind names its policy (the
+actor live mode hosts: what the station makes of the real device's reports and of the
+commands it is sent) and its simulated self (the policy plus physics, for planners'
+runs and the emulator); most kinds have no rule of their own and take the plain
+``Device`` policy.
 """
 
 from __future__ import annotations
@@ -8,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from actors.actor import Actor
+from actors.actor import Device
 from actors.aed import Aed, AedConfig
-from actors.air_conditioner import AirConditioner, AirConditionerConfig
+from actors.air_conditioner import AirConditioner, AirConditionerConfig, AirConditionerPolicy
 from actors.battery_cabinet import BatteryCabinet, BatteryCabinetConfig
 from actors.charging_point import ChargingPoint, ChargingPointConfig
 from actors.coffee_machine import CoffeeMachine, CoffeeMachineConfig
-from actors.door import Door, DoorConfig
+from actors.door import Door, DoorConfig, DoorPolicy
 from actors.ebook_kiosk import EbookKiosk, EbookKioskConfig
 from actors.fridge import Fridge, FridgeConfig
 from actors.lights import Lights, LightsConfig
@@ -27,10 +31,13 @@ from actors.water_dispenser import WaterDispenser, WaterDispenserConfig
 
 @dataclass(frozen=True, slots=True)
 class DeviceKind:
-    actor: type[Actor]
+    simulated: type[Device]
+    """The device with its physics: what a simulation and the emulator host."""
     config: type[Any]
     """A frozen dataclass; scenario files are validated against its fields."""
     serves_workers: bool
+    policy: type[Device] = Device
+    """What live mode hosts; the simulated class is always a subclass of it."""
 
 
 DEVICE_KINDS: dict[str, DeviceKind] = {
@@ -44,8 +51,8 @@ DEVICE_KINDS: dict[str, DeviceKind] = {
     "battery_cabinet": DeviceKind(BatteryCabinet, BatteryCabinetConfig, True),
     "fridge": DeviceKind(Fridge, FridgeConfig, True),
     "ebook_kiosk": DeviceKind(EbookKiosk, EbookKioskConfig, True),
-    "air_conditioner": DeviceKind(AirConditioner, AirConditionerConfig, False),
+    "air_conditioner": DeviceKind(AirConditioner, AirConditionerConfig, False, AirConditionerPolicy),
     "lights": DeviceKind(Lights, LightsConfig, False),
-    "door": DeviceKind(Door, DoorConfig, False),
+    "door": DeviceKind(Door, DoorConfig, False, DoorPolicy),
     "aed": DeviceKind(Aed, AedConfig, False),
 }

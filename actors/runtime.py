@@ -2,8 +2,9 @@
 
 The only module of actors/ that imports Ray (tests/test_layers.py allows it).  A
 placed actor runs against an ``EffectPort``: what it does while handling a message
-(send, set or cancel a timer, publish, record, spawn, stop) is collected in order
-and handed back to whoever owns the clock, which applies it.  The actor itself stays
+(send, set or cancel a timer, publish, record, spawn, stop, actuate, raise or clear an
+alarm) is collected in order and handed back to whoever owns the clock, which applies
+it (actors/binding.py, the same for every world).  The actor itself stays
 the plain class the SimPy binding hosts directly, and a handle costs one call per
 message whether the actor is in this process or in a Ray worker.
 """
@@ -64,7 +65,19 @@ class ActuateDevice(NamedTuple):
     fields: Mapping[str, Any]
 
 
-Effect = Send | StartTimer | CancelTimer | Publish | Record | Spawn | Stop | ActuateDevice
+class AlarmRaise(NamedTuple):
+    source: str
+    type: str
+    severity: str
+    detail: str
+
+
+class AlarmClear(NamedTuple):
+    source: str
+    type: str
+
+
+Effect = Send | StartTimer | CancelTimer | Publish | Record | Spawn | Stop | ActuateDevice | AlarmRaise | AlarmClear
 
 
 class _TimerHandle:
@@ -128,6 +141,12 @@ class EffectPort:
 
     def actuate(self, fields: Mapping[str, Any]) -> None:
         self.effects.append(ActuateDevice(dict(fields)))
+
+    def raise_alarm(self, source: str, type_: str, severity: str, detail: str) -> None:
+        self.effects.append(AlarmRaise(source, type_, severity, detail))
+
+    def clear_alarm(self, source: str, type_: str) -> None:
+        self.effects.append(AlarmClear(source, type_))
 
     def take(self) -> list[Effect]:
         effects, self.effects = self.effects, []

@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from actors.actor import Actor
+from actors.actor import Device
 from actors.distribution import Constant, Distribution
 from actors.message import Finished, Refusal, Refused, Request, Started, Withdraw
 from actors.port import Port, Timer
@@ -46,7 +46,7 @@ class _Waiting:
     since: float
 
 
-class ServicePoint(Actor):
+class ServicePoint(Device):
     kind = "service_point"
     max_ready_wait_s: float | None = None
     """A worker is turned away when the next unit will not be ready within this time."""

@@ -20,20 +20,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from actors.actor import Actor
-from actors.message import DeviceCommand, Left, Reported
+from actors.actor import Actor, Device
+from actors.automation import OBSERVED, Automations, AutomationsConfig
+from actors.door import DOOR_EVENTS
+from actors.message import DeviceCommand, DeviceEvent, Reported
 from actors.runtime import Placement
-from actors.visitor import Visitor
 from hardware_bridge import discovery as ha
 from hardware_bridge import payloads, topics
-from hardware_bridge.clock import epoch_s
+from hardware_bridge.clock import epoch_s, station_clock
 from hardware_bridge.errors import BridgeError, PayloadError
 from hardware_bridge.live_binding import LiveBinding
 from hardware_bridge.mqtt import BrokerConfig, MqttClient, Will
 from hardware_bridge.topics import Channel
 from twin.alarm import AlarmBook
 from twin.clock import Clock
-from twin.entity import Command, CommandState, Twin
+from twin.entity import CommandState, Twin
 from twin.errors import UnknownCommandError
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ CHECK_EVERY_S = 0.1
 KEEP_SETTLED_S = 86_400.0
 MAX_ACTORS = 2_000
 """Visitors inside plus device actors; more means a door is lying (or nobody ever left)."""
+AUTOMATIONS_ID = "automations"
 FEED_RETAINED = 20_000
 """Changes kept for consumers that resume (a web view reconnecting); older ones are in the history."""
 
@@ -96,10 +98,13 @@ class Bridge:
         actors: Mapping[str, tuple[type[Actor], object]] | None = None,
         placement: Placement = Placement.INLINE,
         seed: int = 0,
+        automations: AutomationsConfig | None = None,
+        timezone: str = "UTC",
     ) -> None:
         """``devices`` maps each device id of the station to its kind; ``actors`` maps device ids to (actor
-        class, config): those devices' reports and commands go through their actor, placed inline or in Ray
-        (which must then be running)."""
+        class, config), by default the plain ``Device`` policy.  Every device's reports and commands go
+        through its actor, placed inline or in Ray (which must then be running); ``automations`` run as
+        their actor beside them, on the station's time of day in ``timezone``."""
         self.station = topics.check_id(station, "station")
         self.clock = clock
         self.twin = twin or Twin(station, retain=FEED_RETAINED)
@@ -134,17 +139,18 @@ class Bridge:
         )
         for channel in (Channel.STATE, Channel.AVAILABILITY, Channel.ACK, Channel.EVENT):
             self.mqtt.subscribe(topics.station_filter(station, channel), qos=1)
-        self._actors = dict(actors or {})
-        self.binding = LiveBinding(self.twin, clock, seed, placement, self._actuate) if self._actors else None
-        self._commanding: tuple[str, str] | None = None
-        self._actuated = False
-        """(device, command id) while a command is with the device's actor."""
+        self._actors: dict[str, tuple[type[Actor], object]] = dict.fromkeys(self.devices, (Device, None))
+        self._actors.update(actors or {})
+        self.binding = LiveBinding(self.twin, station_clock(clock, timezone), seed, placement, self._actuate, self.alarms)
+        self._actuated: set[str] = set()
+        """Ids of operators' commands their device's actor sent out (one not here was refused by the actor)."""
         self.discovery = discovery
         self._names = dict(names or {})
         self._version = version
         if discovery:
             self.mqtt.subscribe(ha.STATUS_TOPIC, qos=1)
             self.mqtt.subscribe(ha.command_topic(station), qos=1)
+        self._host_actors(automations)
 
     # ---- life cycle -------------------------------------------------------------
 
@@ -159,10 +165,18 @@ class Bridge:
             config = ha.device_config(self.station, device, kind, self._names.get(device, device), self._version)
             self.mqtt.publish(ha.config_topic(self.station, device), json.dumps(config, ensure_ascii=False), qos=1, retain=True)
 
+    def _host_actors(self, automations: AutomationsConfig | None) -> None:
+        binding = self.binding
+        binding.advance_to(self.clock.now())
+        if automations is not None:
+            # First, so the automations hear every device's first report too.
+            binding.host(Automations, AUTOMATIONS_ID, automations, register=False)
+            binding.observe(AUTOMATIONS_ID, OBSERVED)
+        for device, (actor_class, config) in self._actors.items():
+            binding.host(actor_class, device, config, register=False)
+        binding.drain()
+
     def start(self, connect_timeout_s: float = 10.0) -> Bridge:
-        if self.binding is not None:
-            for device, (actor_class, config) in self._actors.items():
-                self.binding.host(actor_class, device, config)
         self.mqtt.start()
         self._thread.start()
         if not self.mqtt.wait_connected(connect_timeout_s):
@@ -173,8 +187,7 @@ class Bridge:
         self._inbox.put(None)
         self._thread.join(10)
         self.mqtt.close(last_words=(topics.bridge_availability(self.station), topics.OFFLINE.encode()))
-        if self.binding is not None:
-            self.binding.stop()
+        self.binding.stop_all()
 
     # ---- operators and automations (any thread) ------------------------------------
 
@@ -221,20 +234,25 @@ class Bridge:
                 return
             try:
                 with self._lock:
-                    if isinstance(item, _Incoming):
-                        self._receive(item)
-                    elif isinstance(item, _Outgoing):
-                        self._send(item)
-                    elif isinstance(item, _Call):
-                        self._run_call(item)
-                    self._housekeeping()
+                    self._handle(item)
             except Exception:
                 logger.exception("bridge %s: unexpected error, carrying on", self.station)
 
-    def _receive(self, message: _Incoming) -> None:
+    def _handle(self, item: object) -> None:
+        """One turn of the loop: the actors' due timers, then ``item``, then what is owed (deadlines, jobs)."""
+        now = self.binding.advance_to(self.clock.now())
+        if isinstance(item, _Incoming):
+            self._receive(item, now)
+        elif isinstance(item, _Outgoing):
+            self._send(item, now)
+        elif isinstance(item, _Call):
+            self._run_call(item)
+        self._housekeeping(now)
+        self.binding.drain()
+
+    def _receive(self, message: _Incoming, now: float) -> None:
         self.received += 1
         self._caught_up_to = message.arrived
-        now = self.clock.now()
         try:
             if self.discovery and self._home_assistant(message):
                 self.applied += 1
@@ -270,13 +288,10 @@ class Bridge:
             _, state = payloads.parse_state(kind, message.topic, message.payload)
             if not message.retained:
                 self.twin.set_availability(device, now, True, "reporting")
-            if self.binding is not None and device in self.binding.handles:
-                try:
-                    self.binding.deliver(device, Reported(state))
-                except Exception:  # the report must still reach the twin if the actor cannot take it
-                    logger.exception("the actor of %s failed on a report; reporting directly", device)
-                    self.twin.report(device, now, state)
-            else:
+            try:
+                self.binding.deliver(device, Reported(state))
+            except Exception:  # the report must still reach the twin if the actor cannot take it
+                logger.exception("the actor of %s failed on a report; reporting directly", device)
                 self.twin.report(device, now, state)
         elif channel is Channel.AVAILABILITY:
             text = message.payload.decode("utf-8", "replace").strip()
@@ -291,43 +306,47 @@ class Bridge:
             self.twin.acknowledge(ack.id, now, ack.ok, ack.error)
         elif channel is Channel.EVENT:
             event = payloads.parse_event(message.topic, message.payload)
-            self._visitors(device, event.event, event.data)
+            if event.event in DOOR_EVENTS:
+                self._check_passage(device, kind, event.event, event.data)
             self.twin.record(device, now, event.event, event.data)
+            self.binding.deliver(device, DeviceEvent(event.event, event.data))
         else:
             raise BridgeError(f"{message.topic}: the bridge does not take {channel.value} messages")
 
-    def _send(self, outgoing: _Outgoing) -> Command:
-        now = self.clock.now()
+    def _send(self, outgoing: _Outgoing, now: float) -> None:
+        """An operator's command: desired at once (its id is the caller's), then the device's actor decides what goes out."""
         command = self.twin.desire(outgoing.device, now, outgoing.fields, outgoing.command_id, outgoing.by, self.ack_timeout_s)
-        if self.binding is not None and outgoing.device in self.binding.handles:
-            # The device's actor decides what the hardware is told: it may adjust the command, or refuse it.
-            self._commanding = (outgoing.device, outgoing.command_id)
-            self._actuated = False
-            try:
-                self.binding.deliver(outgoing.device, DeviceCommand(outgoing.fields, outgoing.by))
-            except Exception as exc:
-                logger.exception("the actor of %s failed on a command", outgoing.device)
-                self.twin.acknowledge(outgoing.command_id, now, False, f"the device's actor failed: {exc}")
-            finally:
-                self._commanding = None
-            if not self._actuated and command.state is CommandState.PENDING:
-                self.twin.acknowledge(outgoing.command_id, now, False, "refused by the device's actor")
-        else:
-            self._publish_set(outgoing.device, outgoing.command_id, outgoing.fields)
-        return command
+        try:
+            self.binding.deliver(outgoing.device, DeviceCommand(outgoing.fields, outgoing.by, outgoing.command_id))
+        except Exception as exc:
+            logger.exception("the actor of %s failed on a command", outgoing.device)
+            self.twin.acknowledge(outgoing.command_id, now, False, f"the device's actor failed: {exc}")
+        if outgoing.command_id not in self._actuated and command.state is CommandState.PENDING:
+            self.twin.acknowledge(outgoing.command_id, now, False, "refused by the device's actor")
+        self._actuated.discard(outgoing.command_id)
 
-    def _actuate(self, device: str, fields: Mapping[str, Any]) -> None:
-        """An actor drives its device: the command being handled, or one of the actor's own."""
-        if self._commanding is not None and self._commanding[0] == device:
-            command_id = self._commanding[1]
-            self._actuated = True
-            if dict(fields) != self.twin.commands[command_id].fields:
-                self.twin.revise(command_id, self.clock.now(), fields)
-            self._publish_set(device, command_id, dict(fields))
+    def _actuate(self, device: str, fields: Mapping[str, Any], handling: object) -> None:
+        """A device's actor drives its device: the operator's command it was handling, or one of its own (the automations')."""
+        now = self.binding.env.now
+        asked = handling if isinstance(handling, DeviceCommand) else None
+        command_id = asked.command_id if asked is not None else None
+        try:
+            checked = payloads.settable(self.devices[device], dict(fields), f"command to {device}")
+        except PayloadError as exc:
+            self.rejected["actuation"] += 1
+            logger.warning("the actor of %s asked for what the device does not take: %s", device, exc)
+            if command_id is not None:
+                self.twin.acknowledge(command_id, now, False, str(exc))
             return
-        command_id = uuid.uuid4().hex[:16]
-        self.twin.desire(device, self.clock.now(), dict(fields), command_id, f"actor:{device}", self.ack_timeout_s)
-        self._publish_set(device, command_id, dict(fields))
+        if command_id is not None and command_id in self.twin.commands:
+            self._actuated.add(command_id)
+            if checked != self.twin.commands[command_id].fields:
+                self.twin.revise(command_id, now, checked)
+        else:
+            command_id = uuid.uuid4().hex[:16]
+            by = asked.by if asked is not None else f"actor:{device}"
+            self.twin.desire(device, now, checked, command_id, by, self.ack_timeout_s)
+        self._publish_set(device, command_id, checked)
 
     def _publish_set(self, device: str, command_id: str, fields: dict[str, Any]) -> None:
         """QoS 1 and never retained (a retained command would replay on every reconnect), and never late.
@@ -336,7 +355,7 @@ class Bridge:
         out after the twin has called it failed; on the wire it expires with its deadline
         (MQTT 5 message expiry for the broker, ``expires`` in the payload for the device).
         """
-        now = self.clock.now()
+        now = self.binding.env.now
         if not self.mqtt.connected:
             self.twin.acknowledge(command_id, now, False, "the bridge is offline: the command was not sent")
             return
@@ -348,11 +367,11 @@ class Bridge:
             expiry_s=self.ack_timeout_s,
         )
 
-    def _visitors(self, device: str, event: str, data: Mapping[str, Any]) -> None:
-        """A worker the door let in becomes an actor until the door lets them out."""
+    def _check_passage(self, device: str, kind: str, event: str, data: Mapping[str, Any]) -> None:
+        """Who came in or left is told by a door and nobody else, of a worker id and group the contract allows."""
+        if kind != "door":
+            raise PayloadError(f"{device}: a {kind} cannot tell {event}; only a door can")
         worker, group = data.get("worker"), data.get("group")
-        if self.binding is None or self.devices.get(device) != "door" or event not in ("worker_entered", "worker_left"):
-            return
         if (
             not isinstance(worker, str)
             or not topics.is_id(worker.replace(".", "_"))
@@ -360,12 +379,8 @@ class Bridge:
             or not topics.is_id(group)
         ):
             raise PayloadError(f"door {device}: {event} needs a worker and a group made of A-Z, a-z, 0-9, _, - or .")
-        if event == "worker_entered" and len(self.binding.handles) >= MAX_ACTORS:
+        if event == "worker_entered" and len(self.binding.actors) >= MAX_ACTORS:
             raise BridgeError(f"door {device}: {MAX_ACTORS} actors already; a visitor was not hosted")
-        if event == "worker_entered" and f"visitor:{worker}" not in self.binding.handles:
-            self.binding.host(Visitor, f"visitor:{worker}", group)
-        elif event == "worker_left":
-            self.binding.deliver(f"visitor:{worker}", Left(worker, group))
 
     def _forget(self, twin: Twin, now: float) -> None:
         """A station runs for months: settled commands and closed alarms leave memory after a day (history keeps them)."""
@@ -381,32 +396,27 @@ class Bridge:
 
     def _wait_s(self) -> float:
         """Until the next actor timer, at most 0.2 s (deadlines are checked on the way)."""
-        due = self.binding.next_due() if self.binding is not None else None
+        due = self.binding.next_due()
         return 0.2 if due is None else min(0.2, max(0.0, due - self.clock.now()))
 
-    def _housekeeping(self) -> None:
-        """Actor timers now; deadlines and periodic jobs at most every ``CHECK_EVERY_S``.
+    def _housekeeping(self, now: float) -> None:
+        """Deadlines and periodic jobs at most every ``CHECK_EVERY_S`` (actor timers ran as the loop advanced).
 
         A scan of every device per message would cap ingest.
         """
-        if self.binding is not None:
-            self.binding.run_due()
-        now = self.clock.now()
         if now < self._next_check:
             return
         self._next_check = now + CHECK_EVERY_S
-        self._check_deadlines()
-        self._run_jobs()
+        self._check_deadlines(now)
+        self._run_jobs(now)
 
-    def _run_jobs(self) -> None:
-        now = self.clock.now()
+    def _run_jobs(self, now: float) -> None:
         for job in self._jobs:
             if now >= job.due:
                 job.due = now + job.period_s
                 job.action(self.twin, now)
 
-    def _check_deadlines(self) -> None:
-        now = self.clock.now()
+    def _check_deadlines(self, now: float) -> None:
         # With messages still queued (the loop fell behind), fail only what was overdue before the last one
         # handled arrived: an ack waiting in the queue was in time.
         self.twin.expire(now if self._inbox.empty() else min(now, self._caught_up_to))

@@ -23,3 +23,15 @@ def station_now(timezone: str) -> datetime:
 def epoch_s() -> float:
     """Device timestamps in payloads are Unix seconds."""
     return time.time()
+
+
+def station_clock(clock: Clock, timezone: str) -> Clock:
+    """The same run seconds, dated in the station's own time of day: the actors' hours (dark, lunch) are local.
+
+    The twin and its history keep UTC; only the actors read the hour.  A naive start is
+    taken as already local.
+    """
+    start = clock.start
+    if start.tzinfo is not None:
+        start = start.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    return Clock(start, clock.elapsed)

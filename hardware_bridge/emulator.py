@@ -40,9 +40,6 @@ from twin.feed import STATE, Change
 
 logger = logging.getLogger(__name__)
 
-OBEYS_IN_SIMULATION = {"lights", "air_conditioner"}
-"""Device kinds whose simulated actors take commands (actors.message.DeviceCommand)."""
-
 
 @dataclass(frozen=True)
 class Faults:
@@ -232,14 +229,15 @@ class Emulator:
         """Run the scenario's population in real time (``speed`` times faster) and mirror its devices.
 
         The simulated devices are the physics: a command that arrives over MQTT is
-        handed to the simulated device, which acknowledges once it has obeyed.  The
+        handed to the simulated device (every kind that takes commands), which
+        acknowledges once it has obeyed.  The
         scenario's own automations stay off here: the live station runs them.  The
         population's clock starts at ``start`` (default: the scenario's start), and
         when the horizon is reached the next replication carries on from there, so an
         emulated station left running never goes quiet.
         """
         for device in self.devices.values():
-            if device.kind in OBEYS_IN_SIMULATION:
+            if device.kind in payloads.SET:
                 device.forward = functools.partial(self._queue_command, device.device)
         begin = self.scenario.start if start is None else start
         self._simulation = threading.Thread(target=self._play, args=(speed, replication, begin), name="emulated-population", daemon=True)

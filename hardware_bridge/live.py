@@ -15,7 +15,6 @@ from datetime import datetime, time
 from importlib.metadata import version
 from zoneinfo import ZoneInfo
 
-from actors.automation import AutomationEngine, ClearAlarm, CommandDevice, RaiseAlarm
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
 from actors.service_point import ServicePointConfig
@@ -23,18 +22,16 @@ from hardware_bridge.bridge import Bridge
 from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.clock import station_now, wall_clock
 from hardware_bridge.emulator import Emulator
-from hardware_bridge.errors import BridgeError
 from hardware_bridge.mqtt import BrokerConfig
 from hardware_bridge.payloads import STATE as STATE_SCHEMAS
 from scenarios.parallel import ray_session
 from scenarios.schema import Scenario
 from store.db import engine_for, migrate
 from store.history import History, HistoryWriter
-from twin.alarm import Severity
 from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
-from twin.entity import AVAILABILITY, Twin
-from twin.feed import STATE, Change
+from twin.entity import AVAILABILITY
+from twin.feed import STATE
 
 logger = logging.getLogger(__name__)
 __version__ = version("yunxiaoyi")
@@ -84,19 +81,18 @@ class LiveStation:
         if self.options.placement is Placement.RAY:
             self._ray = ray_session()
             self._ray.__enter__()
-        actors = {d.id: (DEVICE_KINDS[d.kind].actor, d.config) for d in self.scenario.devices if d.kind in DEVICE_KINDS}
+        actors = {d.id: (DEVICE_KINDS[d.kind].policy, d.config) for d in self.scenario.devices if d.kind in DEVICE_KINDS}
         bridge = Bridge(
             self.scenario.station_id, self.devices, config, clock,
             ack_timeout_s=self.options.ack_timeout_s, report_interval_s=self.options.report_interval_s,
             discovery=self.options.discovery, names={d.id: d.label for d in self.scenario.devices}, version=__version__,
             actors=actors, placement=self.options.placement, seed=self.scenario.seed,
+            automations=self.scenario.automations, timezone=self.scenario.timezone,
         )  # fmt: skip
         retention_s = self.options.retention_days * 86400
         writer = self._writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200, retention_s=retention_s).start()
         bridge.twin.subscribe(writer)
         self.daybook = self._open_daybook(bridge, clock)
-        if self.scenario.automations is not None:
-            self._automate(bridge)
         self.bridge = bridge.start()
         if self.options.emulate:
             self.emulator = Emulator(self.scenario, config, report_interval_s=self.options.report_interval_s).start()
@@ -132,28 +128,3 @@ class LiveStation:
         book.pause(last)  # the station stopped (or at least was last heard of) then: the time since was not observed
         bridge.twin.subscribe(lambda change: book.observe(clock.datetime_at(change.t), change.entity_id, change.name, change.data))
         return book
-
-    def _automate(self, bridge: Bridge) -> None:
-        config = self.scenario.automations
-        assert config is not None
-        engine = AutomationEngine(config.rules, config.cooldown_s)
-
-        def observe(change: Change) -> None:
-            engine.observe(change.entity_id, change.name, change.data)
-
-        def evaluate(twin: Twin, now: float) -> None:
-            moment = bridge.clock.datetime_at(now).astimezone(self.zone)
-            open_alarms = {(a.source, a.type) for a in bridge.alarms.active()}
-            for action in engine.evaluate(now, moment.hour + moment.minute / 60, moment.date(), open_alarms):
-                if isinstance(action, CommandDevice):
-                    try:
-                        bridge.command(action.device, action.fields, by=f"automation:{action.rule}")
-                    except BridgeError as exc:
-                        logger.warning("automation %s: %s", action.rule, exc)
-                elif isinstance(action, RaiseAlarm):
-                    bridge.alarms.raise_(action.source, action.type, now, action.detail, Severity(action.severity), by="automation")
-                elif isinstance(action, ClearAlarm):
-                    bridge.alarms.clear_source(action.source, action.type, now)
-
-        bridge.twin.subscribe(observe, names=[STATE, AVAILABILITY])
-        bridge.every(config.every_s, evaluate)

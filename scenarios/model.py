@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
 import simpy
 
-from actors.automation import Automations, Observed
+from actors.automation import OBSERVED, Automations
+from actors.binding import Binding
 from actors.population import Population
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
@@ -17,8 +19,10 @@ from scenarios.kpi import KpiCollector, ReplicationResult
 from scenarios.schema import AUTOMATIONS_ID, POPULATION_ID, WEATHER_ID, Scenario
 from scenarios.sim import SimBinding
 from twin.clock import Clock
-from twin.entity import AVAILABILITY, Twin
-from twin.feed import STATE, Change, Subscriber
+from twin.entity import Twin
+from twin.feed import Subscriber
+
+AnyBinding = TypeVar("AnyBinding", bound=Binding)
 
 
 def replication_seed(seed: int, replication: int) -> int:
@@ -55,7 +59,7 @@ def devices_by_kind(scenario: Scenario) -> dict[str, list[str]]:
     return {kind: [d.id for d in scenario.devices if d.kind == kind] for kind in DEVICE_KINDS}
 
 
-def build_station(scenario: Scenario, binding: SimBinding) -> SimBinding:
+def build_station(scenario: Scenario, binding: AnyBinding) -> AnyBinding:
     """Host the scenario's devices, weather and population on ``binding``, wired to one another.
 
     The device emulator builds the same station on a real-time environment.
@@ -64,17 +68,13 @@ def build_station(scenario: Scenario, binding: SimBinding) -> SimBinding:
     if scenario.automations is not None:
         # First, so the automations hear every device's first report too.
         binding.host(Automations, AUTOMATIONS_ID, scenario.automations, register=False)
-
-        def observe(change: Change) -> None:
-            binding.send(AUTOMATIONS_ID, Observed(change.entity_id, change.name, change.data), 0.0)
-
-        binding.twin.subscribe(observe, names=[STATE, AVAILABILITY])
+        binding.observe(AUTOMATIONS_ID, OBSERVED)
     occupancy_observers = tuple(by_kind["air_conditioner"] + by_kind["lights"])
     for device in scenario.devices:
         config = device.config
         if device.kind == "door":
             config = dataclasses.replace(config, observers=occupancy_observers)
-        binding.host(DEVICE_KINDS[device.kind].actor, device.id, config, attributes={"label": device.label, **_attributes(config)})
+        binding.host(DEVICE_KINDS[device.kind].simulated, device.id, config, attributes={"label": device.label, **_attributes(config)})
     weather_observers = (POPULATION_ID, *by_kind["air_conditioner"])
     binding.host(Weather, WEATHER_ID, WeatherConfig(scenario.temp_c, scenario.rain, weather_observers))
     binding.host(Population, POPULATION_ID, scenario.population)

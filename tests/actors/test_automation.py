@@ -96,7 +96,10 @@ def test_a_hot_afternoon_turns_the_ac_on_when_people_are_in() -> None:
 def test_an_alarm_closed_while_its_condition_holds_is_raised_again() -> None:
     engine = AutomationEngine((ConditionAlarm("fridge", "temp_c", ">", 8.0, "over_temperature"),))
     engine.observe("fridge", "state", {"temp_c": 9.0})
-    assert [type(a) for a in engine.evaluate(0, 12, TODAY, open_alarms=set())] == [RaiseAlarm]
-    assert engine.evaluate(10, 12, TODAY, open_alarms={("fridge", "over_temperature")}) == []
-    again = engine.evaluate(20, 12, TODAY, open_alarms=set())  # an operator closed it; the fridge is still warm
+    assert [type(a) for a in engine.evaluate(0, 12, TODAY)] == [RaiseAlarm]
+    assert engine.evaluate(10, 12, TODAY) == []
+    engine.observe("fridge", "alarm_cleared", {"source": "fridge", "type": "over_temperature"})  # an operator closed it
+    again = engine.evaluate(20, 12, TODAY)  # the fridge is still warm
     assert [a.type for a in again if isinstance(a, RaiseAlarm)] == ["over_temperature"]
+    engine.observe("fridge", "alarm_cleared", {"source": "fridge", "type": "other"})
+    assert engine.evaluate(30, 12, TODAY) == [], "another alarm's clearing changes nothing"

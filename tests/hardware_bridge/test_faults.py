@@ -78,10 +78,9 @@ def test_an_ack_waiting_behind_a_stalled_loop_was_in_time() -> None:
     bridge._inbox.put(_Incoming("yxy/stalled/lights/lights/state", state, False, 0.2))
     bridge._inbox.put(_Incoming("yxy/stalled/lights/lights/ack", payloads.ack_payload("c1", True), False, 0.3))
     now[0] = 3.0  # the loop comes back
-    bridge._receive(bridge._inbox.get())  # the report
-    bridge._check_deadlines()  # the ack is still queued: nothing that arrived in time may be failed
+    bridge._handle(bridge._inbox.get())  # the report; the ack is still queued: nothing that arrived in time may be failed
     assert bridge.twin.commands["c1"].state is CommandState.PENDING
-    bridge._receive(bridge._inbox.get())  # the ack
+    bridge._handle(bridge._inbox.get())  # the ack
     assert bridge.twin.commands["c1"].state is CommandState.ACKED
-    bridge._check_deadlines()
+    bridge._check_deadlines(now[0])
     assert bridge.twin.commands["c1"].state is CommandState.ACKED

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from actors.air_conditioner import AirConditioner, AirConditionerConfig
-from actors.lights import Lights, LightsConfig
+from actors.air_conditioner import AirConditioner, AirConditionerConfig, AirConditionerPolicy
+from actors.binding import Placed
+from actors.door import DoorConfig, DoorPolicy
 from actors.message import NextHour, Reported
 from actors.runtime import ActorUnresponsive, Placement, RayHandle
 from hardware_bridge.bridge import Bridge
@@ -25,7 +26,7 @@ from twin.entity import CommandState, Twin
 from twin.feed import Change
 
 DEVICES = {"lights": "lights", "ac": "air_conditioner", "door": "door"}
-ACTORS = {"lights": (Lights, LightsConfig()), "ac": (AirConditioner, AirConditionerConfig())}
+ACTORS = {"ac": (AirConditionerPolicy, AirConditionerConfig()), "door": (DoorPolicy, DoorConfig())}
 
 
 @pytest.fixture(params=[Placement.INLINE, pytest.param(Placement.RAY, marks=pytest.mark.xdist_group("ray"))])
@@ -51,7 +52,7 @@ def test_reports_commands_and_visitors_go_through_the_actors(placement: Placemen
         _, ac, door = devices
         try:
             wait_for(lambda: reported(bridge, "lights") == {"on": False, "power_w": 0.0}, what="the lights' report via their actor")
-            assert bridge.binding is not None and bridge.binding.dropped_publishes > 0, "the actors' simulated state never reaches the twin"
+            assert reported(bridge, "ac") == {"on": False, "mode": "off", "setpoint_c": 26.0}, "live, no simulated room reports"
 
             command = bridge.command("ac", {"on": True, "mode": "cool", "setpoint_c": 22.0}, by="op")
             wait_for(lambda: command_state(bridge, command) is CommandState.ACKED, what="the AC's ack")
@@ -65,9 +66,9 @@ def test_reports_commands_and_visitors_go_through_the_actors(placement: Placemen
             wait_for(lambda: any(c.name == "visit_started" and c.entity_id == "visitor:m-17" for c in list(seen)), what="the visitor actor")
             door.event("worker_left", {"worker": "m-17", "group": "riders"})
             wait_for(lambda: any(c.name == "visit_ended" for c in list(seen)), what="the visit to end")
-            assert "visitor:m-17" not in bridge.binding.handles, "a worker's actor is released on exit"
-            assert set(bridge.binding.handles) == {"lights", "ac"}, "only doors create visitors"
-            assert bridge.rejected == {}
+            assert "visitor:m-17" not in bridge.binding.actors, "a worker's actor is released on exit"
+            assert set(bridge.binding.actors) == {"lights", "ac", "door"}, "only doors create visitors"
+            assert bridge.rejected == {"PayloadError": 1}, "an AC telling of a worker is refused"
         finally:
             for device in devices:
                 device.stop()
@@ -91,18 +92,19 @@ def test_a_ray_actor_that_stops_answering_is_replaced_in_process(monkeypatch: py
     twin.add("ac", "air_conditioner")
     clock = wall_clock()
     with ray_session():
-        binding = LiveBinding(twin, clock, 1, Placement.RAY, lambda device, fields: None)
-        binding.host(_Hung, "ac", AirConditionerConfig())
-        armed = sum(1 for timer in binding._timers if timer[2] == "ac")
-        assert armed > 0, "an AC keeps a timer for its room model"
+        binding = LiveBinding(twin, clock, 1, Placement.RAY, lambda device, fields, handling: None)
+        binding.host(_Hung, "ac", AirConditionerConfig(), register=False)
+        lost = binding.actors["ac"]
+        assert isinstance(lost, Placed) and lost.timers, "an AC keeps a timer for its room model"
+        lost_timers = list(lost.timers.values())
         with pytest.raises(ActorUnresponsive, match="actor ac did not answer within 1 s"):
-            binding.handles["ac"].deliver(clock.now(), NextHour())
+            lost.handle.deliver(clock.now(), NextHour())
         began = time.monotonic()
         reported = {"on": True, "mode": "cool", "setpoint_c": 26.0}
         binding.deliver("ac", Reported(reported))
         assert binding.replaced == ["ac"] and time.monotonic() - began < 10
         assert {k: twin.entity("ac").reported[k] for k in reported} == reported, "the report the lost actor missed reached the twin"
-        assert sum(1 for timer in binding._timers if timer[2] == "ac") == armed, "the lost actor's timers went with it"
+        assert all(timer.cancelled for timer in lost_timers), "the lost actor's timers went with it"
         binding.deliver("ac", Reported({"on": False}))
         assert twin.entity("ac").reported["on"] is False and binding.replaced == ["ac"], "replaced once, then in process"
-        binding.stop()
+        binding.stop_all()
