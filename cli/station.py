@@ -11,24 +11,26 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.markup import escape
 from sqlalchemy import func, select
 
+from actors.runtime import Placement
 from cli.common import app, console, errors, fail, load
 from hardware_bridge.bridge import Bridge
 from hardware_bridge.clock import station_now
 from hardware_bridge.emulator import Emulator, Faults
 from hardware_bridge.errors import BrokerConfigError
-from hardware_bridge.live import LiveOptions, LiveStation
 from hardware_bridge.mqtt import BrokerConfig
 from scenarios.errors import ScenarioError
 from scenarios.schema import Scenario
-from store.db import database_url, engine_for, migrate, sessions
+from station.live import LiveStation
+from station.settings import Settings
+from store.db import engine_for, migrate, sessions
 from store.models import User
 from twin.entity import Twin
 from web.app import create_app
 from web.auth import Role, create_user
-from web.settings import Settings
 
 FAULTS = {
     "drop": "drops off after a minute (its last will says offline)",
@@ -104,44 +106,86 @@ def _wait(duration: float | None, tick: Callable[[], None], interval_s: float = 
         console.print("stopping")
 
 
+MqttOption = Annotated[
+    str | None,
+    typer.Option("--mqtt", help="Broker URL (mqtt://host:1883, mqtts:// for TLS). Default: YXY_MQTT_URL, else an embedded broker."),
+]
+BrokerPortOption = Annotated[
+    int | None, typer.Option("--broker-port", min=1, max=65535, help="Port of the embedded broker (default: YXY_BROKER_PORT, else 18830).")
+]
+SecretFileOption = Annotated[
+    str | None,
+    typer.Option("--secret-file", help="The station's broker secret (yxy broker config): bridge and emulated devices sign in with it."),
+]
+DatabaseOption = Annotated[str | None, typer.Option("--database", help="Database URL (default: YXY_DATABASE_URL, else sqlite:///yxy.db).")]
+EmulateOption = Annotated[bool | None, typer.Option("--emulate/--no-emulate", help="Emulate the devices, driven by the simulated crowd.")]
+SpeedOption = Annotated[float | None, typer.Option("--speed", min=0.01, help="With --emulate: simulated seconds per real second.")]
+FromNowOption = Annotated[
+    bool | None, typer.Option("--from-now/--from-scenario-start", help="With --emulate: the crowd starts at the station's time of day.")
+]
+ReportIntervalOption = Annotated[float | None, typer.Option("--report-interval", min=0.1, help="Devices' report interval, seconds.")]
+DiscoveryOption = Annotated[bool | None, typer.Option("--discovery/--no-discovery", help="Announce the devices to Home Assistant.")]
+PlacementOption = Annotated[
+    Placement | None, typer.Option("--placement", help="Where the station's actors live: inline (this process) or ray.")
+]
+RayAddressOption = Annotated[str | None, typer.Option("--ray-address", help="With --placement ray: a Ray cluster to join.")]
+
+
+def _settings(**given: object) -> Settings:
+    """YXY_ variables with the options given on top; a bad variable is one line and exit 2."""
+    try:
+        return Settings.from_options(**given)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            name = "YXY_" + "_".join(str(part) for part in error["loc"]).upper()
+            errors.print(f"[red]error:[/red] {escape(name)}: {escape(error['msg'])}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+
+def _start(scenario: Scenario, settings: Settings) -> LiveStation:
+    station_live = LiveStation(scenario, settings)
+    try:
+        return station_live.start()
+    except (RuntimeError, BrokerConfigError) as exc:
+        station_live.stop()
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+
 @app.command()
 def live(
     station: Annotated[
         str, typer.Argument(help="Scenario file or library name: the station's devices and automations.")
     ] = "automated_station",
-    mqtt: Annotated[
-        str | None, typer.Option("--mqtt", help="Broker URL (mqtt://host:1883, mqtts:// for TLS). Default: an embedded broker.")
-    ] = None,
-    broker_port: Annotated[int, typer.Option("--broker-port", min=1, max=65535, help="Port of the embedded broker.")] = 18830,
-    database: Annotated[
-        str | None, typer.Option("--database", help="History database URL (default: YXY_DATABASE_URL or sqlite:///yxy.db).")
-    ] = None,
-    emulated: Annotated[
-        bool, typer.Option("--emulate/--no-emulate", help="Emulate the devices, driven by the simulated population.")
-    ] = False,
-    speed: Annotated[float, typer.Option("--speed", min=0.01, help="With --emulate: simulated seconds per real second.")] = 1.0,
-    from_now: Annotated[
-        bool, typer.Option("--from-now/--from-scenario-start", help="With --emulate: the crowd starts at the station's time of day.")
-    ] = True,
-    report_interval: Annotated[float, typer.Option("--report-interval", min=0.1, help="Devices' report interval, seconds.")] = 30.0,
+    mqtt: MqttOption = None,
+    broker_port: BrokerPortOption = None,
+    secret_file: SecretFileOption = None,
+    database: DatabaseOption = None,
+    emulated: EmulateOption = None,
+    speed: SpeedOption = None,
+    from_now: FromNowOption = None,
+    report_interval: ReportIntervalOption = None,
+    discovery: DiscoveryOption = None,
+    placement: PlacementOption = None,
+    ray_address: RayAddressOption = None,
     duration: Annotated[float | None, typer.Option("--duration", min=0, help="Stop after this many seconds.")] = None,
-    discovery: Annotated[bool, typer.Option("--discovery/--no-discovery", help="Announce the devices to Home Assistant.")] = False,
 ) -> None:
-    """Run the live twin: MQTT bridge, history, automations and alarms (and, with --emulate, the emulated station)."""
-    scenario = _station_and_broker(station, mqtt)
-    options = LiveOptions(
-        mqtt_url=mqtt, broker_port=broker_port, database_url=database or database_url(), emulate=emulated, speed=speed,
-        emulate_from_now=from_now, report_interval_s=report_interval, discovery=discovery,
+    """Run the live twin: MQTT bridge, history, automations and alarms (and, with --emulate, the emulated station).
+
+    Every option left out takes its YXY_ environment variable (YXY_MQTT_URL, YXY_PLACEMENT, ...), else its default.
+    """
+    settings = _settings(
+        mqtt_url=mqtt, broker_port=broker_port, broker_secret_file=secret_file, database_url=database, emulate=emulated, speed=speed,
+        emulate_from_now=from_now, report_interval_s=report_interval, discovery=discovery, placement=placement, ray_address=ray_address,
     )  # fmt: skip
-    station_live = LiveStation(scenario, options)
-    try:
-        station_live.start()
-    except RuntimeError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(code=2) from None
+    scenario = _station_and_broker(station, settings.mqtt_url)
+    station_live = _start(scenario, settings)
     bridge = station_live.bridge
     assert bridge is not None
-    console.print(f"live station {scenario.station_id}: {len(station_live.devices)} devices, history in {options.database_url}")
+    console.print(
+        f"live station {scenario.station_id}: {len(station_live.devices)} devices ({settings.placement.value}), "
+        f"history in {settings.database_url}"
+    )
     try:
         _wait(duration, lambda: console.print(_status(bridge)), interval_s=min(10.0, duration or 10.0))
     finally:
@@ -176,17 +220,26 @@ def serve(
     station: Annotated[str, typer.Argument(help="Scenario file or library name: devices and automations.")] = "automated_station",
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
-    mqtt: Annotated[str | None, typer.Option("--mqtt", help="Broker URL; default: an embedded broker.")] = None,
-    database: Annotated[str | None, typer.Option("--database", help="Database URL (default: YXY_DATABASE_URL, else SQLite).")] = None,
-    emulated: Annotated[bool, typer.Option("--emulate/--no-emulate", help="Emulate the devices, driven by the simulated crowd.")] = False,
-    speed: Annotated[float, typer.Option("--speed", min=0.01, help="With --emulate: simulated seconds per real second.")] = 1.0,
-    from_now: Annotated[
-        bool, typer.Option("--from-now/--from-scenario-start", help="With --emulate: the crowd starts at the station's time of day.")
-    ] = True,
+    mqtt: MqttOption = None,
+    broker_port: BrokerPortOption = None,
+    secret_file: SecretFileOption = None,
+    database: DatabaseOption = None,
+    emulated: EmulateOption = None,
+    speed: SpeedOption = None,
+    from_now: FromNowOption = None,
+    discovery: DiscoveryOption = None,
+    placement: PlacementOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
-    """Serve the web API (and the live station behind it) on http://HOST:PORT; OpenAPI docs at /docs."""
-    scenario = _station_and_broker(station, mqtt)
-    settings = Settings(database_url=database or database_url(), mqtt_url=mqtt, emulate=emulated, speed=speed, emulate_from_now=from_now)
+    """Serve the web API (and the live station behind it) on http://HOST:PORT; OpenAPI docs at /docs.
+
+    Every option left out takes its YXY_ environment variable (YXY_MQTT_URL, YXY_DATABASE_URL, ...), else its default.
+    """
+    settings = _settings(
+        mqtt_url=mqtt, broker_port=broker_port, broker_secret_file=secret_file, database_url=database, emulate=emulated, speed=speed,
+        emulate_from_now=from_now, discovery=discovery, placement=placement, ray_address=ray_address,
+    )  # fmt: skip
+    scenario = _station_and_broker(station, settings.mqtt_url)
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = engine_for(settings.database_url)

@@ -45,6 +45,7 @@ KEEP_SETTLED_S = 86_400.0
 MAX_ACTORS = 2_000
 """Visitors inside plus device actors; more means a door is lying (or nobody ever left)."""
 AUTOMATIONS_ID = "automations"
+CHANNELS = frozenset(channel.value for channel in Channel)
 FEED_RETAINED = 20_000
 """Changes kept for consumers that resume (a web view reconnecting); older ones are in the history."""
 
@@ -119,6 +120,10 @@ class Bridge:
         self.received = 0
         self.applied = 0
         self.rejected: Counter[str] = Counter()
+        self.messages: Counter[tuple[str, str, str]] = Counter()
+        """MQTT messages in by (device kind, channel, outcome), for /metrics."""
+        self.lag_s = 0.0
+        """How long the last message waited between arriving and being handled."""
         self._inbox: queue.Queue[_Incoming | _Outgoing | _Call | None] = queue.Queue()
         self._jobs: list[_Job] = []
         self._caught_up_to = 0.0
@@ -132,7 +137,7 @@ class Bridge:
         availability = topics.bridge_availability(station)
         self.mqtt = MqttClient(
             broker,
-            f"yxy-bridge-{station}-{uuid.uuid4().hex[:8]}",
+            f"yxy-bridge-{station}",  # stable, so the broker resumes the bridge's persistent session after a restart
             lambda topic, payload, retained: self._inbox.put(_Incoming(topic, payload, retained, clock.now())),
             will=Will(availability, topics.OFFLINE.encode()),
             on_connected=self._announce,
@@ -250,9 +255,20 @@ class Bridge:
         self._housekeeping(now)
         self.binding.drain()
 
+    def queued(self) -> int:
+        """Messages and requests waiting for the loop (any thread)."""
+        return self._inbox.qsize()
+
     def _receive(self, message: _Incoming, now: float) -> None:
         self.received += 1
         self._caught_up_to = message.arrived
+        self.lag_s = max(0.0, now - message.arrived)
+        parts = message.topic.split("/")
+        kind_label, channel = (parts[2], parts[4]) if len(parts) == 5 else ("other", "other")
+        if kind_label not in payloads.STATE:
+            kind_label = "other"
+        if channel not in CHANNELS:
+            channel = "other"
         try:
             if self.discovery and self._home_assistant(message):
                 self.applied += 1
@@ -267,9 +283,11 @@ class Bridge:
         except (BridgeError, UnknownCommandError) as exc:
             reason = type(exc).__name__
             self.rejected[reason] += 1
+            self.messages[(kind_label, channel, "rejected")] += 1
             logger.warning("rejected (%s): %s", reason, exc)
             return
         self.applied += 1
+        self.messages[(kind_label, channel, "applied")] += 1
 
     def _home_assistant(self, message: _Incoming) -> bool:
         """Home Assistant came back (send the configs again) or sent a command; False if neither."""

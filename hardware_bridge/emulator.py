@@ -30,6 +30,7 @@ from hardware_bridge import payloads, topics
 from hardware_bridge.clock import epoch_s
 from hardware_bridge.errors import PayloadError
 from hardware_bridge.mqtt import BrokerConfig, MqttClient, Will
+from hardware_bridge.security import device_password, device_username
 from hardware_bridge.topics import Channel
 from scenarios.model import build_station, replication_seed
 from scenarios.schema import Scenario
@@ -192,12 +193,25 @@ class Emulator:
     """Every device of a scenario's station, optionally driven by its simulated population."""
 
     def __init__(
-        self, scenario: Scenario, broker: BrokerConfig, report_interval_s: float = 30.0, faults: Mapping[str, Faults] | None = None
+        self,
+        scenario: Scenario,
+        broker: BrokerConfig,
+        report_interval_s: float = 30.0,
+        faults: Mapping[str, Faults] | None = None,
+        secret: bytes | None = None,
     ) -> None:
+        """With the station's ``secret`` each device signs in with its own account, as real ones are provisioned."""
         self.scenario = scenario
+
+        def signed_in(device: str) -> BrokerConfig:
+            if secret is None:
+                return broker
+            username = device_username(scenario.station_id, device)
+            return dataclasses.replace(broker, username=username, password=device_password(secret, scenario.station_id, device))
+
         self.devices = {
             d.id: EmulatedDevice(
-                scenario.station_id, d.id, d.kind, broker, report_interval_s,
+                scenario.station_id, d.id, d.kind, signed_in(d.id), report_interval_s,
                 state={"uses": 0} if "uses" in payloads.STATE[d.kind].model_fields else None, faults=(faults or {}).get(d.id),
             )
             for d in scenario.devices

@@ -70,6 +70,11 @@ class HistoryWriter:
         elif waiting == self._batch:  # crossing it, not every row above it: a database that is away is retried on a back-off
             self._due.set()
 
+    @property
+    def backlog(self) -> int:
+        """Rows taken and not yet written (they pile up while the database is away)."""
+        return len(self._rows)
+
     def start(self) -> HistoryWriter:
         self._thread = threading.Thread(target=self._run, name=f"history-{self._station}", daemon=True)
         self._thread.start()

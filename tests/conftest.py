@@ -8,12 +8,15 @@ saying why.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+
+from tests.brokers import MOSQUITTO_BIN, PrivateMosquitto
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "scenarios" / "library"
@@ -57,3 +60,18 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def private_mosquitto(tmp_path: Path) -> Iterator[PrivateMosquitto]:
+    """A Mosquitto of the test's own (to restart, or to point a server at); required in CI."""
+    try:
+        subprocess.run([MOSQUITTO_BIN, "-h"], capture_output=True, check=False)
+    except FileNotFoundError:
+        if IN_CI:
+            raise AssertionError("the mosquitto binary is required in CI") from None
+        pytest.skip("no mosquitto binary")
+    broker = PrivateMosquitto(tmp_path)
+    broker.start()
+    yield broker
+    broker.stop()

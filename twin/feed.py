@@ -79,6 +79,10 @@ class ChangeFeed:
             for name in wanted:
                 self._by_name.setdefault(name, []).append(subscriber)
 
+    @property
+    def subscribers(self) -> int:
+        return len(self._everything) + len({id(s) for subs in self._by_name.values() for s in subs})
+
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._everything = [s for s in self._everything if s != subscriber]
         self._by_name = {n: [s for s in subs if s != subscriber] for n, subs in self._by_name.items()}

@@ -371,7 +371,14 @@ def read_audit(_: Oversight, db: DatabaseDep, limit: Annotated[int, Query(ge=1, 
     return [AuditView.model_validate(r, from_attributes=True) for r in rows]
 
 
-PUBLIC = {("POST", "/api/auth/login"), ("GET", "/"), ("GET", "/static/plotly.min.js"), ("GET", "/docs")}
+PUBLIC = {
+    ("POST", "/api/auth/login"),
+    ("GET", "/"),
+    ("GET", "/static/plotly.min.js"),
+    ("GET", "/docs"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+}
 """The only routes anyone may call unsigned (signing in, the page and its assets); tests/web/test_routes.py checks every other."""
 
 

@@ -12,14 +12,16 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from hardware_bridge.live import LiveOptions, LiveStation
 from scenarios.schema import Scenario
+from station.live import LiveStation
+from station.settings import Settings
 from store.db import sessions
 from web.api import ROUTERS
 from web.deps import Services
 from web.feed import router as feed_router
+from web.metrics import RequestCounter, StationMetrics
+from web.metrics import router as health_router
 from web.planner import Planner
-from web.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -31,17 +33,12 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        live = station or LiveStation(
-            scenario,
-            LiveOptions(
-                mqtt_url=settings.mqtt_url, broker_port=settings.broker_port, database_url=settings.database_url,
-                emulate=settings.emulate, speed=settings.speed, emulate_from_now=settings.emulate_from_now,
-                report_interval_s=settings.report_interval_s,
-            ),
-        ).start()  # fmt: skip
+        live = station or LiveStation(scenario, settings).start()
         assert live.bridge is not None and live.daybook is not None
         made = sessions(live.db)
-        app.state.services = Services(settings, made, live.bridge, live.history, Planner(made), scenario, live.daybook)
+        metrics = StationMetrics(live)
+        live.bridge.call(metrics.watch)
+        app.state.services = Services(settings, made, live.bridge, live.history, Planner(made), scenario, live.daybook, metrics)
         try:
             yield
         finally:
@@ -60,6 +57,8 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(feed_router)
+    app.include_router(health_router)
+    app.add_middleware(RequestCounter, metrics=lambda: getattr(getattr(app.state, "services", None), "metrics", None))
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

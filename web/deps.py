@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session, sessionmaker
 
 from hardware_bridge.bridge import Bridge
 from scenarios.schema import Scenario
+from station.settings import Settings
 from store.history import History
 from store.models import AuditEntry, User
 from twin.daybook import Daybook
 from web.auth import Role, user_for
 from web.planner import Planner
-from web.settings import Settings
+
+if TYPE_CHECKING:
+    from web.metrics import StationMetrics
 
 COOKIE = "yxy_session"
 
@@ -33,6 +36,7 @@ class Services:
     """The station as described: device labels, units, floor plan, time zone."""
     daybook: Daybook
     """Today's figures; read and changed only under ``bridge.read`` (the loop feeds it)."""
+    metrics: StationMetrics
 
 
 async def services(request: Request) -> Services:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -12,9 +11,10 @@ from typing import Any
 
 from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.emulator import Emulator
-from hardware_bridge.live import LiveOptions, LiveStation
 from hardware_bridge.mqtt import BrokerConfig
 from scenarios.schema import load_scenario
+from station.live import LiveStation
+from station.settings import Settings
 from tests.conftest import LIBRARY
 from tests.hardware_bridge.conftest import free_port, wait_for
 from twin.entity import Twin
@@ -25,7 +25,7 @@ def test_a_living_station(tmp_path: Path) -> None:
         LIBRARY / "automated_station.toml",
         ["scenario.start=2026-07-20T12:00:00", "automations.every=1s", "automations.cooldown=30s"],
     )
-    options = LiveOptions(
+    options = Settings(
         broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'live.db'}", emulate=True, speed=300.0, report_interval_s=1.0
     )
     station = LiveStation(scenario, options).start()
@@ -52,7 +52,7 @@ def test_a_living_station(tmp_path: Path) -> None:
     served = {d.device: d.uses for d in today.devices if d.uses}
     assert all(d.utilisation is not None and 0 <= d.utilisation <= 1 for d in today.devices if d.device in served)
 
-    restarted = LiveStation(scenario, dataclasses.replace(options, emulate=False, broker_port=free_port())).start()
+    restarted = LiveStation(scenario, options.model_copy(update={"emulate": False, "broker_port": free_port()})).start()
     try:
         assert restarted.daybook is not None
         again = restarted.daybook.figures(now)

@@ -9,15 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hardware_bridge.emulator import EmulatedDevice
-from hardware_bridge.live import LiveOptions, LiveStation
-from hardware_bridge.mqtt import BrokerConfig
 from scenarios.schema import load_scenario
+from station.live import LiveStation
+from station.settings import Settings
 from store.db import migrate, sessions
 from tests.conftest import LIBRARY
 from tests.hardware_bridge.conftest import free_port, wait_for
 from web.app import create_app
 from web.auth import Role, create_user
-from web.settings import Settings
 
 PASSWORD = "correct horse battery"
 
@@ -25,7 +24,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def station(tmp_path: Path) -> Iterator[LiveStation]:
     scenario = load_scenario(LIBRARY / "typical_week.toml")
-    options = LiveOptions(broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'web.db'}", report_interval_s=1.0)
+    options = Settings(broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'web.db'}", report_interval_s=1.0)
     live = LiveStation(scenario, options)
     migrate(live.db)
     with sessions(live.db).begin() as db:
@@ -38,7 +37,7 @@ def station(tmp_path: Path) -> Iterator[LiveStation]:
 
 @pytest.fixture
 def client(station: LiveStation) -> Iterator[TestClient]:
-    settings = Settings(database_url=station.options.database_url)
+    settings = Settings(database_url=station.settings.database_url)
     with TestClient(create_app(settings, station.scenario, station)) as test_client:
         yield test_client
 
@@ -46,8 +45,9 @@ def client(station: LiveStation) -> Iterator[TestClient]:
 @pytest.fixture
 def lights(station: LiveStation) -> Iterator[EmulatedDevice]:
     assert station.broker is not None
-    config = BrokerConfig.from_url(station.broker.url)
-    device = EmulatedDevice("yunting", "lights", "lights", config, report_interval_s=1.0, state={"on": False}).start()
+    device = EmulatedDevice(
+        "yunting", "lights", "lights", station.device_broker("lights"), report_interval_s=1.0, state={"on": False}
+    ).start()
     assert station.bridge is not None
     bridge = station.bridge
     wait_for(lambda: "on" in bridge.read(lambda t: t.entity("lights").reported), what="the lights' first report")

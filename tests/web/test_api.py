@@ -14,10 +14,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from hardware_bridge.emulator import EmulatedDevice
-from hardware_bridge.live import LiveStation
-from hardware_bridge.mqtt import BrokerConfig
+from hardware_bridge.mqtt import BrokerConfig, MqttClient
+from station.live import LiveStation
+from station.settings import Settings
 from tests.hardware_bridge.conftest import wait_for
 from tests.web.conftest import PASSWORD, as_role, token
+from web.app import create_app
 from web.auth import Role
 
 
@@ -160,8 +162,8 @@ def test_a_planner_runs_a_scenario_and_reads_its_report(client: TestClient) -> N
 
 def test_door_log_and_todays_figures(client: TestClient, station: LiveStation) -> None:
     assert station.broker is not None
-    door = EmulatedDevice("yunting", "door", "door", BrokerConfig.from_url(station.broker.url), state={"occupancy": 0}).start()
-    microwave = EmulatedDevice("yunting", "microwave", "microwave", BrokerConfig.from_url(station.broker.url), state={"uses": 0}).start()
+    door = EmulatedDevice("yunting", "door", "door", station.device_broker("door"), state={"occupancy": 0}).start()
+    microwave = EmulatedDevice("yunting", "microwave", "microwave", station.device_broker("microwave"), state={"uses": 0}).start()
     custodian = as_role(client, Role.CUSTODIAN)
     try:
         door.event("worker_entered", {"worker": "m-3", "group": "sanitation"})
@@ -233,3 +235,36 @@ def test_an_open_feed_stops_once_its_account_is_deactivated(
             while True:
                 ws.receive_json()
     assert closed.value.code == 1008
+
+
+def test_health_readiness_and_metrics(client: TestClient, station: LiveStation, lights: EmulatedDevice) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
+    assert client.get("/metrics").status_code == 401, "anonymous callers read no metrics"
+    assert client.get("/metrics", headers=as_role(client, Role.CUSTODIAN)).status_code == 403
+    lights.mqtt.publish("yxy/yunting/lights/lights/state", b"not json", qos=1)
+    bridge = station.bridge
+    assert bridge is not None
+    wait_for(lambda: bridge.rejected.get("PayloadError", 0) >= 1, what="the garbage to be refused")
+    text = client.get("/metrics", headers=as_role(client, Role.AUDITOR)).text
+    assert 'yxy_mqtt_rejected_total{reason="PayloadError"} 1.0' in text
+    assert 'yxy_mqtt_messages_total{channel="state",kind="lights",outcome="applied"}' in text
+    online = next(line for line in text.splitlines() if line.startswith("yxy_devices_online "))
+    assert float(online.split()[1]) >= 1
+    assert 'yxy_web_requests_total{method="GET",route="/readyz",status="200"} 1.0' in text
+    assert "yxy_broker_connected 1.0" in text and "yxy_history_backlog" in text and "yxy_loop_lag_seconds" in text
+
+
+def test_metrics_token_and_an_anonymous_broker_client_refused(station: LiveStation) -> None:
+    settings = Settings(database_url=station.settings.database_url, metrics_token="s3cret-scraper")
+    with TestClient(create_app(settings, station.scenario, station)) as scraper:
+        assert scraper.get("/metrics", headers={"Authorization": "Bearer s3cret-scraper"}).status_code == 200
+        assert scraper.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert station.broker is not None
+    stranger = MqttClient(BrokerConfig.from_url(station.broker.url), "stranger", lambda *_: None)
+    stranger.start()
+    try:
+        assert not stranger.wait_connected(3), "the embedded broker of `yxy serve` refuses clients without an account"
+    finally:
+        stranger.close()

@@ -19,13 +19,12 @@ import pytest
 import uvicorn
 
 from hardware_bridge.emulator import EmulatedDevice
-from hardware_bridge.live import LiveStation
-from hardware_bridge.mqtt import BrokerConfig
+from station.live import LiveStation
+from station.settings import Settings
 from tests.conftest import IN_CI, ROOT
 from tests.hardware_bridge.conftest import free_port
 from tests.web.conftest import PASSWORD
 from web.app import create_app
-from web.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -36,7 +35,7 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-ru
 @pytest.fixture
 def server(station: LiveStation) -> Iterator[str]:
     port = free_port()
-    app = create_app(Settings(database_url=station.options.database_url), station.scenario, station)
+    app = create_app(Settings(database_url=station.settings.database_url), station.scenario, station)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -96,7 +95,7 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     expect(page.locator("#plan g.spot")).to_have_count(len(station.devices))
 
     assert station.broker is not None
-    microwave = EmulatedDevice("yunting", "microwave", "microwave", BrokerConfig.from_url(station.broker.url), state={"uses": 0}).start()
+    microwave = EmulatedDevice("yunting", "microwave", "microwave", station.device_broker("microwave"), state={"uses": 0}).start()
     microwave.update({"busy": 2, "queue": 1, "uses": 2})
     expect(page.locator("#spot-microwave text.status")).to_have_text("2/2 · 排队 1")
     expect(page.locator("#spot-microwave")).to_have_class("spot queued")
@@ -121,7 +120,7 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     assert lights.state["on"] is False, "the emulated lights obeyed"
     shot(page, "02-lights-switched")
 
-    door = EmulatedDevice("yunting", "door", "door", BrokerConfig.from_url(station.broker.url), state={"occupancy": 1}).start()
+    door = EmulatedDevice("yunting", "door", "door", station.device_broker("door"), state={"occupancy": 1}).start()
     door.event("worker_entered", {"worker": "m-9", "group": "riders"})
     expect(page.locator("#door-log li").first).to_contain_text("进站 m-9", timeout=15_000)
     door.stop()

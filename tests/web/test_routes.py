@@ -11,6 +11,7 @@ from tests.web.conftest import as_role
 from web.api import PUBLIC
 from web.auth import Role
 from web.deps import RequireRole
+from web.metrics import ScraperOrOversight
 
 SAMPLE = {
     "device": "lights",
@@ -36,7 +37,7 @@ def api_routes(routes: list[Any]) -> list[APIRoute]:
 
 def roles_of(route: APIRoute) -> tuple[Role, ...] | None:
     for dependency in route.dependant.dependencies:
-        if isinstance(dependency.call, RequireRole):
+        if isinstance(dependency.call, RequireRole | ScraperOrOversight):
             return dependency.call.roles
     return None
 

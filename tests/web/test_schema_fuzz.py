@@ -14,16 +14,16 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
-from hardware_bridge.live import LiveStation
+from station.live import LiveStation
+from station.settings import Settings
 from tests.web.conftest import as_role
 from web.app import create_app
 from web.auth import Role
-from web.settings import Settings
 
 
 @pytest.fixture
 def admin_client(station: LiveStation) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    app = create_app(Settings(database_url=station.options.database_url), station.scenario, station)
+    app = create_app(Settings(database_url=station.settings.database_url), station.scenario, station)
     with TestClient(app) as client:
         yield client, as_role(client, Role.ADMIN)
 

@@ -9,16 +9,21 @@ import sys
 from pathlib import Path
 
 import httpx2 as httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tests.hardware_bridge.conftest import free_port, wait_for
+from hardware_bridge.mqtt import BrokerConfig, MqttClient
+from station.settings import Settings
+from tests.hardware_bridge.conftest import PrivateMosquitto, free_port, reachable, wait_for
 
 
-def serve(database: Path, *extra: str) -> tuple[subprocess.Popen[str], str, str]:
+def serve(database: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, str]:
     """The server, its first line and its base URL, once it answers."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "cli", "serve", "typical_week", "--port", str(port), "--database", f"sqlite:///{database}", *extra],
-        env={**os.environ, "YXY_BROKER_PORT": str(free_port())}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "YXY_BROKER_PORT": str(free_port()), **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
     )  # fmt: skip
     assert process.stdout is not None
     first = process.stdout.readline()
@@ -60,3 +65,44 @@ def test_the_main_command_shows_a_living_station_and_its_first_account_once(tmp_
         assert "first account" not in first_again and "staff accounts are in" in first_again, first_again
     finally:
         stop(again)
+
+
+def test_the_environment_chooses_the_broker_when_no_option_does(tmp_path: Path, private_mosquitto: PrivateMosquitto) -> None:
+    """YXY_MQTT_URL set and no --mqtt: the bridge goes to that broker, and no embedded one starts."""
+    embedded_port = free_port()
+    seen: list[tuple[str, bytes]] = []
+    watcher = MqttClient(BrokerConfig("127.0.0.1", private_mosquitto.port), "watcher", lambda t, p, _r: seen.append((t, p)))
+    watcher.subscribe("yxy/+/bridge/availability", qos=1)
+    watcher.start()
+    env = {"YXY_MQTT_URL": f"mqtt://127.0.0.1:{private_mosquitto.port}", "YXY_BROKER_PORT": str(embedded_port)}
+    process, _, _ = serve(tmp_path / "yxy.db", env=env)
+    try:
+        wait_for(lambda: ("yxy/yunting/bridge/availability", b"online") in seen, what="the bridge online on the environment's broker")
+        assert not reachable("127.0.0.1", embedded_port), "no embedded broker when YXY_MQTT_URL names one"
+    finally:
+        stop(process)
+        watcher.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    env_speed=st.floats(0.5, 500), given_speed=st.none() | st.floats(0.5, 500),
+    env_emulate=st.booleans(), given_emulate=st.none() | st.booleans(),
+)  # fmt: skip
+def test_an_option_overrides_the_environment_only_when_given(
+    env_speed: float, given_speed: float | None, env_emulate: bool, given_emulate: bool | None
+) -> None:
+    environment = {"YXY_SPEED": repr(env_speed), "YXY_EMULATE": str(env_emulate).lower(), "YXY_MQTT_URL": "mqtt://broker.local:1883"}
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        chosen = Settings.from_options(speed=given_speed, emulate=given_emulate, mqtt_url=None)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    assert chosen.speed == (env_speed if given_speed is None else given_speed)
+    assert chosen.emulate is (env_emulate if given_emulate is None else given_emulate)
+    assert chosen.mqtt_url == "mqtt://broker.local:1883", "an option left out is not an explicit None"

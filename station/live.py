@@ -1,18 +1,23 @@
 """The live station: broker, bridge, history, automations and (for demos and CI) emulated devices.
 
-``yxy live`` composes this.  Without ``--mqtt`` an embedded broker starts, so the
-whole thing runs on a bare machine; with ``--emulate`` the station's devices are
-emulated and driven by its simulated population in real time (or faster).
+``yxy live`` and ``yxy serve`` compose this from one ``Settings``.  Without a broker URL
+an embedded broker starts, so the whole thing runs on a bare machine; it is secured
+like a real one (an account and an ACL per client, from the station's secret: the
+file given, else one made for this run).  With ``emulate`` the station's devices are
+emulated and driven by its simulated population in real time (or faster), each
+signing in with its own account.  With ``placement = ray`` every actor lives in Ray
+(started here, or the cluster at ``ray_address``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, time
 from importlib.metadata import version
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from actors.registry import DEVICE_KINDS
@@ -24,8 +29,18 @@ from hardware_bridge.clock import station_now, wall_clock
 from hardware_bridge.emulator import Emulator
 from hardware_bridge.mqtt import BrokerConfig
 from hardware_bridge.payloads import STATE as STATE_SCHEMAS
+from hardware_bridge.security import (
+    bridge_username,
+    device_password,
+    device_username,
+    new_secret,
+    read_secret,
+    station_accounts,
+    with_account,
+)
 from scenarios.parallel import ray_session
 from scenarios.schema import Scenario
+from station.settings import Settings
 from store.db import engine_for, migrate
 from store.history import History, HistoryWriter
 from twin.clock import Clock
@@ -37,68 +52,72 @@ logger = logging.getLogger(__name__)
 __version__ = version("yunxiaoyi")
 
 
-@dataclass
-class LiveOptions:
-    mqtt_url: str | None = None
-    broker_port: int = 18830
-    database_url: str = "sqlite:///yxy.db"
-    emulate: bool = False
-    speed: float = 1.0
-    emulate_from_now: bool = False
-    """The emulated population starts at the station's time of day; False: at the scenario's own start."""
-    report_interval_s: float = 30.0
-    ack_timeout_s: float = 5.0
-    retention_days: float = 30.0
-    discovery: bool = False
-    """Announce the devices to Home Assistant (MQTT discovery)."""
-    placement: Placement = Placement.INLINE
-    """Where the device and visitor actors live: this process, or Ray (started here if not running)."""
-
-
 class LiveStation:
-    def __init__(self, scenario: Scenario, options: LiveOptions) -> None:
+    def __init__(self, scenario: Scenario, settings: Settings) -> None:
         self.scenario = scenario
-        self.options = options
+        self.settings = settings
         self.broker: EmbeddedBroker | None = None
         self.emulator: Emulator | None = None
         self.devices = {d.id: d.kind for d in scenario.devices if d.kind in STATE_SCHEMAS}
         self.zone = ZoneInfo(scenario.timezone)
-        self.db = engine_for(options.database_url)
+        self.db = engine_for(settings.database_url)
         self.history = History(self.db, scenario.station_id)
         self.bridge: Bridge | None = None
         self._ray: AbstractContextManager[float] | None = None
         self._writer: HistoryWriter | None = None
+        self._broker_config: BrokerConfig = BrokerConfig()
+        self._secret: bytes | None = None
         self.daybook: Daybook | None = None
 
     def start(self) -> LiveStation:
         migrate(self.db)
-        if self.options.mqtt_url is None:
-            self.broker = EmbeddedBroker(port=self.options.broker_port).start()
+        settings = self.settings
+        file = settings.broker_secret_file
+        secret = read_secret(Path(file)) if file else (new_secret() if settings.mqtt_url is None else None)
+        accounts = station_accounts(self.scenario.station_id, self.devices, secret) if secret is not None else None
+        if settings.mqtt_url is None:
+            self.broker = EmbeddedBroker(port=settings.broker_port, accounts=accounts).start()
             config = BrokerConfig.from_url(self.broker.url)
         else:
-            config = BrokerConfig.from_url(self.options.mqtt_url)
+            config = BrokerConfig.from_url(settings.mqtt_url)
+        self._broker_config, self._secret = config, secret
+        bridge_config = with_account(config, accounts[bridge_username(self.scenario.station_id)]) if accounts else config
         clock = wall_clock()
-        if self.options.placement is Placement.RAY:
-            self._ray = ray_session()
+        if settings.placement is Placement.RAY:
+            self._ray = ray_session(settings.ray_address)
             self._ray.__enter__()
         actors = {d.id: (DEVICE_KINDS[d.kind].policy, d.config) for d in self.scenario.devices if d.kind in DEVICE_KINDS}
         bridge = Bridge(
-            self.scenario.station_id, self.devices, config, clock,
-            ack_timeout_s=self.options.ack_timeout_s, report_interval_s=self.options.report_interval_s,
-            discovery=self.options.discovery, names={d.id: d.label for d in self.scenario.devices}, version=__version__,
-            actors=actors, placement=self.options.placement, seed=self.scenario.seed,
+            self.scenario.station_id, self.devices, bridge_config, clock,
+            ack_timeout_s=settings.ack_timeout_s, report_interval_s=settings.report_interval_s,
+            discovery=settings.discovery, names={d.id: d.label for d in self.scenario.devices}, version=__version__,
+            actors=actors, placement=settings.placement, seed=self.scenario.seed,
             automations=self.scenario.automations, timezone=self.scenario.timezone,
         )  # fmt: skip
-        retention_s = self.options.retention_days * 86400
+        retention_s = settings.retention_days * 86400
         writer = self._writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200, retention_s=retention_s).start()
         bridge.twin.subscribe(writer)
         self.daybook = self._open_daybook(bridge, clock)
         self.bridge = bridge.start()
-        if self.options.emulate:
-            self.emulator = Emulator(self.scenario, config, report_interval_s=self.options.report_interval_s).start()
-            start = station_now(self.scenario.timezone) if self.options.emulate_from_now else None
-            self.emulator.drive(speed=self.options.speed, start=start)
+        if settings.emulate:
+            self.emulator = Emulator(self.scenario, config, report_interval_s=settings.report_interval_s, secret=secret).start()
+            start = station_now(self.scenario.timezone) if settings.emulate_from_now else None
+            self.emulator.drive(speed=settings.speed, start=start)
         return self
+
+    def device_broker(self, device: str) -> BrokerConfig:
+        """How the real (or an emulated) ``device`` signs in to the station's broker: its own account, if secured."""
+        config = self._broker_config
+        if self._secret is None:
+            return config
+        return dataclasses.replace(
+            config, username=device_username(self.scenario.station_id, device),
+            password=device_password(self._secret, self.scenario.station_id, device),
+        )  # fmt: skip
+
+    @property
+    def history_backlog(self) -> int:
+        return self._writer.backlog if self._writer is not None else 0
 
     def stop(self) -> None:
         if self.emulator is not None:

@@ -1,0 +1,46 @@
+"""One Settings object for a live station and its web view, read from ``YXY_`` environment variables.
+
+The CLI builds it with ``from_options``: an option given on the command line overrides
+the environment, and one left out leaves the environment's value (or the default) in
+force.  Passing an unset option as an explicit ``None`` would silently override
+``YXY_MQTT_URL`` and the like.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from actors.runtime import Placement
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YXY_", extra="ignore")
+
+    database_url: str = Field("sqlite:///yxy.db", description="History, accounts and audit; SQLite or PostgreSQL.")
+    mqtt_url: str | None = Field(None, description="Broker URL; None starts the embedded broker.")
+    broker_port: Annotated[int, Field(ge=1, le=65535)] = Field(18830, description="Port of the embedded broker.")
+    broker_secret_file: str | None = Field(
+        None, description="The station's broker secret (yxy broker config): the bridge and emulated devices sign in with it."
+    )
+    emulate: bool = Field(False, description="Emulate the devices, driven by the simulated population.")
+    speed: Annotated[float, Field(gt=0)] = Field(1.0, description="With emulate: simulated seconds per real second.")
+    emulate_from_now: bool = Field(True, description="The emulated crowd starts at the station's time of day, not the scenario's start.")
+    report_interval_s: Annotated[float, Field(gt=0)] = 30.0
+    ack_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    retention_days: Annotated[float, Field(gt=0)] = 30.0
+    discovery: bool = Field(False, description="Announce the devices to Home Assistant (MQTT discovery).")
+    placement: Placement = Field(Placement.INLINE, description="Where the device actors live: this process, or Ray.")
+    ray_address: str | None = Field(None, description="With placement ray: a cluster to join; None starts Ray here.")
+    session_ttl_s: float = Field(8 * 3600, description="A signed-in session lasts a shift.")
+    login_max_failures: int = Field(5, description="Failed logins in a row before the account is locked.")
+    lockout_s: float = 900.0
+    secure_cookies: bool = Field(False, description="True behind HTTPS.")
+    metrics_token: str | None = Field(None, description="A bearer token Prometheus presents to read /metrics.", repr=False)
+
+    @classmethod
+    def from_options(cls, **given: Any) -> Settings:
+        """The environment's settings with the options the user gave (those not ``None``) on top."""
+        return cls(**{name: value for name, value in given.items() if value is not None})
