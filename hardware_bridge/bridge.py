@@ -196,13 +196,13 @@ class Bridge:
 
     # ---- operators and automations (any thread) ------------------------------------
 
-    def command(self, device: str, fields: Mapping[str, Any], by: str) -> str:
-        """Validate and queue a command; returns its id. Its fate (acked or failed) arrives on the feed."""
+    def command(self, device: str, fields: Mapping[str, Any], by: str, command_id: str | None = None) -> str:
+        """Validate and queue a command; returns its id (the caller's, if it gave one). Its fate arrives on the feed."""
         kind = self.devices.get(device)
         if kind is None:
             raise BridgeError(f"no device {device!r} in station {self.station!r}")
         checked = payloads.settable(kind, dict(fields), f"command to {device}")
-        command_id = uuid.uuid4().hex[:16]
+        command_id = command_id or uuid.uuid4().hex[:16]
         self._inbox.put(_Outgoing(device, checked, command_id, by))
         return command_id
 
@@ -296,8 +296,11 @@ class Bridge:
                 self._announce_to_home_assistant()
             return True
         if message.topic == ha.command_topic(self.station):
-            device, fields = ha.parse_command(message.payload)
-            self.command(device, fields, by="home_assistant")
+            if message.retained:  # left on the broker: executed once already, or planted; never again, and cleared
+                self.mqtt.publish(message.topic, b"", qos=1, retain=True)
+                raise BridgeError(f"{message.topic}: a retained command is never executed")
+            device, fields, by, command_id = ha.parse_command(message.payload)
+            self.command(device, fields, by=by, command_id=command_id)
             return True
         return False
 
@@ -333,6 +336,10 @@ class Bridge:
 
     def _send(self, outgoing: _Outgoing, now: float) -> None:
         """An operator's command: desired at once (its id is the caller's), then the device's actor decides what goes out."""
+        if outgoing.command_id in self.twin.commands:
+            self.rejected["DuplicateCommand"] += 1
+            logger.warning("command %s to %s: the id is already used; not sent again", outgoing.command_id, outgoing.device)
+            return
         command = self.twin.desire(outgoing.device, now, outgoing.fields, outgoing.command_id, outgoing.by, self.ack_timeout_s)
         try:
             self.binding.deliver(outgoing.device, DeviceCommand(outgoing.fields, outgoing.by, outgoing.command_id))

@@ -11,6 +11,8 @@ any other.  The configs are sent again whenever Home Assistant says it is back
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from typing import Any, get_args
 
 from hardware_bridge import payloads, topics
@@ -21,6 +23,24 @@ PREFIX = "homeassistant"
 STATUS_TOPIC = f"{PREFIX}/status"
 UNITS = {"_w": "W", "_kw": "kW", "_kwh": "kWh", "_c": "°C", "_pct": "%", "_l": "L"}
 DEVICE_CLASSES = {"_w": "power", "_kw": "power", "_kwh": "energy", "_c": "temperature"}
+COUNTERS = ("uses", "entries", "exits")
+"""Cycle counters: they only grow, but may restart from 0 (a device powered up again)."""
+QOS = 1
+"""On every component: Home Assistant 2025 copies only a few shared options (not ``qos``) from the device's top level."""
+
+
+def _value(field: str) -> str:
+    """A field's value, or ``None`` (Home Assistant's unknown) while the message does not carry it: never a false."""
+    return f"{{{{ value_json.state.{field} if value_json.state.{field} is defined else 'None' }}}}"
+
+
+def _on_off(field: str) -> str:
+    return f"{{{{ ('ON' if value_json.state.{field} else 'OFF') if value_json.state.{field} is defined else 'None' }}}}"
+
+
+def state_class(field: str) -> str:
+    """Long-term statistics in Home Assistant need it: energy and counters are totals, the rest measurements."""
+    return "total_increasing" if field.endswith("_kwh") or field in COUNTERS else "measurement"
 
 
 def command_topic(station: str) -> str:
@@ -35,19 +55,27 @@ def _is_bool(annotation: Any) -> bool:
     return annotation is bool or bool in get_args(annotation)
 
 
+def _is_text(annotation: Any) -> bool:
+    """Text and dates have no statistics (an AED's pads expiry)."""
+    inner = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    return any(a in (str, date) or date in get_args(a) or str in get_args(a) for a in inner)
+
+
 def device_config(station: str, device: str, kind: str, name: str, version: str) -> dict[str, Any]:
     state = topics.topic(station, kind, device, Channel.STATE)
     components: dict[str, Any] = {}
     for field, info in payloads.STATE[kind].model_fields.items():
         unique = f"yxy_{station}_{device}_{field}"
-        value = f"{{{{ value_json.state.{field} }}}}"
         if _is_bool(info.annotation):
-            components[field] = {"p": "binary_sensor", "unique_id": unique, "name": field, "state_topic": state,
-                                 "value_template": f"{{{{ 'ON' if value_json.state.{field} else 'OFF' }}}}"}  # fmt: skip
+            components[field] = {"p": "binary_sensor", "unique_id": unique, "name": field, "state_topic": state, "qos": QOS,
+                                 "value_template": _on_off(field)}  # fmt: skip
         elif field in ("soc",):
             continue
         else:
-            component = {"p": "sensor", "unique_id": unique, "name": field, "state_topic": state, "value_template": value}
+            component = {"p": "sensor", "unique_id": unique, "name": field, "state_topic": state, "qos": QOS,
+                         "value_template": _value(field)}  # fmt: skip
+            if info.annotation is not None and not _is_text(info.annotation):
+                component["state_class"] = state_class(field)
             for suffix, unit in UNITS.items():
                 if field.endswith(suffix):
                     component["unit_of_measurement"] = unit
@@ -61,25 +89,44 @@ def device_config(station: str, device: str, kind: str, name: str, version: str)
             "unique_id": f"yxy_{station}_{device}_switch",
             "name": "power",
             "state_topic": state,
-            "value_template": "{{ 'ON' if value_json.state.on else 'OFF' }}",
+            "qos": QOS,
+            "value_template": _on_off("on"),
             "command_topic": command_topic(station),
-            "command_template": '{"device": "' + device + "\", \"set\": {\"on\": {{ 'true' if value == 'ON' else 'false' }}}}",
+            "command_template": '{"device": "'
+            + device
+            + '", "by": "home_assistant", '
+            + "\"set\": {\"on\": {{ 'true' if value == 'ON' else 'false' }}}}",
         }
     return {
         "dev": {"ids": [f"yxy_{station}_{device}"], "name": name, "mf": "Yunxiaoyi 云小驿", "mdl": kind},
         "o": {"name": "yunxiaoyi", "sw": version},
         "cmps": components,
-        "availability_topic": topics.topic(station, kind, device, Channel.AVAILABILITY),
-        "qos": 1,
+        # Unavailable when the device is gone or the bridge is: a command with the bridge down would be lost.
+        "availability": [
+            {"topic": topics.topic(station, kind, device, Channel.AVAILABILITY)},
+            {"topic": topics.bridge_availability(station)},
+        ],
+        "availability_mode": "all",
+        "qos": QOS,
     }
 
 
-def parse_command(payload: bytes) -> tuple[str, dict[str, Any]]:
-    """(device, fields) of a command sent to the bridge's command topic (by Home Assistant)."""
+_WHO = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+UNATTRIBUTED = "mqtt"
+"""Who a command on the bridge's topic is recorded as when it does not say (not Home Assistant: anyone allowed to publish there)."""
+
+
+def parse_command(payload: bytes) -> tuple[str, dict[str, Any], str, str | None]:
+    """(device, fields, by, id) of a command on the bridge's command topic; ``by`` and ``id`` are optional."""
     try:
         body = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"bridge command: not JSON ({exc})") from None
     if not isinstance(body, dict) or not isinstance(body.get("device"), str) or not isinstance(body.get("set"), dict):
-        raise PayloadError('bridge command: expected {"device": "<id>", "set": {...}}')
-    return body["device"], body["set"]
+        raise PayloadError('bridge command: expected {"device": "<id>", "set": {...}, "by": "<who>", "id": "<command id>"}')
+    by, command_id = body.get("by", UNATTRIBUTED), body.get("id")
+    if not isinstance(by, str) or not _WHO.match(by):
+        raise PayloadError("bridge command: by must be 1-64 characters of A-Z, a-z, 0-9, _, ., : or -")
+    if command_id is not None and (not isinstance(command_id, str) or not topics.is_id(command_id)):
+        raise PayloadError("bridge command: id must be 1-64 characters of A-Z, a-z, 0-9, _ or -")
+    return body["device"], body["set"], by, command_id
