@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from typing import Any, get_args
 
 from hardware_bridge import payloads, topics
@@ -55,10 +54,10 @@ def _is_bool(annotation: Any) -> bool:
     return annotation is bool or bool in get_args(annotation)
 
 
-def _is_text(annotation: Any) -> bool:
-    """Text and dates have no statistics (an AED's pads expiry)."""
+def _is_number(annotation: Any) -> bool:
+    """Only numbers have statistics: not a mode (``"cool"``), a text or a date (an AED's pads expiry)."""
     inner = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
-    return any(a in (str, date) or date in get_args(a) or str in get_args(a) for a in inner)
+    return all(a in (int, float) or any(t in (int, float) for t in get_args(a)) for a in inner)
 
 
 def device_config(station: str, device: str, kind: str, name: str, version: str) -> dict[str, Any]:
@@ -74,7 +73,7 @@ def device_config(station: str, device: str, kind: str, name: str, version: str)
         else:
             component = {"p": "sensor", "unique_id": unique, "name": field, "state_topic": state, "qos": QOS,
                          "value_template": _value(field)}  # fmt: skip
-            if info.annotation is not None and not _is_text(info.annotation):
+            if _is_number(info.annotation):
                 component["state_class"] = state_class(field)
             for suffix, unit in UNITS.items():
                 if field.endswith(suffix):
