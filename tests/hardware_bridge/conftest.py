@@ -12,8 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from actors.runtime import Placement
 from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.mqtt import BrokerConfig
+from scenarios.parallel import ray_session
 from tests.brokers import MOSQUITTO_BIN, PrivateMosquitto, free_port, reachable, wait_for
 from tests.conftest import IN_CI
 
@@ -38,3 +40,13 @@ def broker(request: pytest.FixtureRequest) -> Iterator[BrokerConfig]:
 @pytest.fixture
 def station() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(params=[Placement.INLINE, pytest.param(Placement.RAY, marks=pytest.mark.xdist_group("ray"))])
+def placement(request: pytest.FixtureRequest) -> Iterator[Placement]:
+    """Actors hosted in this process, then in Ray (a local one started for the test)."""
+    if request.param is Placement.RAY:
+        with ray_session():
+            yield request.param
+    else:
+        yield request.param

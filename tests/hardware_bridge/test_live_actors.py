@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -27,15 +26,6 @@ from twin.feed import Change
 
 DEVICES = {"lights": "lights", "ac": "air_conditioner", "door": "door"}
 ACTORS = {"ac": (AirConditionerPolicy, AirConditionerConfig()), "door": (DoorPolicy, DoorConfig())}
-
-
-@pytest.fixture(params=[Placement.INLINE, pytest.param(Placement.RAY, marks=pytest.mark.xdist_group("ray"))])
-def placement(request: pytest.FixtureRequest) -> Iterator[Placement]:
-    if request.param is Placement.RAY:
-        with ray_session():
-            yield request.param
-    else:
-        yield request.param
 
 
 def test_reports_commands_and_visitors_go_through_the_actors(placement: Placement) -> None:

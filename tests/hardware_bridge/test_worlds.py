@@ -8,11 +8,10 @@ difference would be the binding's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import pytest
 import simpy
 
 from actors.actor import Actor
@@ -30,7 +29,6 @@ from actors.port import Port
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
 from hardware_bridge.live_binding import LiveBinding
-from scenarios.parallel import ray_session
 from scenarios.sim import SimBinding
 from twin.clock import Clock
 from twin.entity import Twin
@@ -137,15 +135,6 @@ def live(placement: Placement) -> tuple[list[Actuation], list[tuple[float, str, 
     binding.advance_to(86400.0)
     binding.stop_all()
     return actuations, alarms
-
-
-@pytest.fixture(params=[Placement.INLINE, pytest.param(Placement.RAY, marks=pytest.mark.xdist_group("ray"))])
-def placement(request: pytest.FixtureRequest) -> Iterator[Placement]:
-    if request.param is Placement.RAY:
-        with ray_session():
-            yield request.param
-    else:
-        yield request.param
 
 
 def test_live_and_simulated_actors_shape_the_same_commands_and_alarms(placement: Placement) -> None:
