@@ -206,7 +206,17 @@ class EmbeddedBroker:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         self._loop.run_until_complete(self._serve())
+        self._close_what_is_left()
         self._loop.close()
+
+    def _close_what_is_left(self) -> None:
+        """Connections amqtt was still closing when it shut down: finish them on the loop, so no transport outlives it."""
+        left = [task for task in asyncio.all_tasks(self._loop) if not task.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            self._loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
 
     def _plugins(self) -> dict[str, dict[str, Any]]:
         if not self.secured:
