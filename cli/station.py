@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -203,6 +204,22 @@ def _station_and_broker(station: str, mqtt: str | None) -> Scenario:
     return scenario
 
 
+def _ports_free(*wanted: tuple[str, int, str]) -> None:
+    """A port another program holds is one line naming the option and exit 2, before anything starts.
+
+    Checked up front because the server and the embedded broker start inside the web app's startup, where a
+    failure would otherwise surface as uvicorn's traceback."""
+    for host, port, option in wanted:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                errors.print(f"[red]error:[/red] {option} {port}: {host}:{port} cannot be used ({escape(exc.strerror or str(exc))}); "
+                             "another program holds it, choose another port", highlight=False)  # fmt: skip
+                raise typer.Exit(code=2) from None
+
+
 def _status(bridge: Bridge) -> str:
     def summary(twin: Twin) -> str:
         online = sum(1 for e in twin.entities.values() if e.available)
@@ -240,6 +257,10 @@ def serve(
         emulate_from_now=from_now, discovery=discovery, placement=placement, ray_address=ray_address,
     )  # fmt: skip
     scenario = _station_and_broker(station, settings.mqtt_url)
+    _ports_free(
+        (host, port, "--port"),
+        *([("127.0.0.1", settings.broker_port, "--broker-port (YXY_BROKER_PORT)")] if settings.mqtt_url is None else []),
+    )
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = engine_for(settings.database_url)

@@ -4,6 +4,7 @@ and a newcomer who signs in with it sees a living station."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,25 +19,36 @@ from tests.hardware_bridge.conftest import PrivateMosquitto, free_port, reachabl
 
 
 def serve(database: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, str]:
-    """The server, its first line and its base URL, once it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "typical_week", "--port", str(port), "--database", f"sqlite:///{database}", *extra],
-        env={**os.environ, "YXY_BROKER_PORT": str(free_port()), **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    base = f"http://127.0.0.1:{port}"
+    """The server, its first line and its base URL, once it answers.
 
-    def up() -> bool:
-        try:
-            return httpx.get(f"{base}/").status_code == 200
-        except httpx.TransportError:
-            return False
+    A free port can be taken by a parallel test between asking and binding; such a start is tried again on other
+    ports. Any other exit fails at once with what the server printed, not after a silent timeout."""
+    for _attempt in range(3):
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve", "typical_week", "--port", str(port), "--database", f"sqlite:///{database}", *extra],
+            env={**os.environ, "YXY_BROKER_PORT": str(free_port()), **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        base = f"http://127.0.0.1:{port}"
 
-    wait_for(up, timeout_s=30, what="yxy serve to answer")
-    return process, first, base
+        def up(process: subprocess.Popen[str] = process, base: str = base) -> bool:
+            if process.poll() is not None:
+                return True
+            try:
+                return httpx.get(f"{base}/").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(up, timeout_s=60, what="yxy serve to answer")
+        if process.poll() is None:
+            return process, first, base
+        printed = first + process.communicate(timeout=20)[0]
+        if "another program holds it" not in printed and "address already in use" not in printed.lower():
+            raise AssertionError(f"yxy serve stopped with {process.returncode}:\n{printed}")
+    raise AssertionError("yxy serve found its ports taken three times")
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -65,6 +77,23 @@ def test_the_main_command_shows_a_living_station_and_its_first_account_once(tmp_
         assert "first account" not in first_again and "staff accounts are in" in first_again, first_again
     finally:
         stop(again)
+
+
+def test_a_port_another_program_holds_is_one_line_naming_the_option(tmp_path: Path) -> None:
+    """The web port or the embedded broker's port taken: exit 2 with the option named, no traceback, nothing created."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        for option, env in ((["--port", str(taken)], {}), (["--port", str(free_port())], {"YXY_BROKER_PORT": str(taken)})):
+            database = tmp_path / f"{len(env)}.db"
+            command = [sys.executable, "-m", "cli", "serve", "typical_week", "--database", f"sqlite:///{database}", *option]
+            done = subprocess.run(command, check=False, env={**os.environ, "YXY_BROKER_PORT": str(free_port()), **env}, capture_output=True,
+                                  text=True, timeout=60)  # fmt: skip
+            assert done.returncode == 2, done.stdout + done.stderr
+            assert "Traceback" not in done.stderr and "another program holds it" in done.stderr, done.stderr
+            assert ("--broker-port" if env else "--port ") in done.stderr, done.stderr
+            assert not database.exists(), "nothing is created before the ports are known to be free"
 
 
 def test_the_environment_chooses_the_broker_when_no_option_does(tmp_path: Path, private_mosquitto: PrivateMosquitto) -> None:
