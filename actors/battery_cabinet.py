@@ -85,6 +85,9 @@ class BatteryCabinetConfig(ServicePointConfig):
         if self.batteries >= self.slots:
             raise ValueError(f"batteries ({self.batteries}) must be fewer than slots ({self.slots}): a swap needs an empty slot")
 
+    def report_limits(self) -> dict[str, int]:
+        return {**ServicePointConfig.report_limits(self), "charged": self.batteries}
+
 
 @dataclass(slots=True)
 class _Slot:

@@ -8,9 +8,10 @@ and which counts them; it keeps the policy, so both worlds share one door.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from actors.actor import Device
+from actors.bounds import MOST_INSIDE, POSITIVE
 from actors.message import DeviceEvent, Entered, Left, OccupancyChanged
 from actors.port import Port
 from actors.visitor import Visitor
@@ -25,8 +26,13 @@ DOOR_EVENTS = (WORKER_ENTERED, WORKER_LEFT)
 class DoorConfig:
     observers: tuple[str, ...] = ()
     """Actors told of every change in occupancy (air conditioning, lights)."""
+    most_inside: int = field(default=MOST_INSIDE, metadata=POSITIVE)
+    """More people inside than this is a miscount (a door reporting 99999): refused, not shown."""
     unit_cost_cny: float = 0.0
     monthly_cost_cny: float = 0.0
+
+    def report_limits(self) -> dict[str, int]:
+        return {"occupancy": self.most_inside}
 
 
 def visitor_id(worker: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from actors.actor import Device
+from actors.bounds import MOST_INSIDE
 from actors.distribution import Constant, Distribution
 from actors.message import Finished, Refusal, Refused, Request, Started, Withdraw
 from actors.port import Port, Timer
@@ -30,6 +31,11 @@ class ServicePointConfig:
     """How long one use takes when the worker does not decide it (``Request.hold_s``)."""
     unit_cost_cny: float = 0.0
     monthly_cost_cny: float = 0.0
+
+    def report_limits(self) -> dict[str, int]:
+        """Units in use or free are at most the units; those waiting at most the places (or the people inside)."""
+        waiting = MOST_INSIDE if self.queue_limit is None else self.queue_limit
+        return {"busy": self.units, "free": self.units, "queue": waiting}
 
 
 class _ServiceDone(NamedTuple):

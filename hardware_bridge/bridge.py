@@ -4,8 +4,13 @@ One thread owns the twin.  paho's network thread only queues what arrives, and
 operators' and automations' commands are queued too; the bridge's loop applies
 them in order and, between messages, fails commands whose acknowledgement is
 overdue and marks silent devices unavailable.  Anything that breaks the contract
-(an unknown topic, garbage, a wrong type, an oversized payload, an ack for a command
-never sent) is counted and logged and never stops the loop.
+(an unknown topic, garbage, a wrong type, an oversized payload, a value the device
+cannot have, an ack for a command never sent, a retained command) is counted by
+reason and logged and never stops the loop.
+
+It also keeps the contract readable for others: each device's full merged state,
+retained on its ``twin`` topic (a device may report only what changed), and each
+command's fate on ``bridge/result``.
 """
 
 from __future__ import annotations
@@ -15,20 +20,21 @@ import logging
 import queue
 import threading
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from actors.actor import Actor, Device
 from actors.automation import OBSERVED, Automations, AutomationsConfig
+from actors.bounds import report_limits
 from actors.door import DOOR_EVENTS
 from actors.message import DeviceCommand, DeviceEvent, Reported
 from actors.runtime import Placement
 from hardware_bridge import discovery as ha
 from hardware_bridge import payloads, topics
 from hardware_bridge.clock import epoch_s, station_clock
-from hardware_bridge.errors import BridgeError, PayloadError
+from hardware_bridge.errors import BridgeError, OutOfRangeError, PassageError, PayloadError, RetainedCommandError
 from hardware_bridge.live_binding import LiveBinding
 from hardware_bridge.mqtt import BrokerConfig, MqttClient, Will
 from hardware_bridge.topics import Channel
@@ -36,6 +42,7 @@ from twin.alarm import AlarmBook
 from twin.clock import Clock
 from twin.entity import CommandState, Twin
 from twin.errors import UnknownCommandError
+from twin.feed import STATE, Change
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +55,11 @@ AUTOMATIONS_ID = "automations"
 CHANNELS = frozenset(channel.value for channel in Channel)
 FEED_RETAINED = 20_000
 """Changes kept for consumers that resume (a web view reconnecting); older ones are in the history."""
+TWIN_EVERY_S = 1.0
+"""A device's retained full state is published at most this often: a chatty device must not double the broker's load."""
+DIRECT_SETS_KEPT = 1_000
+"""Ids of commands sent straight to devices by others, remembered so their acks are expected (oldest forgotten first)."""
+FATES = ("command_acked", "command_failed")
 
 
 @dataclass(frozen=True)
@@ -142,10 +154,19 @@ class Bridge:
             will=Will(availability, topics.OFFLINE.encode()),
             on_connected=self._announce,
         )
-        for channel in (Channel.STATE, Channel.AVAILABILITY, Channel.ACK, Channel.EVENT):
+        # ``set`` too: a command another client sent straight to a device (or left retained) is the bridge's business.
+        for channel in (Channel.STATE, Channel.AVAILABILITY, Channel.ACK, Channel.EVENT, Channel.SET):
             self.mqtt.subscribe(topics.station_filter(station, channel), qos=1)
         self._actors: dict[str, tuple[type[Actor], object]] = dict.fromkeys(self.devices, (Device, None))
         self._actors.update(actors or {})
+        self._limits = {device: report_limits(config) for device, (_, config) in self._actors.items()}
+        self._direct_sets: OrderedDict[str, str] = OrderedDict()
+        """Command id -> device, of commands others sent straight to a device."""
+        self._unpublished: set[str] = set()
+        """Devices whose merged state changed since it was last published on their twin topic."""
+        self._next_twin = 0.0
+        self.twin.subscribe(lambda change: self._unpublished.add(change.entity_id), names=(STATE,))
+        self.twin.subscribe(self._tell_fate, names=FATES)
         self.binding = LiveBinding(self.twin, station_clock(clock, timezone), seed, placement, self._actuate, self.alarms)
         self._actuated: set[str] = set()
         """Ids of operators' commands their device's actor sent out (one not here was refused by the actor)."""
@@ -160,8 +181,12 @@ class Bridge:
     # ---- life cycle -------------------------------------------------------------
 
     def _announce(self) -> None:
-        """On every (re)connect: a broker restarted without persistence forgot the retained "online"."""
+        """On every (re)connect: a broker restarted without persistence forgot the retained "online" and twin states."""
         self.mqtt.publish(topics.bridge_availability(self.station), topics.ONLINE, qos=1, retain=True)
+        # In paho's thread: the loop owns the set of states to publish, so it is asked to republish them all.
+        self._inbox.put(
+            _Call(lambda twin: self._unpublished.update(d for d in self.devices if twin.entities[d].reported), threading.Event(), [])
+        )
         if self.discovery:
             self._announce_to_home_assistant()
 
@@ -296,9 +321,8 @@ class Bridge:
                 self._announce_to_home_assistant()
             return True
         if message.topic == ha.command_topic(self.station):
-            if message.retained:  # left on the broker: executed once already, or planted; never again, and cleared
-                self.mqtt.publish(message.topic, b"", qos=1, retain=True)
-                raise BridgeError(f"{message.topic}: a retained command is never executed")
+            if self._retained_command(message):
+                return True
             device, fields, by, command_id = ha.parse_command(message.payload)
             self.command(device, fields, by=by, command_id=command_id)
             return True
@@ -307,6 +331,7 @@ class Bridge:
     def _apply(self, device: str, kind: str, channel: Channel, message: _Incoming, now: float) -> None:
         if channel is Channel.STATE:
             _, state = payloads.parse_state(kind, message.topic, message.payload)
+            self._check_range(device, kind, state, message.topic)
             if not message.retained:
                 self.twin.set_availability(device, now, True, "reporting")
             try:
@@ -321,6 +346,10 @@ class Bridge:
             self.twin.set_availability(device, now, text == topics.ONLINE, "announced")
         elif channel is Channel.ACK:
             ack = payloads.parse_ack(message.topic, message.payload)
+            if self._direct_sets.get(ack.id) == device:
+                del self._direct_sets[ack.id]
+                self.twin.record(device, now, "set_at_device_acked" if ack.ok else "set_at_device_refused", ack.model_dump(exclude={"v"}))
+                return
             command = self.twin.commands.get(ack.id)
             if command is not None and command.entity_id != device:
                 raise PayloadError(f"{message.topic}: command {ack.id} was sent to {command.entity_id}, not {device}")
@@ -331,6 +360,8 @@ class Bridge:
                 self._check_passage(device, kind, event.event, event.data)
             self.twin.record(device, now, event.event, event.data)
             self.binding.deliver(device, DeviceEvent(event.event, event.data))
+        elif channel is Channel.SET:
+            self._seen_set(device, kind, message, now)
         else:
             raise BridgeError(f"{message.topic}: the bridge does not take {channel.value} messages")
 
@@ -392,10 +423,63 @@ class Bridge:
             expiry_s=self.ack_timeout_s,
         )
 
+    def _check_range(self, device: str, kind: str, state: Mapping[str, Any], topic: str) -> None:
+        """What the schema allows any device of a kind, narrowed to this device's config (units, places, batteries)."""
+        for field, most in self._limits[device].items():
+            value = state.get(field)
+            if value is not None and value > most:
+                raise OutOfRangeError(f"{topic}: {field} = {value} is more than {kind} {device} can have (at most {most}); not taken")
+
+    def _retained_command(self, message: _Incoming) -> bool:
+        """A command left retained on the broker (executed once already, or planted) is never run, and is cleared.
+
+        True for the broker's empty message that clears one (ours, or anyone's): nothing to do."""
+        if not message.payload:
+            return True
+        if message.retained:
+            self.mqtt.publish(message.topic, b"", qos=1, retain=True)
+            raise RetainedCommandError(f"{message.topic}: a retained command is never executed; cleared")
+        return False
+
+    def _seen_set(self, device: str, kind: str, message: _Incoming, now: float) -> None:
+        """Another client's command straight to a device (an integrator the broker lets do so): a change made at the
+        device, recorded as such, its ack expected; the bridge's own commands come back here too and are skipped."""
+        if self._retained_command(message):
+            return
+        command_id, fields, _ = payloads.parse_set(kind, message.topic, message.payload)
+        if command_id in self.twin.commands:
+            return
+        self._direct_sets[command_id] = device
+        if len(self._direct_sets) > DIRECT_SETS_KEPT:
+            self._direct_sets.popitem(last=False)
+        self.twin.record(device, now, "set_at_device", {"id": command_id, "set": fields})
+
+    def _publish_twins(self, now: float) -> None:
+        """Each changed device's whole merged state, retained: what Home Assistant and integrators read."""
+        if now < self._next_twin or not self.mqtt.connected:
+            return
+        self._next_twin = now + TWIN_EVERY_S
+        for device in sorted(self._unpublished & self.devices.keys()):
+            state = self.twin.entities[device].reported
+            self.mqtt.publish(
+                topics.twin_topic(self.station, self.devices[device], device),
+                payloads.state_payload(epoch_s(), dict(state)), qos=1, retain=True,
+            )  # fmt: skip
+        self._unpublished.clear()
+
+    def _tell_fate(self, change: Change) -> None:
+        """Whoever sent a command (Home Assistant, an integrator) learns its fate by its id, with who asked."""
+        command = self.twin.commands.get(change.data["command"])
+        if command is None or not self.mqtt.connected:
+            return
+        fate = {"v": payloads.VERSION, "id": command.id, "device": command.entity_id, "by": command.by,
+                "ok": command.state is CommandState.ACKED, "error": command.error, "set": command.fields}  # fmt: skip
+        self.mqtt.publish(topics.bridge_result(self.station), json.dumps(fate, ensure_ascii=False), qos=1)
+
     def _check_passage(self, device: str, kind: str, event: str, data: Mapping[str, Any]) -> None:
         """Who came in or left is told by a door and nobody else, of a worker id and group the contract allows."""
         if kind != "door":
-            raise PayloadError(f"{device}: a {kind} cannot tell {event}; only a door can")
+            raise PassageError(f"{device}: a {kind} cannot tell {event}; only a door can")
         worker, group = data.get("worker"), data.get("group")
         if (
             not isinstance(worker, str)
@@ -434,6 +518,7 @@ class Bridge:
         self._next_check = now + CHECK_EVERY_S
         self._check_deadlines(now)
         self._run_jobs(now)
+        self._publish_twins(now)
 
     def _run_jobs(self, now: float) -> None:
         for job in self._jobs:

@@ -61,7 +61,7 @@ def _is_number(annotation: Any) -> bool:
 
 
 def device_config(station: str, device: str, kind: str, name: str, version: str) -> dict[str, Any]:
-    state = topics.topic(station, kind, device, Channel.STATE)
+    state = topics.twin_topic(station, kind, device)  # the whole merged state: a device may report only what changed
     components: dict[str, Any] = {}
     for field, info in payloads.STATE[kind].model_fields.items():
         unique = f"yxy_{station}_{device}_{field}"

@@ -137,9 +137,12 @@ class EmulatedDevice:
             if self.mqtt.connected:
                 self.publish_state()
 
-    def _on_message(self, topic: str, payload: bytes, _retained: bool) -> None:
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if topic != self._set_topic:
             return  # not ours: a broker under load may deliver what was not asked for (seen with amqtt)
+        if retained or not payload:  # a command left on the broker was meant for an earlier time, or planted
+            logger.warning("%s: a retained command is never carried out", self.device)
+            return
         try:
             command_id, fields, expires = payloads.parse_set(self.kind, topic, payload)
         except PayloadError as exc:

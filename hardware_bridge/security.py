@@ -58,9 +58,6 @@ PBKDF2_SALT_BYTES = 12
 PBKDF2_HASH_BYTES = 64
 TLS_OPTIONS = ("certfile", "keyfile", "cafile")
 
-TWIN = "twin"
-"""The bridge's retained full merged state of one device, ``yxy/<station>/<kind>/<device>/twin``.
-Not a `Channel`: nothing but the bridge writes it and no device reads it."""
 DEVICE_WRITES = (Channel.STATE, Channel.AVAILABILITY, Channel.ACK, Channel.EVENT)
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -203,14 +200,15 @@ def account_acl(account: BrokerAccount) -> Acl:
     if account.role is Role.BRIDGE:
         return Acl(
             reads=(f"{root}/#", discovery.STATUS_TOPIC),
-            writes=(f"{root}/+/+/{Channel.SET}", f"{root}/+/+/{TWIN}", f"{root}/bridge/#", f"{discovery.PREFIX}/device/#"),
+            writes=(f"{root}/+/+/{Channel.SET}", f"{root}/+/+/{topics.TWIN}", f"{root}/bridge/#", f"{discovery.PREFIX}/device/#"),
         )
     return Acl(
         reads=(
-            f"{root}/+/+/{TWIN}",
+            f"{root}/+/+/{topics.TWIN}",
             f"{root}/+/+/{Channel.STATE}",
             f"{root}/+/+/{Channel.AVAILABILITY}",
             topics.bridge_availability(station),
+            topics.bridge_result(station),
             f"{discovery.PREFIX}/#",
         ),
         writes=(discovery.command_topic(station), discovery.STATUS_TOPIC),

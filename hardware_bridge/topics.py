@@ -5,7 +5,10 @@
     yxy/<station>/<kind>/<device>/ack           {"id", "ok", "error"}; QoS 1
     yxy/<station>/<kind>/<device>/event         something that happened (a door scan, a cycle done)
     yxy/<station>/<kind>/<device>/availability  "online" / "offline"; retained; the device's last will
+    yxy/<station>/<kind>/<device>/twin          the bridge's retained full state of the device (what integrators read)
     yxy/<station>/bridge/availability           the bridge's own, retained, its last will
+    yxy/<station>/bridge/command                an integrator's command to the bridge
+    yxy/<station>/bridge/result                 each command's fate (acked or failed), for whoever sent it
 
 Ids use only [A-Za-z0-9_-], so no id can smuggle a level separator or a wildcard.
 """
@@ -30,6 +33,8 @@ class Channel(StrEnum):
     AVAILABILITY = "availability"
 
 
+TWIN = "twin"
+"""Not a `Channel`: nothing but the bridge writes it and no device reads it."""
 ONLINE = "online"
 OFFLINE = "offline"
 
@@ -83,3 +88,12 @@ def station_filter(station: str, channel: Channel | str = "+") -> str:
 
 def bridge_availability(station: str) -> str:
     return f"{PREFIX}/{check_id(station, 'station')}/bridge/availability"
+
+
+def twin_topic(station: str, kind: str, device: str) -> str:
+    """Where the bridge keeps a device's full merged state, retained: a device may report only what changed."""
+    return topic(station, kind, device, Channel.STATE).removesuffix(Channel.STATE.value) + TWIN
+
+
+def bridge_result(station: str) -> str:
+    return f"{PREFIX}/{check_id(station, 'station')}/bridge/result"

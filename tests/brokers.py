@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -9,6 +10,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+"""In CI a missing broker or database fails the test that needs it; elsewhere it is skipped, saying why."""
 MOSQUITTO_BIN = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 """Debian installs the broker in /usr/sbin, which is not on every PATH."""
 
@@ -48,6 +53,40 @@ class PrivateMosquitto:
     def start(self) -> None:
         self.process = subprocess.Popen([MOSQUITTO_BIN, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: reachable("127.0.0.1", self.port), 10, "mosquitto to listen")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+def require(binary: str) -> None:
+    if not Path(binary).is_file():
+        if IN_CI:
+            raise AssertionError(f"{binary} is required in CI")
+        pytest.skip(f"no {binary}")
+
+
+class SecuredMosquitto:
+    """A Mosquitto of the test's own, started from the files `mosquitto_files` (or `yxy broker config`) wrote."""
+
+    def __init__(self, config: Path, port: int) -> None:
+        self.config = config
+        self.port = port
+        self.log = config.parent / "mosquitto.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SecuredMosquitto:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen([MOSQUITTO_BIN, "-c", str(self.config), "-v"], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not reachable("127.0.0.1", self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"mosquitto did not start from {self.config}:\n{self.log.read_text(errors='replace')}")
+            time.sleep(0.02)
+        return self
 
     def stop(self) -> None:
         if self.process is not None:

@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from tests.brokers import MOSQUITTO_BIN, PrivateMosquitto
+from tests.brokers import IN_CI, MOSQUITTO_BIN, PrivateMosquitto
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "scenarios" / "library"
 POSTGRES_URL = os.environ.get("YXY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @pytest.fixture

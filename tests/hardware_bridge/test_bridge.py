@@ -8,14 +8,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hardware_bridge import topics
-from hardware_bridge.bridge import Bridge
+from actors.actor import Device
+from actors.bounds import MOST_INSIDE
+from actors.microwave import MicrowaveConfig
+from hardware_bridge import payloads, topics
+from hardware_bridge.bridge import Bridge, _Incoming
 from hardware_bridge.clock import wall_clock
 from hardware_bridge.emulator import EmulatedDevice, Faults
 from hardware_bridge.errors import BridgeError, PayloadError
-from hardware_bridge.mqtt import BrokerConfig
+from hardware_bridge.mqtt import BrokerConfig, MqttClient
 from hardware_bridge.topics import Channel
-from tests.hardware_bridge.conftest import wait_for
+from tests.hardware_bridge.conftest import free_port, wait_for
 from twin.entity import CommandState, Twin
 
 DEVICES = {"lights": "lights", "ac": "air_conditioner", "fridge": "fridge"}
@@ -182,3 +185,118 @@ def test_topic_contract() -> None:
             topics.parse(bad, "yunting")
     with pytest.raises(BridgeError):
         topics.topic("yunting", "lights", "hall/1", Channel.SET)
+
+
+def test_integrators_read_the_whole_state_and_each_commands_fate(broker: BrokerConfig, station: str) -> None:
+    """A device reporting only what changed still leaves its whole state retained on ``twin``; a command's fate goes to
+    ``bridge/result`` with its id and who asked."""
+    heard: list[tuple[str, bytes, bool]] = []
+    integrator = MqttClient(broker, f"integrator-{station}", lambda t, p, r: heard.append((t, p, r)))
+    integrator.subscribe(topics.bridge_result(station))
+    integrator.subscribe(topics.twin_topic(station, "air_conditioner", "ac"))
+    integrator.start()
+    bridge = bridge_for(station, broker)
+    lights = EmulatedDevice(station, "lights", "lights", broker, state={"on": False, "power_w": 0.0}).start()
+    ac_state = topics.topic(station, "air_conditioner", "ac", Channel.STATE)
+    try:
+        assert integrator.wait_connected(10)
+        for partial in ({"on": True, "mode": "cool"}, {"setpoint_c": 26.0}, {"indoor_temp_c": 29.5}):
+            lights.mqtt.publish(ac_state, payloads.state_payload(1.0, partial), qos=1)  # the AC speaks only of changes
+        wait_for(lambda: "indoor_temp_c" in reported(bridge, "ac"), what="the AC's partial reports")
+        twin_topic = topics.twin_topic(station, "air_conditioner", "ac")
+        whole = {"on": True, "mode": "cool", "setpoint_c": 26.0, "indoor_temp_c": 29.5}
+        wait_for(lambda: any(t == twin_topic and json.loads(p)["state"] == whole for t, p, _ in heard), what="the whole state published")
+        command = bridge.command("lights", {"on": True}, by="custodian", command_id="shift-7")
+        wait_for(lambda: any(t == topics.bridge_result(station) for t, _, _ in heard), what="the command's fate")
+        fate = json.loads(next(p for t, p, _ in heard if t == topics.bridge_result(station)))
+        assert fate == {"v": 1, "id": command, "device": "lights", "by": "custodian", "ok": True, "error": None, "set": {"on": True}}
+
+        late: list[tuple[str, bytes, bool]] = []
+        reader = MqttClient(broker, f"late-{station}", lambda t, p, r: late.append((t, p, r)))
+        reader.subscribe(topics.twin_topic(station, "air_conditioner", "ac"))
+        reader.start()
+        try:
+            # a newcomer gets it retained (amqtt delivers the odd topic nobody asked for, hence the topic check)
+            wait_for(lambda: any(t == twin_topic and json.loads(p)["state"] == whole for t, p, r in late if r), what="the whole state")
+        finally:
+            reader.close()
+    finally:
+        integrator.close()
+        lights.stop()
+        bridge.stop()
+
+
+def test_a_set_sent_straight_to_a_device_is_a_change_at_the_device(broker: BrokerConfig, station: str) -> None:
+    """An integrator the broker lets command a device directly: recorded as such, its ack expected, nothing failed."""
+    bridge = bridge_for(station, broker)
+    lights = EmulatedDevice(station, "lights", "lights", broker, state={"on": False}).start()
+    other = MqttClient(broker, f"other-{station}", lambda *_: None)
+    other.start()
+    try:
+        wait_for(lambda: "on" in reported(bridge, "lights"), what="the first report")
+        assert other.wait_connected(10)
+        other.publish(topics.topic(station, "lights", "lights", Channel.SET), payloads.set_payload("wall-panel-1", {"on": True}), qos=1)
+        wait_for(lambda: reported(bridge, "lights").get("on") is True, what="the lights switched by the integrator")
+
+        def events() -> list[str]:
+            return bridge.read(lambda t: [c.name for c in t.feed.since(0) if c.entity_id == "lights" and c.name.startswith("set_at")])
+
+        wait_for(lambda: events() == ["set_at_device", "set_at_device_acked"], what="the direct command and its ack recorded")
+        assert bridge.rejected == {}, "neither the command nor its ack is an error"
+        assert bridge.read(lambda t: dict(t.commands)) == {}, "not one of the bridge's commands"
+    finally:
+        other.close()
+        lights.stop()
+        bridge.stop()
+
+
+def test_a_retained_set_is_never_carried_out_and_is_cleared(broker: BrokerConfig, station: str) -> None:
+    """A command left retained on a device's topic (planted, or by a misconfigured integrator) runs neither at the device
+    nor through the bridge, and the bridge clears it."""
+    set_topic = topics.topic(station, "lights", "lights", Channel.SET)
+    planter = MqttClient(broker, f"planter-{station}", lambda *_: None)
+    planter.start()
+    assert planter.wait_connected(10)
+    planter.publish(set_topic, payloads.set_payload("planted-1", {"on": True}), qos=1, retain=True).wait_for_publish(5)
+    planter.close()
+    lights = EmulatedDevice(station, "lights", "lights", broker, state={"on": False}).start()
+    bridge = bridge_for(station, broker)
+    try:
+        wait_for(lambda: bridge.rejected.get("RetainedCommandError", 0) == 1, what="the retained command refused")
+        wait_for(lambda: "on" in reported(bridge, "lights"), what="the first report")
+        assert reported(bridge, "lights")["on"] is False, "the device did not carry it out"
+        state_topic = topics.topic(station, "lights", "lights", Channel.STATE)
+
+        def a_newcomer_finds_no_command() -> bool:
+            """The clear travels on the bridge's connection, the newcomer's subscription on its own: no order between them."""
+            seen: list[tuple[str, bytes]] = []
+            newcomer = MqttClient(broker, f"newcomer-{station}", lambda t, p, _r: seen.append((t, p)))
+            newcomer.subscribe(set_topic)
+            newcomer.subscribe(state_topic)
+            newcomer.start()
+            try:
+                wait_for(lambda: any(t == state_topic for t, _ in list(seen)), what="the retained state (the retained ones came)")
+                return not [p for t, p in seen if t == set_topic and p]
+            finally:
+                newcomer.close()
+
+        wait_for(a_newcomer_finds_no_command, what="the retained command cleared")
+    finally:
+        lights.stop()
+        bridge.stop()
+
+
+@settings(max_examples=60, deadline=None)
+@given(units=st.integers(1, 30), places=st.none() | st.integers(0, 50), busy=st.integers(0, 100_000), queue=st.integers(0, 100_000))
+def test_a_report_is_taken_exactly_when_the_device_could_have_it(units: int, places: int | None, busy: int, queue: int) -> None:
+    """busy at most the units, queue at most the places (or the most people inside): a lie is refused, the truth taken."""
+    config = MicrowaveConfig(units=units, queue_limit=places)
+    bridge = Bridge("limits", {"m": "microwave"}, BrokerConfig(port=free_port()), wall_clock(), actors={"m": (Device, config)})
+    try:
+        possible = busy <= units and queue <= (MOST_INSIDE if places is None else places)
+        report = payloads.state_payload(1.0, {"busy": busy, "queue": queue})
+        bridge._handle(_Incoming("yxy/limits/microwave/m/state", report, False, 0.0))
+        assert bridge.rejected == ({} if possible else {"OutOfRangeError": 1})
+        assert reported(bridge, "m") == ({"busy": busy, "queue": queue} if possible else {})
+    finally:
+        bridge.binding.stop_all()

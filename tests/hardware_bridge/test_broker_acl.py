@@ -45,7 +45,6 @@ from hardware_bridge.emulator import EmulatedDevice
 from hardware_bridge.mqtt import BrokerConfig, MqttClient
 from hardware_bridge.security import (
     DEVICE_WRITES,
-    TWIN,
     BrokerAccount,
     BrokerSetupError,
     Role,
@@ -64,8 +63,7 @@ from hardware_bridge.security import (
     write_secret,
 )
 from hardware_bridge.topics import Channel
-from tests.conftest import IN_CI
-from tests.hardware_bridge.conftest import MOSQUITTO_BIN, free_port, reachable, wait_for
+from tests.brokers import MOSQUITTO_BIN, SecuredMosquitto, free_port, require, wait_for
 from twin.entity import CommandState
 
 DEVICES = {"lights": "lights", "ac": "air_conditioner", "door": "door"}
@@ -74,41 +72,7 @@ NOT_AUTHORIZED = 135
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
 
-def require(binary: str) -> None:
-    if not Path(binary).is_file():
-        if IN_CI:
-            raise AssertionError(f"{binary} is required in CI")
-        pytest.skip(f"no {binary}")
-
-
 # ---- brokers --------------------------------------------------------------------------------------------------------
-
-
-class SecuredMosquitto:
-    """A Mosquitto of the test's own, started from the files `mosquitto_files` (or `yxy broker config`) wrote."""
-
-    def __init__(self, config: Path, port: int) -> None:
-        self.config = config
-        self.port = port
-        self.log = config.parent / "mosquitto.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> SecuredMosquitto:
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen([MOSQUITTO_BIN, "-c", str(self.config), "-v"], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while not reachable("127.0.0.1", self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(f"mosquitto did not start from {self.config}:\n{self.log.read_text(errors='replace')}")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
 
 
 @dataclass(frozen=True)
@@ -342,9 +306,9 @@ def test_a_device_cannot_write_another_devices_topics_a_command_or_the_bridges(s
     ha = probe(probes, secured, "ha").logged_in()
     ha.subscribe(f"yxy/{station}/+/+/state", "homeassistant/#")
     forbidden = [
-        *(secured.topic("ac", channel) for channel in (*Channel, TWIN)),
+        *(secured.topic("ac", channel) for channel in (*Channel, topics.TWIN)),
         secured.topic("lights", Channel.SET),
-        secured.topic("lights", TWIN),
+        secured.topic("lights", topics.TWIN),
         f"yxy/{station}/bridge/command",
         topics.bridge_availability(station),
         f"homeassistant/device/yxy_{station}_lights/config",
@@ -429,9 +393,9 @@ def test_the_bridge_commands_devices_and_publishes_the_twin_but_cannot_spoof_sta
     assert spoofed.value == NOT_AUTHORIZED if secured.v5 else not spoofed.is_failure
     config = f"homeassistant/device/yxy_{station}_lights/config"
     assert not bridge.publish(config, b"discovery", retain=True).is_failure
-    assert not bridge.publish(secured.topic("lights", TWIN), b"twin", retain=True).is_failure
-    ha.wait_for(secured.topic("lights", TWIN), b"twin")
-    assert ha.topics() == {config, secured.topic("lights", TWIN)}
+    assert not bridge.publish(secured.topic("lights", topics.TWIN), b"twin", retain=True).is_failure
+    ha.wait_for(secured.topic("lights", topics.TWIN), b"twin")
+    assert ha.topics() == {config, secured.topic("lights", topics.TWIN)}
 
 
 def test_the_integrator_commands_through_the_bridge_and_reads_but_never_commands_a_device(secured: Secured, probes: list[Probe]) -> None:
@@ -439,17 +403,17 @@ def test_the_integrator_commands_through_the_bridge_and_reads_but_never_commands
     command = f"yxy/{station}/bridge/command"
     bridge = probe(probes, secured, "bridge").logged_in()
     bridge.subscribe(f"yxy/{station}/#")
-    bridge.publish(secured.topic("ac", TWIN), b"retained twin", retain=True)
+    bridge.publish(secured.topic("ac", topics.TWIN), b"retained twin", retain=True)
     ha = probe(probes, secured, "ha").logged_in()
     answers = ha.subscribe(f"yxy/{station}/+/+/twin", f"yxy/{station}/+/+/state", f"yxy/{station}/#")
     assert not any(answer.is_failure for answer in answers[:2])
     if secured.name == "embedded":
         assert answers[2].is_failure  # Mosquitto 2.0 grants it, and delivers only what the account may read
-    ha.wait_for(secured.topic("ac", TWIN), b"retained twin")  # retained, published before it subscribed
+    ha.wait_for(secured.topic("ac", topics.TWIN), b"retained twin")  # retained, published before it subscribed
     refused = [ha.publish(secured.topic("ac", Channel.SET), b"forged"), ha.publish(secured.topic("ac", Channel.STATE), b"forged")]
     assert not ha.publish(command, b'{"device": "ac", "set": {"on": true}}').is_failure
     bridge.wait_for(command)
-    assert bridge.topics() == {secured.topic("ac", TWIN), command}
+    assert bridge.topics() == {secured.topic("ac", topics.TWIN), command}
     if secured.v5:
         assert [answer.value for answer in refused] == [NOT_AUTHORIZED, NOT_AUTHORIZED]
     ac = probe(probes, secured, "ac").logged_in()
@@ -459,7 +423,7 @@ def test_the_integrator_commands_through_the_bridge_and_reads_but_never_commands
     ac.publish(secured.topic("ac", Channel.ACK), b"an ack")
     ac.publish(secured.topic("ac", Channel.STATE), b"a state")
     ha.wait_for(secured.topic("ac", Channel.STATE), b"a state")
-    assert ha.topics() == {secured.topic("ac", TWIN), secured.topic("ac", Channel.STATE)}  # no command, no ack
+    assert ha.topics() == {secured.topic("ac", topics.TWIN), secured.topic("ac", Channel.STATE)}  # no command, no ack
 
 
 def test_the_bridge_and_a_device_work_within_their_accounts(secured: Secured) -> None:
@@ -499,9 +463,9 @@ def test_a_device_account_writes_only_its_own_reports_and_never_a_command(statio
         assert set(acl.writes) == {f"{own}/{channel}" for channel in DEVICE_WRITES}  # exact topics, no wildcard
         assert acl.reads == (f"{own}/set",)
         for device, kind in devices.items():
-            for channel in (*Channel, TWIN, "anything"):
+            for channel in (*Channel, topics.TWIN, "anything"):
                 topic = f"yxy/{station}/{kind}/{device}/{channel}"
-                if device != account.device or channel in (Channel.SET, TWIN):
+                if device != account.device or channel in (Channel.SET, topics.TWIN):
                     assert not acl.may_publish(topic), (account.username, topic)
                 if device != account.device:
                     assert not acl.may_receive(topic), (account.username, topic)

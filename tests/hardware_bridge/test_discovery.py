@@ -93,7 +93,7 @@ def test_home_assistant_sees_the_station_and_switches_the_lights(
         home_assistant.publish(command_topic(station), json.dumps({"device": "lights", "set": {"on": True}}), retain=True)
         bridge = Bridge(station, {"lights": "lights", "fridge": "fridge"}, broker, wall_clock(), discovery=True).start()
         restarted = bridge
-        wait_for(lambda: restarted.rejected.get("BridgeError", 0) >= 1, what="a retained command refused")
+        wait_for(lambda: restarted.rejected.get("RetainedCommandError", 0) >= 1, what="a retained command refused")
         # Mosquitto also queued it for the bridge's persistent session and hands it over once on reconnect (the embedded
         # broker keeps no session across this restart): at most once, and the retained copy is never run again.
         executed = bridge.read(lambda t: len(t.commands))

@@ -59,7 +59,7 @@ def test_reports_commands_and_visitors_go_through_the_actors(placement: Placemen
             wait_for(lambda: any(c.name == "visit_ended" for c in list(seen)), what="the visit to end")
             assert "visitor:m-17" not in bridge.binding.actors, "a worker's actor is released on exit"
             assert set(bridge.binding.actors) == {"lights", "ac", "door"}, "only doors create visitors"
-            assert bridge.rejected == {"PayloadError": 1}, "an AC telling of a worker is refused"
+            assert bridge.rejected == {"PassageError": 1}, "an AC telling of a worker is refused"
         finally:
             for device in devices:
                 device.stop()
