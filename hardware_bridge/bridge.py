@@ -472,9 +472,9 @@ class Bridge:
         command = self.twin.commands.get(change.data["command"])
         if command is None or not self.mqtt.connected:
             return
-        fate = {"v": payloads.VERSION, "id": command.id, "device": command.entity_id, "by": command.by,
-                "ok": command.state is CommandState.ACKED, "error": command.error, "set": command.fields}  # fmt: skip
-        self.mqtt.publish(topics.bridge_result(self.station), json.dumps(fate, ensure_ascii=False), qos=1)
+        ok = command.state is CommandState.ACKED
+        fate = payloads.fate_payload(command.id, command.entity_id, command.by, ok, command.error, command.fields)
+        self.mqtt.publish(topics.bridge_result(self.station), fate, qos=1)
 
     def _check_passage(self, device: str, kind: str, event: str, data: Mapping[str, Any]) -> None:
         """Who came in or left is told by a door and nobody else, of a worker id and group the contract allows."""

@@ -10,7 +10,6 @@ any other.  The configs are sent again whenever Home Assistant says it is back
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, get_args
 
@@ -117,10 +116,7 @@ UNATTRIBUTED = "mqtt"
 
 def parse_command(payload: bytes) -> tuple[str, dict[str, Any], str, str | None]:
     """(device, fields, by, id) of a command on the bridge's command topic; ``by`` and ``id`` are optional."""
-    try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"bridge command: not JSON ({exc})") from None
+    body = payloads.load_json("bridge command", payload)
     if not isinstance(body, dict) or not isinstance(body.get("device"), str) or not isinstance(body.get("set"), dict):
         raise PayloadError('bridge command: expected {"device": "<id>", "set": {...}, "by": "<who>", "id": "<command id>"}')
     by, command_id = body.get("by", UNATTRIBUTED), body.get("id")

@@ -188,7 +188,20 @@ class EventMessage(_Strict):
     data: dict[str, Any] = {}
 
 
-def _load(topic: str, payload: bytes) -> Any:
+class FateMessage(_Strict):
+    """A command's fate on ``bridge/result``, for whoever sent it (Home Assistant, an integrator)."""
+
+    v: Literal[1]
+    id: str
+    device: str
+    by: str
+    ok: bool
+    error: str | None
+    set: dict[str, Any]
+
+
+def load_json(topic: str, payload: bytes) -> Any:
+    """A payload's JSON, bounded in size and depth: anything else is a ``PayloadError`` naming the topic."""
     if len(payload) > MAX_BYTES:
         raise PayloadError(f"{topic}: payload of {len(payload)} bytes is over the {MAX_BYTES}-byte limit")
     try:
@@ -209,7 +222,7 @@ def _validate(model: type[_Strict], value: Any, topic: str) -> Any:
 
 def parse_state(kind: str, topic: str, payload: bytes) -> tuple[float, dict[str, Any]]:
     """(device time, the fields reported) of a state message of a device of ``kind``."""
-    message: StateMessage = _validate(StateMessage, _load(topic, payload), topic)
+    message: StateMessage = _validate(StateMessage, load_json(topic, payload), topic)
     schema = STATE.get(kind)
     if schema is None:
         raise PayloadError(f"{topic}: no state schema for kind {kind!r}")
@@ -219,7 +232,7 @@ def parse_state(kind: str, topic: str, payload: bytes) -> tuple[float, dict[str,
 
 def parse_set(kind: str, topic: str, payload: bytes) -> tuple[str, dict[str, Any], float | None]:
     """(command id, the fields, when it expires)."""
-    message: SetMessage = _validate(SetMessage, _load(topic, payload), topic)
+    message: SetMessage = _validate(SetMessage, load_json(topic, payload), topic)
     return message.id, settable(kind, message.set, topic), message.expires
 
 
@@ -248,11 +261,11 @@ def settable_fields(kind: str) -> dict[str, dict[str, Any]]:
 
 
 def parse_ack(topic: str, payload: bytes) -> AckMessage:
-    return _validate(AckMessage, _load(topic, payload), topic)  # type: ignore[no-any-return]
+    return _validate(AckMessage, load_json(topic, payload), topic)  # type: ignore[no-any-return]
 
 
 def parse_event(topic: str, payload: bytes) -> EventMessage:
-    return _validate(EventMessage, _load(topic, payload), topic)  # type: ignore[no-any-return]
+    return _validate(EventMessage, load_json(topic, payload), topic)  # type: ignore[no-any-return]
 
 
 def state_payload(ts: float, state: dict[str, Any]) -> bytes:
@@ -272,3 +285,8 @@ def ack_payload(command_id: str, ok: bool, error: str | None = None) -> bytes:
 
 def event_payload(ts: float, event: str, data: dict[str, Any]) -> bytes:
     return json.dumps({"v": VERSION, "ts": ts, "event": event, "data": data}, separators=(",", ":"), default=str).encode()
+
+
+def fate_payload(command_id: str, device: str, by: str, ok: bool, error: str | None, fields: dict[str, Any]) -> bytes:
+    fate = FateMessage(v=1, id=command_id, device=device, by=by, ok=ok, error=error, set=fields)
+    return fate.model_dump_json().encode()

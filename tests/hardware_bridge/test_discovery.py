@@ -107,3 +107,12 @@ def test_home_assistant_sees_the_station_and_switches_the_lights(
         home_assistant.close()
         lights.stop()
         bridge.stop()
+
+
+def test_a_huge_or_deeply_nested_bridge_command_is_one_clear_refusal() -> None:
+    for payload, words in (
+        (b'{"device": "lights", "set": {"on": true}, "pad": "' + b"x" * 70_000 + b'"}', "over the 65536-byte limit"),
+        (b"[" * 20_000 + b"]" * 20_000, "nested too deeply"),
+    ):
+        with pytest.raises(PayloadError, match=words):
+            parse_command(payload)
