@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -19,7 +20,8 @@ from hardware_bridge.emulator import EmulatedDevice
 from hardware_bridge.live_binding import LiveBinding
 from hardware_bridge.mqtt import BrokerConfig
 from scenarios.parallel import ray_session
-from tests.hardware_bridge.conftest import free_port, wait_for
+from tests.brokers import IN_CI
+from tests.hardware_bridge.conftest import MOSQUITTO, free_port, reachable, wait_for
 from tests.hardware_bridge.test_bridge import command_state, reported
 from twin.entity import CommandState, Twin
 from twin.feed import Change
@@ -99,3 +101,45 @@ def test_a_ray_actor_that_stops_answering_is_replaced_in_process(monkeypatch: py
         binding.deliver("ac", Reported({"on": False}))
         assert twin.entity("ac").reported["on"] is False and binding.replaced == ["ac"], "replaced once, then in process"
         binding.stop_all()
+
+
+@pytest.mark.xdist_group("ray")
+def test_a_killed_ray_worker_loses_no_command(station: str) -> None:
+    """Every actor of a live station in Ray, against Mosquitto; the workers holding them are killed (SIGKILL) while
+    commands flow: each command is still acknowledged, and the actors carry on in this process."""
+    if not reachable(*MOSQUITTO):
+        if IN_CI:
+            raise AssertionError("Mosquitto is required in CI and is not listening on 127.0.0.1:1883")
+        pytest.skip("Mosquitto is not listening on 127.0.0.1:1883")
+    import ray
+
+    config = BrokerConfig(*MOSQUITTO, protocol="5")
+    with ray_session():
+        bridge = Bridge(station, DEVICES, config, wall_clock(), actors=ACTORS, placement=Placement.RAY).start()
+        devices = [
+            EmulatedDevice(station, "lights", "lights", config, state={"on": False}).start(),
+            EmulatedDevice(station, "ac", "air_conditioner", config, state={"on": False, "mode": "off", "setpoint_c": 26.0}).start(),
+        ]
+        try:
+            wait_for(lambda: "on" in reported(bridge, "lights") and "mode" in reported(bridge, "ac"), what="first reports")
+            sent = [bridge.command("lights", {"on": True}, by="op")]
+            wait_for(lambda: command_state(bridge, sent[0]) is CommandState.ACKED, what="a command before the kill")
+            placed = [bridge.binding.actors[device] for device in DEVICES]
+            assert all(isinstance(p, Placed) and isinstance(p.handle, RayHandle) for p in placed), "every actor is in Ray"
+            workers = {ray.get(p.handle._actor.__ray_call__.remote(lambda _host: os.getpid())) for p in placed}  # type: ignore[union-attr]
+            assert len(workers) == len(DEVICES) and os.getpid() not in workers, f"each actor in a Ray worker of its own: {workers}"
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+            for n in range(6):
+                device, fields = ("lights", {"on": n % 2 == 0}) if n % 2 else ("ac", {"on": True, "mode": "cool", "setpoint_c": 24.0 + n})
+                sent.append(bridge.command(device, fields, by="op"))
+            for command in sent:
+                wait_for(lambda c=command: command_state(bridge, c) is CommandState.ACKED, timeout_s=30, what=f"command {command}")
+            # An actor is found lost when next it is asked something: the commanded two now run in this process.
+            assert sorted(bridge.binding.replaced) == ["ac", "lights"], bridge.binding.replaced
+            wait_for(lambda: reported(bridge, "ac").get("setpoint_c") == 26.0, what="the AC's policy still shapes commands")
+            assert ray.is_initialized()
+        finally:
+            for device in devices:
+                device.stop()
+            bridge.stop()
