@@ -137,7 +137,8 @@ def test_a_killed_ray_worker_loses_no_command(station: str) -> None:
                 wait_for(lambda c=command: command_state(bridge, c) is CommandState.ACKED, timeout_s=30, what=f"command {command}")
             # An actor is found lost when next it is asked something: the commanded two now run in this process.
             assert sorted(bridge.binding.replaced) == ["ac", "lights"], bridge.binding.replaced
-            wait_for(lambda: reported(bridge, "ac").get("setpoint_c") == 26.0, what="the AC's policy still shapes commands")
+            asked_24 = bridge.read(lambda t: t.commands[sent[1]].fields)
+            assert asked_24["setpoint_c"] == 26.0, f"the AC's policy still shapes commands: {asked_24}"
             assert ray.is_initialized()
         finally:
             for device in devices:
