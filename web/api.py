@@ -215,8 +215,11 @@ def _device(twin: Twin, device: str) -> DeviceView:
 
 
 @devices.get("", response_model=list[DeviceView])
-def list_devices(_: Everyone, svc: ServicesDep) -> list[DeviceView]:
-    return svc.bridge.read(lambda twin: [_device(twin, d) for d in twin.entities])  # type: ignore[no-any-return]
+def list_devices(_: Everyone, svc: ServicesDep, response: Response) -> list[DeviceView]:
+    """Every device; ``X-Feed-Seq`` is the last change the list includes, where the live feed should resume (``?after=``)."""
+    seq, views = svc.bridge.read(lambda twin: (twin.feed.last_seq, [_device(twin, d) for d in twin.entities]))
+    response.headers["X-Feed-Seq"] = str(seq)
+    return views  # type: ignore[no-any-return]
 
 
 @devices.get("/{device}", response_model=DeviceView)

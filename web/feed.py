@@ -6,6 +6,13 @@ the subscription happen together in the bridge's own thread.  A browser cannot s
 headers on a WebSocket, so the session token may also come as ``?token=``.  The
 session is checked again every ``SESSION_CHECK_S``: an account deactivated, or signed
 out by a password change, stops receiving within that time.
+
+Nothing here blocks the event loop: joining and leaving the feed go to the bridge's
+thread through a worker thread.  Each client has a bounded queue; a client that
+falls ``QUEUE_LIMIT`` changes behind is dropped with ``TOO_SLOW`` (1013, try again
+later) and resumes from what it last got.  A resume from a change no longer kept
+closes with ``GAP`` (4410, in the application's range: gone, reload the station) after
+a message saying so, rather than a server-error code.
 """
 
 from __future__ import annotations
@@ -27,6 +34,10 @@ from web.deps import Services, token_of
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["feed"])
 SESSION_CHECK_S = 10.0
+QUEUE_LIMIT = 2_000
+"""Changes waiting for one client; a phone on a bad line further behind is better served by a fresh resume."""
+TOO_SLOW = status.WS_1013_TRY_AGAIN_LATER
+GAP = 4410
 
 
 def _json(change: Change) -> dict[str, Any]:
@@ -50,10 +61,22 @@ async def feed(websocket: WebSocket, after: int = 0, token: str | None = None) -
         return
     await websocket.accept()
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Change] = asyncio.Queue()
+    queue: asyncio.Queue[Change | None] = asyncio.Queue(maxsize=QUEUE_LIMIT + 1)
+    behind = False
+
+    def enqueue(change: Change) -> None:  # in the event loop
+        nonlocal behind
+        if behind:
+            return
+        if queue.qsize() >= QUEUE_LIMIT:
+            behind = True
+            queue.put_nowait(None)  # the one place left: tells the sender to drop this client
+            return
+        queue.put_nowait(change)
 
     def push(change: Change) -> None:  # runs in the bridge's thread
-        loop.call_soon_threadsafe(queue.put_nowait, change)
+        with contextlib.suppress(RuntimeError):  # the server's loop has closed; this client's unsubscribe is on its way
+            loop.call_soon_threadsafe(enqueue, change)
 
     def join(twin: Twin) -> list[Change]:
         backlog = list(twin.feed.since(after))
@@ -61,18 +84,18 @@ async def feed(websocket: WebSocket, after: int = 0, token: str | None = None) -
         return backlog
 
     try:
-        backlog: list[Change] = svc.bridge.call(join)
+        backlog: list[Change] = await asyncio.to_thread(svc.bridge.call, join)
     except FeedGapError as exc:
         await websocket.send_json({"error": "gap", "oldest": exc.oldest, "detail": str(exc)})
-        await websocket.close(code=status.WS_1011_INTERNAL_ERROR)
+        await websocket.close(code=GAP, reason="changes since then are no longer kept: reload")
         return
     try:
-        for change in backlog:
-            await websocket.send_json(_json(change))
+        for past in backlog:
+            await websocket.send_json(_json(past))
         check_at = loop.time() + SESSION_CHECK_S
         while True:
             try:
-                change = await asyncio.wait_for(queue.get(), timeout=max(0.0, check_at - loop.time()))
+                change: Change | None = await asyncio.wait_for(queue.get(), timeout=max(0.0, check_at - loop.time()))
             except TimeoutError:
                 check_at = loop.time() + SESSION_CHECK_S
                 try:
@@ -84,9 +107,12 @@ async def feed(websocket: WebSocket, after: int = 0, token: str | None = None) -
                     await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="signed out")
                     return
                 continue
+            if change is None:
+                await websocket.close(code=TOO_SLOW, reason=f"more than {QUEUE_LIMIT} changes behind: resume with ?after=")
+                return
             await websocket.send_json(_json(change))
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         with contextlib.suppress(TimeoutError):
-            svc.bridge.call(lambda twin: twin.feed.unsubscribe(push))
+            await asyncio.to_thread(svc.bridge.call, lambda twin: twin.feed.unsubscribe(push))

@@ -13,14 +13,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
+from hardware_bridge.bridge import FEED_RETAINED
 from hardware_bridge.emulator import EmulatedDevice
 from hardware_bridge.mqtt import BrokerConfig, MqttClient
 from station.live import LiveStation
 from station.settings import Settings
 from tests.hardware_bridge.conftest import wait_for
 from tests.web.conftest import PASSWORD, as_role, token
+from web import feed as feed_module
 from web.app import create_app
 from web.auth import Role
+from web.feed import GAP, TOO_SLOW
 
 
 def test_sign_in_and_lockout(client: TestClient, station: LiveStation) -> None:
@@ -119,6 +122,57 @@ def test_the_audit_log_cannot_be_changed(client: TestClient, station: LiveStatio
     for statement in ("update audit_log set username = 'nobody'", "delete from audit_log"):
         with pytest.raises(DatabaseError, match="append-only"), station.db.begin() as db:
             db.execute(text(statement))
+
+
+def test_the_device_list_says_where_the_feed_resumes(client: TestClient, station: LiveStation) -> None:
+    """A page that loads the devices and then opens the feed after ``X-Feed-Seq`` misses nothing and replays nothing."""
+    bridge = station.bridge
+    assert bridge is not None
+    headers = as_role(client, Role.AUDITOR)
+    listed = client.get("/api/devices", headers=headers)
+    seq = int(listed.headers["X-Feed-Seq"])
+    assert seq == bridge.read(lambda t: t.feed.last_seq) or seq < bridge.read(lambda t: t.feed.last_seq)
+    bridge.call(lambda twin: twin.record("lights", 0.0, "marker", {}))
+    with client.websocket_connect(f"/api/feed?token={headers['Authorization'][7:]}&after={seq}") as ws:
+        while (change := ws.receive_json())["name"] != "marker":
+            assert change["seq"] > seq, "nothing the list already showed"
+    assert change["seq"] > seq
+
+
+def test_a_resume_from_a_forgotten_change_closes_with_gone_not_a_server_error(client: TestClient, station: LiveStation) -> None:
+    bridge = station.bridge
+    assert bridge is not None
+    for n in range(FEED_RETAINED + 10):  # more changes than the feed keeps
+        bridge.twin.feed.append(0.0, "lights", "marker", 0, {"n": n})
+    secret = token(client, Role.AUDITOR)
+    with client.websocket_connect(f"/api/feed?token={secret}&after=1") as ws:
+        assert ws.receive_json()["error"] == "gap"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == GAP
+
+
+def test_a_client_too_far_behind_is_dropped_with_try_again_later(
+    client: TestClient, station: LiveStation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its queue is bounded: a client that does not read while the station talks is let go, and may resume."""
+    monkeypatch.setattr(feed_module, "QUEUE_LIMIT", 20)
+    bridge = station.bridge
+    assert bridge is not None
+    secret = token(client, Role.AUDITOR)
+    after = bridge.read(lambda t: t.feed.last_seq)
+    with client.websocket_connect(f"/api/feed?token={secret}&after={after}") as ws:
+        time.sleep(0.5)  # joined: the subscription is made in the bridge's thread
+        bridge.call(lambda twin: [twin.record("lights", 0.0, "marker", {"n": n}) for n in range(200)])
+        got = []
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                got.append(ws.receive_json())
+    assert closed.value.code == TOO_SLOW
+    seqs = [c["seq"] for c in got]
+    assert seqs == list(range(after + 1, after + 1 + len(seqs))) and len(seqs) < 200, "in order, none skipped, until dropped"
+    with client.websocket_connect(f"/api/feed?token={secret}&after={seqs[-1] if seqs else after}") as ws:
+        assert ws.receive_json()["seq"] == (seqs[-1] if seqs else after) + 1, "it resumes where it was let go"
 
 
 def test_the_live_feed_resumes_where_it_left_off(client: TestClient, lights: EmulatedDevice) -> None:

@@ -75,8 +75,7 @@ async function start(me) {
   document.getElementById("login").hidden = true;
   document.getElementById("station").hidden = false;
   document.getElementById("logout").hidden = false;
-  const devices = await (await api("GET", "/api/devices")).json();
-  devices.forEach((d) => { state.devices[d.id] = d; });
+  await loadDevices();
   await loadAlarms();
   await loadPlan();
   renderDevices();
@@ -129,6 +128,12 @@ async function loadRuns() {
   if (runs.some((r) => r.status === "queued" || r.status === "running")) setTimeout(loadRuns, 1000);
 }
 
+async function loadDevices() {
+  const answer = await api("GET", "/api/devices");
+  (await answer.json()).forEach((d) => { state.devices[d.id] = d; });
+  state.lastSeq = Number(answer.headers.get("X-Feed-Seq") || 0); // the feed resumes after what the list shows
+}
+
 function connectFeed() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/api/feed?token=${encodeURIComponent(state.token)}&after=${state.lastSeq}`);
@@ -136,6 +141,8 @@ function connectFeed() {
   socket.onclose = async (event) => {
     // 1008: the session ended while open. A refused reconnect shows as 1006: ask the API (a 401 shows the sign-in).
     if (event.code === 1008) { showLogin(); return; }
+    // 4410: the changes since the page's last one are gone (it was away long): reload the devices, then resume.
+    if (event.code === 4410) { await loadDevices(); renderDevices(); }
     if (document.getElementById("station").hidden) return;
     const me = await fetch("/api/auth/me", { credentials: "same-origin" }).catch(() => null); // null: the server is away
     if (me && me.status === 401) { showLogin(); return; }
