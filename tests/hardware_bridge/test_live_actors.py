@@ -7,6 +7,8 @@ import signal
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors.air_conditioner import AirConditioner, AirConditionerConfig, AirConditionerPolicy
 from actors.binding import Placed
@@ -144,3 +146,26 @@ def test_a_killed_ray_worker_loses_no_command(station: str) -> None:
             for device in devices:
                 device.stop()
             bridge.stop()
+
+
+@settings(max_examples=50, deadline=None)
+@given(steps=st.lists(st.floats(0.001, 100.0), min_size=1, max_size=30), timer_in=st.none() | st.floats(0.5, 1e4))
+def test_an_idle_live_binding_lets_the_loop_sleep(steps: list[float], timer_in: float | None) -> None:
+    """Advanced turn by turn to the wall clock, the binding says nothing is due unless an actor armed a timer: a stale
+    "due now" kept the bridge's loop spinning and cut ingest to a sixth."""
+    twin = Twin("idle")
+    twin.add("lights", "lights")
+    now = 0.0
+    binding = LiveBinding(twin, wall_clock(), 1, Placement.INLINE, lambda device, fields, handling: None)
+    binding.advance_to(now)
+    start = binding.env.now
+    if timer_in is not None:
+        binding.env.timeout(timer_in)
+    for step in steps:
+        now += step
+        binding.advance_to(start + now)
+        due = binding.next_due()
+        if timer_in is None or start + now > start + timer_in:  # a timer due exactly now runs at the next turn
+            assert due is None, f"nothing is due after {now:g} s, yet next_due() = {due}"
+        else:
+            assert due == pytest.approx(start + timer_in)
