@@ -262,7 +262,9 @@ def test_a_retained_set_is_never_carried_out_and_is_cleared(broker: BrokerConfig
     lights = EmulatedDevice(station, "lights", "lights", broker, state={"on": False}).start()
     bridge = bridge_for(station, broker)
     try:
-        wait_for(lambda: bridge.rejected.get("RetainedCommandError", 0) == 1, what="the retained command refused")
+        # amqtt may hand the retained copy over twice (on subscribe and with the resumed session): refused each time.
+        wait_for(lambda: bridge.rejected.get("RetainedCommandError", 0) >= 1, what="the retained command refused")
+        assert bridge.read(lambda t: dict(t.commands)) == {}, "the bridge ran nothing"
         wait_for(lambda: "on" in reported(bridge, "lights"), what="the first report")
         assert reported(bridge, "lights")["on"] is False, "the device did not carry it out"
         state_topic = topics.topic(station, "lights", "lights", Channel.STATE)
