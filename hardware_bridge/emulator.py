@@ -140,7 +140,9 @@ class EmulatedDevice:
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if topic != self._set_topic:
             return  # not ours: a broker under load may deliver what was not asked for (seen with amqtt)
-        if retained or not payload:  # a command left on the broker was meant for an earlier time, or planted
+        if not payload:  # the bridge clearing a retained command
+            return
+        if retained:  # a command left on the broker was meant for an earlier time, or planted
             logger.warning("%s: a retained command is never carried out", self.device)
             return
         try:

@@ -60,10 +60,11 @@ class DeviceTopic:
         return f"{PREFIX}/{self.station}/{self.kind}/{self.device}/{self.channel.value}"
 
 
-def topic(station: str, kind: str, device: str, channel: Channel) -> str:
+def topic(station: str, kind: str, device: str, channel: Channel | str) -> str:
+    """A device's topic on ``channel``, or on the bridge's own ``TWIN`` beside them."""
     for value, what in ((station, "station"), (kind, "kind"), (device, "device")):
         check_id(value, what)
-    return str(DeviceTopic(station, kind, device, channel))
+    return f"{PREFIX}/{station}/{kind}/{device}/{channel}"
 
 
 def parse(text: str, station: str) -> DeviceTopic:
@@ -92,7 +93,7 @@ def bridge_availability(station: str) -> str:
 
 def twin_topic(station: str, kind: str, device: str) -> str:
     """Where the bridge keeps a device's full merged state, retained: a device may report only what changed."""
-    return topic(station, kind, device, Channel.STATE).removesuffix(Channel.STATE.value) + TWIN
+    return topic(station, kind, device, TWIN)
 
 
 def bridge_result(station: str) -> str:
