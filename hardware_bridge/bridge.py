@@ -173,9 +173,9 @@ class Bridge:
         self.discovery = discovery
         self._names = dict(names or {})
         self._version = version
+        self.mqtt.subscribe(ha.command_topic(station), qos=1)  # integrators command through it, announced to HA or not
         if discovery:
             self.mqtt.subscribe(ha.STATUS_TOPIC, qos=1)
-            self.mqtt.subscribe(ha.command_topic(station), qos=1)
         self._host_actors(automations)
 
     # ---- life cycle -------------------------------------------------------------
@@ -295,7 +295,7 @@ class Bridge:
         if channel not in CHANNELS:
             channel = "other"
         try:
-            if self.discovery and self._home_assistant(message):
+            if self._home_assistant(message):
                 self.applied += 1
                 return
             where = topics.parse(message.topic, self.station)
@@ -316,7 +316,7 @@ class Bridge:
 
     def _home_assistant(self, message: _Incoming) -> bool:
         """Home Assistant came back (send the configs again) or sent a command; False if neither."""
-        if message.topic == ha.STATUS_TOPIC:
+        if message.topic == ha.STATUS_TOPIC and self.discovery:
             if message.payload.strip() == topics.ONLINE.encode():
                 self._announce_to_home_assistant()
             return True
@@ -324,7 +324,13 @@ class Bridge:
             if self._retained_command(message):
                 return True
             device, fields, by, command_id = ha.parse_command(message.payload)
-            self.command(device, fields, by=by, command_id=command_id)
+            try:
+                self.command(device, fields, by=by, command_id=command_id)
+            except BridgeError as exc:  # an unknown device or fields it does not take: the sender hears why, by its id
+                if command_id is not None:
+                    fate = payloads.fate_payload(command_id, device, by, False, str(exc), fields)
+                    self.mqtt.publish(topics.bridge_result(self.station), fate, qos=1)
+                raise
             return True
         return False
 

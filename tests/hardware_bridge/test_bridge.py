@@ -211,6 +211,19 @@ def test_integrators_read_the_whole_state_and_each_commands_fate(broker: BrokerC
         fate = json.loads(next(p for t, p, _ in heard if t == topics.bridge_result(station)))
         assert fate == {"v": 1, "id": command, "device": "lights", "by": "custodian", "ok": True, "error": None, "set": {"on": True}}
 
+        def fate_of(command_id: str) -> dict[str, object] | None:
+            fates = [json.loads(p) for t, p, _ in list(heard) if t == topics.bridge_result(station)]
+            return next((f for f in fates if f["id"] == command_id), None)
+
+        # Through the bridge's command topic, with no Home Assistant discovery: done, or refused with the reason why.
+        command_topic = f"yxy/{station}/bridge/command"
+        integrator.publish(command_topic, json.dumps({"device": "lights", "set": {"on": False}, "by": "bms", "id": "bms-1"}))
+        integrator.publish(command_topic, json.dumps({"device": "nope", "set": {"on": True}, "by": "bms", "id": "bms-2"}))
+        wait_for(lambda: fate_of("bms-1") is not None and fate_of("bms-2") is not None, what="both fates")
+        assert fate_of("bms-1") == {"v": 1, "id": "bms-1", "device": "lights", "by": "bms", "ok": True, "error": None, "set": {"on": False}}
+        refused = fate_of("bms-2")
+        assert refused is not None and refused["ok"] is False and "no device 'nope'" in str(refused["error"])
+
         late: list[tuple[str, bytes, bool]] = []
         reader = MqttClient(broker, f"late-{station}", lambda t, p, r: late.append((t, p, r)))
         reader.subscribe(topics.twin_topic(station, "air_conditioner", "ac"))
