@@ -88,8 +88,13 @@ class ChangeFeed:
         self._by_name = {n: [s for s in subs if s != subscriber] for n, subs in self._by_name.items()}
 
     def since(self, after_seq: int) -> Iterator[Change]:
-        """The retained changes with ``seq > after_seq``, oldest first."""
-        if after_seq >= self.last_seq:
+        """The retained changes with ``seq > after_seq``, oldest first.
+
+        Asking after a change this feed never had (a page open across a restart of the station, whose new feed
+        counts from 1 again) is a gap too: replaying nothing would leave that page silently out of date."""
+        if after_seq > self.last_seq:
+            raise FeedGapError(after_seq, self._retained[0].seq if self._retained else self.last_seq + 1)
+        if after_seq == self.last_seq:
             return iter(())
         oldest = self._retained[0].seq if self._retained else self.last_seq + 1
         if self._retained is None:

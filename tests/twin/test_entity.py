@@ -66,6 +66,17 @@ def test_resume_past_retention_is_refused() -> None:
     assert [c.seq for c in twin.feed.since(7)] == [8, 9, 10]
 
 
+def test_resume_after_a_change_the_feed_never_had_is_a_gap() -> None:
+    """A page that was open across a restart asks after change 689 of the old feed; the new one has 5."""
+    twin = Twin("yunting")
+    twin.add("door", "door")
+    for n in range(5):
+        twin.report("door", float(n), {"occupancy": n})
+    with pytest.raises(FeedGapError):
+        list(twin.feed.since(689))
+    assert list(twin.feed.since(5)) == [], "caught up is not a gap"
+
+
 def test_events_do_not_bump_versions_and_need_no_entity() -> None:
     twin = Twin("yunting")
     twin.add("microwave", "microwave")
