@@ -22,8 +22,9 @@ from hardware_bridge.security import (
     BrokerAccount,
     Role,
     bridge_username,
-    device_password,
+    derive_password,
     device_username,
+    integrator_username,
     mosquitto_files,
     read_secret,
     write_secret,
@@ -141,16 +142,22 @@ def _accounts_table(accounts: Sequence[BrokerAccount], show_passwords: bool) -> 
 @broker_app.command("password")
 def password(
     station: StationArgument,
-    device: Annotated[str, typer.Argument(help="The device's id in the scenario.")],
+    client: Annotated[str, typer.Argument(help="A device's id in the scenario, or `bridge`, or `integrator` (Home Assistant).")],
     secret_file: Annotated[Path, typer.Option("--secret-file", help="The station's secret, as `yxy broker config` made it.")],
 ) -> None:
-    """Print one device's broker password (its username is dev-<station>-<device>), to provision a real device."""
+    """Print one client's broker password, to provision a real device or Home Assistant.
+
+    Usernames: dev-<station>-<device>, bridge-<station>, ha-<station> (the integrator)."""
     scenario = _station(station)
-    if device not in {d.id for d in scenario.devices}:
-        raise _error(f"device {device!r}: not in {scenario.station_id}; devices are {', '.join(d.id for d in scenario.devices)}")
+    usernames = {d.id: device_username(scenario.station_id, d.id) for d in scenario.devices}
+    usernames.setdefault("bridge", bridge_username(scenario.station_id))
+    usernames.setdefault("integrator", integrator_username(scenario.station_id))
+    username = usernames.get(client)
+    if username is None:
+        raise _error(f"device {client!r}: not in {scenario.station_id}; the clients are {', '.join(usernames)}")
     try:
         secret = read_secret(secret_file)
     except BrokerConfigError as exc:
         raise fail(exc) from None
-    errors.print(f"password of {device_username(scenario.station_id, device)}:", highlight=False)
-    console.print(device_password(secret, scenario.station_id, device), highlight=False, soft_wrap=True)
+    errors.print(f"password of {username}:", highlight=False)
+    console.print(derive_password(secret, scenario.station_id, username), highlight=False, soft_wrap=True)

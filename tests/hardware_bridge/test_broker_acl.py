@@ -612,6 +612,10 @@ def test_broker_password_prints_one_devices_password(tmp_path: Path) -> None:
     assert "dev-yunting-door" in stderr
     code, stdout, stderr = run("broker", "password", "automated_station", "oven", "--secret-file", str(tmp_path / "secret"))
     assert code == 2 and stderr.startswith("error: device 'oven'") and len(stderr.strip().splitlines()) == 1
+    for client, username in (("integrator", "ha-yunting"), ("bridge", "bridge-yunting")):  # Home Assistant needs its own
+        code, stdout, stderr = run("broker", "password", "automated_station", client, "--secret-file", str(tmp_path / "secret"))
+        assert code == 0 and stdout.strip() == station_accounts("yunting", {}, secret)[username].password, stderr
+        assert username in stderr
     code, _, stderr = run("broker", "password", "automated_station", "door", "--secret-file", str(tmp_path / "none"))
     assert code == 2 and "not found" in stderr
 
