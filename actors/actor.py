@@ -54,7 +54,7 @@ class Device(Actor):
         if isinstance(message, Reported):
             self.port.publish(message.fields)
         elif isinstance(message, DeviceCommand):
-            self.port.actuate(self.shape(message))
+            self.port.actuate(self.shape(message), message)
         elif isinstance(message, Actuate):
             self.port.publish(message.fields)
         elif not isinstance(message, DeviceEvent):

@@ -24,6 +24,8 @@ from actors.message import DeviceCommand, Observed
 from actors.port import Port
 
 ALARM_CLEARED = "alarm_cleared"
+AUTOMATIONS_ID = "automations"
+"""The automations' actor id, in a simulation and live alike."""
 OBSERVED = ("state", "availability", ALARM_CLEARED)
 """The names of the twin's changes the automations are handed."""
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from actors.actor import Actor
-from actors.message import Actuate, Observed
+from actors.message import Actuate, DeviceCommand, Observed
 from actors.runtime import (
     ActorHandle,
     ActorUnresponsive,
@@ -135,8 +135,8 @@ class DirectPort:
     def record(self, name: str, data: Mapping[str, Any]) -> None:
         self._binding.twin.record(self.actor_id, self._env.now, name, data)
 
-    def actuate(self, fields: Mapping[str, Any]) -> None:
-        self._binding.actuate(self.actor_id, fields)
+    def actuate(self, fields: Mapping[str, Any], answering: DeviceCommand | None = None) -> None:
+        self._binding.actuate(self.actor_id, fields, answering)
 
     def spawn(self, actor_class: type[Actor], actor_id: str, *args: Any) -> None:
         self._binding.host(actor_class, actor_id, *args, register=False)
@@ -204,7 +204,7 @@ class Placed:
             elif isinstance(effect, Stop):
                 port.stop()
             elif isinstance(effect, ActuateDevice):
-                port.actuate(effect.fields)
+                port.actuate(effect.fields, effect.answering)
             elif isinstance(effect, AlarmRaise):
                 port.raise_alarm(effect.source, effect.type, effect.severity, effect.detail)
             elif isinstance(effect, AlarmClear):
@@ -282,7 +282,7 @@ class Binding:
         self.env.timeout(delay if delay > 0 else 0.0).callbacks.append(timer)
         return timer
 
-    def actuate(self, actor_id: str, fields: Mapping[str, Any]) -> None:
+    def actuate(self, actor_id: str, fields: Mapping[str, Any], answering: DeviceCommand | None = None) -> None:
         """In a simulation the device's actor drives its own simulated hardware: an ``Actuate`` to itself."""
         self.send(actor_id, Actuate(fields), 0.0)
 

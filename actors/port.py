@@ -14,6 +14,7 @@ from twin.randomness import RandomStream
 
 if TYPE_CHECKING:
     from actors.actor import Actor
+    from actors.message import DeviceCommand
 
 
 class Timer(Protocol):
@@ -45,8 +46,11 @@ class Port(Protocol):
     def record(self, name: str, data: Mapping[str, Any]) -> None:
         """Append an event (past tense: ``service_started``) to the twin's change feed."""
 
-    def actuate(self, fields: Mapping[str, Any]) -> None:
-        """Drive the device: over MQTT when live; in a simulation the actor's own physics (an ``Actuate`` to itself)."""
+    def actuate(self, fields: Mapping[str, Any], answering: DeviceCommand | None = None) -> None:
+        """Drive the device: over MQTT when live; in a simulation the actor's own physics (an ``Actuate`` to itself).
+
+        ``answering`` is the command this carries out, so its id and who asked go with it (live, the operator's
+        command is acknowledged by what went out); None for what the actor decided on its own."""
 
     def spawn(self, actor_class: type[Actor], actor_id: str, *args: Any) -> None:
         """Host ``actor_class(actor_id, <its port>, *args)`` (a worker arriving) and start it.

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
 from actors.actor import Actor
+from actors.message import DeviceCommand
 from twin.clock import Clock
 from twin.randomness import RandomStream, actor_stream
 
@@ -63,6 +64,7 @@ class Stop(NamedTuple):
 
 class ActuateDevice(NamedTuple):
     fields: Mapping[str, Any]
+    answering: DeviceCommand | None = None
 
 
 class AlarmRaise(NamedTuple):
@@ -139,8 +141,8 @@ class EffectPort:
     def stop(self) -> None:
         self.effects.append(Stop())
 
-    def actuate(self, fields: Mapping[str, Any]) -> None:
-        self.effects.append(ActuateDevice(dict(fields)))
+    def actuate(self, fields: Mapping[str, Any], answering: DeviceCommand | None = None) -> None:
+        self.effects.append(ActuateDevice(dict(fields), answering))
 
     def raise_alarm(self, source: str, type_: str, severity: str, detail: str) -> None:
         self.effects.append(AlarmRaise(source, type_, severity, detail))

@@ -20,8 +20,9 @@ import ray
 
 from scenarios.kpi import ReplicationResult
 from scenarios.model import run_replication
-from scenarios.parallel import Job, JobFailure, cluster_cpus, ray_session, replicate, run_jobs
+from scenarios.parallel import Job, JobFailure, cluster_cpus, replicate, run_jobs
 from scenarios.schema import load_scenario
+from station.ray import ray_session
 
 LIBRARY = Path(__file__).resolve().parent.parent / "scenarios" / "library"
 

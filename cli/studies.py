@@ -27,9 +27,10 @@ from scenarios import sweep as sweeps
 from scenarios.errors import ScenarioError
 from scenarios.kpi import ReplicationResult
 from scenarios.optimizer import Optimiser, parse_range
-from scenarios.parallel import Job, JobFailure, cluster_cpus, ray_session, run_jobs
+from scenarios.parallel import CHAOS_KILL_ONCE, Job, JobFailure, cluster_cpus, run_jobs
 from scenarios.results import to_json
 from scenarios.sweep_report import write_sweep_report
+from station.ray import ray_session
 
 
 @app.command()
@@ -72,7 +73,7 @@ def sweep(
         console.print(f"resuming: {total - len(jobs)} of {total} replications already in {out}")
     failures: list[JobFailure] = []
     try:
-        with ray_session(ray_address) as startup:
+        with ray_session(ray_address, forward=(CHAOS_KILL_ONCE,)) as startup:
             console.print(f"Ray ready in {startup:.1f} s with {cluster_cpus()} CPUs")
             with progress_bar() as progress:
                 task = progress.add_task("sweep", total=total, completed=total - len(jobs))
@@ -150,7 +151,7 @@ def optimize(
     except ScenarioError as exc:
         raise fail(exc) from None
     console.print(f"{len(optimiser.candidates)} candidates, {len(optimiser.constraints)} constraints, budget {budget} replications")
-    with ray_session(ray_address) as startup, progress_bar() as progress:
+    with ray_session(ray_address, forward=(CHAOS_KILL_ONCE,)) as startup, progress_bar() as progress:
         console.print(f"Ray ready in {startup:.1f} s with {cluster_cpus()} CPUs")
         task = progress.add_task("optimize", total=budget)
 

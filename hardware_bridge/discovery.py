@@ -6,15 +6,22 @@ switch for each settable on/off.  Home Assistant's switches publish to the bridg
 command topic, so its commands go through the same validation, ids, acks and audit as
 any other.  The configs are sent again whenever Home Assistant says it is back
 (``homeassistant/status`` = ``online``).
+
+``HomeAssistant`` is the bridge's plugin for it: the bridge works the same without it.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from typing import Any, get_args
 
+from actors.registry import DEVICE_KINDS
 from hardware_bridge import payloads, topics
 from hardware_bridge.errors import PayloadError
+from hardware_bridge.loop import Incoming
+from hardware_bridge.mqtt import MqttClient
 from hardware_bridge.topics import Channel
 
 PREFIX = "homeassistant"
@@ -62,7 +69,7 @@ def _is_number(annotation: Any) -> bool:
 def device_config(station: str, device: str, kind: str, name: str, version: str) -> dict[str, Any]:
     state = topics.twin_topic(station, kind, device)  # the whole merged state: a device may report only what changed
     components: dict[str, Any] = {}
-    for field, info in payloads.STATE[kind].model_fields.items():
+    for field, info in DEVICE_KINDS[kind].reports.model_fields.items():
         unique = f"yxy_{station}_{device}_{field}"
         if _is_bool(info.annotation):
             components[field] = {"p": "binary_sensor", "unique_id": unique, "name": field, "state_topic": state, "qos": QOS,
@@ -80,7 +87,7 @@ def device_config(station: str, device: str, kind: str, name: str, version: str)
                     if suffix in DEVICE_CLASSES:
                         component["device_class"] = DEVICE_CLASSES[suffix]
             components[field] = component
-    settable = payloads.SET.get(kind)
+    settable = payloads.obeys(kind)
     if settable is not None and "on" in settable.model_fields:
         components["switch"] = {
             "p": "switch",
@@ -125,3 +132,28 @@ def parse_command(payload: bytes) -> tuple[str, dict[str, Any], str, str | None]
     if command_id is not None and (not isinstance(command_id, str) or not topics.is_id(command_id)):
         raise PayloadError("bridge command: id must be 1-64 characters of A-Z, a-z, 0-9, _ or -")
     return body["device"], body["set"], by, command_id
+
+
+class HomeAssistant:
+    """Announces every device to Home Assistant on connect, and again whenever Home Assistant says it is back."""
+
+    topics = (STATUS_TOPIC,)
+
+    def __init__(self, mqtt: MqttClient, station: str, devices: Mapping[str, str], names: Mapping[str, str], version: str) -> None:
+        self.mqtt = mqtt
+        self.station = station
+        self.devices = devices
+        self.names = names
+        self.version = version
+
+    def connected(self) -> None:
+        self._announce()
+
+    def take(self, message: Incoming, now: float) -> None:
+        if message.payload.strip() == topics.ONLINE.encode():
+            self._announce()
+
+    def _announce(self) -> None:
+        for device, kind in self.devices.items():
+            config = device_config(self.station, device, kind, self.names.get(device, device), self.version)
+            self.mqtt.publish(config_topic(self.station, device), json.dumps(config, ensure_ascii=False), qos=1, retain=True)

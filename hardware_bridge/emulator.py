@@ -26,6 +26,7 @@ import simpy
 import simpy.rt
 
 from actors.message import DeviceCommand
+from actors.registry import DEVICE_KINDS
 from hardware_bridge import payloads, topics
 from hardware_bridge.clock import epoch_s
 from hardware_bridge.errors import PayloadError
@@ -217,10 +218,9 @@ class Emulator:
         self.devices = {
             d.id: EmulatedDevice(
                 scenario.station_id, d.id, d.kind, signed_in(d.id), report_interval_s,
-                state={"uses": 0} if "uses" in payloads.STATE[d.kind].model_fields else None, faults=(faults or {}).get(d.id),
+                state={"uses": 0} if "uses" in DEVICE_KINDS[d.kind].reports.model_fields else None, faults=(faults or {}).get(d.id),
             )
             for d in scenario.devices
-            if d.kind in payloads.STATE
         }  # fmt: skip
         self._simulation: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -256,7 +256,7 @@ class Emulator:
         emulated station left running never goes quiet.
         """
         for device in self.devices.values():
-            if device.kind in payloads.SET:
+            if payloads.obeys(device.kind) is not None:
                 device.forward = functools.partial(self._queue_command, device.device)
         begin = self.scenario.start if start is None else start
         self._simulation = threading.Thread(target=self._play, args=(speed, replication, begin), name="emulated-population", daemon=True)
@@ -330,7 +330,7 @@ class Emulator:
         device = self.devices.get(change.entity_id)
         if device is None:
             return
-        schema = payloads.STATE[device.kind]
+        schema = DEVICE_KINDS[device.kind].reports
         fields = {k: _plain(v) for k, v in change.data.items() if k in schema.model_fields}
         if fields:
             device.update(fields)

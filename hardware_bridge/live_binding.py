@@ -24,6 +24,7 @@ import simpy
 from simpy.events import NORMAL, URGENT, EventPriority
 
 from actors.binding import Binding, DirectPort, Placed
+from actors.message import DeviceCommand
 from actors.runtime import ActorUnresponsive, Placement
 from twin.alarm import AlarmBook
 from twin.clock import Clock
@@ -31,8 +32,8 @@ from twin.entity import Twin
 
 logger = logging.getLogger(__name__)
 
-Actuator = Callable[[str, Mapping[str, Any], object], None]
-"""(device id, fields, the message its actor was handling): send a command to the real device."""
+Actuator = Callable[[str, Mapping[str, Any], DeviceCommand | None], None]
+"""(device id, fields, the command this carries out or None): send a command to the real device."""
 
 
 class _WallClockEnvironment(simpy.Environment):
@@ -57,7 +58,6 @@ class LiveBinding(Binding):
         env = _WallClockEnvironment(initial_time=clock.now())
         super().__init__(env, twin, clock, seed, None if placement is Placement.INLINE else placement, alarms)
         self._actuator = actuate
-        self._handling: object = None
         self.undelivered = 0
         """Messages for actors that were gone (a visitor who had left)."""
         self.replaced: list[str] = []
@@ -73,12 +73,8 @@ class LiveBinding(Binding):
         due = self.env.peek()
         return None if due == float("inf") else due
 
-    def _deliver(self, actor_id: str, message: object) -> None:
-        self._handling = message  # an actuation while handling an operator's command carries that command's id
-        super()._deliver(actor_id, message)
-
-    def actuate(self, actor_id: str, fields: Mapping[str, Any]) -> None:
-        self._actuator(actor_id, fields, self._handling)
+    def actuate(self, actor_id: str, fields: Mapping[str, Any], answering: DeviceCommand | None = None) -> None:
+        self._actuator(actor_id, fields, answering)
 
     def undeliverable(self, actor_id: str, message: object) -> None:
         self.undelivered += 1

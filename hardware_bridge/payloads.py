@@ -1,163 +1,30 @@
-"""Payload schemas, one per device kind and channel, versioned (``"v": 1``).
+"""The MQTT contract's messages, versioned (``"v": 1``), checked against each kind's schemas.
 
-Every payload that comes in is validated here before the twin sees it: wrong JSON,
-wrong types, unknown fields, out-of-range values and oversized messages become a
-``PayloadError`` naming the topic and the field, and the bridge counts it and goes on.
-A state message may carry only the fields that changed.
+What a kind reports and obeys is declared with the kind (actors/registry.py, schemas in
+actors/contract.py).  Every payload that comes in is validated here before the twin
+sees it: wrong JSON, wrong types, unknown fields, out-of-range values and oversized
+messages become a ``PayloadError`` naming the topic and the field, and the bridge
+counts it and goes on.  A state message may carry only the fields that changed.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from actors.registry import DEVICE_KINDS
 from hardware_bridge.errors import PayloadError
 
 VERSION = 1
 MAX_BYTES = 64 * 1024
 
-Count = Annotated[int, Field(ge=0, le=100_000)]
-Watts = Annotated[float, Field(ge=0, le=100_000)]
-Percent = Annotated[float, Field(ge=0, le=100)]
-Charge = Annotated[float, Field(ge=0, le=1)]
-
 
 class _Strict(BaseModel):
     # strict: "yes" is not a boolean and "3" not a number, whatever lax parsing would make of them.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-class QueueState(_Strict):
-    """Devices with units that workers use (occupancy sensors, cycle counters)."""
-
-    busy: Count | None = None
-    """Units in use now."""
-    queue: Count | None = None
-    """Workers waiting now (a queue sensor or camera count)."""
-    uses: Annotated[int, Field(ge=0, le=10**12)] | None = None
-    """Cycle counter: uses started since the device was powered up; it may restart from 0."""
-
-
-class LightsState(_Strict):
-    on: bool | None = None
-    power_w: Watts | None = None
-    brightness_pct: Percent | None = None
-    energy_kwh: Annotated[float, Field(ge=0)] | None = None
-
-
-class LightsSet(_Strict):
-    on: bool | None = None
-    brightness_pct: Percent | None = None
-
-
-class AirConditionerState(_Strict):
-    on: bool | None = None
-    mode: Literal["off", "cool", "heat", "fan", "auto"] | None = None
-    setpoint_c: Annotated[float, Field(ge=16, le=32)] | None = None
-    indoor_temp_c: Annotated[float, Field(ge=-30, le=60)] | None = None
-    power_kw: Annotated[float, Field(ge=0, le=100)] | None = None
-    energy_kwh: Annotated[float, Field(ge=0)] | None = None
-
-
-class AirConditionerSet(_Strict):
-    on: bool | None = None
-    mode: Literal["off", "cool", "heat", "fan", "auto"] | None = None
-    setpoint_c: Annotated[float, Field(ge=16, le=32)] | None = None
-
-
-class DoorState(_Strict):
-    open: bool | None = None
-    locked: bool | None = None
-    occupancy: Count | None = None
-    entries: Count | None = None
-    exits: Count | None = None
-
-
-class DoorSet(_Strict):
-    locked: bool | None = None
-
-
-class MicrowaveState(QueueState):
-    power_w: Watts | None = None
-
-
-class WaterDispenserState(QueueState):
-    level_l: Annotated[float, Field(ge=0, le=1000)] | None = None
-    filter_life_pct: Percent | None = None
-    tank_low: bool | None = None
-
-
-class CoffeeMachineState(QueueState):
-    beans_low: bool | None = None
-
-
-class FridgeState(QueueState):
-    temp_c: Annotated[float, Field(ge=-40, le=40)] | None = None
-    setpoint_c: Annotated[float, Field(ge=-5, le=10)] | None = None
-    door_open: bool | None = None
-
-
-class FridgeSet(_Strict):
-    setpoint_c: Annotated[float, Field(ge=-5, le=10)] | None = None
-
-
-class BatteryCabinetState(QueueState):
-    charged: Count | None = None
-    mean_soc: Charge | None = None
-    soc: Annotated[list[Charge | None], Field(max_length=64)] | None = None
-
-
-class LockerBankState(QueueState):
-    free: Count | None = None
-
-
-class AedState(_Strict):
-    self_test_ok: bool | None = None
-    battery_pct: Percent | None = None
-    pads_expiry: Annotated[date, Field(strict=False)] | None = None
-    """An ISO date string in JSON."""
-
-
-class ScreenState(_Strict):
-    on: bool | None = None
-    content: Annotated[str, Field(max_length=500)] | None = None
-
-
-class ScreenSet(_Strict):
-    on: bool | None = None
-    content: Annotated[str, Field(max_length=500)] | None = None
-
-
-STATE: dict[str, type[_Strict]] = {
-    "lights": LightsState,
-    "air_conditioner": AirConditionerState,
-    "door": DoorState,
-    "microwave": MicrowaveState,
-    "water_dispenser": WaterDispenserState,
-    "coffee_machine": CoffeeMachineState,
-    "fridge": FridgeState,
-    "battery_cabinet": BatteryCabinetState,
-    "locker_bank": LockerBankState,
-    "seat": QueueState,
-    "toilet": QueueState,
-    "charging_point": QueueState,
-    "ebook_kiosk": QueueState,
-    "aed": AedState,
-    "screen": ScreenState,
-    "tv": ScreenState,
-}
-SET: dict[str, type[_Strict]] = {
-    "lights": LightsSet,
-    "air_conditioner": AirConditionerSet,
-    "door": DoorSet,
-    "fridge": FridgeSet,
-    "screen": ScreenSet,
-    "tv": ScreenSet,
-}
 
 
 class StateMessage(_Strict):
@@ -212,7 +79,7 @@ def load_json(topic: str, payload: bytes) -> Any:
         raise PayloadError(f"{topic}: JSON nested too deeply") from None
 
 
-def _validate(model: type[_Strict], value: Any, topic: str) -> Any:
+def _validate(model: type[BaseModel], value: Any, topic: str) -> Any:
     try:
         return model.model_validate(value)
     except ValidationError as exc:
@@ -223,9 +90,10 @@ def _validate(model: type[_Strict], value: Any, topic: str) -> Any:
 def parse_state(kind: str, topic: str, payload: bytes) -> tuple[float, dict[str, Any]]:
     """(device time, the fields reported) of a state message of a device of ``kind``."""
     message: StateMessage = _validate(StateMessage, load_json(topic, payload), topic)
-    schema = STATE.get(kind)
-    if schema is None:
-        raise PayloadError(f"{topic}: no state schema for kind {kind!r}")
+    entry = DEVICE_KINDS.get(kind)
+    if entry is None:
+        raise PayloadError(f"{topic}: no device kind {kind!r}")
+    schema = entry.reports
     fields = _validate(schema, message.state, topic)
     return message.ts, fields.model_dump(mode="json", exclude_none=True)
 
@@ -236,9 +104,14 @@ def parse_set(kind: str, topic: str, payload: bytes) -> tuple[str, dict[str, Any
     return message.id, settable(kind, message.set, topic), message.expires
 
 
+def obeys(kind: str) -> type[BaseModel] | None:
+    entry = DEVICE_KINDS.get(kind)
+    return entry.obeys if entry is not None else None
+
+
 def settable(kind: str, fields: dict[str, Any], where: str) -> dict[str, Any]:
-    """The fields of a command, checked against what a device of ``kind`` accepts."""
-    schema = SET.get(kind)
+    """The fields of a command, checked against what a device of ``kind`` obeys."""
+    schema = obeys(kind)
     if schema is None:
         raise PayloadError(f"{where}: a {kind} takes no commands")
     checked = _validate(schema, fields, where).model_dump(mode="json", exclude_none=True)
@@ -250,7 +123,7 @@ def settable(kind: str, fields: dict[str, Any], where: str) -> dict[str, Any]:
 @functools.cache
 def settable_fields(kind: str) -> dict[str, dict[str, Any]]:
     """What a device of ``kind`` takes in a command, field by field (type, range, choices), for forms."""
-    schema = SET.get(kind)
+    schema = obeys(kind)
     if schema is None:
         return {}
     fields = {}

@@ -9,14 +9,14 @@ from typing import TypeVar
 import numpy as np
 import simpy
 
-from actors.automation import OBSERVED, Automations
+from actors.automation import AUTOMATIONS_ID, OBSERVED, Automations
 from actors.binding import Binding
 from actors.population import Population
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
 from actors.weather import Weather, WeatherConfig
 from scenarios.kpi import KpiCollector, ReplicationResult
-from scenarios.schema import AUTOMATIONS_ID, POPULATION_ID, WEATHER_ID, Scenario
+from scenarios.schema import POPULATION_ID, WEATHER_ID, Scenario
 from scenarios.sim import SimBinding
 from twin.clock import Clock
 from twin.entity import Twin

@@ -4,17 +4,14 @@ A task is one whole replication: a SimPy environment cannot be pickled, so each 
 builds its model from the validated scenario it is sent.  Tasks are submitted first
 and gathered as they finish, with a bound on how many are in flight; a task that
 raises or whose worker dies is retried once, then reported with its variant and
-replication.  A local Ray is sized to the machine with the dashboard off; an address
-joins an existing cluster instead.
+replication.  Ray itself is started by the command (station/ray.py's ``ray_session``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,26 +52,6 @@ def replicate(scenario: Scenario, replication: int) -> ReplicationResult:
         else:
             os._exit(1)
     return run_replication(scenario, replication)
-
-
-@contextmanager
-def ray_session(address: str | None = None) -> Iterator[float]:
-    """Ray for the length of a command; yields how long it took to start."""
-    import ray
-
-    started = time.perf_counter()
-    ours = not ray.is_initialized()
-    if ours:
-        env = {"env_vars": {CHAOS_KILL_ONCE: os.environ[CHAOS_KILL_ONCE]}} if CHAOS_KILL_ONCE in os.environ else None
-        if address:
-            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, runtime_env=env)
-        else:
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False, runtime_env=env)
-    try:
-        yield time.perf_counter() - started
-    finally:
-        if ours:
-            ray.shutdown()
 
 
 def cluster_cpus() -> int:

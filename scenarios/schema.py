@@ -163,8 +163,7 @@ def _field_type(name: str, hint: Any, bounds: Mapping[str, float] | None = None)
 
 WEATHER_ID = "weather"
 POPULATION_ID = "population"
-AUTOMATIONS_ID = "automations"
-RESERVED_IDS = frozenset({WEATHER_ID, POPULATION_ID, AUTOMATIONS_ID})
+RESERVED_IDS = frozenset({WEATHER_ID, POPULATION_ID, automation.AUTOMATIONS_ID})
 """Actor ids the model gives itself (scenarios/model.py)."""
 
 _MODELS: dict[Any, type[BaseModel]] = {}

@@ -28,7 +28,6 @@ from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.clock import station_now, wall_clock
 from hardware_bridge.emulator import Emulator
 from hardware_bridge.mqtt import BrokerConfig
-from hardware_bridge.payloads import STATE as STATE_SCHEMAS
 from hardware_bridge.security import (
     bridge_username,
     device_password,
@@ -38,8 +37,8 @@ from hardware_bridge.security import (
     station_accounts,
     with_account,
 )
-from scenarios.parallel import ray_session
 from scenarios.schema import Scenario
+from station.ray import ray_session
 from station.settings import Settings
 from store.db import engine_for, migrate
 from store.history import History, HistoryWriter
@@ -58,7 +57,7 @@ class LiveStation:
         self.settings = settings
         self.broker: EmbeddedBroker | None = None
         self.emulator: Emulator | None = None
-        self.devices = {d.id: d.kind for d in scenario.devices if d.kind in STATE_SCHEMAS}
+        self.devices = {d.id: d.kind for d in scenario.devices}
         self.zone = ZoneInfo(scenario.timezone)
         self.db = engine_for(settings.database_url)
         self.history = History(self.db, scenario.station_id)

@@ -39,6 +39,8 @@ class Command:
     deadline: float
     state: CommandState = CommandState.PENDING
     error: str | None = None
+    sent_at: float | None = None
+    """When it went out to the device; None while nothing has (an actor that refused it, a bridge offline)."""
 
 
 @dataclass(slots=True)
@@ -148,6 +150,14 @@ class Twin:
         entity.version += 1
         self.feed.append(t, entity.id, DESIRED, entity.version, {"desired": dict(fields), "command": command_id, "revised": True})
         return command
+
+    def sent(self, command_id: str, t: float) -> None:
+        """The command went out to its device at ``t`` (its ack is measured from then)."""
+        command = self.commands.get(command_id)
+        if command is None:
+            raise UnknownCommandError(command_id)
+        if command.sent_at is None:
+            command.sent_at = t
 
     def acknowledge(self, command_id: str, t: float, ok: bool, error: str | None = None) -> Command:
         command = self.commands.get(command_id)

@@ -74,7 +74,7 @@ class StationMetrics(Collector):
             command = twin.commands.get(str(change.data.get("command")))
             self.commands.labels("acked" if change.name == "command_acked" else "failed").inc()
             if change.name == "command_acked" and command is not None:
-                self.ack_latency.observe(max(0.0, change.t - command.issued_at))
+                self.ack_latency.observe(max(0.0, change.t - (command.sent_at if command.sent_at is not None else command.issued_at)))
 
         twin.subscribe(settled, names=["command_acked", "command_failed"])
 

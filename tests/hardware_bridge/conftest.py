@@ -15,7 +15,7 @@ import pytest
 from actors.runtime import Placement
 from hardware_bridge.broker import EmbeddedBroker
 from hardware_bridge.mqtt import BrokerConfig
-from scenarios.parallel import ray_session
+from station.ray import ray_session
 from tests.brokers import MOSQUITTO_BIN, PrivateMosquitto, free_port, reachable, wait_for
 from tests.conftest import IN_CI
 

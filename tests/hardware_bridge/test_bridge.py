@@ -12,10 +12,11 @@ from actors.actor import Device
 from actors.bounds import MOST_INSIDE
 from actors.microwave import MicrowaveConfig
 from hardware_bridge import payloads, topics
-from hardware_bridge.bridge import Bridge, _Incoming
+from hardware_bridge.bridge import Bridge
 from hardware_bridge.clock import wall_clock
 from hardware_bridge.emulator import EmulatedDevice, Faults
 from hardware_bridge.errors import BridgeError, PayloadError
+from hardware_bridge.loop import Incoming
 from hardware_bridge.mqtt import BrokerConfig, MqttClient
 from hardware_bridge.topics import Channel
 from tests.hardware_bridge.conftest import free_port, wait_for
@@ -310,7 +311,8 @@ def test_a_report_is_taken_exactly_when_the_device_could_have_it(units: int, pla
     try:
         possible = busy <= units and queue <= (MOST_INSIDE if places is None else places)
         report = payloads.state_payload(1.0, {"busy": busy, "queue": queue})
-        bridge._handle(_Incoming("yxy/limits/microwave/m/state", report, False, 0.0))
+        bridge.loop.submit(Incoming("yxy/limits/microwave/m/state", report, False, 0.0))
+        bridge.loop.step()
         assert bridge.rejected == ({} if possible else {"OutOfRangeError": 1})
         assert reported(bridge, "m") == ({"busy": busy, "queue": queue} if possible else {})
     finally:

@@ -66,7 +66,7 @@ def test_an_ack_waiting_behind_a_stalled_loop_was_in_time() -> None:
     from datetime import UTC, datetime
 
     from hardware_bridge import payloads
-    from hardware_bridge.bridge import _Incoming
+    from hardware_bridge.loop import Incoming
     from twin.clock import Clock
 
     now = [0.0]
@@ -75,12 +75,12 @@ def test_an_ack_waiting_behind_a_stalled_loop_was_in_time() -> None:
     )
     bridge.twin.desire("lights", 0.0, {"on": True}, "c1", "op", 1.0)
     state = payloads.state_payload(0.0, {"on": True})
-    bridge._inbox.put(_Incoming("yxy/stalled/lights/lights/state", state, False, 0.2))
-    bridge._inbox.put(_Incoming("yxy/stalled/lights/lights/ack", payloads.ack_payload("c1", True), False, 0.3))
+    bridge.loop.submit(Incoming("yxy/stalled/lights/lights/state", state, False, 0.2))
+    bridge.loop.submit(Incoming("yxy/stalled/lights/lights/ack", payloads.ack_payload("c1", True), False, 0.3))
     now[0] = 3.0  # the loop comes back
-    bridge._handle(bridge._inbox.get())  # the report; the ack is still queued: nothing that arrived in time may be failed
+    bridge.loop.step()  # the report; the ack is still queued: nothing that arrived in time may be failed
     assert bridge.twin.commands["c1"].state is CommandState.PENDING
-    bridge._handle(bridge._inbox.get())  # the ack
+    bridge.loop.step()  # the ack
     assert bridge.twin.commands["c1"].state is CommandState.ACKED
-    bridge._check_deadlines(now[0])
+    bridge.check_deadlines(bridge.twin, now[0])
     assert bridge.twin.commands["c1"].state is CommandState.ACKED

@@ -21,7 +21,7 @@ from hardware_bridge.clock import wall_clock
 from hardware_bridge.emulator import EmulatedDevice
 from hardware_bridge.live_binding import LiveBinding
 from hardware_bridge.mqtt import BrokerConfig
-from scenarios.parallel import ray_session
+from station.ray import ray_session
 from tests.brokers import IN_CI
 from tests.hardware_bridge.conftest import MOSQUITTO, free_port, reachable, wait_for
 from tests.hardware_bridge.test_bridge import command_state, reported

@@ -31,7 +31,7 @@ def test_a_partial_state_is_fine() -> None:
         ("lights", b'{"v": 2, "ts": 1, "state": {}}', "v: Input should be 1"),
         ("lights", b"\xff\xfe", "not JSON"),
         ("lights", b"[" * 70_000, "over the 65536-byte limit"),
-        ("oven", state({}), "no state schema for kind 'oven'"),
+        ("oven", state({}), "no device kind 'oven'"),
     ],
 )
 def test_bad_state(kind: str, body: bytes, words: str) -> None:

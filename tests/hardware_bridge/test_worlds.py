@@ -24,7 +24,7 @@ from actors.automation import (
     LightsByOccupancy,
 )
 from actors.binding import Binding
-from actors.message import Reported
+from actors.message import DeviceCommand, Reported
 from actors.port import Port
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
@@ -89,9 +89,9 @@ class _RecordingSim(SimBinding):
         super().__init__(env, twin, clock, seed=7)
         self.actuations: list[Actuation] = []
 
-    def actuate(self, actor_id: str, fields: Mapping[str, Any]) -> None:
+    def actuate(self, actor_id: str, fields: Mapping[str, Any], answering: DeviceCommand | None = None) -> None:
         self.actuations.append((self.env.now, actor_id, dict(fields)))
-        super().actuate(actor_id, fields)
+        super().actuate(actor_id, fields, answering)
 
 
 def _station(binding: Binding) -> list[tuple[float, str, str, str, str]]:
@@ -123,7 +123,7 @@ def simulated() -> tuple[list[Actuation], list[tuple[float, str, str, str, str]]
 def live(placement: Placement) -> tuple[list[Actuation], list[tuple[float, str, str, str, str]]]:
     actuations: list[Actuation] = []
 
-    def actuate(device: str, fields: Mapping[str, Any], handling: object) -> None:
+    def actuate(device: str, fields: Mapping[str, Any], answering: DeviceCommand | None) -> None:
         actuations.append((binding.env.now, device, dict(fields)))
         binding.send(device, Reported(dict(fields)), 0.0)  # a device that does as it is told and says so
 

@@ -22,11 +22,12 @@ from actors.runtime import Placement
 from cli.main import app
 from scenarios.model import run_replication
 from scenarios.optimizer import Optimiser, Verdict, parse_range
-from scenarios.parallel import CHAOS_KILL_ONCE, ray_session, run_jobs
+from scenarios.parallel import CHAOS_KILL_ONCE, run_jobs
 from scenarios.queueing_theory import MMc
 from scenarios.results import summarise, to_json
 from scenarios.schema import load_scenario
 from scenarios.sweep import RESULTS_FILE
+from station.ray import ray_session
 from tests.conftest import LIBRARY, ROOT
 
 pytestmark = pytest.mark.xdist_group("ray")

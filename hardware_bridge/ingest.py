@@ -1,0 +1,142 @@
+"""What the station's devices tell the bridge, into the twin through each device's actor.
+
+A report goes to its device's actor (which publishes it to the twin, live as in a
+simulation), availability and acks straight to the twin, an event to the twin and to
+the actor (the door spawns a visitor).  Before anything is taken the contract is
+checked: the topic names a device of this station of the right kind, the payload
+parses against the kind's schema, a value is one the device can have with its config
+(units, places, batteries), a passage is told by a door, an ack is for a command sent
+to that device.  A ``BridgeError`` rejects the message; the bridge counts it by class.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from actors.bounds import report_limits
+from actors.door import DOOR_EVENTS, WORKER_ENTERED
+from actors.message import DeviceEvent, Reported
+from hardware_bridge import payloads, topics
+from hardware_bridge.commands import refuse_retained
+from hardware_bridge.errors import BridgeError, OutOfRangeError, PassageError, PayloadError
+from hardware_bridge.live_binding import LiveBinding
+from hardware_bridge.loop import Incoming
+from hardware_bridge.mqtt import MqttClient
+from hardware_bridge.topics import Channel
+from twin.entity import Twin
+
+logger = logging.getLogger(__name__)
+
+MAX_ACTORS = 2_000
+"""Visitors inside plus device actors; more means a door is lying (or nobody ever left)."""
+DIRECT_SETS_KEPT = 1_000
+"""Ids of commands sent straight to devices by others, remembered so their acks are expected (oldest forgotten first)."""
+
+
+class Ingest:
+    def __init__(
+        self,
+        station: str,
+        devices: Mapping[str, str],
+        configs: Mapping[str, object],
+        twin: Twin,
+        binding: LiveBinding,
+        mqtt: MqttClient,
+    ) -> None:
+        """``configs`` are the devices' configs, which bound what each may report."""
+        self.station = station
+        self.devices = devices
+        self.twin = twin
+        self.binding = binding
+        self.mqtt = mqtt
+        self._limits = {device: report_limits(config) for device, config in configs.items()}
+        self._direct_sets: OrderedDict[str, str] = OrderedDict()
+        """Command id -> device, of commands others sent straight to a device."""
+
+    def take(self, message: Incoming, now: float) -> None:
+        where = topics.parse(message.topic, self.station)
+        kind = self.devices.get(where.device)
+        if kind is None:
+            raise BridgeError(f"{message.topic}: no device {where.device!r} in this station")
+        if kind != where.kind:
+            raise BridgeError(f"{message.topic}: device {where.device!r} is a {kind}, not a {where.kind}")
+        device, channel = where.device, where.channel
+        if channel is Channel.STATE:
+            self._report(device, kind, message, now)
+        elif channel is Channel.AVAILABILITY:
+            text = message.payload.decode("utf-8", "replace").strip()
+            if text not in (topics.ONLINE, topics.OFFLINE):
+                raise PayloadError(f"{message.topic}: availability must be online or offline, not {text[:40]!r}")
+            self.twin.set_availability(device, now, text == topics.ONLINE, "announced")
+        elif channel is Channel.ACK:
+            self._ack(device, message, now)
+        elif channel is Channel.EVENT:
+            event = payloads.parse_event(message.topic, message.payload)
+            if event.event in DOOR_EVENTS:
+                self._check_passage(device, kind, event.event, event.data)
+            self.twin.record(device, now, event.event, event.data)
+            self.binding.deliver(device, DeviceEvent(event.event, event.data))
+        elif channel is Channel.SET:
+            self._seen_set(device, kind, message, now)
+        else:
+            raise BridgeError(f"{message.topic}: the bridge does not take {channel.value} messages")
+
+    def _report(self, device: str, kind: str, message: Incoming, now: float) -> None:
+        _, state = payloads.parse_state(kind, message.topic, message.payload)
+        self._check_range(device, kind, state, message.topic)
+        if not message.retained:
+            self.twin.set_availability(device, now, True, "reporting")
+        try:
+            self.binding.deliver(device, Reported(state))
+        except Exception:  # the report must still reach the twin if the actor cannot take it
+            logger.exception("the actor of %s failed on a report; reporting directly", device)
+            self.twin.report(device, now, state)
+
+    def _ack(self, device: str, message: Incoming, now: float) -> None:
+        ack = payloads.parse_ack(message.topic, message.payload)
+        if self._direct_sets.get(ack.id) == device:
+            del self._direct_sets[ack.id]
+            self.twin.record(device, now, "set_at_device_acked" if ack.ok else "set_at_device_refused", ack.model_dump(exclude={"v"}))
+            return
+        command = self.twin.commands.get(ack.id)
+        if command is not None and command.entity_id != device:
+            raise PayloadError(f"{message.topic}: command {ack.id} was sent to {command.entity_id}, not {device}")
+        self.twin.acknowledge(ack.id, now, ack.ok, ack.error)
+
+    def _check_range(self, device: str, kind: str, state: Mapping[str, Any], topic: str) -> None:
+        """What the schema allows any device of a kind, narrowed to this device's config (units, places, batteries)."""
+        for field, most in self._limits.get(device, {}).items():
+            value = state.get(field)
+            if value is not None and value > most:
+                raise OutOfRangeError(f"{topic}: {field} = {value} is more than {kind} {device} can have (at most {most}); not taken")
+
+    def _check_passage(self, device: str, kind: str, event: str, data: Mapping[str, Any]) -> None:
+        """Who came in or left is told by a door and nobody else, of a worker id and group the contract allows."""
+        if kind != "door":
+            raise PassageError(f"{device}: a {kind} cannot tell {event}; only a door can")
+        worker, group = data.get("worker"), data.get("group")
+        if (
+            not isinstance(worker, str)
+            or not topics.is_id(worker.replace(".", "_"))
+            or not isinstance(group, str)
+            or not topics.is_id(group)
+        ):
+            raise PayloadError(f"door {device}: {event} needs a worker and a group made of A-Z, a-z, 0-9, _, - or .")
+        if event == WORKER_ENTERED and len(self.binding.actors) >= MAX_ACTORS:
+            raise BridgeError(f"door {device}: {MAX_ACTORS} actors already; a visitor was not hosted")
+
+    def _seen_set(self, device: str, kind: str, message: Incoming, now: float) -> None:
+        """Another client's command straight to a device (an integrator the broker lets do so): a change made at the
+        device, recorded as such, its ack expected; the bridge's own commands come back here too and are skipped."""
+        if refuse_retained(self.mqtt, message):
+            return
+        command_id, fields, _ = payloads.parse_set(kind, message.topic, message.payload)
+        if command_id in self.twin.commands:
+            return
+        self._direct_sets[command_id] = device
+        if len(self._direct_sets) > DIRECT_SETS_KEPT:
+            self._direct_sets.popitem(last=False)
+        self.twin.record(device, now, "set_at_device", {"id": command_id, "set": fields})
