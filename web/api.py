@@ -378,6 +378,7 @@ PUBLIC = {
     ("POST", "/api/auth/login"),
     ("GET", "/"),
     ("GET", "/static/plotly.min.js"),
+    ("GET", "/i18n.js"),
     ("GET", "/docs"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),

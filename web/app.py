@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import plotly
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from scenarios.i18n import TEXT
 from scenarios.schema import Scenario
 from station.live import LiveStation
 from station.settings import Settings
@@ -65,6 +69,16 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
         """plotly.js from the installed plotly package: served here, never from a CDN."""
         return FileResponse(PLOTLY_JS, media_type="text/javascript")
 
+    catalog = catalog_script()
+
+    @app.get("/i18n.js", include_in_schema=False)
+    def words(request: Request) -> Response:
+        """The one translation catalog (scenarios/i18n.py) for the page; anonymous, as the sign-in form needs it."""
+        headers = {"ETag": catalog.etag, "Cache-Control": "no-cache"}
+        if request.headers.get("if-none-match") == catalog.etag:
+            return Response(status_code=304, headers=headers)
+        return Response(catalog.body, media_type="text/javascript; charset=utf-8", headers=headers)
+
     @app.get("/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
         """The OpenAPI docs with Swagger UI served from web/static/vendor (see its PROVENANCE.md)."""
@@ -81,3 +95,15 @@ def create_app(settings: Settings, scenario: Scenario, station: LiveStation | No
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+@dataclass(frozen=True)
+class CatalogScript:
+    body: bytes
+    etag: str
+
+
+def catalog_script() -> CatalogScript:
+    """``const TEXT = {"zh": {...}, "en": {...}};``, what the page's ``t(key)`` reads."""
+    body = f"const TEXT = {json.dumps(TEXT, ensure_ascii=False, sort_keys=True)};\n".encode()
+    return CatalogScript(body, f'"{hashlib.sha256(body).hexdigest()[:16]}"')

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from actors.actor import Device
 from actors.bounds import MOST_INSIDE
+from actors.message import DeviceCommand
 from actors.microwave import MicrowaveConfig
 from hardware_bridge import payloads, topics
 from hardware_bridge.bridge import Bridge
@@ -315,5 +316,39 @@ def test_a_report_is_taken_exactly_when_the_device_could_have_it(units: int, pla
         bridge.loop.step()
         assert bridge.rejected == ({} if possible else {"OutOfRangeError": 1})
         assert reported(bridge, "m") == ({"busy": busy, "queue": queue} if possible else {})
+    finally:
+        bridge.binding.stop_all()
+
+
+class _Wary(Device):
+    """A policy that will not let strangers switch the lights, and dims what it does let through."""
+
+    def receive(self, message: object) -> None:
+        if isinstance(message, DeviceCommand) and message.by.startswith("stranger"):
+            return  # refused: nothing goes out
+        super().receive(message)
+
+    def shape(self, command: DeviceCommand) -> dict[str, object]:
+        return {**command.fields, "brightness_pct": 40.0} if command.fields.get("on") else dict(command.fields)
+
+
+@settings(max_examples=40, deadline=None)
+@given(asks=st.lists(st.tuples(st.sampled_from(["custodian", "stranger:1"]), st.booleans()), min_size=1, max_size=8))
+def test_each_command_is_sent_as_its_actor_shaped_it_or_refused_by_it(asks: list[tuple[str, bool]]) -> None:
+    """Which command a ``set`` carries out is data (the actuation names it): refused ones fail as refused, the others
+    go out (here to a broker that is not there, so they fail as not sent) with the fields the actor chose."""
+    bridge = Bridge("wary", {"lights": "lights"}, BrokerConfig(port=free_port()), wall_clock(), actors={"lights": (_Wary, None)})
+    try:
+        ids = [bridge.command("lights", {"on": on}, by=by) for by, on in asks]
+        for _ in ids:
+            bridge.loop.step()
+        for command_id, (by, on) in zip(ids, asks, strict=True):
+            command = bridge.twin.commands[command_id]
+            assert command.state is CommandState.FAILED
+            if by.startswith("stranger"):
+                assert (command.error, command.sent_at) == ("refused by the device's actor", None)
+            else:
+                assert command.error == "the bridge is offline: the command was not sent"
+                assert command.fields == ({"on": True, "brightness_pct": 40.0} if on else {"on": False})
     finally:
         bridge.binding.stop_all()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scenarios.i18n import LANGUAGES, TEXT, t
+from scenarios.i18n import TEXT, t
 from scenarios.report import GROUP_KPIS, RESOURCE_KPIS, STATION_KPIS, write_comparison_report, write_report
 from scenarios.results import compare, simulate
 from scenarios.schema import load_scenario
@@ -203,11 +203,6 @@ def test_unknown_language_is_refused_before_writing(writer: Any, document: dict[
 
 
 # ---- i18n -------------------------------------------------------------------------------
-
-
-def test_every_language_has_every_key() -> None:
-    assert set(TEXT) == set(LANGUAGES)
-    assert set(TEXT["zh"]) == set(TEXT["en"])
 
 
 def test_t_names_the_languages_it_knows() -> None:
