@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import app, console, errors, fail, load
+from cli.common import app, console, errors, fail, load_station_or_scenario
 from hardware_bridge.errors import BrokerConfigError
 from hardware_bridge.security import (
     BrokerAccount,
@@ -30,7 +30,7 @@ from hardware_bridge.security import (
     write_secret,
 )
 from scenarios.errors import ScenarioError
-from scenarios.schema import Scenario
+from scenarios.schema import Station
 
 broker_app = typer.Typer(
     name="broker",
@@ -39,7 +39,9 @@ broker_app = typer.Typer(
 )
 app.add_typer(broker_app, name="broker")
 
-StationArgument = Annotated[str, typer.Argument(help="Scenario file or library name: its station id and devices get accounts.")]
+StationArgument = Annotated[
+    str, typer.Argument(help="Station file, scenario or library name (yunting): its station id and devices get accounts.")
+]
 
 
 def _error(message: str) -> typer.Exit:
@@ -47,9 +49,9 @@ def _error(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _station(station: str) -> Scenario:
+def _station(name: str) -> Station:
     try:
-        return load(station, [], None)
+        return load_station_or_scenario(name)[0]
     except ScenarioError as exc:
         raise fail(exc) from None
 
@@ -83,7 +85,7 @@ def config(
     show_passwords: Annotated[bool, typer.Option("--show-passwords", help="Print each account's password too.")] = False,
 ) -> None:
     """Write a Mosquitto configuration for the station: no anonymous clients, an account and an ACL per client."""
-    scenario = _station(station)
+    described = _station(station)
     if any((tls_cert, tls_key, tls_ca)) and not all((tls_cert, tls_key, tls_ca)):
         raise _error("--tls-cert, --tls-key and --tls-ca go together: give all three or none")
     if out.exists() and not out.is_dir():
@@ -97,8 +99,8 @@ def config(
         secret, made = _secret(secret_path)
         files = mosquitto_files(
             out,
-            scenario.station_id,
-            {d.id: d.kind for d in scenario.devices},
+            described.id,
+            {d.id: d.kind for d in described.devices},
             secret,
             port,
             host,
@@ -109,7 +111,7 @@ def config(
     except BrokerConfigError as exc:
         raise fail(exc) from None
     say = [
-        f"wrote {files.config}, {files.passwd.name} and {files.acl.name} for station {scenario.station_id}",
+        f"wrote {files.config}, {files.passwd.name} and {files.acl.name} for station {described.id}",
         f"secret: {secret_path.resolve()} ({'new' if made else 'kept'}: every password derives from it; keep it, back it up)",
         f"start the broker: {files.command}",
     ]
@@ -117,7 +119,7 @@ def config(
         console.print(escape(line), highlight=False, soft_wrap=True)
     console.print(_accounts_table(list(files.accounts.values()), show_passwords))
     scheme = "mqtts" if tls_cert else "mqtt"
-    bridge = files.accounts[bridge_username(scenario.station_id)]
+    bridge = files.accounts[bridge_username(described.id)]
     say = [
         f"the bridge connects with --mqtt {scheme}://{bridge.username}:{bridge.password if show_passwords else '<password>'}@{host}:{port}"
     ]
@@ -142,22 +144,22 @@ def _accounts_table(accounts: Sequence[BrokerAccount], show_passwords: bool) -> 
 @broker_app.command("password")
 def password(
     station: StationArgument,
-    client: Annotated[str, typer.Argument(help="A device's id in the scenario, or `bridge`, or `integrator` (Home Assistant).")],
+    client: Annotated[str, typer.Argument(help="A device's id in the station, or `bridge`, or `integrator` (Home Assistant).")],
     secret_file: Annotated[Path, typer.Option("--secret-file", help="The station's secret, as `yxy broker config` made it.")],
 ) -> None:
     """Print one client's broker password, to provision a real device or Home Assistant.
 
     Usernames: dev-<station>-<device>, bridge-<station>, ha-<station> (the integrator)."""
-    scenario = _station(station)
-    usernames = {d.id: device_username(scenario.station_id, d.id) for d in scenario.devices}
-    usernames.setdefault("bridge", bridge_username(scenario.station_id))
-    usernames.setdefault("integrator", integrator_username(scenario.station_id))
+    described = _station(station)
+    usernames = {d.id: device_username(described.id, d.id) for d in described.devices}
+    usernames.setdefault("bridge", bridge_username(described.id))
+    usernames.setdefault("integrator", integrator_username(described.id))
     username = usernames.get(client)
     if username is None:
-        raise _error(f"device {client!r}: not in {scenario.station_id}; the clients are {', '.join(usernames)}")
+        raise _error(f"device {client!r}: not in {described.id}; the clients are {', '.join(usernames)}")
     try:
         secret = read_secret(secret_file)
     except BrokerConfigError as exc:
         raise fail(exc) from None
     errors.print(f"password of {username}:", highlight=False)
-    console.print(derive_password(secret, scenario.station_id, username), highlight=False, soft_wrap=True)
+    console.print(derive_password(secret, described.id, username), highlight=False, soft_wrap=True)

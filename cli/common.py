@@ -18,7 +18,7 @@ from scenarios.event_log import EventLog
 from scenarios.i18n import LANGUAGES
 from scenarios.results import simulate as run_simulation
 from scenarios.results import to_json
-from scenarios.schema import Scenario, load_scenario
+from scenarios.schema import Scenario, Station, is_scenario, load_scenario, load_station, read_scenario_tree
 
 LIBRARY = Path(__file__).resolve().parent.parent / "scenarios" / "library"
 
@@ -42,11 +42,22 @@ LangOption = Annotated[str, typer.Option("--lang", help=f"Report language: {', '
 
 
 def resolve(scenario: str) -> Path:
-    """A path, or the name of a library scenario (``summer_heat_wave``)."""
+    """A path, or the name of a library scenario (``summer_heat_wave``) or station (``yunting``)."""
     path = Path(scenario)
     if path.exists() or path.suffix == ".toml":
         return path
-    return LIBRARY / f"{scenario}.toml"
+    station = LIBRARY / "stations" / f"{scenario}.toml"
+    return station if station.exists() and not (LIBRARY / f"{scenario}.toml").exists() else LIBRARY / f"{scenario}.toml"
+
+
+def load_station_or_scenario(name: str) -> tuple[Station, Scenario | None]:
+    """A station file's station, or a scenario's station with the scenario (whose workers can drive emulated devices)."""
+    path = resolve(name)
+    raw = read_scenario_tree(path)
+    if is_scenario(raw):
+        scenario = load_scenario(path, raw=raw)
+        return scenario.station, scenario
+    return load_station(path, raw=raw), None
 
 
 def load(scenario: str, overrides: list[str], seed: int | None) -> Scenario:

@@ -17,14 +17,14 @@ from rich.markup import escape
 from sqlalchemy import func, select
 
 from actors.runtime import Placement
-from cli.common import app, console, errors, fail, load
+from cli.common import app, console, errors, fail, load, load_station_or_scenario
 from hardware_bridge.bridge import Bridge
 from hardware_bridge.clock import station_now
 from hardware_bridge.emulator import Emulator, Faults
 from hardware_bridge.errors import BrokerConfigError
 from hardware_bridge.mqtt import BrokerConfig
 from scenarios.errors import ScenarioError
-from scenarios.schema import Scenario
+from scenarios.schema import Scenario, Station
 from station.live import LiveStation
 from station.settings import Settings
 from store.db import engine_for, migrate, sessions
@@ -79,8 +79,8 @@ def emulate(
         for device, kind in faults.items()
     }  # fmt: skip
     emulator = Emulator(scenario, config, report_interval_s=report_interval, faults=chosen).start()
-    emulator.drive(speed=speed, start=station_now(scenario.timezone) if from_now else None)
-    console.print(f"emulating {len(emulator.devices)} devices of {scenario.station_id} on {config.host}:{config.port} at {speed:g}x")
+    emulator.drive(speed=speed, start=station_now(scenario.station.timezone) if from_now else None)
+    console.print(f"emulating {len(emulator.devices)} devices of {scenario.station.id} on {config.host}:{config.port} at {speed:g}x")
     for device, kind in faults.items():
         console.print(f"  {device}: {FAULTS[kind]}")
     try:
@@ -132,10 +132,10 @@ PlacementOption = Annotated[
 RayAddressOption = Annotated[str | None, typer.Option("--ray-address", help="With --placement ray: a Ray cluster to join.")]
 
 
-def _settings(**given: object) -> Settings:
-    """YXY_ variables with the options given on top; a bad variable is one line and exit 2."""
+def _settings(station: Station, **given: object) -> Settings:
+    """The options given, over YXY_ variables, over the station file's own; a bad variable is one line and exit 2."""
     try:
-        return Settings.from_options(**given)
+        return Settings.from_options(dict(station.settings), **given)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             name = "YXY_" + "_".join(str(part) for part in error["loc"]).upper()
@@ -143,8 +143,8 @@ def _settings(**given: object) -> Settings:
         raise typer.Exit(code=2) from None
 
 
-def _start(scenario: Scenario, settings: Settings) -> LiveStation:
-    station_live = LiveStation(scenario, settings)
+def _start(station: Station, settings: Settings, demand: Scenario | None) -> LiveStation:
+    station_live = LiveStation(station, settings, demand)
     try:
         return station_live.start()
     except (RuntimeError, BrokerConfigError) as exc:
@@ -153,11 +153,15 @@ def _start(scenario: Scenario, settings: Settings) -> LiveStation:
         raise typer.Exit(code=2) from None
 
 
+StationToRun = Annotated[
+    str,
+    typer.Argument(help="Station file, or a scenario (its station; its workers drive --emulate); a path or a library name."),
+]
+
+
 @app.command()
 def live(
-    station: Annotated[
-        str, typer.Argument(help="Scenario file or library name: the station's devices and automations.")
-    ] = "automated_station",
+    station: StationToRun = "automated_station",
     mqtt: MqttOption = None,
     broker_port: BrokerPortOption = None,
     secret_file: SecretFileOption = None,
@@ -173,19 +177,23 @@ def live(
 ) -> None:
     """Run the live twin: MQTT bridge, history, automations and alarms (and, with --emulate, the emulated station).
 
-    Every option left out takes its YXY_ environment variable (YXY_MQTT_URL, YXY_PLACEMENT, ...), else its default.
+    Every option left out takes its YXY_ environment variable (YXY_MQTT_URL, YXY_PLACEMENT, ...), else the station
+    file's broker and security tables, else its default.
     """
+    described, demand = _station_and_demand(station)
     settings = _settings(
+        described,
         mqtt_url=mqtt, broker_port=broker_port, broker_secret_file=secret_file, database_url=database, emulate=emulated, speed=speed,
         emulate_from_now=from_now, report_interval_s=report_interval, discovery=discovery, placement=placement, ray_address=ray_address,
     )  # fmt: skip
-    scenario = _station_and_broker(station, settings.mqtt_url)
-    station_live = _start(scenario, settings)
+    _check(described, demand, settings)
+    station_live = _start(described, settings, demand)
     bridge = station_live.bridge
     assert bridge is not None
     console.print(
-        f"live station {scenario.station_id}: {len(station_live.devices)} devices ({settings.placement.value}), "
-        f"history in {settings.database_url}"
+        f"live station {described.id}: {len(station_live.devices)} devices ({settings.placement.value}), "
+        f"broker {station_live.broker_address}, history in {settings.database_url}",
+        soft_wrap=True,  # one line in a log, however long the database path
     )
     try:
         _wait(duration, lambda: console.print(_status(bridge)), interval_s=min(10.0, duration or 10.0))
@@ -193,15 +201,27 @@ def live(
         station_live.stop()
 
 
-def _station_and_broker(station: str, mqtt: str | None) -> Scenario:
-    """The station's scenario, and a check of the broker URL: either mistake is one line and exit 2."""
+def _station_and_demand(name: str) -> tuple[Station, Scenario | None]:
+    """The station to run, and the scenario it came from if it did: a bad file is one line per mistake and exit 2."""
     try:
-        scenario = load(station, [], None)
-        if mqtt is not None:
-            BrokerConfig.from_url(mqtt)
-    except (ScenarioError, BrokerConfigError) as exc:
+        return load_station_or_scenario(name)
+    except ScenarioError as exc:
         raise fail(exc) from None
-    return scenario
+
+
+def _check(station: Station, demand: Scenario | None, settings: Settings) -> None:
+    """The broker URL, and workers to drive emulated devices: either mistake is one line and exit 2."""
+    try:
+        if settings.mqtt_url is not None:
+            BrokerConfig.from_url(settings.mqtt_url)
+    except BrokerConfigError as exc:
+        raise fail(exc) from None
+    if settings.emulate and demand is None:
+        errors.print(
+            f"[red]error:[/red] --emulate: {escape(station.source)} is a station file, with no workers to drive emulated devices; "
+            "give a scenario of this station (one that extends it), e.g. automated_station", highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        raise typer.Exit(code=2)
 
 
 def _ports_free(*wanted: tuple[str, int, str]) -> None:
@@ -234,7 +254,7 @@ def _status(bridge: Bridge) -> str:
 
 @app.command()
 def serve(
-    station: Annotated[str, typer.Argument(help="Scenario file or library name: devices and automations.")] = "automated_station",
+    station: StationToRun = "automated_station",
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
     mqtt: MqttOption = None,
@@ -250,13 +270,16 @@ def serve(
 ) -> None:
     """Serve the web API (and the live station behind it) on http://HOST:PORT; OpenAPI docs at /docs.
 
-    Every option left out takes its YXY_ environment variable (YXY_MQTT_URL, YXY_DATABASE_URL, ...), else its default.
+    Every option left out takes its YXY_ environment variable (YXY_MQTT_URL, YXY_DATABASE_URL, ...), else the station
+    file's broker and security tables, else its default.
     """
+    described, demand = _station_and_demand(station)
     settings = _settings(
+        described,
         mqtt_url=mqtt, broker_port=broker_port, broker_secret_file=secret_file, database_url=database, emulate=emulated, speed=speed,
         emulate_from_now=from_now, discovery=discovery, placement=placement, ray_address=ray_address,
     )  # fmt: skip
-    scenario = _station_and_broker(station, settings.mqtt_url)
+    _check(described, demand, settings)
     _ports_free(
         (host, port, "--port"),
         *([("127.0.0.1", settings.broker_port, "--broker-port (YXY_BROKER_PORT)")] if settings.mqtt_url is None else []),
@@ -274,4 +297,4 @@ def serve(
             console.print(f"staff accounts are in {escape(settings.database_url)}; sign in with yours (the first run printed admin's)")
     engine.dispose()
     console.print(f"open http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings, scenario), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings, described, demand=demand), host=host, port=port, log_level="warning")

@@ -212,15 +212,15 @@ class Emulator:
         def signed_in(device: str) -> BrokerConfig:
             if secret is None:
                 return broker
-            username = device_username(scenario.station_id, device)
-            return dataclasses.replace(broker, username=username, password=device_password(secret, scenario.station_id, device))
+            username = device_username(scenario.station.id, device)
+            return dataclasses.replace(broker, username=username, password=device_password(secret, scenario.station.id, device))
 
         self.devices = {
             d.id: EmulatedDevice(
-                scenario.station_id, d.id, d.kind, signed_in(d.id), report_interval_s,
+                scenario.station.id, d.id, d.kind, signed_in(d.id), report_interval_s,
                 state={"uses": 0} if "uses" in DEVICE_KINDS[d.kind].reports.model_fields else None, faults=(faults or {}).get(d.id),
             )
-            for d in scenario.devices
+            for d in scenario.station.devices
         }  # fmt: skip
         self._simulation: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -276,11 +276,12 @@ class Emulator:
     def _round(self, speed: float, replication: int, start: datetime) -> SimBinding:
         """One replication of the scenario from ``start``, on a real-time SimPy clock, mirrored onto the devices."""
         env = simpy.rt.RealtimeEnvironment(factor=1.0 / speed, strict=False)
-        twin = Twin(self.scenario.station_id, retain=0)
+        twin = Twin(self.scenario.station.id, retain=0)
         twin.subscribe(self._mirror, names=[STATE])
         twin.subscribe(self._door_log, names=["visit_started", "visit_ended"])
         twin.subscribe(self._count_use, names=["service_started"])
-        scenario = dataclasses.replace(self.scenario, automations=None, start=start)
+        station = dataclasses.replace(self.scenario.station, automations=None)  # the live station runs them
+        scenario = dataclasses.replace(self.scenario, station=station, start=start)
         clock = Clock(start, functools.partial(getattr, env, "now"))
         binding = build_station(scenario, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
         env.process(self._deliver_commands(env, binding, every_s=0.25 * speed))

@@ -36,14 +36,14 @@ def run_replication(
     """One replication; ``placement`` hosts the actors through the runtime (sim-ray) instead of inline."""
     seed = replication_seed(scenario.seed, replication)
     env = simpy.Environment()
-    twin = Twin(scenario.station_id, retain=0)
+    twin = Twin(scenario.station.id, retain=0)
     clock = Clock(scenario.start, lambda: env.now)
     by_kind = devices_by_kind(scenario)
     collector = KpiCollector(
         clock,
         scenario.horizon_s,
         scenario.warmup_s,
-        resources={d.id: (d.kind, d.config.units) for d in scenario.devices if DEVICE_KINDS[d.kind].serves_workers},
+        resources={d.id: (d.kind, d.config.units) for d in scenario.station.devices if DEVICE_KINDS[d.kind].serves_workers},
         groups={g.name: list(dict.fromkeys(r.need for s in g.streams for r in s.needs)) for g in scenario.population.groups},
         battery_cabinets=by_kind["battery_cabinet"],
     )
@@ -56,7 +56,7 @@ def run_replication(
 
 
 def devices_by_kind(scenario: Scenario) -> dict[str, list[str]]:
-    return {kind: [d.id for d in scenario.devices if d.kind == kind] for kind in DEVICE_KINDS}
+    return {kind: [d.id for d in scenario.station.devices if d.kind == kind] for kind in DEVICE_KINDS}
 
 
 def build_station(scenario: Scenario, binding: AnyBinding) -> AnyBinding:
@@ -65,12 +65,12 @@ def build_station(scenario: Scenario, binding: AnyBinding) -> AnyBinding:
     The device emulator builds the same station on a real-time environment.
     """
     by_kind = devices_by_kind(scenario)
-    if scenario.automations is not None:
+    if scenario.station.automations is not None:
         # First, so the automations hear every device's first report too.
-        binding.host(Automations, AUTOMATIONS_ID, scenario.automations, register=False)
+        binding.host(Automations, AUTOMATIONS_ID, scenario.station.automations, register=False)
         binding.observe(AUTOMATIONS_ID, OBSERVED)
     occupancy_observers = tuple(by_kind["air_conditioner"] + by_kind["lights"])
-    for device in scenario.devices:
+    for device in scenario.station.devices:
         config = device.config
         if device.kind == "door":
             config = dataclasses.replace(config, observers=occupancy_observers)

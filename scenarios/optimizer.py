@@ -77,7 +77,7 @@ def parse_constraint(text: str, scenario: Scenario) -> Constraint:
             f"--constraint {text!r}: write KPI[ID] <= NUMBER (or >=), e.g. 'wait_p95_s[microwave] <= 180' or 'peak_occupancy <= 20'"
         )
     kpi, target, op, limit = match.group(1), match.group(2), match.group(3), float(match.group(4))
-    devices = {d.id for d in scenario.devices}
+    devices = {d.id for d in scenario.station.devices}
     groups = {g.name for g in scenario.population.groups}
     if target is None:
         if kpi not in STATION_KPIS:

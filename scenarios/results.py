@@ -40,7 +40,7 @@ def simulate(
 
 
 def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str, Any]:
-    devices = {d.id: d for d in scenario.devices}
+    devices = {d.id: d for d in scenario.station.devices}
     resources = {
         rid: {
             "kind": devices[rid].kind,
@@ -77,7 +77,7 @@ def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str
 
 def cost(scenario: Scenario) -> dict[str, Any]:
     items = []
-    for d in scenario.devices:
+    for d in scenario.station.devices:
         units = getattr(d.config, "units", 1)
         items.append(
             {

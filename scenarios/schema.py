@@ -460,14 +460,57 @@ class AutomationsSection(_Strict):
         return found
 
 
-class ScenarioFile(_Strict):
-    scenario: ScenarioSection
+class BrokerSection(_Strict):
+    """How the live station reaches its devices; each key is also a ``YXY_`` variable and an option, which win."""
+
+    url: str | None = None
+    """A real broker (``mqtt://``, ``mqtts://``); none: the embedded broker starts."""
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """The embedded broker's port."""
+    secret_file: str | None = None
+    """The station's broker secret (``yxy broker config``), relative to the station file that names it."""
+    discovery: bool | None = None
+    """Announce the devices to Home Assistant."""
+
+    def settings(self) -> dict[str, Any]:
+        named = {"mqtt_url": self.url, "broker_port": self.port, "broker_secret_file": self.secret_file, "discovery": self.discovery}
+        return {key: value for key, value in named.items() if value is not None}
+
+
+class SecuritySection(_Strict):
+    session_ttl: Annotated[Duration, Field(gt=0)] | None = None
+    login_max_failures: Annotated[int, Field(ge=1, le=100)] | None = None
+    lockout: Annotated[Duration, Field(gt=0)] | None = None
+    retention: Annotated[Duration, Field(gt=0)] | None = None
+    """How long the history (who came in, what was done) is kept before it is purged."""
+    secure_cookies: bool | None = None
+    """True behind HTTPS."""
+
+    def settings(self) -> dict[str, Any]:
+        named = {
+            "session_ttl_s": self.session_ttl, "login_max_failures": self.login_max_failures, "lockout_s": self.lockout,
+            "retention_days": None if self.retention is None else self.retention / 86400, "secure_cookies": self.secure_cookies,
+        }  # fmt: skip
+        return {key: value for key, value in named.items() if value is not None}
+
+
+class StationFile(_Strict):
+    """What a station is: a station file, and the part of a scenario that the scenario's ``extends`` brings in."""
+
     station: StationSection
     devices: Annotated[dict[Identifier, dict[str, Any]], Field(min_length=1)]
+    automations: AutomationsSection | None = None
+    broker: BrokerSection = BrokerSection()
+    security: SecuritySection = SecuritySection()
+
+
+class ScenarioFile(StationFile):
+    """A station with demand, weather and run settings: what a planner simulates."""
+
+    scenario: ScenarioSection
     needs: dict[Identifier, NeedSection] = {}
     population: PopulationSection
     weather: WeatherSection = WeatherSection(profile="neutral")
-    automations: AutomationsSection | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -481,8 +524,27 @@ class Device:
 
 
 @dataclasses.dataclass(frozen=True)
+class Station:
+    """A validated station: what live mode runs, and what every scenario of it simulates."""
+
+    id: str
+    devices: tuple[Device, ...]
+    automations: automation.AutomationsConfig | None = None
+    timezone: str = "Asia/Shanghai"
+    name: str = ""
+    floor_m: tuple[float, float] = (8.0, 5.0)
+    """The floor plan's width and depth."""
+    settings: tuple[tuple[str, Any], ...] = ()
+    """Live settings from the file's [broker] and [security], by ``Settings`` field name (the environment wins)."""
+    source: str = ""
+
+    def device(self, device_id: str) -> Device:
+        return next(d for d in self.devices if d.id == device_id)
+
+
+@dataclasses.dataclass(frozen=True)
 class Scenario:
-    """A validated scenario, ready to build replications from."""
+    """A validated scenario, ready to build replications from: a station with demand, weather and run settings."""
 
     source: str
     name: str
@@ -493,20 +555,11 @@ class Scenario:
     warmup_s: float
     replications: int
     seed: int
-    station_id: str
-    devices: tuple[Device, ...]
+    station: Station
     population: PopulationConfig
     temp_c: tuple[float, ...]
     rain: tuple[bool, ...]
     overrides: tuple[tuple[str, str], ...] = ()
-    automations: automation.AutomationsConfig | None = None
-    timezone: str = "Asia/Shanghai"
-    station_name: str = ""
-    floor_m: tuple[float, float] = (8.0, 5.0)
-    """The floor plan's width and depth."""
-
-    def device(self, device_id: str) -> Device:
-        return next(d for d in self.devices if d.id == device_id)
 
 
 # ---- loading -----------------------------------------------------------------------
@@ -528,25 +581,51 @@ def read_toml(path: Path) -> dict[str, Any]:
 def read_scenario_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The file with the files it ``extends`` merged beneath it (tables merge, values replace).
 
-    A variant file says ``extends = "typical_week.toml"`` and only what differs.
+    A variant file says ``extends = "typical_week.toml"`` and only what differs; a scenario of a station says
+    ``extends = "stations/yunting.toml"``; a list of files is merged in its order, later ones winning
+    (``["summer_heat_wave.toml", "stations/yunting_automated.toml"]``: that week's demand at that station).
     """
     resolved = path.resolve()
     if resolved in seen:
         chain = " -> ".join(str(p) for p in (*seen, resolved))
         raise ScenarioFileError(f"{path}: extends: the files extend each other in a circle ({chain})")
-    raw = read_toml(path)
-    base = raw.pop("extends", None)
-    if base is None:
+    raw = _anchor_paths(read_toml(path), path.parent)
+    bases = _bases(raw.pop("extends", None), path)
+    if not bases:
         return raw
-    if not isinstance(base, str):
-        raise ScenarioValueError(f"{path}: extends: must be the path of another scenario file, relative to this one")
-    base_path = path.parent / base
-    if not base_path.exists():
-        raise ScenarioFileError(f"{path}: extends: no such scenario file {base_path}")
-    merged_base = read_scenario_tree(base_path, (*seen, resolved))
-    if isinstance(merged_base.get("weather"), dict) and isinstance(raw.get("weather"), dict):
-        merged_base["weather"] = _weather_form_wins(merged_base["weather"], raw["weather"])
-    return _merge(merged_base, raw)
+    for base in bases:
+        if not base.exists():
+            raise ScenarioFileError(f"{path}: extends: no such scenario or station file {base}")
+    return _merge_all([read_scenario_tree(base, (*seen, resolved)) for base in bases], raw)
+
+
+def _bases(extends: object, path: Path) -> list[Path]:
+    names = [extends] if isinstance(extends, str) else extends
+    if extends is None:
+        return []
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ScenarioValueError(
+            f"{path}: extends: must be the path of another scenario or station file (or a list of them), relative to this one"
+        )
+    return [path.parent / name for name in names]
+
+
+def _anchor_paths(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A file named by a station file (its broker secret) is relative to that file, wherever it is used from."""
+    broker = raw.get("broker")
+    if isinstance(broker, dict) and isinstance(broker.get("secret_file"), str) and broker["secret_file"]:
+        broker["secret_file"] = str((folder / broker["secret_file"]).resolve())
+    return raw
+
+
+def _merge_all(bases: list[dict[str, Any]], top: dict[str, Any]) -> dict[str, Any]:
+    """``bases`` merged in order, then ``top``; weather given in one form replaces the earlier forms."""
+    merged: dict[str, Any] = {}
+    for tree in [*bases, top]:
+        if isinstance(merged.get("weather"), dict) and isinstance(tree.get("weather"), dict):
+            merged["weather"] = _weather_form_wins(merged["weather"], tree["weather"])
+        merged = _merge(merged, tree)
+    return merged
 
 
 WEATHER_FORMS = ("profile", "days", "temp_c", "rain")
@@ -560,20 +639,19 @@ def _weather_form_wins(base: dict[str, Any], given: Iterable[str]) -> dict[str, 
 
 
 def read_scenario_text(text: str, source: str, base_dir: Path) -> dict[str, Any]:
-    """A scenario handed over as text (an upload); ``extends`` is looked up in ``base_dir`` (the library)."""
+    """A scenario handed over as text (an upload); ``extends`` is looked up in ``base_dir`` (the library) only."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioFileError(f"{source}: not valid TOML: {exc}") from None
-    base = raw.pop("extends", None)
-    if base is None:
+    extends = raw.pop("extends", None)
+    if extends is None:
         return raw
-    if not isinstance(base, str) or "/" in base or "\\" in base or not (base_dir / base).is_file():
-        raise ScenarioValueError(f"{source}: extends: {base!r} is not a library scenario file")
-    merged_base = read_scenario_tree(base_dir / base)
-    if isinstance(merged_base.get("weather"), dict) and isinstance(raw.get("weather"), dict):
-        merged_base["weather"] = _weather_form_wins(merged_base["weather"], raw["weather"])
-    return _merge(merged_base, raw)
+    names = [extends] if isinstance(extends, str) else extends
+    library = {p.relative_to(base_dir).as_posix() for p in [*base_dir.glob("*.toml"), *base_dir.glob("stations/*.toml")]}
+    if not isinstance(names, list) or not names or any(not isinstance(n, str) or n not in library for n in names):
+        raise ScenarioValueError(f"{source}: extends: {extends!r} is not a library scenario or station file ({', '.join(sorted(library))})")
+    return _merge_all([read_scenario_tree(base_dir / name) for name in names], raw)
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -672,19 +750,31 @@ def _model_of(annotation: Any) -> Any:
     return None
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dict[str, Any] | None = None) -> Scenario:
-    """Read, override and validate a scenario; raises ScenarioError with every problem found."""
+def is_scenario(raw: Mapping[str, Any]) -> bool:
+    """A scenario has a [scenario] table (after its ``extends``); a station file has none."""
+    return "scenario" in raw
+
+
+def load_station(path: str | Path, overrides: list[str] | None = None, raw: dict[str, Any] | None = None) -> Station:
+    """Read, override and validate a station file; raises ScenarioError with every problem found.
+
+    A scenario's [scenario], [needs], [population] and [weather] are not a station's: given one, name the
+    scenario's station instead (``Scenario.station``)."""
     path = Path(path)
     source = str(path)
     raw = read_scenario_tree(path) if raw is None else raw
     applied = apply_overrides(raw, overrides or [], source)
     overridden = [key for key, _ in applied]
-    problems: list[str] = []
     try:
-        parsed = ScenarioFile.model_validate(raw)
+        parsed = StationFile.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioValueError("\n".join(_format_errors(source, "", exc, ScenarioFile, overridden))) from None
+        raise ScenarioValueError("\n".join(_format_errors(source, "", exc, StationFile, overridden))) from None
+    return _station(parsed, source, overridden)
+
+
+def _station(parsed: StationFile, source: str, overridden: Sequence[str]) -> Station:
     devices = []
+    problems: list[str] = []
     for device_id, table in parsed.devices.items():
         if device_id in RESERVED_IDS:
             problems.append(f"{source}: devices.{device_id}: the id {device_id!r} is the station's own; choose another")
@@ -715,9 +805,6 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         devices.append(Device(device_id, kind, table.get("label") or device_id, config, at))
     if problems:
         raise ScenarioValueError("\n".join(problems))
-    kinds = {d.id: d.kind for d in devices}
-    population = _population(parsed, kinds, source)
-    temp_c, rain = parsed.weather.hourly()
     if parsed.automations is not None:
         known = {d.id for d in devices} | {WEATHER_ID}
         missing = [
@@ -727,6 +814,32 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         ]
         if missing:
             raise ScenarioValueError("\n".join(missing))
+    return Station(
+        id=parsed.station.id,
+        devices=tuple(devices),
+        automations=parsed.automations.build() if parsed.automations is not None else None,
+        timezone=parsed.station.timezone,
+        name=parsed.station.name,
+        floor_m=(parsed.station.floor.width_m, parsed.station.floor.depth_m),
+        settings=tuple({**parsed.broker.settings(), **parsed.security.settings()}.items()),
+        source=source,
+    )
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dict[str, Any] | None = None) -> Scenario:
+    """Read, override and validate a scenario; raises ScenarioError with every problem found."""
+    path = Path(path)
+    source = str(path)
+    raw = read_scenario_tree(path) if raw is None else raw
+    applied = apply_overrides(raw, overrides or [], source)
+    overridden = [key for key, _ in applied]
+    try:
+        parsed = ScenarioFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioValueError("\n".join(_format_errors(source, "", exc, ScenarioFile, overridden))) from None
+    station = _station(parsed, source, overridden)
+    population = _population(parsed, {d.id: d.kind for d in station.devices}, source)
+    temp_c, rain = parsed.weather.hourly()
     s = parsed.scenario
     return Scenario(
         source=source,
@@ -738,16 +851,11 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         warmup_s=s.warmup,
         replications=s.replications,
         seed=s.seed,
-        station_id=parsed.station.id,
-        timezone=parsed.station.timezone,
-        station_name=parsed.station.name,
-        floor_m=(parsed.station.floor.width_m, parsed.station.floor.depth_m),
-        devices=tuple(devices),
+        station=station,
         population=population,
         temp_c=temp_c,
         rain=rain,
         overrides=applied,
-        automations=parsed.automations.build() if parsed.automations is not None else None,
     )
 
 

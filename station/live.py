@@ -37,7 +37,7 @@ from hardware_bridge.security import (
     station_accounts,
     with_account,
 )
-from scenarios.schema import Scenario
+from scenarios.schema import Scenario, Station
 from station.ray import ray_session
 from station.settings import Settings
 from store.db import engine_for, migrate
@@ -49,18 +49,24 @@ from twin.feed import STATE
 
 logger = logging.getLogger(__name__)
 __version__ = version("yunxiaoyi")
+LIVE_SEED = 0
+"""The live actors' random streams: the station's policies draw nothing that matters, and a restart draws the same."""
 
 
 class LiveStation:
-    def __init__(self, scenario: Scenario, settings: Settings) -> None:
-        self.scenario = scenario
+    def __init__(self, station: Station, settings: Settings, demand: Scenario | None = None) -> None:
+        """``demand`` (a scenario of this station) drives the emulated devices; emulating needs one."""
+        if settings.emulate and demand is None:
+            raise ValueError(f"{station.source}: emulating the devices needs a scenario (its workers drive them), not only a station")
+        self.station = station
+        self.demand = demand
         self.settings = settings
         self.broker: EmbeddedBroker | None = None
         self.emulator: Emulator | None = None
-        self.devices = {d.id: d.kind for d in scenario.devices}
-        self.zone = ZoneInfo(scenario.timezone)
+        self.devices = {d.id: d.kind for d in station.devices}
+        self.zone = ZoneInfo(station.timezone)
         self.db = engine_for(settings.database_url)
-        self.history = History(self.db, scenario.station_id)
+        self.history = History(self.db, station.id)
         self.bridge: Bridge | None = None
         self._ray: AbstractContextManager[float] | None = None
         self._writer: HistoryWriter | None = None
@@ -73,34 +79,34 @@ class LiveStation:
         settings = self.settings
         file = settings.broker_secret_file
         secret = read_secret(Path(file)) if file else (new_secret() if settings.mqtt_url is None else None)
-        accounts = station_accounts(self.scenario.station_id, self.devices, secret) if secret is not None else None
+        accounts = station_accounts(self.station.id, self.devices, secret) if secret is not None else None
         if settings.mqtt_url is None:
             self.broker = EmbeddedBroker(port=settings.broker_port, accounts=accounts).start()
             config = BrokerConfig.from_url(self.broker.url)
         else:
             config = BrokerConfig.from_url(settings.mqtt_url)
         self._broker_config, self._secret = config, secret
-        bridge_config = with_account(config, accounts[bridge_username(self.scenario.station_id)]) if accounts else config
+        bridge_config = with_account(config, accounts[bridge_username(self.station.id)]) if accounts else config
         clock = wall_clock()
         if settings.placement is Placement.RAY:
             self._ray = ray_session(settings.ray_address)
             self._ray.__enter__()
-        actors = {d.id: (DEVICE_KINDS[d.kind].policy, d.config) for d in self.scenario.devices if d.kind in DEVICE_KINDS}
+        actors = {d.id: (DEVICE_KINDS[d.kind].policy, d.config) for d in self.station.devices if d.kind in DEVICE_KINDS}
         bridge = Bridge(
-            self.scenario.station_id, self.devices, bridge_config, clock,
+            self.station.id, self.devices, bridge_config, clock,
             ack_timeout_s=settings.ack_timeout_s, report_interval_s=settings.report_interval_s,
-            discovery=settings.discovery, names={d.id: d.label for d in self.scenario.devices}, version=__version__,
-            actors=actors, placement=settings.placement, seed=self.scenario.seed,
-            automations=self.scenario.automations, timezone=self.scenario.timezone,
+            discovery=settings.discovery, names={d.id: d.label for d in self.station.devices}, version=__version__,
+            actors=actors, placement=settings.placement, seed=LIVE_SEED,
+            automations=self.station.automations, timezone=self.station.timezone,
         )  # fmt: skip
         retention_s = settings.retention_days * 86400
-        writer = self._writer = HistoryWriter(self.db, self.scenario.station_id, clock, batch=200, retention_s=retention_s).start()
+        writer = self._writer = HistoryWriter(self.db, self.station.id, clock, batch=200, retention_s=retention_s).start()
         bridge.twin.subscribe(writer)
         self.daybook = self._open_daybook(bridge, clock)
         self.bridge = bridge.start()
-        if settings.emulate:
-            self.emulator = Emulator(self.scenario, config, report_interval_s=settings.report_interval_s, secret=secret).start()
-            start = station_now(self.scenario.timezone) if settings.emulate_from_now else None
+        if settings.emulate and self.demand is not None:
+            self.emulator = Emulator(self.demand, config, report_interval_s=settings.report_interval_s, secret=secret).start()
+            start = station_now(self.station.timezone) if settings.emulate_from_now else None
             self.emulator.drive(speed=settings.speed, start=start)
         return self
 
@@ -110,9 +116,15 @@ class LiveStation:
         if self._secret is None:
             return config
         return dataclasses.replace(
-            config, username=device_username(self.scenario.station_id, device),
-            password=device_password(self._secret, self.scenario.station_id, device),
+            config, username=device_username(self.station.id, device),
+            password=device_password(self._secret, self.station.id, device),
         )  # fmt: skip
+
+    @property
+    def broker_address(self) -> str:
+        """Where the bridge meets the devices, as an operator checks it: ``host:port``, and whether it is embedded."""
+        config = self._broker_config
+        return f"{config.host}:{config.port}" + (" (embedded)" if self.broker is not None else "")
 
     @property
     def history_backlog(self) -> int:
@@ -124,7 +136,7 @@ class LiveStation:
         if self.bridge is not None:
             bridge = self.bridge
             with contextlib.suppress(TimeoutError):  # so the next start's day book knows until when the levels held
-                bridge.call(lambda twin: twin.record(self.scenario.station_id, bridge.clock.now(), STATION_STOPPED, {}))
+                bridge.call(lambda twin: twin.record(self.station.id, bridge.clock.now(), STATION_STOPPED, {}))
             bridge.stop()
         if self._writer is not None:
             self._writer.stop()  # the loop has stopped: what it buffered since the last flush is written now
@@ -136,7 +148,7 @@ class LiveStation:
 
     def _open_daybook(self, bridge: Bridge, clock: Clock) -> Daybook:
         """Today's book, with what the history holds of today replayed into it, then kept by the live feed."""
-        units = {d.id: d.config.units for d in self.scenario.devices if isinstance(d.config, ServicePointConfig)}
+        units = {d.id: d.config.units for d in self.station.devices if isinstance(d.config, ServicePointConfig)}
         now = clock.datetime_at(clock.now())
         book = Daybook(self.zone, units, now)
         last = midnight = datetime.combine(book.day, time(), self.zone)

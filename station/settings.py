@@ -1,13 +1,16 @@
-"""One Settings object for a live station and its web view, read from ``YXY_`` environment variables.
+"""One Settings object for a live station and its web view: options, ``YXY_`` variables, the station file.
 
-The CLI builds it with ``from_options``: an option given on the command line overrides
-the environment, and one left out leaves the environment's value (or the default) in
-force.  Passing an unset option as an explicit ``None`` would silently override
-``YXY_MQTT_URL`` and the like.
+The CLI builds it with ``from_options``.  Each setting comes from the first of: an
+option given on the command line, its ``YXY_`` environment variable, the station
+file's [broker] or [security] table, the default.  An option left out leaves the
+environment's value in force (passing it as an explicit ``None`` would silently
+override ``YXY_MQTT_URL`` and the like), and the environment beats the file, so one
+file serves every machine and each machine's secrets stay in its environment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -41,6 +44,8 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(None, description="A bearer token Prometheus presents to read /metrics.", repr=False)
 
     @classmethod
-    def from_options(cls, **given: Any) -> Settings:
-        """The environment's settings with the options the user gave (those not ``None``) on top."""
-        return cls(**{name: value for name, value in given.items() if value is not None})
+    def from_options(cls, station: Mapping[str, Any] | None = None, **given: Any) -> Settings:
+        """The options the user gave (those not ``None``) over the environment over ``station``'s own settings."""
+        from_environment = cls().model_fields_set
+        from_file = {name: value for name, value in (station or {}).items() if name not in from_environment}
+        return cls(**{**from_file, **{name: value for name, value in given.items() if value is not None}})

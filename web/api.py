@@ -430,7 +430,7 @@ def scenario_summary(name: Id, user: Everyone) -> ScenarioSummary:
     if name not in planner.library():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no library scenario {name!r}")
     scenario = planner.validate(name, None, [])[2]
-    units = {d.id: int(d.config.units) for d in scenario.devices if hasattr(d.config, "units")}
+    units = {d.id: int(d.config.units) for d in scenario.station.devices if hasattr(d.config, "units")}
     workers = int(planner.workers(scenario))
     return ScenarioSummary(name=name, title=scenario.title, workers=workers, replications=scenario.replications, units=units)
 
@@ -581,9 +581,9 @@ def door_log(
 @station_log.get("/plan", response_model=StationPlan)
 def plan(_: Everyone, svc: ServicesDep) -> StationPlan:
     """The floor plan: where each device stands, so the page can draw the station as it is."""
-    scenario = svc.scenario
-    width, depth = scenario.floor_m
-    shown = [d for d in scenario.devices if d.id in svc.bridge.devices]
+    station = svc.station
+    width, depth = station.floor_m
+    shown = [d for d in station.devices if d.id in svc.bridge.devices]
     unplaced = {d.id: n for n, d in enumerate(d for d in shown if d.at is None)}
     placed = []
     for device in shown:
@@ -594,7 +594,7 @@ def plan(_: Everyone, svc: ServicesDep) -> StationPlan:
         units = getattr(device.config, "units", None)
         placed.append(PlacedDevice(id=device.id, kind=device.kind, label=device.label, units=units, x_m=x, y_m=y, placed=known))
     return StationPlan(
-        station=scenario.station_id, name=scenario.station_name or scenario.station_id, timezone=scenario.timezone,
+        station=station.id, name=station.name or station.id, timezone=station.timezone,
         width_m=width, depth_m=depth, devices=placed,
     )  # fmt: skip
 
@@ -604,7 +604,7 @@ def today(_: Everyone, svc: ServicesDep) -> TodayFigures:
     """Today's figures in the station's own day: visitors by hour, waits and the busiest devices."""
     clock = svc.bridge.clock  # the feed's clock: the wall clock may have been stepped since the station started
     book = svc.bridge.read(lambda _twin: svc.daybook.figures(clock.datetime_at(clock.now())))
-    labels = {d.id: d.label for d in svc.scenario.devices}
+    labels = {d.id: d.label for d in svc.station.devices}
     devices = [DeviceToday(label=labels.get(d.device, d.device), **dataclasses.asdict(d)) for d in book.devices]
     fields = {f.name: getattr(book, f.name) for f in dataclasses.fields(book) if f.name != "devices"}
     return TodayFigures(visitors=book.visitors, devices=devices, **fields)

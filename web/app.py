@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from scenarios.i18n import TEXT
-from scenarios.schema import Scenario
+from scenarios.schema import Scenario, Station
 from station.live import LiveStation
 from station.settings import Settings
 from store.db import sessions
@@ -32,22 +32,23 @@ PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.mi
 SWAGGER = "/static/vendor/swagger-ui"
 
 
-def create_app(settings: Settings, scenario: Scenario, station: LiveStation | None = None) -> FastAPI:
-    """The app for ``scenario``'s station; a running ``station`` may be handed in (tests), else it is started here."""
+def create_app(settings: Settings, station: Station, running: LiveStation | None = None, demand: Scenario | None = None) -> FastAPI:
+    """The app for ``station``; a ``running`` live station may be handed in (tests), else it is started here,
+    its devices emulated by ``demand``'s workers if the settings say so."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        live = station or LiveStation(scenario, settings).start()
+        live = running or LiveStation(station, settings, demand).start()
         assert live.bridge is not None and live.daybook is not None
         made = sessions(live.db)
         metrics = StationMetrics(live)
         live.bridge.call(metrics.watch)
-        app.state.services = Services(settings, made, live.bridge, live.history, Planner(made), scenario, live.daybook, metrics)
+        app.state.services = Services(settings, made, live.bridge, live.history, Planner(made), station, live.daybook, metrics)
         try:
             yield
         finally:
             app.state.services.planner.stop()
-            if station is None:
+            if running is None:
                 live.stop()
 
     app = FastAPI(

@@ -11,7 +11,7 @@ from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session, sessionmaker
 
 from hardware_bridge.bridge import Bridge
-from scenarios.schema import Scenario
+from scenarios.schema import Station
 from station.settings import Settings
 from store.history import History
 from store.models import AuditEntry, User
@@ -32,7 +32,7 @@ class Services:
     bridge: Bridge
     history: History
     planner: Planner
-    scenario: Scenario
+    station: Station
     """The station as described: device labels, units, floor plan, time zone."""
     daybook: Daybook
     """Today's figures; read and changed only under ``bridge.read`` (the loop feeds it)."""

@@ -558,7 +558,7 @@ def test_broker_config_writes_files_a_real_mosquitto_starts_with(tmp_path: Path)
     assert first.returncode == 0, first.stdout + first.stderr
     secret = read_secret(out / "secret")
     scenario = load("automated_station", [], None)
-    accounts = station_accounts(scenario.station_id, {d.id: d.kind for d in scenario.devices}, secret)
+    accounts = station_accounts(scenario.station.id, {d.id: d.kind for d in scenario.station.devices}, secret)
     assert "(new:" in first.stdout and f"mosquitto -c {out / 'mosquitto.conf'}" in first.stdout
     assert "bridge-yunting" in first.stdout and "dev-yunting-battery_cabinet" in first.stdout and "ha-yunting" in first.stdout
     assert not any(account.password in first.stdout for account in accounts.values())

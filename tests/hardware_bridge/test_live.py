@@ -28,7 +28,7 @@ def test_a_living_station(tmp_path: Path) -> None:
     options = Settings(
         broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'live.db'}", emulate=True, speed=300.0, report_interval_s=1.0
     )
-    station = LiveStation(scenario, options).start()
+    station = LiveStation(scenario.station, options, scenario).start()
     bridge = station.bridge
     assert bridge is not None
     try:
@@ -52,7 +52,7 @@ def test_a_living_station(tmp_path: Path) -> None:
     served = {d.device: d.uses for d in today.devices if d.uses}
     assert all(d.utilisation is not None and 0 <= d.utilisation <= 1 for d in today.devices if d.device in served)
 
-    restarted = LiveStation(scenario, options.model_copy(update={"emulate": False, "broker_port": free_port()})).start()
+    restarted = LiveStation(scenario.station, options.model_copy(update={"emulate": False, "broker_port": free_port()})).start()
     try:
         assert restarted.daybook is not None
         again = restarted.daybook.figures(now)

@@ -23,7 +23,7 @@ class InvariantChecker:
     last_seq: int = 0
 
     def __post_init__(self) -> None:
-        self.devices = {d.id: d for d in self.scenario.devices}
+        self.devices = {d.id: d for d in self.scenario.station.devices}
 
     def fail(self, change: Change, what: str) -> None:
         self.problems.append(f"t={change.t:.1f} {change.entity_id} {change.name}: {what}")

@@ -24,7 +24,7 @@ def variant(old: str, new: str) -> str:
 CASES = [
     ("not-toml", MINIMAL + "\n[devices.server\n", ["not valid TOML", "line"]),
     ("missing-section", variant('[station]\nid = "mmc"\n', ""), ["station", "required key is missing"]),
-    ("unknown-top-key", MINIMAL + '\n[devics.x]\nkind = "door"\n', ["devics", "unknown key", "allowed here: automations, devices"]),
+    ("unknown-top-key", MINIMAL + '\n[devics.x]\nkind = "door"\n', ["devics", "unknown key", "allowed here: automations, broker, devices"]),
     ("bad-duration", variant('horizon = "50h"', 'horizon = "50 hours"'), ["scenario.horizon", "not a duration", "'15m'"]),
     ("zero-units", variant("units = 3", "units = 0"), ["devices.server.units", "greater than or equal to 1"]),
     ("unknown-kind", variant('kind = "microwave"', 'kind = "oven"'), ["devices.server.kind", "unknown kind 'oven'", "microwave"]),
@@ -52,7 +52,7 @@ CASES = [
     ("bad-station-id", variant('id = "mmc"', 'id = "mmc station!"'), ["station.id", "pattern"]),
     ("bad-timezone", variant('id = "mmc"', 'id = "mmc"\ntimezone = "China/Beijing"'), ["station.timezone", "unknown time zone"]),
     ("timezone-folder", variant('id = "mmc"', 'id = "mmc"\ntimezone = "Asia"'), ["station.timezone", "unknown time zone 'Asia'"]),
-    ("extends-missing", 'extends = "nowhere.toml"\n' + MINIMAL, ["extends", "no such scenario file"]),
+    ("extends-missing", 'extends = "nowhere.toml"\n' + MINIMAL, ["extends", "no such scenario or station file"]),
 ]
 
 

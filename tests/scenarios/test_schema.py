@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from actors.distribution import Exponential, Triangular
 from scenarios.errors import ScenarioError
-from scenarios.schema import apply_overrides, load_scenario, read_scenario_tree
+from scenarios.schema import apply_overrides, is_scenario, load_scenario, load_station, read_scenario_text, read_scenario_tree
 from scenarios.units import parse_duration, parse_window
 from tests.conftest import LIBRARY
 
@@ -46,7 +47,7 @@ def test_a_variant_extends_its_base() -> None:
     summer = load_scenario(LIBRARY / "summer_heat_wave.toml")
     typical = load_scenario(LIBRARY / "typical_week.toml")
     assert summer.name == "summer_heat_wave" and summer.start.month == 7
-    assert [d.id for d in summer.devices] == [d.id for d in typical.devices]
+    assert [d.id for d in summer.station.devices] == [d.id for d in typical.station.devices]
     assert max(summer.temp_c) > 38 > max(typical.temp_c)
     riders = next(g for g in summer.population.groups if g.name == "riders")
     swaps = next(s for s in riders.streams if s.name == "swaps")
@@ -57,11 +58,11 @@ def test_overrides_reach_the_actor_configs() -> None:
     scenario = load_scenario(
         LIBRARY / "typical_week.toml", ["devices.microwave.units=4", 'devices.microwave.service={dist="exponential", mean="2m"}']
     )
-    microwave = scenario.device("microwave")
+    microwave = scenario.station.device("microwave")
     assert microwave.config.units == 4
     assert microwave.config.service == Exponential(120.0)
     assert scenario.overrides == (("devices.microwave.units", "4"), ("devices.microwave.service", '{dist="exponential", mean="2m"}'))
-    untouched = load_scenario(LIBRARY / "typical_week.toml").device("microwave")
+    untouched = load_scenario(LIBRARY / "typical_week.toml").station.device("microwave")
     assert untouched.config.service == Triangular(110.0, 170.0, 260.0)
 
 
@@ -110,3 +111,59 @@ def test_a_variant_may_give_the_weather_in_another_form(tmp_path: Path) -> None:
     assert max(load_scenario(tmp_path / "hot.toml").temp_c) == 36
     hourly = load_scenario(tmp_path / "base.toml", ["weather.temp_c=[" + ",".join(["30"] * 24) + "]"])
     assert set(hourly.temp_c) == {30.0}
+
+
+STATIONS = LIBRARY / "stations"
+
+
+def test_every_library_station_loads_and_is_no_scenario() -> None:
+    found = sorted(STATIONS.glob("*.toml"))
+    assert [p.stem for p in found] == ["yunting", "yunting_automated"]
+    for path in found:
+        assert not is_scenario(read_scenario_tree(path))
+        assert load_station(path).devices
+
+
+def test_a_scenario_is_its_station_with_demand_and_weather() -> None:
+    """The planner's week and the live station are one description of Yunting: the scenario only adds to it."""
+    week = load_scenario(LIBRARY / "typical_week.toml")
+    assert dataclasses.replace(week.station, source="") == dataclasses.replace(load_station(STATIONS / "yunting.toml"), source="")
+    automated = load_scenario(LIBRARY / "automated_station.toml")
+    station = load_station(STATIONS / "yunting_automated.toml")
+    assert dataclasses.replace(automated.station, source="") == dataclasses.replace(station, source="")
+    assert automated.start.month == 7 and max(automated.temp_c) > 38, "the heat wave's demand and weather, from the first base"
+    assert station.automations is not None and station.device("ac").config.start_on is False
+
+
+def test_a_list_of_bases_is_merged_in_order_later_ones_winning(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('[station]\nid = "a"\nname = "from a"\n[devices.m]\nkind = "microwave"\nunits = 1\n')
+    (tmp_path / "b.toml").write_text('[station]\nid = "b"\n[devices.m]\nunits = 3\n')
+    (tmp_path / "top.toml").write_text('extends = ["a.toml", "b.toml"]\n[devices.m]\npower_w = 700\n')
+    station = load_station(tmp_path / "top.toml")
+    assert (station.id, station.name) == ("b", "from a")
+    assert (station.device("m").config.units, station.device("m").config.power_w) == (3, 700)
+
+
+def test_a_station_files_secret_is_found_beside_it_from_wherever_it_is_extended(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "station.toml").write_text('[station]\nid = "s"\n[devices.m]\nkind = "microwave"\n[broker]\nsecret_file = "s.secret"\n')
+    (tmp_path / "week.toml").write_text('extends = "site/station.toml"\n')
+    assert dict(load_station(tmp_path / "week.toml").settings)["broker_secret_file"] == str((site / "s.secret").resolve())
+
+
+def test_a_scenario_given_as_a_station_names_what_is_not_a_stations() -> None:
+    with pytest.raises(ScenarioError, match=r"scenario: unknown key; allowed here: automations, broker, devices, security, station"):
+        load_station(LIBRARY / "typical_week.toml")
+
+
+@pytest.mark.parametrize("extends", ['"stations/yunting.toml"', '["typical_week.toml", "stations/yunting_automated.toml"]'])
+def test_an_upload_may_extend_library_stations(extends: str) -> None:
+    raw = read_scenario_text(f'extends = {extends}\n[scenario]\nname = "up"\n', "upload", LIBRARY)
+    assert raw["station"]["id"] == "yunting" and raw["scenario"]["name"] == "up"
+
+
+@pytest.mark.parametrize("extends", ['"../stations/yunting.toml"', '"stations/../typical_week.toml"', '"/etc/passwd"', "[]", "3"])
+def test_an_upload_extends_nothing_outside_the_library(extends: str) -> None:
+    with pytest.raises(ScenarioError, match="not a library scenario or station file"):
+        read_scenario_text(f"extends = {extends}\n", "upload", LIBRARY)

@@ -25,7 +25,7 @@ PASSWORD = "correct horse battery"
 def station(tmp_path: Path) -> Iterator[LiveStation]:
     scenario = load_scenario(LIBRARY / "typical_week.toml")
     options = Settings(broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'web.db'}", report_interval_s=1.0)
-    live = LiveStation(scenario, options)
+    live = LiveStation(scenario.station, options)
     migrate(live.db)
     with sessions(live.db).begin() as db:
         for role in Role:
@@ -38,7 +38,7 @@ def station(tmp_path: Path) -> Iterator[LiveStation]:
 @pytest.fixture
 def client(station: LiveStation) -> Iterator[TestClient]:
     settings = Settings(database_url=station.settings.database_url)
-    with TestClient(create_app(settings, station.scenario, station)) as test_client:
+    with TestClient(create_app(settings, station.station, station)) as test_client:
         yield test_client
 
 

@@ -313,7 +313,7 @@ def test_health_readiness_and_metrics(client: TestClient, station: LiveStation, 
 
 def test_metrics_token_and_an_anonymous_broker_client_refused(station: LiveStation) -> None:
     settings = Settings(database_url=station.settings.database_url, metrics_token="s3cret-scraper")
-    with TestClient(create_app(settings, station.scenario, station)) as scraper:
+    with TestClient(create_app(settings, station.station, station)) as scraper:
         assert scraper.get("/metrics", headers={"Authorization": "Bearer s3cret-scraper"}).status_code == 200
         assert scraper.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert station.broker is not None

@@ -35,7 +35,7 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-ru
 @pytest.fixture
 def server(station: LiveStation) -> Iterator[str]:
     port = free_port()
-    app = create_app(Settings(database_url=station.settings.database_url), station.scenario, station)
+    app = create_app(Settings(database_url=station.settings.database_url), station.station, station)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -62,7 +62,7 @@ def defended(tmp_path: Path) -> Iterator[Defended]:
     require(MOSQUITTO_BIN)
     scenario = load_scenario(LIBRARY / "typical_week.toml")
     port = free_port()
-    devices = {d.id: d.kind for d in scenario.devices}
+    devices = {d.id: d.kind for d in scenario.station.devices}
     files = mosquitto_files(tmp_path / "broker", STATION, devices, SECRET, port, persistence=False)
     write_secret(tmp_path / "secret", SECRET)
     mosquitto = SecuredMosquitto(files.config, port).start()
@@ -75,13 +75,13 @@ def defended(tmp_path: Path) -> Iterator[Defended]:
     planted.close()
     settings = Settings(mqtt_url=url, broker_secret_file=str(tmp_path / "secret"), database_url=f"sqlite:///{tmp_path / 'd.db'}",
                         discovery=True)  # fmt: skip
-    live = LiveStation(scenario, settings)
+    live = LiveStation(scenario.station, settings)
     migrate(live.db)
     with sessions(live.db).begin() as db:
         create_user(db, "auditor", "审计 李", Role.AUDITOR, "correct horse battery")
     live.start()
     try:
-        with TestClient(create_app(Settings(database_url=settings.database_url), scenario, live)) as web:
+        with TestClient(create_app(Settings(database_url=settings.database_url), scenario.station, live)) as web:
             signed_in = web.post("/api/auth/login", json={"username": "auditor", "password": "correct horse battery"})
             web.cookies.clear()
             yield Defended(live, web, BrokerConfig.from_url(url), {"Authorization": f"Bearer {signed_in.json()['token']}"})

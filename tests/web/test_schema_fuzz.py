@@ -23,7 +23,7 @@ from web.auth import Role
 
 @pytest.fixture
 def admin_client(station: LiveStation) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    app = create_app(Settings(database_url=station.settings.database_url), station.scenario, station)
+    app = create_app(Settings(database_url=station.settings.database_url), station.station, station)
     with TestClient(app) as client:
         yield client, as_role(client, Role.ADMIN)
 

@@ -135,3 +135,52 @@ def test_an_option_overrides_the_environment_only_when_given(
     assert chosen.speed == (env_speed if given_speed is None else given_speed)
     assert chosen.emulate is (env_emulate if given_emulate is None else given_emulate)
     assert chosen.mqtt_url == "mqtt://broker.local:1883", "an option left out is not an explicit None"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    option=st.none() | st.integers(2000, 2999), environment=st.none() | st.integers(3000, 3999), file=st.none() | st.integers(4000, 4999)
+)
+def test_each_setting_comes_from_the_option_else_the_environment_else_the_station_file(
+    option: int | None, environment: int | None, file: int | None
+) -> None:
+    """One file for every machine, each machine's own values in its environment, a one-off on the command line."""
+    saved = os.environ.pop("YXY_BROKER_PORT", None)
+    if environment is not None:
+        os.environ["YXY_BROKER_PORT"] = str(environment)
+    try:
+        chosen = Settings.from_options({} if file is None else {"broker_port": file}, broker_port=option)
+    finally:
+        os.environ.pop("YXY_BROKER_PORT", None)
+        if saved is not None:
+            os.environ["YXY_BROKER_PORT"] = saved
+    expected = next((v for v in (option, environment, file) if v is not None), Settings.model_fields["broker_port"].default)
+    assert chosen.broker_port == expected
+
+
+def test_a_station_file_runs_live_and_its_broker_table_is_the_default(tmp_path: Path) -> None:
+    """`yxy live` takes a station file alone (no demand, no weather); its [broker] port is used when nothing else says."""
+    port = free_port()
+    station = tmp_path / "station.toml"
+    station.write_text(
+        f'extends = "{(Path("scenarios/library/stations/yunting.toml")).resolve()}"\n[broker]\nport = {port}\n', encoding="utf-8"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "YXY_BROKER_PORT"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "live", str(station), "--duration", "2", "--database", f"sqlite:///{tmp_path / 'live.db'}"],
+        check=False, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"live station yunting: 15 devices (inline), broker 127.0.0.1:{port} (embedded)" in done.stdout, done.stdout
+
+
+def test_emulating_a_station_file_asks_for_a_scenario_of_it(tmp_path: Path) -> None:
+    database = tmp_path / "never.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "serve", "yunting", "--emulate", "--database", f"sqlite:///{database}"],
+        check=False, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--emulate" in lines[0] and "station file" in lines[0] and "automated_station" in lines[0], lines
+    assert not database.exists()
