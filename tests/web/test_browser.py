@@ -114,6 +114,9 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     page.click("#detail-close")
     expect(page.locator("#device-detail")).to_be_hidden()
 
+    for obeys_no_power in ("door", "aed", "microwave"):  # a switch only where the kind obeys "on" (its registry entry)
+        expect(page.locator(f"#device-{obeys_no_power} button.switch")).to_have_count(0)
+    expect(page.locator("#device-ac button.switch")).to_have_count(1)
     card.locator("button.switch").click()  # switch them off from the phone
     expect(card.locator(".command")).to_have_text("已确认", timeout=10_000)
     expect(card.locator("[data-field=on]")).to_have_text("关")

@@ -197,7 +197,8 @@ function renderDevice(device) {
   const fields = SHOWN.filter((k) => device.reported[k] !== undefined && device.reported[k] !== null)
     .map((k) => `<li><span>${t(k === "on" ? "power" : k)}</span><b data-field="${k}">${esc(format(k, device.reported[k]))}</b></li>`).join("");
   const last = Object.values(state.commands).filter((c) => c.device === device.id).pop();
-  const control = ["lights", "air_conditioner"].includes(device.kind) && canOperate()
+  // A power switch on every device whose kind obeys "on" (its registry entry says so, through the API).
+  const control = device.settable && "on" in device.settable && canOperate()
     ? `<button type="button" class="switch" data-device="${device.id}">${device.reported.on ? t("switch_off") : t("switch_on")}</button>`
     : "";
   card.innerHTML = `<h3>${esc(deviceName(device.id))} <small>${esc(device.id)}</small>${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
