@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi import Path as ApiPath
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from hardware_bridge.errors import BridgeError
@@ -21,6 +21,7 @@ from scenarios.report import write_comparison_report, write_report
 from scenarios.results import compare as compare_results
 from store.models import AuditEntry, PlannerRun, User
 from twin.alarm import Alarm, AlarmError
+from twin.clock import Clock
 from twin.entity import Twin
 from web import planner
 from web.auth import (
@@ -81,6 +82,22 @@ class CommandView(BaseModel):
     error: str | None
 
 
+def _utc(moment: datetime) -> datetime:
+    """Stored times are UTC, some read back without their zone (SQLite): sent with it, so no browser takes them for its own."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Instant = Annotated[datetime, AfterValidator(_utc)]
+"""A moment, in ISO 8601 with its offset (UTC); the page shows it in the station's time zone."""
+
+
+class AlarmStepView(BaseModel):
+    state: str
+    who: str
+    at: Instant
+    note: str
+
+
 class AlarmView(BaseModel):
     id: str
     source: str
@@ -91,7 +108,8 @@ class AlarmView(BaseModel):
     assignee: str | None
     escalations: int
     detail: str
-    steps: list[dict[str, Any]]
+    raised_at: Instant = Field(description="When it was first raised (or last reopened).")
+    steps: list[AlarmStepView]
 
 
 class AlarmStepRequest(_Strict):
@@ -129,7 +147,7 @@ class UserView(BaseModel):
 
 class AuditView(BaseModel):
     id: int
-    at: datetime
+    at: Instant
     username: str
     role: str
     action: str
@@ -140,7 +158,7 @@ class AuditView(BaseModel):
 
 
 class PointView(BaseModel):
-    at: datetime
+    at: Instant
     value: Any
     low: float | None
     high: float | None
@@ -274,17 +292,17 @@ def get_command(command_id: Id, _: Everyone, svc: ServicesDep) -> CommandView:
     return found  # type: ignore[no-any-return]
 
 
-def _alarm(alarm: Alarm) -> AlarmView:
-    return AlarmView(
-        **alarm.as_event() | {"id": alarm.id},
-        steps=[{"state": s.state, "who": s.who, "t": s.t, "note": s.note} for s in alarm.steps],
-    )
+def _alarm(alarm: Alarm, clock: Clock) -> AlarmView:
+    """The alarm with its times dated on the feed's clock (the twin counts seconds since the station started)."""
+    steps = [AlarmStepView(state=s.state, who=s.who, at=clock.datetime_at(s.t), note=s.note) for s in alarm.steps]
+    opened = [s for s in steps if s.state in ("raised", "reopened")]
+    return AlarmView(**alarm.as_event() | {"id": alarm.id}, raised_at=(opened or steps)[-1].at, steps=steps)
 
 
 @alarms.get("", response_model=list[AlarmView])
 def list_alarms(_: Everyone, svc: ServicesDep, active: bool = True) -> list[AlarmView]:
     bridge = svc.bridge
-    return bridge.read(lambda _twin: [_alarm(a) for a in bridge.alarms.alarms.values() if a.active or not active])  # type: ignore[no-any-return]
+    return bridge.read(lambda _twin: [_alarm(a, bridge.clock) for a in bridge.alarms.alarms.values() if a.active or not active])  # type: ignore[no-any-return]
 
 
 @alarms.post("/{alarm_id}/{step}", response_model=AlarmView)
@@ -312,7 +330,7 @@ def alarm_step(
             alarm = book.note(alarm_id, who, now, body.note or "-")
         else:
             alarm = book.clear(alarm_id, who, now, body.note)
-        return _alarm(alarm)
+        return _alarm(alarm, bridge.clock)
 
     try:
         view: AlarmView = bridge.call(act)
@@ -397,7 +415,7 @@ class RunRequest(_Strict):
 
 class RunView(BaseModel):
     id: int
-    created_at: datetime
+    created_at: Instant
     username: str
     scenario: str
     overrides: list[str]
@@ -510,7 +528,7 @@ def run_report(run_id: RunId, _: Everyone, db: DatabaseDep, lang: Literal["zh", 
 
 
 class DoorEvent(BaseModel):
-    at: datetime
+    at: Instant
     door: str
     event: str
     worker: str | None

@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from sqlalchemy.exc import SQLAlchemyError
 
+from twin.clock import Clock
 from twin.entity import Twin
 from twin.errors import FeedGapError
 from twin.feed import Change
@@ -40,10 +41,11 @@ TOO_SLOW = status.WS_1013_TRY_AGAIN_LATER
 GAP = 4410
 
 
-def _json(change: Change) -> dict[str, Any]:
+def _json(change: Change, clock: Clock) -> dict[str, Any]:
+    """``t`` is seconds on the twin's clock; ``at`` the same moment in ISO 8601 with its offset, for people."""
     return {
-        "seq": change.seq, "t": change.t, "entity": change.entity_id, "name": change.name,
-        "version": change.version, "data": change.data,
+        "seq": change.seq, "t": change.t, "at": clock.datetime_at(change.t).isoformat(), "entity": change.entity_id,
+        "name": change.name, "version": change.version, "data": change.data,
     }  # fmt: skip
 
 
@@ -91,7 +93,7 @@ async def feed(websocket: WebSocket, after: int = 0, token: str | None = None) -
         return
     try:
         for past in backlog:
-            await websocket.send_json(_json(past))
+            await websocket.send_json(_json(past, svc.bridge.clock))
         check_at = loop.time() + SESSION_CHECK_S
         while True:
             try:
@@ -110,7 +112,7 @@ async def feed(websocket: WebSocket, after: int = 0, token: str | None = None) -
             if change is None:
                 await websocket.close(code=TOO_SLOW, reason=f"more than {QUEUE_LIMIT} changes behind: resume with ?after=")
                 return
-            await websocket.send_json(_json(change))
+            await websocket.send_json(_json(change, svc.bridge.clock))
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

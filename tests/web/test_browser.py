@@ -242,3 +242,50 @@ def station_runs(station: LiveStation) -> list[list[str]]:
             json.loads(row[0]) if isinstance(row[0], str) else row[0]
             for row in db.execute(text("select overrides from planner_run order by id"))
         ]
+
+
+@pytest.mark.parametrize("browser_zone", ["UTC", "Asia/Shanghai", "America/New_York"])
+def test_every_time_is_the_stations_whatever_zone_the_browser_is_in(server: str, station: LiveStation, browser_zone: str) -> None:
+    """The door log, the audit log, an alarm and a chart all read the station's clock (Asia/Shanghai), the same
+    digits in a browser set to UTC as in one set to Shanghai: activity at 12:40 is drawn at 12:40, not 04:40."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from twin.alarm import Severity
+
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            raise AssertionError("Debian's chromium is required in CI (the test setup installs it)")
+        pytest.skip("no chromium")
+    bridge = station.bridge
+    assert bridge is not None
+    shanghai = ZoneInfo(station.station.timezone)
+
+    def on_the_station_clock(moment: str, with_day: bool) -> str:
+        instant = datetime.fromisoformat(moment)
+        assert instant.utcoffset() is not None, f"{moment!r} says no offset: a browser would read it as its own"
+        return instant.astimezone(shanghai).strftime("%Y-%m-%d %H:%M:%S" if with_day else "%H:%M:%S")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", timezone_id=browser_zone).new_page()
+        try:
+            sign_in(page, server, "admin")
+            assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == browser_zone
+            bridge.call(lambda twin: twin.record("door", bridge.clock.now(), "worker_entered", {"worker": "w.1", "group": "riders"}))
+            bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", bridge.clock.now(), "9 °C", Severity.WARNING))
+            for selector, with_day in (("#door-log li time", False), ("#audit-list li time", True), ("#alarms li time", True)):
+                shown = page.locator(selector).first
+                expect(shown).to_be_visible(timeout=10_000)
+                moment = shown.get_attribute("datetime")
+                assert moment is not None
+                assert shown.inner_text() == on_the_station_clock(moment, with_day), (selector, browser_zone)
+            page.wait_for_function("document.querySelector('#occupancy-chart') && document.querySelector('#occupancy-chart').layout")
+            drawn_to = page.evaluate("document.querySelector('#occupancy-chart').layout.xaxis.range[1]")
+            now_there = datetime.now(shanghai).replace(tzinfo=None)
+            assert abs((datetime.fromisoformat(str(drawn_to)[:19]) - now_there).total_seconds()) < 120, (drawn_to, now_there)
+            shot(page, f"07-times-browser-in-{browser_zone.replace('/', '-')}")
+        finally:
+            browser.close()

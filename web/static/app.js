@@ -16,6 +16,22 @@ const BILINGUAL = /^(\S*[\u3400-\u9fff]\S*)\s+([\x20-\x7e]+)$/;
 const labelFor = (label) => { const m = BILINGUAL.exec(label || ""); return m ? m[state.lang === "zh" ? 1 : 2] : label; };
 const deviceName = (id) => { const spot = state.plan && state.plan.devices.find((d) => d.id === id); return spot ? labelFor(spot.label) : id; };
 const SVG_NS = "http://www.w3.org/2000/svg";
+// Every time is shown in the station's own zone (the plan says which), whatever zone the browser is in: the
+// server sends moments with their offset, and the custodian reads the station's clock.
+const zone = () => (state.plan && state.plan.timezone) || "Asia/Shanghai";
+const CLOCK = { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
+const DAY = { year: "numeric", month: "2-digit", day: "2-digit" };
+function stationParts(moment) {
+  const parts = new Intl.DateTimeFormat("en-CA", { ...DAY, ...CLOCK, timeZone: zone() }).formatToParts(new Date(moment));
+  return Object.fromEntries(parts.map((p) => [p.type, p.value]));
+}
+// "14:05:09", or "2026-12-02 14:05:09" with the day: the same digits in either language.
+function stationTime(moment, withDay = false) {
+  const p = stationParts(moment);
+  return `${withDay ? `${p.year}-${p.month}-${p.day} ` : ""}${p.hour}:${p.minute}:${p.second}`;
+}
+// Plotly draws a date string as written, ignoring any offset: hand it the station's wall time.
+const stationWall = (moment) => stationTime(moment, true);
 
 function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
@@ -70,6 +86,7 @@ async function start(me) {
   document.getElementById("run-form").hidden = me.role === "auditor";
   document.getElementById("staff").hidden = me.role !== "admin";
   document.getElementById("audit").hidden = !["admin", "auditor"].includes(me.role);
+  state.plan = await (await api("GET", "/api/station/plan")).json();  // its time zone dates everything below
   if (me.role === "admin") loadStaff();
   if (["admin", "auditor"].includes(me.role)) loadAudit();
   document.getElementById("login").hidden = true;
@@ -77,11 +94,11 @@ async function start(me) {
   document.getElementById("logout").hidden = false;
   await loadDevices();
   await loadAlarms();
-  await loadPlan();
+  drawPlan();
   renderDevices();
+  await loadDoorLog();  // before the feed: its live entries go on top of the history, never under a reload of it
   connectFeed();
   drawOccupancy();
-  loadDoorLog();
   loadToday();
   const names = await (await api("GET", "/api/runs/library")).json();
   const choice = document.getElementById("scenario-choice");
@@ -156,9 +173,12 @@ function onChange(change) {
   if (change.name === "state" && device) { Object.assign(device.reported, change.data); renderDevice(device); }
   else if (change.name === "availability" && device) { device.available = change.data.available; renderDevice(device); }
   else if (change.name === "worker_entered" || change.name === "worker_left") {
-    // Straight from the feed: the history catches up every two seconds, the page need not wait for it.
-    document.getElementById("door-log").insertAdjacentHTML("afterbegin",
-      doorLine({ at: new Date().toISOString(), event: change.name, worker: change.data.worker, group: change.data.group }));
+    // Straight from the feed: the history catches up every two seconds, the page need not wait for it. A change
+    // the history already showed (the feed resumes from before the log was read) is not shown twice.
+    const entry = { at: change.at, event: change.name, worker: change.data.worker, group: change.data.group };
+    if (!document.querySelector(`#door-log li[data-key="${CSS.escape(doorKey(entry))}"]`)) {
+      document.getElementById("door-log").insertAdjacentHTML("afterbegin", doorLine(entry));
+    }
   }
   else if (change.name === "command_acked" || change.name === "command_failed") {
     // The ack can beat the POST's own answer here: keep the outcome for when it arrives.
@@ -247,7 +267,7 @@ function renderAlarms() {
     item.className = `alarm ${alarm.severity}`;
     item.dataset.alarm = alarm.id;
     const repeats = alarm.count > 1 ? ` <span class="count">×${alarm.count}</span>` : "";
-    item.innerHTML = `<b>${esc(deviceName(alarm.source))}</b> ${esc(known(`alarm_${alarm.type}`, alarm.type))}${repeats} <span class="state">${t(alarm.state)}</span> <small>${esc(alarm.detail)}</small>`;
+    item.innerHTML = `<time datetime="${esc(alarm.raised_at)}">${stationTime(alarm.raised_at, true)}</time> <b>${esc(deviceName(alarm.source))}</b> ${esc(known(`alarm_${alarm.type}`, alarm.type))}${repeats} <span class="state">${t(alarm.state)}</span> <small>${esc(alarm.detail)}</small>`;
     for (const [step, label] of [["acknowledge", "acknowledge"], ["assign", "assign"], ["note", "note"], ["clear", "close"]]) {
       if ((step === "acknowledge" && alarm.state !== "raised") || !canOperate()) continue;
       const button = document.createElement("button");
@@ -326,7 +346,7 @@ async function addStaff(event) {
 
 async function loadAudit() {
   const entries = await (await api("GET", "/api/audit?limit=50")).json();
-  document.getElementById("audit-list").innerHTML = entries.map((e) => `<li><time>${new Date(e.at).toLocaleString()}</time>
+  document.getElementById("audit-list").innerHTML = entries.map((e) => `<li><time datetime="${esc(e.at)}">${stationTime(e.at, true)}</time>
     <b>${esc(e.username)}</b> ${esc(e.action)} <small>${esc(e.target)}</small></li>`).join("");
 }
 
@@ -409,9 +429,10 @@ function drawLastDay(element, points, height) {
   // Reported values hold until the next report: steps over the whole last day, the last value held until now.
   const now = new Date();
   if (points.length) points.push({ at: now.toISOString(), value: points[points.length - 1].value });
-  Plotly.newPlot(element, [{ x: points.map((p) => p.at), y: points.map((p) => p.value), type: "scatter", mode: "lines",
+  Plotly.newPlot(element, [{ x: points.map((p) => stationWall(p.at)), y: points.map((p) => p.value), type: "scatter", mode: "lines",
     line: { shape: "hv" } }],
-  { margin: { t: 10, r: 10, b: 40, l: 40 }, height, xaxis: { range: [new Date(now - 24 * 3600 * 1000), now] } }, CHART);
+  { margin: { t: 10, r: 10, b: 40, l: 40 }, height, xaxis: { type: "date", range: [stationWall(now - 24 * 3600 * 1000), stationWall(now)] } },
+  CHART);
 }
 
 async function loadDoorLog() {
@@ -419,8 +440,10 @@ async function loadDoorLog() {
   document.getElementById("door-log").innerHTML = events.map(doorLine).join("");
 }
 
+const doorKey = (e) => `${e.event}|${e.worker}|${Date.parse(e.at)}`;
+
 function doorLine(e) {
-  return `<li class="${esc(e.event)}"><time>${new Date(e.at).toLocaleTimeString()}</time> <b>${esc(t(e.event))}</b> ${esc(e.worker)} <small>${esc(e.group)}</small></li>`;
+  return `<li class="${esc(e.event)}" data-key="${esc(doorKey(e))}"><time datetime="${esc(e.at)}">${stationTime(e.at)}</time> <b>${esc(t(e.event))}</b> ${esc(e.worker)} <small>${esc(e.group)}</small></li>`;
 }
 
 async function loadToday() {
@@ -460,11 +483,6 @@ function drawToday(today) {
 
 function duration(seconds) {
   return seconds < 120 ? `${seconds.toFixed(0)} ${t("seconds")}` : `${(seconds / 60).toFixed(1)} ${t("minutes")}`;
-}
-
-async function loadPlan() {
-  state.plan = await (await api("GET", "/api/station/plan")).json();
-  drawPlan();
 }
 
 function drawPlan() {
