@@ -402,6 +402,8 @@ PUBLIC = {
     ("GET", "/readyz"),
 }
 """The only routes anyone may call unsigned (signing in, the page and its assets); tests/web/test_routes.py checks every other."""
+LARGE_BODIES = {("POST", "/api/runs")}
+"""Routes whose body may be larger than a command's (an uploaded scenario); web/limits.py bounds both."""
 
 
 class RunRequest(_Strict):

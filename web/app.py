@@ -23,6 +23,7 @@ from store.db import sessions
 from web.api import ROUTERS
 from web.deps import Services
 from web.feed import router as feed_router
+from web.limits import BodyLimit
 from web.metrics import RequestCounter, StationMetrics
 from web.metrics import router as health_router
 from web.planner import Planner
@@ -63,6 +64,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         app.include_router(router)
     app.include_router(feed_router)
     app.include_router(health_router)
+    app.add_middleware(BodyLimit)
     app.add_middleware(RequestCounter, metrics=lambda: getattr(getattr(app.state, "services", None), "metrics", None))
 
     @app.get("/static/plotly.min.js", include_in_schema=False)

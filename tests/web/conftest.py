@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from hardware_bridge.emulator import EmulatedDevice
@@ -65,3 +68,18 @@ def token(client: TestClient, role: Role) -> str:
 
 def as_role(client: TestClient, role: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(client, role)}"}
+
+
+@pytest.fixture
+def server(station: LiveStation) -> Iterator[str]:
+    port = free_port()
+    app = create_app(Settings(database_url=station.settings.database_url), station.station, station)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

@@ -9,42 +9,21 @@ import json
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
-import uvicorn
 
 from hardware_bridge.emulator import EmulatedDevice
 from station.live import LiveStation
-from station.settings import Settings
 from tests.conftest import IN_CI, ROOT
-from tests.hardware_bridge.conftest import free_port
 from tests.web.conftest import PASSWORD
-from web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-@pytest.fixture
-def server(station: LiveStation) -> Iterator[str]:
-    port = free_port()
-    app = create_app(Settings(database_url=station.settings.database_url), station.station, station)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 @pytest.fixture
