@@ -39,6 +39,25 @@ def simulate(
     return summarise(scenario, runs)
 
 
+def visits_to_simulate(scenario: Scenario, replications: int | None = None) -> float:
+    """An upper estimate of the visits a run simulates, known before it starts: what a run costs.
+
+    Every stream at its busiest weekday, in the weather that draws the most people; the
+    web planner refuses a run whose estimate is over its budget before queueing it.
+    """
+    response = scenario.population.weather_response
+    heat = max((m for _, m in response.heat_steps), default=1.0)
+    per_day = 0.0
+    for group in scenario.population.groups:
+        weather = (
+            max(1.0 + group.heat_sensitivity * (heat - 1.0), 1.0 + group.cold_sensitivity * (response.cold - 1.0), 1.0)
+            * max(1.0 + group.rain_sensitivity * (response.rain - 1.0), 1.0)
+            * max(group.shelter_factor, 1.0)
+        )
+        per_day += sum(stream.per_day * max(stream.weekday_factor) for stream in group.streams) * weather
+    return per_day * scenario.horizon_s / 86400.0 * (replications or scenario.replications)
+
+
 def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str, Any]:
     devices = {d.id: d for d in scenario.station.devices}
     resources = {

@@ -9,6 +9,7 @@ and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -18,7 +19,17 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from actors import automation
 from actors import distribution as dist
@@ -205,12 +216,26 @@ def _to_config(config_cls: Any, values: Mapping[str, Any]) -> Any:
 # ---- the rest of the file ----------------------------------------------------------
 
 
+MOST_HORIZON_S = 366 * 86400.0
+MOST_NESTING = 32
+"""Tables and arrays deeper than this are no scenario: refused before anything walks them."""
+_DOTTED_TOO_DEEP = re.compile(r"(?:(?:[A-Za-z0-9_-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*\.[ \t]*){" + str(MOST_NESTING) + ",}")
+"""A key of more segments than MOST_NESTING: found before parsing, as tomllib takes quadratic time over one."""
+
+
+def _within_a_year(seconds: float) -> float:
+    if seconds > MOST_HORIZON_S:
+        raise ValueError(f"{seconds:g} s is longer than the most a run may cover, {MOST_HORIZON_S / 86400:g} days")
+    return seconds
+
+
 class ScenarioSection(_Strict):
     name: Identifier
     title: str = ""
     description: str = ""
     start: datetime
-    horizon: Annotated[Duration, Field(gt=0)]
+    horizon: Annotated[Duration, Field(gt=0), AfterValidator(_within_a_year)]
+    """At most a year (and a day): no planner's question needs more, and an endless one would never end."""
     warmup: Duration = 0.0
     replications: Annotated[int, Field(ge=1, le=10_000)] = 10
     seed: Annotated[int, Field(ge=0)] = 1
@@ -572,10 +597,39 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioFileError(f"{path}: no such scenario file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioFileError(f"{path}: cannot be read ({exc})") from None
+    return parse_toml(text, str(path))
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """The TOML in ``text``, refused with the place it goes wrong when it is invalid or nested deeper than MOST_NESTING."""
+    dotted = _DOTTED_TOO_DEEP.search(text)
+    if dotted is not None:
+        line = text.count("\n", 0, dotted.start()) + 1
+        raise ScenarioFileError(f"{source}: line {line}: a key nested more than {MOST_NESTING} deep")
     try:
-        return tomllib.loads(text)
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioFileError(f"{path}: not valid TOML: {exc}") from None
+        raise ScenarioFileError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise ScenarioFileError(f"{source}: nested more than {MOST_NESTING} deep") from None
+    too_deep = _deeper_than(raw, MOST_NESTING)
+    if too_deep is not None:
+        raise ScenarioFileError(f"{source}: {too_deep}: nested more than {MOST_NESTING} deep")
+    return raw
+
+
+def _deeper_than(tree: Any, most: int) -> str | None:
+    """The path of the first value nested deeper than ``most``, else None; iterative, so a deep tree cannot overflow it."""
+    stack: list[tuple[Any, str, int]] = [(tree, "", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth > most:
+            return path
+        if isinstance(node, dict):
+            stack.extend((value, f"{path}.{key}" if path else str(key), depth + 1) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, f"{path}[{n}]", depth + 1) for n, value in enumerate(node))
+    return None
 
 
 def read_scenario_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -640,10 +694,7 @@ def _weather_form_wins(base: dict[str, Any], given: Iterable[str]) -> dict[str, 
 
 def read_scenario_text(text: str, source: str, base_dir: Path) -> dict[str, Any]:
     """A scenario handed over as text (an upload); ``extends`` is looked up in ``base_dir`` (the library) only."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioFileError(f"{source}: not valid TOML: {exc}") from None
+    raw = parse_toml(text, source)
     extends = raw.pop("extends", None)
     if extends is None:
         return raw

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
@@ -23,6 +24,8 @@ def parse_duration(value: object) -> float:
         seconds = sum(float(number) * _SECONDS[unit] for number, unit in parts)
     else:
         raise ValueError("a duration is a number of seconds or a string like '90s', '15m', '2h', '7d'")
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite duration")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     return seconds

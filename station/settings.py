@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, description="Failed logins in a row before the account is locked.")
     lockout_s: float = 900.0
     secure_cookies: bool = Field(False, description="True behind HTTPS.")
+    planner_most_visits: Annotated[float, Field(gt=0)] = Field(
+        2_000_000, description="The most visits one web planner run may simulate (all replications); about 15 min here."
+    )
+    planner_wall_s: Annotated[float, Field(gt=0)] = Field(1800.0, description="A web planner run is stopped after this long.")
+    planner_memory_mb: Annotated[int, Field(ge=256)] = Field(
+        4096, description="The memory a web planner run may add to its process beyond the loaded simulator."
+    )
+    planner_queued_per_user: Annotated[int, Field(ge=1)] = Field(3, description="Runs one user may have queued or running at once.")
     metrics_token: str | None = Field(None, description="A bearer token Prometheus presents to read /metrics.", repr=False)
 
     @classmethod

@@ -466,7 +466,12 @@ def start_run(body: RunRequest, request: Request, user: Planners, db: DatabaseDe
         name, source, scenario = planner.validate(body.scenario, body.toml, body.overrides)
     except ScenarioError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc).replace("upload.toml", "upload")) from None
-    run_id = svc.planner.submit(user.username, name, source, scenario, body.overrides, body.replications)
+    try:
+        run_id = svc.planner.submit(user.username, name, source, scenario, body.overrides, body.replications)
+    except planner.TooCostly as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except planner.QueueFull as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
     audit(
         db,
         request,
@@ -515,6 +520,23 @@ def compare_runs(
 
 @runs.get("/{run_id}", response_model=RunView)
 def get_run(run_id: RunId, _: Everyone, svc: ServicesDep) -> RunView:
+    return _run_view(svc, run_id)
+
+
+@runs.post("/{run_id}/cancel", response_model=RunView)
+def cancel_run(run_id: RunId, request: Request, user: Planners, db: DatabaseDep, svc: ServicesDep) -> RunView:
+    """Stop a queued or running run: its owner or an officer may."""
+    run = db.get(PlannerRun, run_id)
+    if run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id}")
+    if run.username != user.username and user.role != Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"run {run_id} is {run.username}'s; only they or an admin may cancel it")
+    if run.status not in planner.WAITING:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"run {run_id} has already ended ({run.status})")
+    audit(db, request, user, "planner_run_cancelled", f"run {run_id}", {"status": run.status}, None)
+    db.commit()  # the audit entry stands before the run is stopped
+    if not svc.planner.cancel(run_id):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"run {run_id} ended while it was being cancelled")
     return _run_view(svc, run_id)
 
 

@@ -26,7 +26,7 @@ from web.feed import router as feed_router
 from web.limits import BodyLimit
 from web.metrics import RequestCounter, StationMetrics
 from web.metrics import router as health_router
-from web.planner import Planner
+from web.planner import Budget, Planner
 
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -44,7 +44,9 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         made = sessions(live.db)
         metrics = StationMetrics(live)
         live.bridge.call(metrics.watch)
-        app.state.services = Services(settings, made, live.bridge, live.history, Planner(made), station, live.daybook, metrics)
+        app.state.services = Services(
+            settings, made, live.bridge, live.history, Planner(made, Budget.of(settings)), station, live.daybook, metrics
+        )
         try:
             yield
         finally:

@@ -136,6 +136,13 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     expect(report.locator("h1")).to_contain_text("暴雨日")
     shot(report, "05-run-report")
     shot(page, "05-planner")
+    page.fill("#run-form textarea[name=overrides]", "scenario.horizon=180d\nscenario.warmup=0")  # minutes of work
+    page.click("#run-form button[type=submit]")
+    long_run = page.locator("li.run").first
+    expect(long_run.locator(".status")).to_have_text(re.compile("排队中|运行中"))
+    long_run.locator("button.cancel-run").click()
+    expect(long_run.locator(".status")).to_have_text("已取消", timeout=15_000)
+    expect(long_run.locator("button.cancel-run")).to_have_count(0)
 
     page.click("#lang")
     expect(page.locator("h1")).to_have_text("Yunxiaoyi union station")

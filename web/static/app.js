@@ -136,13 +136,43 @@ async function startRun(event) {
 }
 
 async function loadRuns() {
+  // A row is rebuilt only when what it shows has changed, so a button is not pulled from under a finger.
   const runs = await (await api("GET", "/api/runs")).json();
-  document.getElementById("runs").innerHTML = runs.map((r) => `<li class="run ${r.status}" data-run="${r.id}">
-    ${r.status === "done" ? `<input type="checkbox" class="pick" value="${r.id}">` : ""}<b>#${r.id}</b> ${esc(r.scenario)} <span class="status">${t(r.status)}</span>
+  const list = document.getElementById("runs");
+  const rows = runs.map((r) => {
+    const html = runRow(r);
+    const shown = list.querySelector(`li.run[data-run="${r.id}"]`);
+    if (shown && shown.dataset.html === html) return shown;
+    const row = document.createElement("li");
+    row.className = `run ${r.status}`;
+    row.dataset.run = r.id;
+    row.dataset.html = html;
+    row.innerHTML = html;
+    if (shown?.querySelector("input.pick:checked")) row.querySelector("input.pick")?.setAttribute("checked", "");  // a pick survives
+    return row;
+  });
+  list.replaceChildren(...rows);
+  if (runs.some((r) => r.status === "queued" || r.status === "running")) setTimeout(loadRuns, 1000);
+}
+
+function runRow(r) {
+  return `${r.status === "done" ? `<input type="checkbox" class="pick" value="${r.id}">` : ""}<b>#${r.id}</b> ${esc(r.scenario)} <span class="status">${t(r.status)}</span>
     <progress max="${r.replications}" value="${r.done_replications}"></progress>
     ${r.status === "done" ? `<a target="_blank" href="/api/runs/${r.id}/report?lang=${state.lang}">${t("report")}</a>` : ""}
-    ${r.error ? `<small class="error">${esc(r.error)}</small>` : ""}</li>`).join("");
-  if (runs.some((r) => r.status === "queued" || r.status === "running")) setTimeout(loadRuns, 1000);
+    ${mayCancel(r) ? `<button type="button" class="cancel-run" data-run="${r.id}">${t("cancel_run")}</button>` : ""}
+    ${r.error ? `<small class="error">${esc(r.error)}</small>` : ""}`;
+}
+
+function mayCancel(run) {
+  // As the server decides: a waiting run, by its owner or an admin.
+  const waiting = run.status === "queued" || run.status === "running";
+  return waiting && (state.me.role === "admin" || (state.me.role === "operator" && run.username === state.me.username));
+}
+
+async function cancelRun(id) {
+  const response = await api("POST", `/api/runs/${id}/cancel`);
+  document.getElementById("run-error").textContent = response.ok ? "" : detailOf(await response.json());
+  loadRuns();
 }
 
 async function loadDevices() {
@@ -562,6 +592,10 @@ document.getElementById("login-form").addEventListener("submit", signIn);
 document.getElementById("password-form").addEventListener("submit", changePassword);
 document.getElementById("staff-form").addEventListener("submit", addStaff);
 document.getElementById("run-form").addEventListener("submit", startRun);
+document.getElementById("runs").addEventListener("click", (event) => {
+  const button = event.target.closest("button.cancel-run");
+  if (button) cancelRun(button.dataset.run);
+});
 document.getElementById("detail-field").addEventListener("change", drawDetail);
 document.getElementById("detail-close").addEventListener("click", () => { state.detail = null; document.getElementById("device-detail").hidden = true; });
 document.getElementById("compare").addEventListener("click", () => {
