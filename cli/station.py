@@ -30,7 +30,7 @@ from station.settings import Settings
 from store.db import engine_for, migrate, sessions
 from store.models import User
 from twin.entity import Twin
-from web.app import create_app
+from web.app import create_app, server_config
 from web.auth import Role, create_user
 
 FAULTS = {
@@ -297,4 +297,4 @@ def serve(
             console.print(f"staff accounts are in {escape(settings.database_url)}; sign in with yours (the first run printed admin's)")
     engine.dispose()
     console.print(f"open http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings, described, demand=demand), host=host, port=port, log_level="warning")
+    uvicorn.Server(server_config(create_app(settings, described, demand=demand), settings, host, port)).run()

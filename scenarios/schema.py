@@ -505,7 +505,12 @@ class BrokerSection(_Strict):
 class SecuritySection(_Strict):
     session_ttl: Annotated[Duration, Field(gt=0)] | None = None
     login_max_failures: Annotated[int, Field(ge=1, le=100)] | None = None
-    lockout: Annotated[Duration, Field(gt=0)] | None = None
+    """Failed sign-ins in a row from one place before it must wait."""
+    login_first_wait: Annotated[Duration, Field(gt=0)] | None = None
+    """The first wait; each failure after one doubles it."""
+    login_longest_wait: Annotated[Duration, Field(gt=0)] | None = None
+    trusted_proxies: list[str] | None = None
+    """Reverse proxies whose X-Forwarded-For is believed."""
     retention: Annotated[Duration, Field(gt=0)] | None = None
     """How long the history (who came in, what was done) is kept before it is purged."""
     secure_cookies: bool | None = None
@@ -513,7 +518,9 @@ class SecuritySection(_Strict):
 
     def settings(self) -> dict[str, Any]:
         named = {
-            "session_ttl_s": self.session_ttl, "login_max_failures": self.login_max_failures, "lockout_s": self.lockout,
+            "session_ttl_s": self.session_ttl, "login_max_failures": self.login_max_failures,
+            "login_first_wait_s": self.login_first_wait, "login_longest_wait_s": self.login_longest_wait,
+            "trusted_proxies": None if self.trusted_proxies is None else ",".join(self.trusted_proxies),
             "retention_days": None if self.retention is None else self.retention / 86400, "secure_cookies": self.secure_cookies,
         }  # fmt: skip
         return {key: value for key, value in named.items() if value is not None}

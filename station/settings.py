@@ -38,8 +38,16 @@ class Settings(BaseSettings):
     placement: Placement = Field(Placement.INLINE, description="Where the device actors live: this process, or Ray.")
     ray_address: str | None = Field(None, description="With placement ray: a cluster to join; None starts Ray here.")
     session_ttl_s: float = Field(8 * 3600, description="A signed-in session lasts a shift.")
-    login_max_failures: int = Field(5, description="Failed logins in a row before the account is locked.")
-    lockout_s: float = 900.0
+    login_max_failures: Annotated[int, Field(ge=1)] = Field(5, description="Failed sign-ins in a row from one place before it must wait.")
+    login_first_wait_s: Annotated[float, Field(gt=0)] = Field(30.0, description="The first wait; each failure after one doubles it.")
+    login_longest_wait_s: Annotated[float, Field(gt=0)] = Field(900.0, description="The longest a place is made to wait.")
+    login_per_minute: Annotated[int, Field(ge=1)] = Field(20, description="Sign-in attempts one place may make a minute, any names.")
+    login_crowd: Annotated[int, Field(ge=1)] = Field(
+        10, description="Places waiting on one account before only places it signed in from may try it."
+    )
+    trusted_proxies: str | None = Field(
+        None, description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); none by default."
+    )
     secure_cookies: bool = Field(False, description="True behind HTTPS.")
     planner_most_visits: Annotated[float, Field(gt=0)] = Field(
         2_000_000, description="The most visits one web planner run may simulate (all replications); about 15 min here."

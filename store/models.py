@@ -46,9 +46,29 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     """argon2id, never the password."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignInAttempt(Base):
+    """Failed sign-ins for one account name from one place (an IP address), and how long that place must wait.
+
+    Kept per place, not per account, so that a stranger who guesses wrong makes only
+    themselves wait, never the officer at the station's own desk.  The name need not be
+    an account's: an unknown name is counted the same, so the answers do not tell them apart.
+    """
+
+    __tablename__ = "sign_in_attempt"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    """Attempts since the last success or wait, counted before the password is checked."""
+    waits: Mapped[int] = mapped_column(Integer)
+    """How many waits in a row this place has earned: each is twice the one before."""
+    wait_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    signed_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """The last success from here: a known place is let in while strangers crowd the account."""
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class StaffSession(Base):

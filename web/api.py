@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -30,14 +31,14 @@ from web.auth import (
     OVERSIGHT,
     LoginError,
     Role,
-    authenticate,
     close_session,
     close_sessions,
     create_user,
     open_session,
     set_password,
 )
-from web.deps import COOKIE, DatabaseDep, RequireRole, ServicesDep, audit, token_of
+from web.deps import COOKIE, DatabaseDep, RequireRole, ServicesDep, audit, client_of, token_of
+from web.signin import Busy, TooManyAttempts
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RunId = Annotated[int, ApiPath(ge=1, le=2**31 - 1)]
@@ -45,6 +46,12 @@ RunId = Annotated[int, ApiPath(ge=1, le=2**31 - 1)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    """Every refusal's body: what is wrong, in words a member of staff can act on."""
+
+    detail: str
 
 
 class Credentials(_Strict):
@@ -178,14 +185,24 @@ Oversight = Annotated[User, Depends(RequireRole(*OVERSIGHT))]
 Admin = Annotated[User, Depends(RequireRole(Role.ADMIN))]
 
 
-@auth.post("/login", response_model=SignedIn)
+def _refused(exc: TooManyAttempts | Busy) -> HTTPException:
+    if isinstance(exc, TooManyAttempts):
+        return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after_s))})
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"})
+
+
+@auth.post("/login", response_model=SignedIn, responses={401: {"model": Problem}, 429: {"model": Problem}, 503: {"model": Problem}})
 def login(credentials: Credentials, request: Request, response: Response, db: DatabaseDep, svc: ServicesDep) -> SignedIn:
+    """Sign in. A wrong name and a wrong password get the same answer; a place that fails too often waits (429)."""
     settings = svc.settings
     try:
-        user = authenticate(db, credentials.username, credentials.password, settings.login_max_failures, settings.lockout_s)
+        user_id = svc.gate.check(credentials.username, credentials.password, client_of(request))
     except LoginError as exc:
-        db.commit()  # keep the failure count even though the request fails
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+    except (TooManyAttempts, Busy) as exc:
+        raise _refused(exc) from None
+    user = db.get(User, user_id)
+    assert user is not None
     token = open_session(db, user, settings.session_ttl_s)
     audit(db, request, user, "login", user.username)
     response.set_cookie(
@@ -203,17 +220,17 @@ def logout(request: Request, response: Response, user: Everyone, db: DatabaseDep
     response.delete_cookie(COOKIE)
 
 
-@auth.post("/password", status_code=204)
+@auth.post("/password", status_code=204, responses={403: {"model": Problem}, 429: {"model": Problem}, 503: {"model": Problem}})
 def change_password(body: PasswordChange, request: Request, user: Everyone, db: DatabaseDep, svc: ServicesDep) -> None:
-    """Change one's own password; every other session of the account is closed."""
-    settings = svc.settings
+    """Change one's own password; every other session of the account is closed. The current one is checked as at sign-in."""
     try:
-        authenticate(db, user.username, body.current, settings.login_max_failures, settings.lockout_s)
-    except LoginError as exc:
-        reason = "the current password is wrong" if "wrong" in str(exc) else str(exc)  # locked: say so
-        audit(db, request, user, "password_change_refused", user.username, None, {"reason": reason})
-        db.commit()  # the failure counts towards the lockout, as at sign-in, and stays in the audit log
-        raise HTTPException(status.HTTP_403_FORBIDDEN, reason) from None
+        svc.gate.check(user.username, body.current, client_of(request))
+    except LoginError:
+        audit(db, request, user, "password_change_refused", user.username, None, {"reason": "the current password is wrong"})
+        db.commit()  # the refusal stays in the audit log although the request fails
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong") from None
+    except (TooManyAttempts, Busy) as exc:
+        raise _refused(exc) from None
     set_password(db, user, body.new)
     closed = close_sessions(db, user, keep=token_of(request))
     audit(db, request, user, "password_changed", user.username, None, {"other_sessions_closed": closed})

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import plotly
+import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
@@ -21,12 +22,13 @@ from station.live import LiveStation
 from station.settings import Settings
 from store.db import sessions
 from web.api import ROUTERS
-from web.deps import Services
+from web.deps import Services, audit_sign_in
 from web.feed import router as feed_router
 from web.limits import BodyLimit
 from web.metrics import RequestCounter, StationMetrics
 from web.metrics import router as health_router
 from web.planner import Budget, Planner
+from web.signin import Rules, SignInGate
 
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -45,8 +47,9 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         metrics = StationMetrics(live)
         live.bridge.call(metrics.watch)
         app.state.services = Services(
-            settings, made, live.bridge, live.history, Planner(made, Budget.of(settings)), station, live.daybook, metrics
-        )
+            settings, made, live.bridge, live.history, Planner(made, Budget.of(settings)), station, live.daybook, metrics,
+            SignInGate(made, Rules.of(settings), audit_sign_in),
+        )  # fmt: skip
         try:
             yield
         finally:
@@ -112,3 +115,15 @@ def catalog_script() -> CatalogScript:
     """``const TEXT = {"zh": {...}, "en": {...}};``, what the page's ``t(key)`` reads."""
     body = f"const TEXT = {json.dumps(TEXT, ensure_ascii=False, sort_keys=True)};\n".encode()
     return CatalogScript(body, f'"{hashlib.sha256(body).hexdigest()[:16]}"')
+
+
+def server_config(app: FastAPI, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """How ``yxy serve`` (and the tests' server) runs the app: X-Forwarded-For believed only from ``trusted_proxies``.
+
+    uvicorn's default believes it from any loopback peer, so anyone on the machine could
+    put any address in the audit log and dodge the sign-in's per-place limits.
+    """
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning",
+        proxy_headers=settings.trusted_proxies is not None, forwarded_allow_ips=settings.trusted_proxies or "",
+    )  # fmt: skip

@@ -1,8 +1,8 @@
 """Staff accounts, sessions and roles.
 
 Passwords are hashed with argon2id; a session is a random token whose SHA-256 alone is
-stored, so a copy of the database signs nobody in.  Five failed logins in a row lock
-an account for a quarter of an hour.  Every route names the roles it admits.
+stored, so a copy of the database signs nobody in.  Who may try a password, and how
+often, is web/signin.py's.  Every route names the roles it admits.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,7 +38,7 @@ OVERSIGHT = (Role.ADMIN, Role.AUDITOR)
 
 
 class LoginError(Exception):
-    """Wrong name or password, or a locked account; the message never says which of the first two."""
+    """Wrong name or password; the message never says which."""
 
 
 def hash_password(password: str) -> str:
@@ -49,34 +48,9 @@ def hash_password(password: str) -> str:
 def create_user(db: Session, username: str, display_name: str, role: Role, password: str) -> User:
     user = User(
         username=username, display_name=display_name, role=role.value, password_hash=hash_password(password),
-        active=True, failed_logins=0, created_at=datetime.now(UTC),
+        active=True, created_at=datetime.now(UTC),
     )  # fmt: skip
     db.add(user)
-    db.flush()
-    return user
-
-
-def authenticate(db: Session, username: str, password: str, max_failures: int, lockout_s: float) -> User:
-    now = datetime.now(UTC)
-    user = db.scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
-        _hasher.hash(password)  # the same work either way: no timing hint that the name exists
-        raise LoginError("wrong user name or password")
-    if user.locked_until is not None and _aware(user.locked_until) > now:
-        raise LoginError(f"account locked until {_aware(user.locked_until).isoformat(timespec='seconds')} after repeated failures")
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(seconds=lockout_s)
-            user.failed_logins = 0
-        db.flush()
-        raise LoginError("wrong user name or password") from None
-    user.failed_logins = 0
-    user.locked_until = None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
     db.flush()
     return user
 
@@ -104,8 +78,6 @@ def user_for(db: Session, token: str) -> User | None:
 
 def set_password(db: Session, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
     db.flush()
 
 

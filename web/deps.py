@@ -18,6 +18,7 @@ from store.models import AuditEntry, User
 from twin.daybook import Daybook
 from web.auth import Role, user_for
 from web.planner import Planner
+from web.signin import SignInGate
 
 if TYPE_CHECKING:
     from web.metrics import StationMetrics
@@ -37,6 +38,7 @@ class Services:
     daybook: Daybook
     """Today's figures; read and changed only under ``bridge.read`` (the loop feeds it)."""
     metrics: StationMetrics
+    gate: SignInGate
 
 
 async def services(request: Request) -> Services:
@@ -83,11 +85,26 @@ class RequireRole:
         return user
 
 
+def client_of(request: Request | WebSocket) -> str:
+    """The caller's address: the peer's, or what a configured proxy (``trusted_proxies``) says it forwarded."""
+    return request.client.host if request.client else ""
+
+
 def audit(db: Session, request: Request, user: User, action: str, target: str, before: Any = None, after: Any = None) -> None:
     """Append one entry; the database itself refuses to change or delete entries."""
     db.add(
         AuditEntry(
             at=datetime.now(UTC), username=user.username, role=user.role, action=action, target=target,
-            before=before, after=after, client=request.client.host if request.client else "",
+            before=before, after=after, client=client_of(request),
+        )
+    )  # fmt: skip
+
+
+def audit_sign_in(db: Session, action: str, username: str, details: dict[str, Any]) -> None:
+    """An entry for someone not (yet) signed in: a failed sign-in, a place made to wait. They have no role."""
+    db.add(
+        AuditEntry(
+            at=datetime.now(UTC), username=username, role="", action=action, target=username,
+            before=None, after=details, client=str(details.get("source", "")),
         )
     )  # fmt: skip

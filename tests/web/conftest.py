@@ -18,7 +18,7 @@ from station.settings import Settings
 from store.db import migrate, sessions
 from tests.conftest import LIBRARY
 from tests.hardware_bridge.conftest import free_port, wait_for
-from web.app import create_app
+from web.app import create_app, server_config
 from web.auth import Role, create_user
 
 PASSWORD = "correct horse battery"
@@ -73,8 +73,8 @@ def as_role(client: TestClient, role: Role) -> dict[str, str]:
 @pytest.fixture
 def server(station: LiveStation) -> Iterator[str]:
     port = free_port()
-    app = create_app(Settings(database_url=station.settings.database_url), station.station, station)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    settings = Settings(database_url=station.settings.database_url)
+    server = uvicorn.Server(server_config(create_app(settings, station.station, station), settings, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -1,4 +1,4 @@
-"""The web API: sign-in and lockout, commands with audit, alarms, the append-only audit log, the live feed."""
+"""The web API: sign-in and its waits, commands with audit, alarms, the append-only audit log, the live feed."""
 
 from __future__ import annotations
 
@@ -26,14 +26,15 @@ from web.auth import Role
 from web.feed import GAP, TOO_SLOW
 
 
-def test_sign_in_and_lockout(client: TestClient, station: LiveStation) -> None:
+def test_sign_in_and_waiting_after_failures(client: TestClient, station: LiveStation) -> None:
     assert client.post("/api/auth/login", json={"username": "operator", "password": "nope"}).status_code == 401
     me = client.get("/api/auth/me", headers=as_role(client, Role.OPERATOR))
     assert me.json()["role"] == "operator"
     for _ in range(5):
-        client.post("/api/auth/login", json={"username": "custodian", "password": "wrong"})
-    locked = client.post("/api/auth/login", json={"username": "custodian", "password": PASSWORD})
-    assert locked.status_code == 401 and "locked" in locked.json()["detail"]
+        assert client.post("/api/auth/login", json={"username": "custodian", "password": "wrong"}).status_code == 401
+    waiting = client.post("/api/auth/login", json={"username": "custodian", "password": PASSWORD})
+    assert waiting.status_code == 429 and "try again in 30 s" in waiting.json()["detail"], waiting.text
+    assert waiting.headers["retry-after"] == "30"
     with station.db.connect() as db:
         stored = db.execute(text("select password_hash from staff_user where username='admin'")).scalar_one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
