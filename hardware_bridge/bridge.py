@@ -164,9 +164,16 @@ class Bridge:
 
     def command(self, device: str, fields: Mapping[str, Any], by: str, command_id: str | None = None) -> str:
         """Check and queue a command; returns its id (the caller's, if it gave one). Its fate arrives on the feed."""
-        command = self.router.check(device, fields, by, command_id)
-        self.loop.submit(command)
+        command = self.check(device, fields, by, command_id)
+        self.submit(command)
         return command.command_id
+
+    def check(self, device: str, fields: Mapping[str, Any], by: str, command_id: str | None = None) -> Outgoing:
+        """The command as it would be sent, or BridgeError; nothing is sent. The web audits it between this and submit."""
+        return self.router.check(device, fields, by, command_id)
+
+    def submit(self, command: Outgoing) -> None:
+        self.loop.submit(command)
 
     def read(self, action: Callable[[Twin], Any]) -> Any:
         """Run ``action`` on the twin while the loop is not changing it."""

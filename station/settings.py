@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     login_crowd: Annotated[int, Field(ge=1)] = Field(
         10, description="Places waiting on one account before only places it signed in from may try it."
     )
+    audit_key_file: str | None = Field(
+        None, description="The key that seals the audit log's chain; None: beside a SQLite database, else ./yxy-audit.key."
+    )
     trusted_proxies: str | None = Field(
         None, description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); none by default."
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///yxy.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -47,3 +47,16 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 def sessions(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def take_sqlite_write_lock(db: Session) -> None:
+    """On SQLite, start ``db``'s transaction with a write, so that it holds the write lock before it reads.
+
+    pysqlite begins a transaction only at the first write, so a read-then-write ("is
+    there another admin?", "which entry is last?") reads outside any lock and two
+    requests can both act on what they read.  After this, a second such transaction
+    waits for the first to commit and then reads what it wrote.  PostgreSQL callers
+    lock rows (FOR UPDATE) or take an advisory lock instead.
+    """
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("UPDATE staff_user SET id = id WHERE 1 = 0"))

@@ -83,7 +83,7 @@ class StaffSession(Base):
 
 
 class AuditEntry(Base):
-    """Who did what, when, to what, before and after. Append-only: the database refuses changes."""
+    """Who did what, when, to what, before and after. Append-only (database triggers) and hash-chained (store/audit.py)."""
 
     __tablename__ = "audit_log"
 
@@ -96,6 +96,9 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     client: Mapped[str] = mapped_column(String(64), default="")
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """HMAC of this entry and ``prev_hash`` under the station's audit key (store/audit.py); None before the chain began."""
 
 
 class PlannerRun(Base):

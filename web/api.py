@@ -20,6 +20,7 @@ from hardware_bridge.payloads import settable_fields
 from scenarios.errors import ScenarioError
 from scenarios.report import write_comparison_report, write_report
 from scenarios.results import compare as compare_results
+from store.db import take_sqlite_write_lock
 from store.models import AuditEntry, PlannerRun, User
 from twin.alarm import Alarm, AlarmError
 from twin.clock import Clock
@@ -287,11 +288,15 @@ def command_device(device: Id, body: CommandRequest, request: Request, user: Ope
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device!r}")
     before = svc.bridge.read(lambda twin: dict(twin.entity(device).reported))
     try:
-        command_id = svc.bridge.command(device, body.set, by=f"{user.role}:{user.username}")
+        command = svc.bridge.check(device, body.set, by=f"{user.role}:{user.username}")
     except BridgeError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    audit(db, request, user, "command", device, before, body.set)
-    return CommandView(id=command_id, device=device, fields=body.set, by=f"{user.role}:{user.username}", state="pending", error=None)
+    audit(db, request, user, "command", device, before, {**body.set, "command": command.command_id})
+    db.commit()  # the audit entry stands before the command leaves; if it cannot be written, nothing is sent
+    svc.bridge.submit(command)
+    return CommandView(
+        id=command.command_id, device=device, fields=body.set, by=f"{user.role}:{user.username}", state="pending", error=None
+    )
 
 
 @commands.get("/{command_id}", response_model=CommandView)
@@ -383,7 +388,9 @@ def change_user(username: Annotated[str, ApiPath(pattern=r"^[A-Za-z0-9_.-]{1,64}
     before = {"display_name": target.display_name, "role": target.role, "active": target.active}
     stays_admin = (body.role or Role(target.role)) is Role.ADMIN and (target.active if body.active is None else body.active)
     if target.role == Role.ADMIN and target.active and not stays_admin:
-        # The active admins' rows are locked (PostgreSQL) so two officers demoting each other at once cannot both pass.
+        # The active admins' rows are locked (PostgreSQL), or the write lock is taken before reading (SQLite),
+        # so that two officers demoting each other at once cannot both pass.
+        take_sqlite_write_lock(db)
         admins = db.scalars(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True)).with_for_update()).all()
         if len(admins) <= 1:
             raise HTTPException(status.HTTP_409_CONFLICT, f"{username} is the last active admin; make another admin first")
@@ -404,8 +411,37 @@ def change_user(username: Annotated[str, ApiPath(pattern=r"^[A-Za-z0-9_.-]{1,64}
 
 
 @audit_log.get("", response_model=list[AuditView])
-def read_audit(_: Oversight, db: DatabaseDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AuditView]:
-    rows = db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+def read_audit(
+    _: Oversight,
+    db: DatabaseDep,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    before: Annotated[int | None, Query(ge=1, le=2**62, description="Entries older than this id: the next page.")] = None,
+    username: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601 with an offset.")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601 with an offset.")] = None,
+) -> list[AuditView]:
+    """The newest entries first, a page at a time; ``X-Next-Before`` is the ``before`` of the next page, absent on the last."""
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: give an offset (+08:00 or Z), not a bare local time")
+    since, until = (None if m is None else m.astimezone(UTC) for m in (since, until))  # stored in UTC (SQLite keeps no offset)
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
+    if username is not None:
+        query = query.where(AuditEntry.username == username)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    rows = list(db.scalars(query))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        response.headers["X-Next-Before"] = str(rows[-1].id)
     return [AuditView.model_validate(r, from_attributes=True) for r in rows]
 
 

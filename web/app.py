@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,16 +14,18 @@ import plotly
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 
 from scenarios.i18n import TEXT
 from scenarios.schema import Scenario, Station
 from station.live import LiveStation
 from station.settings import Settings
+from store.audit import AuditLog, key_file_for
 from store.db import sessions
 from web.api import ROUTERS
-from web.deps import Services, audit_sign_in
+from web.deps import Services, sign_in_recorder
 from web.feed import router as feed_router
 from web.limits import BodyLimit
 from web.metrics import RequestCounter, StationMetrics
@@ -30,6 +33,7 @@ from web.metrics import router as health_router
 from web.planner import Budget, Planner
 from web.signin import Rules, SignInGate
 
+logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 SWAGGER = "/static/vendor/swagger-ui"
@@ -45,10 +49,11 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         assert live.bridge is not None and live.daybook is not None
         made = sessions(live.db)
         metrics = StationMetrics(live)
+        audit_log = AuditLog(key_file_for(settings.database_url, settings.audit_key_file))
         live.bridge.call(metrics.watch)
         app.state.services = Services(
             settings, made, live.bridge, live.history, Planner(made, Budget.of(settings)), station, live.daybook, metrics,
-            SignInGate(made, Rules.of(settings), audit_sign_in),
+            SignInGate(made, Rules.of(settings), sign_in_recorder(audit_log)), audit_log,
         )  # fmt: skip
         try:
             yield
@@ -71,6 +76,15 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     app.include_router(health_router)
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestCounter, metrics=lambda: getattr(getattr(app.state, "services", None), "metrics", None))
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        """A locked or unreachable database: the request's transaction was rolled back whole, so say so, not 500."""
+        logger.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(
+            {"detail": "the database is busy or unreachable; nothing was changed, try again"},
+            status_code=503, headers={"Retry-After": "5"},
+        )  # fmt: skip
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
@@ -13,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from hardware_bridge.bridge import Bridge
 from scenarios.schema import Station
 from station.settings import Settings
+from store.audit import AuditLog
 from store.history import History
-from store.models import AuditEntry, User
+from store.models import User
 from twin.daybook import Daybook
 from web.auth import Role, user_for
 from web.planner import Planner
@@ -39,6 +39,7 @@ class Services:
     """Today's figures; read and changed only under ``bridge.read`` (the loop feeds it)."""
     metrics: StationMetrics
     gate: SignInGate
+    audit_log: AuditLog
 
 
 async def services(request: Request) -> Services:
@@ -91,20 +92,15 @@ def client_of(request: Request | WebSocket) -> str:
 
 
 def audit(db: Session, request: Request, user: User, action: str, target: str, before: Any = None, after: Any = None) -> None:
-    """Append one entry; the database itself refuses to change or delete entries."""
-    db.add(
-        AuditEntry(
-            at=datetime.now(UTC), username=user.username, role=user.role, action=action, target=target,
-            before=before, after=after, client=client_of(request),
-        )
-    )  # fmt: skip
+    """Append one entry to the chained log, in the request's transaction: it commits with the change or not at all."""
+    log: AuditLog = request.app.state.services.audit_log
+    log.append(db, user.username, user.role, action, target, before, after, client_of(request))
 
 
-def audit_sign_in(db: Session, action: str, username: str, details: dict[str, Any]) -> None:
-    """An entry for someone not (yet) signed in: a failed sign-in, a place made to wait. They have no role."""
-    db.add(
-        AuditEntry(
-            at=datetime.now(UTC), username=username, role="", action=action, target=username,
-            before=None, after=details, client=str(details.get("source", "")),
-        )
-    )  # fmt: skip
+def sign_in_recorder(log: AuditLog) -> Callable[[Session, str, str, dict[str, Any]], None]:
+    """How the sign-in gate writes for someone not (yet) signed in: a failed sign-in, a place made to wait. No role."""
+
+    def record(db: Session, action: str, username: str, details: dict[str, Any]) -> None:
+        log.append(db, username, "", action, username, None, details, str(details.get("source", "")))
+
+    return record

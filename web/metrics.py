@@ -1,7 +1,7 @@
 """Health and metrics, so a fleet of stations can be watched: ``/healthz``, ``/readyz`` and ``/metrics``.
 
 ``/healthz`` says the process answers; ``/readyz`` says the station can do its job (the
-broker connected, the database writable, the bridge's loop not behind). Both are
+broker connected, the database writable, the audit log intact, the bridge's loop not behind). Both are
 open, as load balancers and supervisors call them unsigned, and say nothing but
 yes or no with a reason.
 
@@ -163,6 +163,13 @@ def readyz(svc: ServicesDep) -> JSONResponse:
             db.execute(text("UPDATE staff_user SET id = id WHERE 1 = 0"))
     except SQLAlchemyError as exc:
         problems.append(f"database not writable ({exc.__class__.__name__})")
+    else:
+        with svc.sessions() as db:
+            broken = svc.audit_log.recently_verified(db)
+        if broken:
+            first = broken[0]
+            where = f"at entry {first.entry_id}" if first.entry_id is not None else "at its end"
+            problems.append(f"audit log tampered with {where}: {first.why} ({len(broken)} breaks; yxy audit verify lists them)")
     if problems:
         return JSONResponse({"status": "not ready", "problems": problems}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
     return JSONResponse({"status": "ready", "problems": []})

@@ -70,10 +70,10 @@ def as_role(client: TestClient, role: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(client, role)}"}
 
 
-@pytest.fixture
-def server(station: LiveStation) -> Iterator[str]:
+def serve(station: LiveStation, **options: object) -> Iterator[str]:
+    """The app for ``station`` under a real uvicorn in a thread, as ``yxy serve`` runs it; yields its URL."""
+    settings = Settings(database_url=station.settings.database_url, **options)  # type: ignore[arg-type]
     port = free_port()
-    settings = Settings(database_url=station.settings.database_url)
     server = uvicorn.Server(server_config(create_app(settings, station.station, station), settings, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -83,3 +83,8 @@ def server(station: LiveStation) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture
+def server(station: LiveStation) -> Iterator[str]:
+    yield from serve(station)

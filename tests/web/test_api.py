@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -91,7 +91,7 @@ def test_a_command_from_the_web_reaches_the_device_and_the_audit_log(client: Tes
     assert settable == {"on": {"type": "boolean"}, "brightness_pct": {"type": "number", "minimum": 0, "maximum": 100}}
     entries = client.get("/api/audit", headers=as_role(client, Role.AUDITOR)).json()
     command_entry = next(e for e in entries if e["action"] == "command")
-    assert command_entry["username"] == "operator" and command_entry["after"] == {"on": True} and command_entry["before"]["on"] is False
+    assert command_entry["username"] == "operator" and command_entry["after"] == {"on": True, "command": sent.json()["id"]} and command_entry["before"]["on"] is False
     bad = client.post("/api/devices/lights/commands", json={"set": {"on": "yes"}}, headers=operator)
     assert bad.status_code == 422 and "on" in bad.json()["detail"]
     assert client.post("/api/devices/lights/commands", json={"set": {"on": True}}, headers=as_role(client, Role.AUDITOR)).status_code == 403
@@ -324,3 +324,42 @@ def test_metrics_token_and_an_anonymous_broker_client_refused(station: LiveStati
         assert not stranger.wait_connected(3), "the embedded broker of `yxy serve` refuses clients without an account"
     finally:
         stranger.close()
+
+
+def test_readyz_fails_once_the_audit_log_is_tampered_with(client: TestClient, station: LiveStation) -> None:
+    as_role(client, Role.ADMIN)  # a sign-in: the chain's first entry
+    as_role(client, Role.AUDITOR)
+    with station.db.begin() as db:
+        db.execute(text("DROP TRIGGER audit_log_no_delete"))  # as the database's owner could
+        db.execute(text("DELETE FROM audit_log WHERE id = 1"))
+    ready = client.get("/readyz")
+    assert ready.status_code == 503, ready.text
+    assert "audit log tampered with at entry 2: the chain does not start here" in ready.json()["problems"][0]
+
+
+def test_the_audit_log_pages_through_every_entry_with_filters(client: TestClient) -> None:
+    auditor = as_role(client, Role.AUDITOR)
+    for _ in range(7):
+        as_role(client, Role.CUSTODIAN)
+    client.post("/api/auth/login", json={"username": "custodian", "password": "wrong"})
+    seen: list[int] = []
+    before: str | None = None
+    while True:
+        page = client.get("/api/audit", params={"limit": 3, **({"before": before} if before else {})}, headers=auditor)
+        assert page.status_code == 200, page.text
+        seen += [entry["id"] for entry in page.json()]
+        before = page.headers.get("x-next-before")
+        if before is None:
+            break
+    assert seen == sorted(seen, reverse=True) and seen == list(range(max(seen), 0, -1)), "every entry once, newest first"
+    logins = client.get("/api/audit", params={"username": "custodian", "action": "login"}, headers=auditor).json()
+    assert len(logins) == 7 and {e["action"] for e in logins} == {"login"}
+    failed = client.get("/api/audit", params={"action": "sign_in_failed"}, headers=auditor).json()
+    assert [(e["username"], e["role"]) for e in failed] == [("custodian", "")]
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    assert client.get("/api/audit", params={"since": (now + timedelta(hours=1)).isoformat()}, headers=auditor).json() == []
+    recent = client.get("/api/audit", params={"since": (now - timedelta(hours=1)).isoformat()}, headers=auditor).json()
+    assert len(recent) == len(seen), "a Shanghai offset is read as Shanghai time, not UTC"
+    bare = client.get("/api/audit", params={"since": "2026-12-03T08:00:00"}, headers=auditor)
+    assert bare.status_code == 422 and "offset" in bare.json()["detail"]
+    assert client.get("/api/audit", headers=as_role(client, Role.OPERATOR)).status_code == 403

@@ -7,14 +7,13 @@ walked one place at a time on the gate itself, where the place can be chosen.
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,42 +21,26 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.live import LiveStation
-from station.settings import Settings
+from store.audit import AuditLog
 from store.db import sessions
 from store.models import AuditEntry, SignInAttempt, User
-from tests.hardware_bridge.conftest import free_port
-from tests.web.conftest import PASSWORD
-from web.app import create_app, server_config
+from tests.web.conftest import PASSWORD, serve
 from web.auth import LoginError, Role, create_user
-from web.deps import audit_sign_in
+from web.deps import sign_in_recorder
 from web.signin import Rules, SignInGate, TooManyAttempts
 
 RULES = Rules(most_failures=5, first_wait_s=30.0, longest_wait_s=900.0, per_minute=1000, crowd=10)
 
 
-def _serve(station: LiveStation, **options: object) -> Iterator[str]:
-    settings = Settings(database_url=station.settings.database_url, **options)  # type: ignore[arg-type]
-    port = free_port()
-    server = uvicorn.Server(server_config(create_app(settings, station.station, station), settings, "127.0.0.1", port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
 @pytest.fixture
 def roomy(station: LiveStation) -> Iterator[str]:
     """A server whose per-minute bound is out of the way, so that the database's count alone stands against the race."""
-    yield from _serve(station, login_per_minute=1000)
+    yield from serve(station, login_per_minute=1000)
 
 
 @pytest.fixture
 def behind_proxy(station: LiveStation) -> Iterator[str]:
-    yield from _serve(station, trusted_proxies="127.0.0.1")
+    yield from serve(station, trusted_proxies="127.0.0.1")
 
 
 def _entries(station: LiveStation, action: str) -> list[AuditEntry]:
@@ -100,18 +83,18 @@ def test_forwarded_for_is_believed_only_from_a_configured_proxy(server: str, beh
 
 
 @pytest.fixture
-def gate(engine: Engine) -> SignInGate:
-    return _gate(engine, RULES)
+def gate(engine: Engine, tmp_path: Path) -> SignInGate:
+    return _gate(engine, RULES, tmp_path)
 
 
-def _gate(engine: Engine, rules: Rules) -> SignInGate:
+def _gate(engine: Engine, rules: Rules, folder: Path) -> SignInGate:
     """A gate on a migrated database of each kind (SQLite and PostgreSQL: the upsert is written per dialect)."""
     made: sessionmaker[Session] = sessions(engine)
     with made.begin() as db:
         db.execute(delete(SignInAttempt))
         if db.scalar(select(User).where(User.username == "admin")) is None:
             create_user(db, "admin", "站长", Role.ADMIN, PASSWORD)
-    return SignInGate(made, rules, audit_sign_in)
+    return SignInGate(made, rules, sign_in_recorder(AuditLog(folder / "audit.key")))
 
 
 def test_a_strangers_guesses_never_keep_the_officer_out(gate: SignInGate) -> None:
@@ -123,8 +106,8 @@ def test_a_strangers_guesses_never_keep_the_officer_out(gate: SignInGate) -> Non
     assert gate.check("admin", PASSWORD, "10.0.0.5") > 0, "from the station's desk the officer signs in"
 
 
-def test_each_failure_after_a_wait_doubles_the_next(engine: Engine) -> None:
-    gate = _gate(engine, Rules(most_failures=2, first_wait_s=0.3, longest_wait_s=1.0, per_minute=1000, crowd=10))
+def test_each_failure_after_a_wait_doubles_the_next(engine: Engine, tmp_path: Path) -> None:
+    gate = _gate(engine, Rules(most_failures=2, first_wait_s=0.3, longest_wait_s=1.0, per_minute=1000, crowd=10), tmp_path)
     waits = []
     for _ in range(3):
         while True:
@@ -142,8 +125,8 @@ def test_each_failure_after_a_wait_doubles_the_next(engine: Engine) -> None:
         gate.check("admin", "guess", "198.51.100.7")  # a fresh allowance, not the last wait's single try
 
 
-def test_guessing_from_many_places_shuts_out_strangers_but_not_a_known_place(engine: Engine) -> None:
-    gate = _gate(engine, Rules(most_failures=1, first_wait_s=60.0, longest_wait_s=60.0, per_minute=1000, crowd=3))
+def test_guessing_from_many_places_shuts_out_strangers_but_not_a_known_place(engine: Engine, tmp_path: Path) -> None:
+    gate = _gate(engine, Rules(most_failures=1, first_wait_s=60.0, longest_wait_s=60.0, per_minute=1000, crowd=3), tmp_path)
     assert gate.check("admin", PASSWORD, "10.0.0.5")  # the officer's usual desk
     for n in range(3):
         for _ in range(2):
@@ -175,8 +158,8 @@ def test_an_unknown_name_is_answered_as_a_wrong_password_after_the_same_work(gat
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(attempts=st.integers(1, 12), most=st.integers(1, 6))
-def test_no_more_passwords_are_checked_than_the_limit(engine: Engine, attempts: int, most: int) -> None:
-    gate = _gate(engine, Rules(most, 60.0, 60.0, 1000, 10))
+def test_no_more_passwords_are_checked_than_the_limit(engine: Engine, tmp_path: Path, attempts: int, most: int) -> None:
+    gate = _gate(engine, Rules(most, 60.0, 60.0, 1000, 10), tmp_path)
     answered = {"wrong": 0, "wait": 0}
     for _ in range(attempts):
         try:

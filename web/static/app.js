@@ -36,6 +36,7 @@ const stationWall = (moment) => stationTime(moment, true);
 function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   renderDevices();
   renderAlarms();
   if (state.today) drawToday(state.today);
@@ -374,10 +375,20 @@ async function addStaff(event) {
   if (response.ok) { event.target.reset(); loadStaff(); loadAudit(); }
 }
 
-async function loadAudit() {
-  const entries = await (await api("GET", "/api/audit?limit=50")).json();
-  document.getElementById("audit-list").innerHTML = entries.map((e) => `<li><time datetime="${esc(e.at)}">${stationTime(e.at, true)}</time>
+async function loadAudit(older = false) {
+  // Newest first, a page at a time; the filters are the server's (a page of 50 is never filtered here).
+  const form = new FormData(document.getElementById("audit-filter"));
+  const query = new URLSearchParams({ limit: 50 });
+  for (const key of ["username", "action"]) if (form.get(key)) query.set(key, form.get(key));
+  if (older && state.auditBefore) query.set("before", state.auditBefore);
+  const answer = await api("GET", `/api/audit?${query}`);
+  const entries = await answer.json();
+  state.auditBefore = answer.headers.get("X-Next-Before");
+  const rows = entries.map((e) => `<li><time datetime="${esc(e.at)}">${stationTime(e.at, true)}</time>
     <b>${esc(e.username)}</b> ${esc(e.action)} <small>${esc(e.target)}</small></li>`).join("");
+  const list = document.getElementById("audit-list");
+  list.innerHTML = older ? list.innerHTML + rows : rows;
+  document.getElementById("audit-older").hidden = !state.auditBefore;
 }
 
 function showDevice(id) {
@@ -592,6 +603,8 @@ document.getElementById("login-form").addEventListener("submit", signIn);
 document.getElementById("password-form").addEventListener("submit", changePassword);
 document.getElementById("staff-form").addEventListener("submit", addStaff);
 document.getElementById("run-form").addEventListener("submit", startRun);
+document.getElementById("audit-filter").addEventListener("submit", (event) => { event.preventDefault(); loadAudit(); });
+document.getElementById("audit-older").addEventListener("click", () => loadAudit(true));
 document.getElementById("runs").addEventListener("click", (event) => {
   const button = event.target.closest("button.cancel-run");
   if (button) cancelRun(button.dataset.run);
