@@ -71,7 +71,8 @@ async def read_load(base: str, token: str, clients: int, seconds: float, path: s
 
 async def fan_out(ws_base: str, token: str, viewers: int, changes: int, lights: EmulatedDevice) -> tuple[int, int, float]:
     """(viewers that got every change in order, changes sent, seconds to deliver)."""
-    connections = [await websockets.connect(f"{ws_base}/api/feed?token={token}&after=999999999") for _ in range(viewers)]
+    signed = {"Authorization": f"Bearer {token}"}
+    connections = [await websockets.connect(f"{ws_base}/api/feed?after=999999999", additional_headers=signed) for _ in range(viewers)]
     await asyncio.sleep(0.5)
     received: list[list[int]] = [[] for _ in connections]
 
@@ -135,7 +136,7 @@ def main() -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            token = httpx.post(f"{base}/api/auth/login", json={"username": "admin", "password": password}).json()["token"]
+            token = httpx.post(f"{base}/api/auth/token", json={"username": "admin", "password": password}).json()["token"]
             break
         except httpx.TransportError:
             time.sleep(0.2)

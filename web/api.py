@@ -14,6 +14,7 @@ from fastapi import Path as ApiPath
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hardware_bridge.errors import BridgeError
 from hardware_bridge.payloads import settable_fields
@@ -38,7 +39,7 @@ from web.auth import (
     open_session,
     set_password,
 )
-from web.deps import COOKIE, DatabaseDep, RequireRole, ServicesDep, audit, client_of, token_of
+from web.deps import COOKIE, DatabaseDep, RequireRole, Services, ServicesDep, audit, client_of, token_of
 from web.signin import Busy, TooManyAttempts
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -61,10 +62,18 @@ class Credentials(_Strict):
 
 
 class SignedIn(BaseModel):
-    token: str
+    """A browser's sign-in: the session is in an HttpOnly cookie, never in the body, where a script could read it."""
+
     username: str
     display_name: str
     role: Role
+
+
+class BearerToken(BaseModel):
+    """A script's sign-in (``POST /api/auth/token``): send it as ``Authorization: Bearer ...``; no cookie is set."""
+
+    token: str
+    expires_at: Instant
 
 
 class DeviceView(BaseModel):
@@ -192,10 +201,8 @@ def _refused(exc: TooManyAttempts | Busy) -> HTTPException:
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"})
 
 
-@auth.post("/login", response_model=SignedIn, responses={401: {"model": Problem}, 429: {"model": Problem}, 503: {"model": Problem}})
-def login(credentials: Credentials, request: Request, response: Response, db: DatabaseDep, svc: ServicesDep) -> SignedIn:
-    """Sign in. A wrong name and a wrong password get the same answer; a place that fails too often waits (429)."""
-    settings = svc.settings
+def _signed_in_user(credentials: Credentials, request: Request, db: Session, svc: Services) -> User:
+    """The account the credentials open, through the sign-in gate; its refusals as HTTP answers."""
     try:
         user_id = svc.gate.check(credentials.username, credentials.password, client_of(request))
     except LoginError as exc:
@@ -204,12 +211,34 @@ def login(credentials: Credentials, request: Request, response: Response, db: Da
         raise _refused(exc) from None
     user = db.get(User, user_id)
     assert user is not None
+    return user
+
+
+SIGN_IN_REFUSALS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 429: {"model": Problem}, 503: {"model": Problem}}
+
+
+@auth.post("/login", response_model=SignedIn, responses=SIGN_IN_REFUSALS)
+def login(credentials: Credentials, request: Request, response: Response, db: DatabaseDep, svc: ServicesDep) -> SignedIn:
+    """Sign a browser in (an HttpOnly cookie). A wrong name and a wrong password get the same answer; a place that fails
+    too often waits (429)."""
+    settings = svc.settings
+    user = _signed_in_user(credentials, request, db, svc)
     token = open_session(db, user, settings.session_ttl_s)
     audit(db, request, user, "login", user.username)
     response.set_cookie(
-        COOKIE, token, max_age=int(settings.session_ttl_s), httponly=True, samesite="strict", secure=settings.secure_cookies
-    )
-    return SignedIn(token=token, username=user.username, display_name=user.display_name, role=Role(user.role))
+        COOKIE, token, max_age=int(settings.session_ttl_s), httponly=True, samesite="strict",
+        secure=settings.secure_cookies or request.url.scheme == "https",
+    )  # fmt: skip
+    return SignedIn(username=user.username, display_name=user.display_name, role=Role(user.role))
+
+
+@auth.post("/token", response_model=BearerToken, responses=SIGN_IN_REFUSALS)
+def bearer_token(credentials: Credentials, request: Request, db: DatabaseDep, svc: ServicesDep) -> BearerToken:
+    """Sign a script in: a bearer token for the Authorization header (the same checks and waits as a browser's sign-in)."""
+    user = _signed_in_user(credentials, request, db, svc)
+    token = open_session(db, user, svc.settings.session_ttl_s)
+    audit(db, request, user, "login", user.username, None, {"as": "bearer token"})
+    return BearerToken(token=token, expires_at=datetime.now(UTC) + timedelta(seconds=svc.settings.session_ttl_s))
 
 
 @auth.post("/logout", status_code=204)
@@ -447,6 +476,7 @@ def read_audit(
 
 PUBLIC = {
     ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/token"),
     ("GET", "/"),
     ("GET", "/static/plotly.min.js"),
     ("GET", "/i18n.js"),

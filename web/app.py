@@ -13,8 +13,7 @@ from pathlib import Path
 import plotly
 import uvicorn
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 
@@ -27,6 +26,7 @@ from store.db import sessions
 from web.api import ROUTERS
 from web.deps import Services, sign_in_recorder
 from web.feed import router as feed_router
+from web.headers import SecurityHeaders
 from web.limits import BodyLimit
 from web.metrics import RequestCounter, StationMetrics
 from web.metrics import router as health_router
@@ -36,7 +36,6 @@ from web.signin import Rules, SignInGate
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-SWAGGER = "/static/vendor/swagger-ui"
 
 
 def create_app(settings: Settings, station: Station, running: LiveStation | None = None, demand: Scenario | None = None) -> FastAPI:
@@ -75,6 +74,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     app.include_router(feed_router)
     app.include_router(health_router)
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestCounter, metrics=lambda: getattr(getattr(app.state, "services", None), "metrics", None))
 
     @app.exception_handler(OperationalError)
@@ -102,13 +102,9 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         return Response(catalog.body, media_type="text/javascript; charset=utf-8", headers=headers)
 
     @app.get("/docs", include_in_schema=False)
-    def api_docs() -> HTMLResponse:
-        """The OpenAPI docs with Swagger UI served from web/static/vendor (see its PROVENANCE.md)."""
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} API",
-            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js", swagger_css_url=f"{SWAGGER}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
-        )  # fmt: skip
+    def api_docs() -> FileResponse:
+        """The OpenAPI docs: Swagger UI from web/static/vendor (see its PROVENANCE.md), started by docs.js, no inline script."""
+        return FileResponse(STATIC / "docs.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
 
 from hardware_bridge.bridge import Bridge
 from scenarios.schema import Station
@@ -84,6 +86,18 @@ class RequireRole:
         if Role(user.role) not in self.roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {user.role} may not do this")
         return user
+
+
+def same_origin(request: HTTPConnection) -> bool:
+    """False if a browser says a page of another origin made this request (``Origin``, else ``Sec-Fetch-Site``).
+
+    A request with neither header is no browser's cross-origin request (a script, curl): it is let through, and
+    it carries no cookie of a victim's anyway.  Ports count: a page on another port of this host is another origin.
+    """
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin != "null" and urlsplit(origin).netloc == request.headers.get("host", "")
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 
 def client_of(request: Request | WebSocket) -> str:

@@ -3,8 +3,11 @@
 A browser that reconnects says the last sequence number it saw (``?after=``) and
 gets every change since, then the live ones, in order, none twice: the replay and
 the subscription happen together in the bridge's own thread.  A browser cannot set
-headers on a WebSocket, so the session token may also come as ``?token=``.  The
-session is checked again every ``SESSION_CHECK_S``: an account deactivated, or signed
+headers on a WebSocket, and a token in its URL would end up in logs, so the page's
+feed signs in with the session cookie; a script sends ``Authorization: Bearer``.  A
+browser sends the cookie to any port of the same host, so a socket opened by a page of
+another origin (its ``Origin`` header) is refused: that page could otherwise read the
+feed as the member of staff who visits it.  The session is checked again every ``SESSION_CHECK_S``: an account deactivated, or signed
 out by a password change, stops receiving within that time.
 
 Nothing here blocks the event loop: joining and leaving the feed go to the bridge's
@@ -30,7 +33,7 @@ from twin.entity import Twin
 from twin.errors import FeedGapError
 from twin.feed import Change
 from web.auth import user_for
-from web.deps import Services, token_of
+from web.deps import Services, same_origin, token_of
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["feed"])
@@ -50,9 +53,12 @@ def _json(change: Change, clock: Clock) -> dict[str, Any]:
 
 
 @router.websocket("/api/feed")
-async def feed(websocket: WebSocket, after: int = 0, token: str | None = None) -> None:
+async def feed(websocket: WebSocket, after: int = 0) -> None:
     svc: Services = websocket.app.state.services
-    bearer = token or token_of(websocket)
+    if not same_origin(websocket):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="opened by a page of another origin")
+        return
+    bearer = token_of(websocket)
 
     def signed_in() -> bool:
         with svc.sessions.begin() as db:

@@ -37,8 +37,13 @@ def page(server: str) -> Iterator[object]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 420, "height": 900}, locale="zh-CN")  # a phone
-        yield context.new_page()
+        opened = context.new_page()
+        refused: list[str] = []  # what the Content-Security-Policy stopped, in any page or report the test opened
+        context.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+        context.on("page", lambda other: other.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None))
+        yield opened
         browser.close()
+    assert refused == [], f"the page broke its own policy: {refused}"
 
 
 def shot(page: object, name: str) -> None:

@@ -82,8 +82,7 @@ def defended(tmp_path: Path) -> Iterator[Defended]:
     live.start()
     try:
         with TestClient(create_app(Settings(database_url=settings.database_url), scenario.station, live)) as web:
-            signed_in = web.post("/api/auth/login", json={"username": "auditor", "password": "correct horse battery"})
-            web.cookies.clear()
+            signed_in = web.post("/api/auth/token", json={"username": "auditor", "password": "correct horse battery"})
             yield Defended(live, web, BrokerConfig.from_url(url), {"Authorization": f"Bearer {signed_in.json()['token']}"})
     finally:
         live.stop()

@@ -70,7 +70,7 @@ def test_a_300_mb_body_to_the_sign_in_is_refused_without_the_server_growing(serv
 
 def test_a_scenario_upload_may_be_larger_than_a_command_but_is_bounded_too(server: str) -> None:
     with httpx.Client(base_url=server) as client:
-        token = client.post("/api/auth/login", json={"username": "operator", "password": PASSWORD}).json()["token"]
+        token = client.post("/api/auth/token", json={"username": "operator", "password": PASSWORD}).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         just_under = "# " + "x" * (LARGE_BODY_LIMIT - 4096) + '\n[scenario]\nname = "big"\n'
         fits = client.post("/api/runs", json={"toml": just_under, "replications": 1}, headers=headers)

@@ -62,7 +62,7 @@ def test_the_main_command_shows_a_living_station_and_its_first_account_once(tmp_
     try:
         assert first.startswith("first account: admin / "), first
         password = first.split("admin / ")[1].split()[0]
-        signed_in = httpx.post(f"{base}/api/auth/login", json={"username": "admin", "password": password})
+        signed_in = httpx.post(f"{base}/api/auth/token", json={"username": "admin", "password": password})
         assert signed_in.status_code == 200
         headers = {"Authorization": f"Bearer {signed_in.json()['token']}"}
 

@@ -2,7 +2,7 @@
 "use strict";
 
 const state = {
-  lang: localStorage.getItem("yxy-lang") || "zh", token: sessionStorage.getItem("yxy-token"),
+  lang: localStorage.getItem("yxy-lang") || "zh",
   devices: {}, alarms: [], commands: {}, outcomes: {}, lastSeq: 0,
 };
 const SHOWN = ["on", "busy", "queue", "indoor_temp_c", "mode", "setpoint_c", "occupancy", "charged", "temp_c", "level_l", "free"];
@@ -71,9 +71,7 @@ async function signIn(event) {
   });
   const error = document.getElementById("login-error");
   if (!response.ok) { error.textContent = `${t("bad_login")}: ${detailOf(await response.json())}`; return; }
-  const me = await response.json();
-  state.token = me.token;
-  sessionStorage.setItem("yxy-token", me.token);
+  const me = await response.json();  // the session is in an HttpOnly cookie: this page never holds the token
   error.textContent = "";
   await start(me);
 }
@@ -184,7 +182,7 @@ async function loadDevices() {
 
 function connectFeed() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/api/feed?token=${encodeURIComponent(state.token)}&after=${state.lastSeq}`);
+  const socket = new WebSocket(`${scheme}://${location.host}/api/feed?after=${state.lastSeq}`);  // signed in by the cookie
   socket.onmessage = (event) => onChange(JSON.parse(event.data));
   socket.onclose = async (event) => {
     // 1008: the session ended while open. A refused reconnect shows as 1006: ask the API (a 401 shows the sign-in).
@@ -622,12 +620,11 @@ document.getElementById("lang").addEventListener("click", () => {
 });
 document.getElementById("logout").addEventListener("click", async () => {
   await api("POST", "/api/auth/logout");
-  sessionStorage.removeItem("yxy-token");
   location.reload();
 });
 applyLanguage();
 (async () => {
   const me = await fetch("/api/auth/me", { credentials: "same-origin" });
   // A quick sign-in can beat this first check: then the page is already running and stays so.
-  if (me.ok && state.token && !state.started) await start(await me.json()); else if (!state.started) showLogin();
+  if (me.ok && !state.started) await start(await me.json()); else if (!state.started) showLogin();
 })();

@@ -1,0 +1,72 @@
+"""What every answer tells the browser, and which browser requests are refused before any route sees them.
+
+- **Security headers** on every response: a Content-Security-Policy that allows no
+  inline script and no other origin (so an injected ``<script>`` does not run, and
+  nothing loads from a CDN); ``frame-ancestors 'none'`` (no clickjacking);
+  ``nosniff``; ``Referrer-Policy: same-origin``; and ``Cache-Control: no-store`` on
+  the API, so a shared phone's cache keeps no one's data.
+- **A planner report** is a file plotly writes with inline scripts. It gets its own
+  policy: inline script allowed, but sandboxed to an opaque origin, so it can neither
+  read the session cookie nor call the API.
+- **Cross-origin writes**: a browser's POST, PUT, PATCH or DELETE from a page of
+  another origin is refused with 403. SameSite cookies do not stop a page on another
+  port of the same host, which is another origin but the same site. Scripts send no
+  ``Origin`` and pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web.deps import same_origin
+
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""Inline styles only: plotly sets them on the elements it draws."""
+REPORT_POLICY = (
+    "sandbox allow-scripts allow-popups; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; font-src data:; frame-ancestors 'none'"
+)
+REPORTS = re.compile(r"^/api/runs/(\d+/report|compare)$")
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY")]
+
+
+@dataclass(frozen=True)
+class SecurityHeaders:
+    app: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] in UNSAFE and not same_origin(HTTPConnection(scope)):
+            await _refuse(send)
+            return
+        path: str = scope["path"]
+        policy = REPORT_POLICY if REPORTS.match(path) else PAGE_POLICY
+        extra = [(b"content-security-policy", policy.encode()), *COMMON]
+        if path.startswith("/api/"):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *((n, v) for n, v in extra if n not in names)]
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+async def _refuse(send: Send) -> None:
+    body = json.dumps({"detail": "refused: this request came from a page of another origin"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *COMMON]
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
