@@ -92,6 +92,7 @@ class Bridge:
         self.received = 0
         self.applied = 0
         self.rejected: Counter[str] = Counter()
+        self._rejections = RejectionLog(REJECTIONS_LOGGED_EVERY_S)
         self.messages: Counter[tuple[str, str, str]] = Counter()
         """MQTT messages in by (device kind, channel, outcome), for /metrics."""
         self.alarms = AlarmBook(self.twin)
@@ -217,7 +218,7 @@ class Bridge:
             reason = type(exc).__name__
             self.rejected[reason] += 1
             self.messages[(kind_label, channel, "rejected")] += 1
-            logger.warning("rejected (%s): %s", reason, exc)
+            self._rejections.log(reason, str(exc), now)
             return
         self.applied += 1
         self.messages[(kind_label, channel, "applied")] += 1
@@ -245,3 +246,29 @@ class Bridge:
         """A station runs for months: settled commands and closed alarms leave memory after a day (history keeps them)."""
         twin.forget_commands(now - KEEP_SETTLED_S)
         self.alarms.forget_cleared(now - KEEP_SETTLED_S)
+
+
+REJECTIONS_LOGGED_EVERY_S = 10.0
+
+
+class RejectionLog:
+    """One log line per reason every ``every_s``, saying how many like it were not logged since the last.
+
+    A client spraying garbage would otherwise fill the disk through the log, one line per
+    message; every rejection is still counted in ``/metrics`` (``rejected``) as it happens.
+    """
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self._last: dict[str, float] = {}
+        self._unlogged: Counter[str] = Counter()
+
+    def log(self, reason: str, detail: str, now: float) -> None:
+        last = self._last.get(reason)
+        if last is not None and now - last < self.every_s:
+            self._unlogged[reason] += 1
+            return
+        self._last[reason] = now
+        unlogged = self._unlogged.pop(reason, 0)
+        more = f" (and {unlogged} more like it in the last {now - last:.0f} s)" if unlogged and last is not None else ""
+        logger.warning("rejected (%s): %s%s", reason, detail[:300], more)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +14,7 @@ from actors.bounds import MOST_INSIDE
 from actors.message import DeviceCommand
 from actors.microwave import MicrowaveConfig
 from hardware_bridge import payloads, topics
-from hardware_bridge.bridge import Bridge
+from hardware_bridge.bridge import Bridge, RejectionLog
 from hardware_bridge.clock import wall_clock
 from hardware_bridge.emulator import EmulatedDevice, Faults
 from hardware_bridge.errors import BridgeError, PayloadError
@@ -160,6 +161,32 @@ def test_garbage_is_counted_and_never_stops_the_bridge(
     if where == "bogus":
         assert rejected == len(payloads), "a device the station does not have is never applied"
     assert rejected >= sum(1 for p in payloads if p.startswith(b"{{")), "oversized payloads are rejected"
+
+
+def test_a_spray_of_garbage_is_counted_whole_but_logged_a_line_per_reason(
+    embedded_bridge: tuple[Bridge, EmulatedDevice], caplog: pytest.LogCaptureFixture
+) -> None:
+    bridge, lights = embedded_bridge
+    before = sum(bridge.rejected.values())
+    with caplog.at_level(logging.WARNING, logger="hardware_bridge.bridge"):
+        for n in range(300):
+            lights.mqtt.publish(f"yxy/{bridge.station}/oven/x{n % 7}/state", b"not json", qos=1)
+        wait_for(lambda: sum(bridge.rejected.values()) - before >= 300 or False, timeout_s=30, what="every piece of garbage counted")
+    lines = [r for r in caplog.records if r.getMessage().startswith("rejected (")]
+    # at most a line per reason per 10 s, not one per message (none if the tests before logged this reason just now)
+    assert len(lines) <= 2, [r.getMessage() for r in lines]
+
+
+def test_the_rejection_log_says_how_many_it_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    log = RejectionLog(every_s=10.0)
+    with caplog.at_level(logging.WARNING, logger="hardware_bridge.bridge"):
+        for t in range(25):
+            log.log("PayloadError", f"bad payload {t}", now=float(t))
+    assert [r.getMessage() for r in caplog.records] == [
+        "rejected (PayloadError): bad payload 0",
+        "rejected (PayloadError): bad payload 10 (and 9 more like it in the last 10 s)",
+        "rejected (PayloadError): bad payload 20 (and 9 more like it in the last 10 s)",
+    ]
 
 
 @pytest.fixture(scope="module")
