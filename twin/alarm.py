@@ -71,6 +71,10 @@ class AlarmError(ValueError):
     """An operator asked for a step the alarm's life cycle does not allow (closing a closed alarm)."""
 
 
+class NoSuchAlarm(AlarmError):
+    """No alarm has that id."""
+
+
 REOPEN_WITHIN_S = 600.0
 """A fault back within this long of its alarm's clearing reopens it instead of raising a new one."""
 
@@ -188,7 +192,7 @@ class AlarmBook:
         try:
             return self.alarms[alarm_id]
         except KeyError:
-            raise AlarmError(f"no alarm {alarm_id!r}") from None
+            raise NoSuchAlarm(f"no alarm {alarm_id!r}") from None
 
     def _emit(self, alarm: Alarm, name: str, t: float) -> None:
         self._twin.record(alarm.source, t, name, alarm.as_event())

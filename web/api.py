@@ -23,7 +23,7 @@ from scenarios.report import write_comparison_report, write_report
 from scenarios.results import compare as compare_results
 from store.db import take_sqlite_write_lock
 from store.models import AuditEntry, PlannerRun, User
-from twin.alarm import Alarm, AlarmError
+from twin.alarm import Alarm, AlarmError, NoSuchAlarm
 from twin.clock import Clock
 from twin.entity import Twin
 from web import planner
@@ -383,11 +383,17 @@ def alarm_step(
             alarm = book.clear(alarm_id, who, now, body.note)
         return _alarm(alarm, bridge.clock)
 
+    if bridge.read(lambda twin: alarm_id not in bridge.alarms.alarms):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alarm {alarm_id!r}")
+    audit(db, request, user, f"alarm_{step}", alarm_id, None, body.model_dump())
+    db.commit()  # the audit entry stands before the step is taken
     try:
         view: AlarmView = bridge.call(act)
-    except AlarmError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    audit(db, request, user, f"alarm_{step}", alarm_id, None, body.model_dump())
+    except AlarmError as exc:  # refused after all (another officer's step came first): the log says so too
+        with svc.sessions.begin() as after:  # the request's own transaction has committed already
+            audit(after, request, user, f"alarm_{step}_refused", alarm_id, None, {"reason": str(exc)})
+        code = status.HTTP_404_NOT_FOUND if isinstance(exc, NoSuchAlarm) else status.HTTP_409_CONFLICT
+        raise HTTPException(code, str(exc)) from None
     return view
 
 

@@ -115,6 +115,11 @@ def test_alarm_life_cycle_over_the_api(client: TestClient, station: LiveStation)
     assert again.status_code == 409 and "already cleared" in again.json()["detail"]
     steps = [s["state"] for s in client.get("/api/alarms?active=false", headers=custodian).json()[0]["steps"]]
     assert steps == ["raised", "acknowledged", "assigned", "cleared"]
+    missing = client.post("/api/alarms/nope/clear", json={}, headers=custodian)
+    assert missing.status_code == 404 and "no alarm 'nope'" in missing.json()["detail"]
+    log = client.get("/api/audit", params={"username": "custodian"}, headers=as_role(client, Role.AUDITOR)).json()
+    actions = [e["action"] for e in reversed(log) if e["action"].startswith("alarm_")]
+    assert actions == ["alarm_acknowledge", "alarm_assign", "alarm_clear", "alarm_clear", "alarm_clear_refused"], actions
 
 
 def test_the_audit_log_cannot_be_changed(client: TestClient, station: LiveStation) -> None:
