@@ -6,15 +6,18 @@ per second and p50/p99 latency of GET /api/devices and GET /api/station/today wi
 FastAPI app under the same uvicorn, one sync route returning the same devices JSON
 with no sign-in and no database (the framework's floor on this machine).  Then it
 connects --viewers WebSocket viewers and checks that each receives every change of
-an emulated lights device, in order.
+an emulated lights device, in order.  Between the two it measures GET /api/devices
+quiet and again while --logins strangers sign in as nobody and --resumes viewers keep
+resuming the feed from its start (target: p99 under 250 ms).
 
-    .venv/bin/python bench/web_load.py [--clients 20] [--seconds 10] [--viewers 100] [--changes 200]
+    .venv/bin/python bench/web_load.py [--clients 20] [--seconds 10] [--viewers 100] [--changes 200] [--logins 20] [--resumes 40]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -22,12 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx2 as httpx  # the maintained fork the web stack uses
 import websockets
 
 from hardware_bridge.emulator import EmulatedDevice
 from hardware_bridge.mqtt import BrokerConfig
+from hardware_bridge.security import device_password, device_username, write_secret
 
 
 def free_port() -> int:
@@ -69,10 +74,13 @@ async def read_load(base: str, token: str, clients: int, seconds: float, path: s
     return latencies
 
 
-async def fan_out(ws_base: str, token: str, viewers: int, changes: int, lights: EmulatedDevice) -> tuple[int, int, float]:
+async def fan_out(base: str, token: str, viewers: int, changes: int, lights: EmulatedDevice) -> tuple[int, int, float]:
     """(viewers that got every change in order, changes sent, seconds to deliver)."""
     signed = {"Authorization": f"Bearer {token}"}
-    connections = [await websockets.connect(f"{ws_base}/api/feed?after=999999999", additional_headers=signed) for _ in range(viewers)]
+    async with httpx.AsyncClient(base_url=base, headers=signed) as http:
+        now = (await http.get("/api/devices")).headers["X-Feed-Seq"]  # where the page resumes: the live changes only
+    ws_base = base.replace("http://", "ws://")
+    connections = [await websockets.connect(f"{ws_base}/api/feed?after={now}", additional_headers=signed) for _ in range(viewers)]
     await asyncio.sleep(0.5)
     received: list[list[int]] = [[] for _ in connections]
 
@@ -93,6 +101,35 @@ async def fan_out(ws_base: str, token: str, viewers: int, changes: int, lights: 
         await connection.close()
     in_order = sum(1 for r in received if r == list(range(1, changes + 1)))
     return in_order, changes, elapsed
+
+
+async def under_attack(base: str, token: str, seconds: float, logins: int, resumes: int) -> tuple[list[float], dict[str, int]]:
+    """GET /api/devices by 5 clients while ``logins`` strangers keep signing in as nobody and ``resumes`` viewers keep
+    resuming the feed from its start; (the 5 clients' latencies, the strangers' answers by status)."""
+    answers: dict[str, int] = {}
+    deadline = time.perf_counter() + seconds
+    signed = {"Authorization": f"Bearer {token}"}
+    ws_base = base.replace("http://", "ws://")
+
+    async def stranger(n: int, http: httpx.AsyncClient) -> None:
+        while time.perf_counter() < deadline:
+            answer = await http.post("/api/auth/login", json={"username": f"nobody{n}", "password": "guess"})
+            answers[str(answer.status_code)] = answers.get(str(answer.status_code), 0) + 1
+
+    async def resumer() -> None:
+        while time.perf_counter() < deadline:
+            async with websockets.connect(f"{ws_base}/api/feed?after=0", additional_headers=signed, max_size=None) as socket:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.5):
+                        while True:
+                            await socket.recv()
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        attackers = [asyncio.create_task(stranger(n, http)) for n in range(logins)]
+        attackers += [asyncio.create_task(resumer()) for _ in range(resumes)]
+        latencies = await read_load(base, token, 5, seconds)
+        await asyncio.gather(*attackers, return_exceptions=True)
+    return latencies, answers
 
 
 def report(what: str, latencies: list[float], seconds: float) -> float:
@@ -121,12 +158,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--viewers", type=int, default=100)
     parser.add_argument("--changes", type=int, default=200)
+    parser.add_argument("--logins", type=int, default=20, help="strangers signing in at once during the attack phase")
+    parser.add_argument("--resumes", type=int, default=40, help="viewers resuming the feed from its start meanwhile")
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
     port, broker_port = free_port(), free_port()
     # The server in its own process, as in production: the load generator does not share its interpreter.
+    secret_file = Path(folder) / "broker.secret"
+    secret = write_secret(secret_file)  # the embedded broker admits only its accounts: the bench's lights sign in as theirs
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "typical_week", "--port", str(port), "--database", f"sqlite:///{folder}/web.db"],
+        [sys.executable, "-m", "cli", "serve", "typical_week", "--port", str(port), "--database", f"sqlite:///{folder}/web.db",
+         "--secret-file", str(secret_file)],
         env={**os.environ, "YXY_BROKER_PORT": str(broker_port)}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     assert server.stdout is not None
@@ -140,10 +182,15 @@ def main() -> None:
             break
         except httpx.TransportError:
             time.sleep(0.2)
-    lights = EmulatedDevice("yunting", "lights", "lights", BrokerConfig("127.0.0.1", broker_port, protocol="3.1.1"), state={"on": True})
+    account = BrokerConfig(
+        "127.0.0.1", broker_port, protocol="3.1.1",
+        username=device_username("yunting", "lights"), password=device_password(secret, "yunting", "lights"),
+    )  # fmt: skip
+    lights = EmulatedDevice("yunting", "lights", "lights", account, state={"on": True})
     lights.start()
     try:
         devices_json = httpx.get(f"{base}/api/devices", headers={"Authorization": f"Bearer {token}"}).text
+        wait_until_up(f"{base}/healthz")
         bare_port = free_port()
         bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)], stdin=subprocess.PIPE, text=True)
         assert bare.stdin is not None
@@ -163,7 +210,14 @@ def main() -> None:
         for path in ("/api/devices", "/api/station/today"):
             rate = report(f"GET {path}", asyncio.run(read_load(base, token, args.clients, args.seconds, path)), args.seconds)
             print(f"    {rate / floor:.2f} of the baseline's requests per second")
-        in_order, changes, elapsed = asyncio.run(fan_out(f"ws://127.0.0.1:{port}", token, args.viewers, args.changes, lights))
+        quiet = asyncio.run(read_load(base, token, 5, args.seconds))
+        print("REST while strangers sign in and viewers resume the feed from its start (5 clients reading):")
+        report("quiet", quiet, args.seconds)
+        loud, answers = asyncio.run(under_attack(base, token, args.seconds, args.logins, args.resumes))
+        report(f"with {args.logins} anonymous sign-ins and {args.resumes} far-back feed resumes", loud, args.seconds)
+        loud.sort()
+        print(f"    p99 {loud[int(len(loud) * 0.99)] * 1000:.0f} ms (target < 250 ms); the strangers were answered {answers}")
+        in_order, changes, elapsed = asyncio.run(fan_out(base, token, args.viewers, args.changes, lights))
         rate = changes * args.viewers / elapsed
         print(f"feed fan-out: {args.viewers} WebSocket viewers, {changes} device changes:")
         print(f"  {in_order} of {args.viewers} viewers received every change, in order; {rate:,.0f} deliveries/s")
