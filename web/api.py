@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import tempfile
@@ -214,10 +215,25 @@ def _signed_in_user(credentials: Credentials, request: Request, db: Session, svc
     return user
 
 
+TARPIT_S = 1.0
+"""How long a sign-in refused for its place's pace waits before it is answered: in the event loop, holding no thread,
+so that strangers hammering the sign-in get a second's answer each, not hundreds a second (see bench/web_load.py)."""
+
+
+async def paced(request: Request, svc: ServicesDep) -> None:
+    """The sign-in's per-place pace, checked before the route takes a worker thread."""
+    try:
+        svc.gate.pace(client_of(request))
+    except TooManyAttempts as exc:
+        await asyncio.sleep(min(exc.retry_after_s, TARPIT_S))
+        raise _refused(exc) from None
+
+
+Paced = Depends(paced)
 SIGN_IN_REFUSALS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 429: {"model": Problem}, 503: {"model": Problem}}
 
 
-@auth.post("/login", response_model=SignedIn, responses=SIGN_IN_REFUSALS)
+@auth.post("/login", response_model=SignedIn, responses=SIGN_IN_REFUSALS, dependencies=[Paced])
 def login(credentials: Credentials, request: Request, response: Response, db: DatabaseDep, svc: ServicesDep) -> SignedIn:
     """Sign a browser in (an HttpOnly cookie). A wrong name and a wrong password get the same answer; a place that fails
     too often waits (429)."""
@@ -232,7 +248,7 @@ def login(credentials: Credentials, request: Request, response: Response, db: Da
     return SignedIn(username=user.username, display_name=user.display_name, role=Role(user.role))
 
 
-@auth.post("/token", response_model=BearerToken, responses=SIGN_IN_REFUSALS)
+@auth.post("/token", response_model=BearerToken, responses=SIGN_IN_REFUSALS, dependencies=[Paced])
 def bearer_token(credentials: Credentials, request: Request, db: DatabaseDep, svc: ServicesDep) -> BearerToken:
     """Sign a script in: a bearer token for the Authorization header (the same checks and waits as a browser's sign-in)."""
     user = _signed_in_user(credentials, request, db, svc)
@@ -250,7 +266,12 @@ def logout(request: Request, response: Response, user: Everyone, db: DatabaseDep
     response.delete_cookie(COOKIE)
 
 
-@auth.post("/password", status_code=204, responses={403: {"model": Problem}, 429: {"model": Problem}, 503: {"model": Problem}})
+@auth.post(
+    "/password",
+    status_code=204,
+    responses={403: {"model": Problem}, 429: {"model": Problem}, 503: {"model": Problem}},
+    dependencies=[Paced],
+)
 def change_password(body: PasswordChange, request: Request, user: Everyone, db: DatabaseDep, svc: ServicesDep) -> None:
     """Change one's own password; every other session of the account is closed. The current one is checked as at sign-in."""
     try:

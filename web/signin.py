@@ -3,7 +3,8 @@
 Three bounds, checked cheapest first:
 
 - **Per place** (an IP address, as the server sees it): at most ``per_minute`` attempts a
-  minute under any names, counted in memory before anything else is done.
+  minute under any names, counted in memory before anything else is done (``pace``;
+  the route answers a refusal after a second's pause, so a flood slows itself down).
 - **Per account and place**: the ``most_failures``-th failure in a row makes that place
   wait ``first_wait_s`` before it may try that name again, and each failure after a wait
   doubles the next wait, up to ``longest_wait_s``.  The attempt is counted, by one
@@ -91,8 +92,7 @@ class SignInGate:
         self._pruned_at = 0.0
 
     def check(self, username: str, password: str, source: str) -> int:
-        """The id of the account ``password`` opens, or raise LoginError, TooManyAttempts or Busy."""
-        self._pace(source)
+        """The id of the account ``password`` opens, or raise LoginError, TooManyAttempts or Busy (``pace`` comes first)."""
         now = datetime.now(UTC)
         with self._sessions.begin() as db:
             self._prune(db, now)
@@ -121,8 +121,12 @@ class SignInGate:
             raise LoginError("wrong user name or password")
         return int(account.id)
 
-    def _pace(self, source: str) -> None:
-        """At most ``per_minute`` attempts a minute from one place, whatever the names."""
+    def pace(self, source: str) -> None:
+        """At most ``per_minute`` attempts a minute from one place, whatever the names; TooManyAttempts past it.
+
+        Cheap (memory only) and called in the event loop, before a worker thread is taken: a
+        flood of refused sign-ins must cost the server less than its readers' requests.
+        """
         now = time.monotonic()
         with self._recent_lock:
             recent = self._recent.pop(source, None) or deque()
