@@ -38,6 +38,9 @@ from web.deps import Services, same_origin, token_of
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["feed"])
 SESSION_CHECK_S = 10.0
+HEARTBEAT_S = 5.0
+"""A quiet feed still sends ``{"heartbeat": true}`` this often: a page that hears nothing for three of them knows the
+server or the network is gone (a dropped phone connection may never close the socket) and says so."""
 QUEUE_LIMIT = 2_000
 """Changes waiting for one client; a phone on a bad line further behind is better served by a fresh resume."""
 TOO_SLOW = status.WS_1013_TRY_AGAIN_LATER
@@ -101,24 +104,34 @@ async def feed(websocket: WebSocket, after: int = 0) -> None:
         for past in backlog:
             await websocket.send_json(_json(past, svc.bridge.clock))
         check_at = loop.time() + SESSION_CHECK_S
+        sent_at = loop.time()
         while True:
             try:
-                change: Change | None = await asyncio.wait_for(queue.get(), timeout=max(0.0, check_at - loop.time()))
+                wait = max(0.0, min(sent_at + HEARTBEAT_S, check_at) - loop.time())
+                change: Change | None = await asyncio.wait_for(queue.get(), timeout=wait)
+                quiet = False
             except TimeoutError:
+                change, quiet = None, True
+            if loop.time() >= check_at:  # however busy the feed is
                 check_at = loop.time() + SESSION_CHECK_S
                 try:
                     still = await asyncio.to_thread(signed_in)
                 except SQLAlchemyError as exc:  # the database away for a moment: keep streaming, ask again next time
                     logger.warning("feed: session not checked (%s); trying again in %g s", exc.__class__.__name__, SESSION_CHECK_S)
-                    continue
+                    still = True
                 if not still:
                     await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="signed out")
                     return
-                continue
-            if change is None:
+            if quiet:
+                if loop.time() >= sent_at + HEARTBEAT_S:
+                    await websocket.send_json({"heartbeat": True})
+                    sent_at = loop.time()
+            elif change is None:
                 await websocket.close(code=TOO_SLOW, reason=f"more than {QUEUE_LIMIT} changes behind: resume with ?after=")
                 return
-            await websocket.send_json(_json(change, svc.bridge.clock))
+            else:
+                await websocket.send_json(_json(change, svc.bridge.clock))
+                sent_at = loop.time()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

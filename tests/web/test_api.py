@@ -369,3 +369,14 @@ def test_the_audit_log_pages_through_every_entry_with_filters(client: TestClient
     bare = client.get("/api/audit", params={"since": "2026-12-03T08:00:00"}, headers=auditor)
     assert bare.status_code == 422 and "offset" in bare.json()["detail"]
     assert client.get("/api/audit", headers=as_role(client, Role.OPERATOR)).status_code == 403
+
+
+def test_a_quiet_feed_sends_heartbeats(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("web.feed.HEARTBEAT_S", 0.3)
+    headers = as_role(client, Role.CUSTODIAN)
+    seq = client.get("/api/devices", headers=headers).headers["X-Feed-Seq"]
+    with client.websocket_connect(f"/api/feed?after={seq}", headers=headers) as ws:
+        started = time.monotonic()
+        heard = [ws.receive_json() for _ in range(2)]  # nothing else happens at this station: no device is connected
+        assert heard == [{"heartbeat": True}] * 2, "a page that hears nothing can tell a quiet station from a dead link"
+        assert time.monotonic() - started >= 0.5, "a heartbeat only after a quiet spell, not one per session check"

@@ -9,16 +9,21 @@ import json
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
+import uvicorn
 
 from hardware_bridge.emulator import EmulatedDevice
 from station.live import LiveStation
+from station.settings import Settings
 from tests.conftest import IN_CI, ROOT
+from tests.hardware_bridge.conftest import free_port, wait_for
 from tests.web.conftest import PASSWORD
+from web.app import create_app, server_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -280,3 +285,60 @@ def test_every_time_is_the_stations_whatever_zone_the_browser_is_in(server: str,
             shot(page, f"07-times-browser-in-{browser_zone.replace('/', '-')}")
         finally:
             browser.close()
+
+
+class Restartable:
+    """The web server alone stopped and started again on the same port, the live station carrying on behind it."""
+
+    def __init__(self, station: LiveStation) -> None:
+        self.station = station
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._running: tuple[uvicorn.Server, threading.Thread] | None = None
+
+    def start(self) -> None:
+        settings = Settings(database_url=self.station.settings.database_url)
+        server = uvicorn.Server(server_config(create_app(settings, self.station.station, self.station), settings, "127.0.0.1", self.port))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        wait_for(lambda: server.started, what="the web server up")
+        self._running = (server, thread)
+
+    def stop(self) -> None:
+        if self._running is not None:
+            server, thread = self._running
+            server.should_exit = True
+            thread.join(10)
+            self._running = None
+
+
+def test_the_page_says_when_the_server_is_gone_and_resumes_where_it_was(station: LiveStation, lights: EmulatedDevice) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            raise AssertionError("Debian's chromium is required in CI (the test setup installs it)")
+        pytest.skip("no chromium")
+    web = Restartable(station)
+    web.start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            page = browser.new_context(viewport={"width": 360, "height": 780}, locale="zh-CN").new_page()
+            sign_in(page, web.url, "custodian")
+            banner, power = page.locator("#connection"), page.locator("#device-lights [data-field=on]")
+            expect(banner).to_be_hidden()
+            before = power.inner_text()
+            web.stop()
+            expect(banner).to_be_visible(timeout=10_000)
+            expect(banner).to_contain_text(re.compile("无法连接服务器|实时数据已中断"))
+            expect(page.locator("body")).to_have_class(re.compile("stale"))
+            shot(page, "07-server-gone")
+            lights.update({"on": not lights.state.get("on", False)})  # while the page cannot hear it
+            web.start()
+            expect(banner).to_be_hidden(timeout=15_000)
+            expect(page.locator("body")).not_to_have_class(re.compile("stale"))
+            expect(power).not_to_have_text(before, timeout=10_000)  # the change it missed, from where it left off
+            browser.close()
+    finally:
+        web.stop()

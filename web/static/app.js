@@ -37,6 +37,7 @@ function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  if (state.connection) showConnection(state.connection);
   renderDevices();
   renderAlarms();
   if (state.today) drawToday(state.today);
@@ -180,11 +181,20 @@ async function loadDevices() {
   state.lastSeq = Number(answer.headers.get("X-Feed-Seq") || 0); // the feed resumes after what the list shows
 }
 
+const FEED_SILENT_MS = 15000;  // three of the server's 5 s heartbeats missed: the server or the network is gone
+
 function connectFeed() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/api/feed?after=${state.lastSeq}`);  // signed in by the cookie
-  socket.onmessage = (event) => onChange(JSON.parse(event.data));
+  let watchdog = null;
+  const heard = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => { showConnection("feed_silent"); socket.close(); }, FEED_SILENT_MS);
+  };
+  socket.onopen = () => { heard(); showConnection(null); };
+  socket.onmessage = (event) => { heard(); showConnection(null); const message = JSON.parse(event.data); if (!message.heartbeat) onChange(message); };
   socket.onclose = async (event) => {
+    clearTimeout(watchdog);
     // 1008: the session ended while open. A refused reconnect shows as 1006: ask the API (a 401 shows the sign-in).
     if (event.code === 1008) { showLogin(); return; }
     // 4410: the changes since the page's last one are gone (it was away long): reload the devices, then resume.
@@ -192,8 +202,18 @@ function connectFeed() {
     if (document.getElementById("station").hidden) return;
     const me = await fetch("/api/auth/me", { credentials: "same-origin" }).catch(() => null); // null: the server is away
     if (me && me.status === 401) { showLogin(); return; }
+    showConnection(me ? "feed_down" : "server_gone");
     setTimeout(connectFeed, me ? 1000 : 3000);
   };
+}
+
+function showConnection(problem) {
+  // What is on screen may be out of date while the feed is down: say so, and grey it, until it resumes.
+  const banner = document.getElementById("connection");
+  state.connection = problem;
+  banner.hidden = !problem;
+  banner.textContent = problem ? t(problem) : "";
+  document.body.classList.toggle("stale", Boolean(problem));
 }
 
 function onChange(change) {
