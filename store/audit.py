@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
-from store.db import take_sqlite_write_lock
+from store.db import as_utc, take_sqlite_write_lock
 from store.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -160,7 +160,7 @@ class AuditLog:
     def _seal(self, entry: Any) -> str:
         """The keyed hash of an entry (a new AuditEntry, or a row read back) and of the one before it."""
         content = [
-            entry.id, _aware(entry.at).astimezone(UTC).isoformat(), entry.username, entry.role, entry.action, entry.target,
+            entry.id, as_utc(entry.at).astimezone(UTC).isoformat(), entry.username, entry.role, entry.action, entry.target,
             entry.before, entry.after, entry.client, entry.prev_hash,
         ]  # fmt: skip
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -192,7 +192,3 @@ def _entries(db: Session) -> Iterator[Any]:
             return
         yield from page
         after = page[-1].id
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

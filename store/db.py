@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -60,3 +61,8 @@ def take_sqlite_write_lock(db: Session) -> None:
     """
     if db.get_bind().dialect.name == "sqlite":
         db.execute(text("UPDATE staff_user SET id = id WHERE 1 = 0"))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A moment read back from the database, aware: SQLite keeps no offset, and every moment is stored in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

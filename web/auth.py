@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.db import as_utc
 from store.models import StaffSession, User
 
 _hasher = PasswordHasher()
@@ -70,7 +71,7 @@ def user_for(db: Session, token: str) -> User | None:
         .join(StaffSession, StaffSession.user_id == User.id)
         .where(StaffSession.token_hash == _digest(token), User.active.is_(True))
     ).first()
-    if found is None or _aware(found.expires_at) <= datetime.now(UTC):
+    if found is None or as_utc(found.expires_at) <= datetime.now(UTC):
         return None
     user: User = found.User
     return user
@@ -103,7 +104,3 @@ def allows(roles: tuple[Role, ...]) -> Callable[[User], bool]:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.deps import same_origin
+from web.limits import answer_json
 
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -48,7 +48,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         if scope["method"] in UNSAFE and not same_origin(HTTPConnection(scope)):
-            await _refuse(send)
+            await answer_json(send, 403, "refused: this request came from a page of another origin", COMMON)
             return
         path: str = scope["path"]
         policy = REPORT_POLICY if REPORTS.match(path) else PAGE_POLICY
@@ -63,10 +63,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, sending)
-
-
-async def _refuse(send: Send) -> None:
-    body = json.dumps({"detail": "refused: this request came from a page of another origin"}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *COMMON]
-    await send({"type": "http.response.start", "status": 403, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

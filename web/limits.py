@@ -10,6 +10,7 @@ not 300 MB (and the validation error of a huge JSON never echoes it back).
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -68,12 +69,13 @@ class BodyLimit:
 
 
 async def _refuse(send: Send, limit: int) -> None:
-    body = f'{{"detail": "the request body is over the {limit // MEGABYTE} MB limit; nothing was read or stored"}}'.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")],
-        }
-    )
+    detail = f"the request body is over the {limit // MEGABYTE} MB limit; nothing was read or stored"
+    await answer_json(send, 413, detail, [(b"connection", b"close")])
+
+
+async def answer_json(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """An ASGI middleware's own answer, before any route: ``{"detail": ...}`` like every other refusal."""
+    body = json.dumps({"detail": detail}).encode()
+    start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
     await send({"type": "http.response.body", "body": body})

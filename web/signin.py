@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.settings import Settings
+from store.db import as_utc
 from store.models import SignInAttempt, User
 from web.auth import LoginError, hash_password
 
@@ -117,7 +118,7 @@ class SignInGate:
                 )
                 if _hasher.check_needs_rehash(account.password_hash):
                     db.execute(update(User).where(User.id == account.id).values(password_hash=hash_password(password)))
-        if not opened or account is None:
+        if not opened or account is None:  # (opened implies an account; said again for the type checker)
             raise LoginError("wrong user name or password")
         return int(account.id)
 
@@ -160,8 +161,8 @@ class SignInGate:
             },
         ).returning(table.c.failures, table.c.waits, table.c.wait_until, table.c.signed_in_at)
         failures, waits, wait_until, signed_in_at = db.execute(claim).one()
-        if wait_until is not None and _aware(wait_until) > now:
-            return self._wait(_aware(wait_until), now)
+        if wait_until is not None and as_utc(wait_until) > now:
+            return self._wait(as_utc(wait_until), now)
         if failures > rules.most_failures:
             wait = min(rules.first_wait_s * 2**waits, rules.longest_wait_s) if waits < 64 else rules.longest_wait_s
             until = now + timedelta(seconds=wait)
@@ -175,7 +176,7 @@ class SignInGate:
                 self._record(db, "sign_in_wait", username, {"source": source, "failures": failures - 1, "wait_s": wait})
             return self._wait(until, now)
         crowd = db.scalar(select(func.count()).select_from(SignInAttempt).where(SignInAttempt.username == username, waiting))
-        known = signed_in_at is not None and _aware(signed_in_at) > now - timedelta(days=_KNOWN_PLACE_DAYS)
+        known = signed_in_at is not None and as_utc(signed_in_at) > now - timedelta(days=_KNOWN_PLACE_DAYS)
         if (crowd or 0) >= rules.crowd and not known:
             return TooManyAttempts(
                 "this account is being tried from many places; only places it signed in from before may try it now",
@@ -207,7 +208,3 @@ def _verifies(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

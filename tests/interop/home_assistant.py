@@ -1,6 +1,6 @@
 """Interop harness: a real Home Assistant core (from PyPI) against Mosquitto and ``yxy live --discovery``.
 
-    .venv/bin/python tests/interop/home_assistant.py install [--no-cache]   # once: HA in .cache/home-assistant-venv
+    .venv/bin/python tests/interop/home_assistant.py install [--no-cache]   # once: HA in ~/.cache/yxy/home-assistant-venv
     .venv/bin/python tests/interop/home_assistant.py [run] [--source DIR]  # the checks; exit 1 if any fails
 
 A run starts, on free localhost ports and in a folder made fresh each time
@@ -64,7 +64,9 @@ from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache"
-HA_VENV = CACHE / "home-assistant-venv"
+HA_VENV = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "yxy" / "home-assistant-venv"
+"""Outside the checkout: 700 MB of someone else's code (web assets with CDN links among it) stays out of the project's
+tree, and fresh clones on one machine share one install."""
 RUNS = CACHE / "home-assistant-interop"
 MARKER = ".yxy-interop.json"
 HA_VERSION = "2025.4.4"

@@ -1,6 +1,6 @@
 """A real Home Assistant against the live station (tests/interop/home_assistant.py), in every full run and CI.
 
-It installs Home Assistant into .cache/home-assistant-venv the first time (about 35 s
+It installs Home Assistant into ~/.cache/yxy/home-assistant-venv the first time (about 35 s
 with uv from empty; 700 MB), then takes about 30 s.  YXY_INTEROP=0 leaves it out of a
 run on a machine without Python 3.13 or newer; CI never sets it.  Set YXY_INTEROP_SOURCE to run
 another tree's ``yxy`` (a ``git worktree`` of HEAD, say).

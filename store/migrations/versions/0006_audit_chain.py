@@ -17,6 +17,18 @@ branch_labels = None
 depends_on = None
 
 
+_SQLITE_GUARDS = [
+    f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    for verb in ("UPDATE", "DELETE")
+]
+"""As 0002 made them; re-made here after the columns are added (a migration keeps its own copy of what it creates)."""
+
+
+def _guard_sqlite() -> None:
+    for statement in _SQLITE_GUARDS:
+        op.execute(statement)
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":  # batch mode rebuilds the table, which the append-only triggers would refuse
@@ -30,12 +42,7 @@ def upgrade() -> None:
             "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only()"
         )
     else:
-        op.execute(
-            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
-        )
-        op.execute(
-            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
-        )
+        _guard_sqlite()
 
 
 def downgrade() -> None:
@@ -49,9 +56,4 @@ def downgrade() -> None:
         table.drop_column("hash")
         table.drop_column("prev_hash")
     if bind.dialect.name == "sqlite":
-        op.execute(
-            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
-        )
-        op.execute(
-            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
-        )
+        _guard_sqlite()
