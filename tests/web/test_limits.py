@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx2 as httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.web.conftest import PASSWORD
 from web.limits import BODY_LIMIT, LARGE_BODY_LIMIT
@@ -86,3 +87,15 @@ def test_a_length_that_is_no_number_is_refused(server: str, length: str) -> None
     head = f"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
     status, _ = send(server, head, 0, b"")
     assert status in (400, 413)
+
+
+def test_a_refused_field_is_not_echoed_back(client: TestClient) -> None:
+    operator = {
+        "Authorization": f"Bearer {client.post('/api/auth/token', json={'username': 'operator', 'password': PASSWORD}).json()['token']}"
+    }
+    huge = "v = " + "[" * 250_000  # over the field's 200,000 characters
+    answer = client.post("/api/runs", json={"toml": huge}, headers=operator)
+    assert answer.status_code == 422 and len(answer.content) < 1_000, f"{len(answer.content)} bytes came back"
+    assert answer.json()["detail"][0]["loc"] == ["body", "toml"] and "200000" in answer.json()["detail"][0]["msg"]
+    secret = client.post("/api/auth/login", json={"username": "operator", "password": "x" * 300})
+    assert secret.status_code == 422 and "xxxx" not in secret.text, "a password is never sent back"
