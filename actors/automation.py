@@ -9,6 +9,13 @@ the station's one ``AlarmBook``.  A rule asks for what it wants; the engine comm
 only when the device does not already report it and was not asked within
 ``cooldown_s``.  An alarm an operator closed while its condition still holds is
 raised again at the next evaluation, not forgotten.
+
+A person's command outranks the rules for a while: a rule that governs a device leaves
+it alone for its ``manual_hold_s`` after anyone but the automations commanded it (the
+custodian switched the lights on for a cleaner: they stay on), and the actor says so on
+the feed (``manual_hold``, with until when).  Every command a rule sends names the rule
+(``by = automation:<rule>``) and why, in words the page and the audit log can show.
+Durations are the station's: at an emulated demo's 60x, a 60 s rule runs every second.
 """
 
 from __future__ import annotations
@@ -22,12 +29,18 @@ from typing import Any, NamedTuple
 from actors.actor import Actor
 from actors.message import DeviceCommand, Observed
 from actors.port import Port
+from twin.entity import DESIRED
 
 ALARM_CLEARED = "alarm_cleared"
 AUTOMATIONS_ID = "automations"
 """The automations' actor id, in a simulation and live alike."""
-OBSERVED = ("state", "availability", ALARM_CLEARED)
-"""The names of the twin's changes the automations are handed."""
+OBSERVED = ("state", "availability", ALARM_CLEARED, DESIRED)
+"""The names of the twin's changes the automations are handed (desired: who commanded what)."""
+BY_AUTOMATION = "automation:"
+"""How a command the rules sent is signed: ``automation:<rule>``."""
+MANUAL_HOLD = "manual_hold"
+"""The feed's event: a person's command holds a device against the rules until ``until_s`` (run seconds)."""
+MANUAL_HOLD_S = 1800.0
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
@@ -42,6 +55,7 @@ class LightsByOccupancy:
     occupancy_from: str
     daylight_from_h: float = 6.0
     daylight_to_h: float = 18.0
+    manual_hold_s: float = MANUAL_HOLD_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +72,7 @@ class AirConditioningByTemperature:
     heating_setpoint_c: float = 20.0
     max_below_outdoor_c: float = 10.0
     """Heat-stroke advice: keep indoors no more than this much cooler than outdoors."""
+    manual_hold_s: float = MANUAL_HOLD_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +105,15 @@ class CommandDevice(NamedTuple):
     device: str
     fields: dict[str, Any]
     rule: str
+    reason: Mapping[str, Any] | None = None
+    """Why, as the page's catalog words it: ``{"why": "dark_and_occupied", "occupancy": 3}``."""
+
+
+class ManualHold(NamedTuple):
+    device: str
+    until_s: float
+    by: str
+    rule: str
 
 
 class RaiseAlarm(NamedTuple):
@@ -115,15 +139,43 @@ class AutomationEngine:
     available: dict[str, bool] = field(default_factory=dict)
     _since: dict[tuple[str, str], float] = field(default_factory=dict)
     _raised: set[tuple[str, str]] = field(default_factory=set)
+    speed: float = 1.0
+    """Station seconds per run second (the clock's): the rules' durations are the station's."""
     _asked: dict[tuple[str, str], tuple[Any, float]] = field(default_factory=dict)
+    _held_until: dict[str, float] = field(default_factory=dict)
 
-    def observe(self, entity: str, name: str, data: Mapping[str, Any]) -> None:
+    def observe(self, entity: str, name: str, data: Mapping[str, Any], now: float = 0.0) -> ManualHold | None:
+        """Take in a change of the twin at run time ``now``; a person's command to a governed device starts a hold."""
         if name == "state":
-            self.states.setdefault(entity, {}).update(data)
+            state = self.states.setdefault(entity, {})
+            switched = "on" in data and state.get("on") is not None and data["on"] != state["on"]
+            state.update(data)
+            if switched and self._asked.get((entity, "on"), (None, 0.0))[0] != data["on"]:
+                return self._hold(entity, "at_device", now)  # switched at the wall: a person, as much as a command
         elif name == "availability":
             self.available[entity] = bool(data["available"])
         elif name == ALARM_CLEARED:
             self._raised.discard((str(data.get("source", entity)), str(data.get("type", ""))))
+        elif name == DESIRED and "by" in data and not str(data["by"]).startswith(BY_AUTOMATION):
+            return self._hold(entity, str(data["by"]), now)  # a new command (not revised, nor fields cleared)
+        return None
+
+    def _hold(self, device: str, by: str, now: float) -> ManualHold | None:
+        """A person's hand on ``device``: the rule that governs it waits its hold (a switch after a command: one hold)."""
+        rule = self._governing(device)
+        if rule is None or rule[1] <= 0 or (by == "at_device" and now < self._held_until.get(device, -1.0)):
+            return None
+        until = self._held_until[device] = now + rule[1] / self.speed
+        return ManualHold(device, until, by, rule[0])
+
+    def _governing(self, device: str) -> tuple[str, float] | None:
+        """(rule name, hold) of the rule that commands ``device``, if one does."""
+        for rule in self.rules:
+            if isinstance(rule, LightsByOccupancy) and rule.lights == device:
+                return "lights_by_occupancy", rule.manual_hold_s
+            if isinstance(rule, AirConditioningByTemperature) and rule.ac == device:
+                return "air_conditioning_by_temperature", rule.manual_hold_s
+        return None
 
     def evaluate(self, now: float, hour: float, today: date) -> list[Action]:
         """What to do now, at run time ``now``, ``hour`` of the station's day."""
@@ -139,7 +191,9 @@ class AutomationEngine:
                 actions += self._offline(rule, now)
         return actions
 
-    def _want(self, device: str, wanted: Mapping[str, Any], now: float, rule: str) -> list[Action]:
+    def _want(self, device: str, wanted: Mapping[str, Any], now: float, rule: str, reason: dict[str, Any]) -> list[Action]:
+        if now < self._held_until.get(device, -1.0):
+            return []  # a person commanded it a moment ago: theirs until the hold ends
         state = self.states.get(device, {})
         missing = {k: v for k, v in wanted.items() if state.get(k) != v}
         fresh = {k: v for k, v in missing.items() if not self._recently_asked(device, k, v, now)}
@@ -147,11 +201,11 @@ class AutomationEngine:
             return []
         for key, value in fresh.items():
             self._asked[(device, key)] = (value, now)
-        return [CommandDevice(device, fresh, rule)]
+        return [CommandDevice(device, fresh, rule, reason)]
 
     def _recently_asked(self, device: str, key: str, value: Any, now: float) -> bool:
         asked = self._asked.get((device, key))
-        return asked is not None and asked[0] == value and now - asked[1] < self.cooldown_s
+        return asked is not None and asked[0] == value and now - asked[1] < self.cooldown_s / self.speed
 
     def _occupancy(self, entity: str) -> int:
         return int(self.states.get(entity, {}).get("occupancy", 0) or 0)
@@ -160,7 +214,11 @@ class AutomationEngine:
         if rule.lights not in self.states:
             return []
         daylight = rule.daylight_from_h <= hour < rule.daylight_to_h
-        return self._want(rule.lights, {"on": self._occupancy(rule.occupancy_from) > 0 and not daylight}, now, "lights_by_occupancy")
+        inside = self._occupancy(rule.occupancy_from)
+        reason: dict[str, Any] = {"why": "daylight"}
+        if not daylight:
+            reason = {"why": "dark_and_occupied", "occupancy": inside} if inside else {"why": "nobody_inside"}
+        return self._want(rule.lights, {"on": inside > 0 and not daylight}, now, "lights_by_occupancy", reason)
 
     def _air_conditioning(self, rule: AirConditioningByTemperature, now: float) -> list[Action]:
         state = self.states.get(rule.ac)
@@ -168,22 +226,26 @@ class AutomationEngine:
             return []
         indoor = float(state["indoor_temp_c"])
         outdoor = self.states.get(rule.outdoor_from or "", {}).get("temp_c")
-        if self._occupancy(rule.occupancy_from) < rule.min_occupancy:
+        inside = self._occupancy(rule.occupancy_from)
+        if inside < rule.min_occupancy:
             wanted: dict[str, Any] = {"on": False}
+            reason: dict[str, Any] = {"why": "too_few_inside", "occupancy": inside, "limit": rule.min_occupancy}
         elif indoor > rule.cool_above_c:
             floor = float(outdoor) - rule.max_below_outdoor_c if outdoor is not None else rule.cooling_setpoint_c
             wanted = {"on": True, "mode": "cool", "setpoint_c": round(max(rule.cooling_setpoint_c, floor), 1)}
+            reason = {"why": "too_hot", "indoor_c": round(indoor, 1), "limit_c": rule.cool_above_c}
         elif indoor < rule.heat_below_c:
             wanted = {"on": True, "mode": "heat", "setpoint_c": rule.heating_setpoint_c}
+            reason = {"why": "too_cold", "indoor_c": round(indoor, 1), "limit_c": rule.heat_below_c}
         else:
             return []
-        return self._want(rule.ac, wanted, now, "air_conditioning_by_temperature")
+        return self._want(rule.ac, wanted, now, "air_conditioning_by_temperature", reason)
 
     def _held(self, key: tuple[str, str], holds: bool, now: float, for_s: float) -> bool:
         if not holds:
             self._since.pop(key, None)
             return False
-        return now - self._since.setdefault(key, now) >= for_s
+        return now - self._since.setdefault(key, now) >= for_s / self.speed
 
     def _condition(self, rule: ConditionAlarm, now: float, today: date) -> list[Action]:
         value = self.states.get(rule.entity, {}).get(rule.field)
@@ -234,25 +296,49 @@ class Automations(Actor):
     def __init__(self, actor_id: str, port: Port, config: AutomationsConfig) -> None:
         super().__init__(actor_id, port)
         self.config = config
-        self.engine = AutomationEngine(config.rules, config.cooldown_s)
+        self.engine = AutomationEngine(config.rules, config.cooldown_s, speed=port.clock.speed)
 
     def start(self) -> None:
-        self.port.timer(self.config.every_s, _Evaluate())
+        self.port.timer(self.port.clock.run_seconds(self.config.every_s), _Evaluate())
 
     def receive(self, message: object) -> None:
         if isinstance(message, Observed):
-            self.engine.observe(message.entity, message.name, message.data)
+            hold = self.engine.observe(message.entity, message.name, message.data, self.port.now())
+            if hold is not None:
+                self.port.record(MANUAL_HOLD, hold._asdict())
         elif isinstance(message, _Evaluate):
-            self.port.timer(self.config.every_s, _Evaluate())
+            self.port.timer(self.port.clock.run_seconds(self.config.every_s), _Evaluate())
             now = self.port.now()
             clock = self.port.clock
             for action in self.engine.evaluate(now, clock.hour_of_day(now), clock.datetime_at(now).date()):
                 if isinstance(action, CommandDevice):
-                    self.port.send(action.device, DeviceCommand(action.fields, f"automation:{action.rule}"))
-                    self.port.record("command_sent", {"device": action.device, "fields": dict(action.fields), "rule": action.rule})
+                    self.port.send(action.device, DeviceCommand(action.fields, f"{BY_AUTOMATION}{action.rule}", reason=action.reason))
+                    sent = {"device": action.device, "fields": dict(action.fields), "rule": action.rule, "reason": action.reason}
+                    self.port.record("command_sent", sent)
                 elif isinstance(action, RaiseAlarm):
                     self.port.raise_alarm(action.source, action.type, action.severity, action.detail)
                 else:
                     self.port.clear_alarm(action.source, action.type)
         else:
             super().receive(message)
+
+
+class ManualHolds:
+    """Which devices a person's command holds against the rules, and until when: the page's "manual until 14:30".
+
+    Kept from the feed's ``manual_hold`` events (the automations may run in Ray), read
+    under the bridge's loop like the rest of the twin.
+    """
+
+    def __init__(self) -> None:
+        self._holds: dict[str, ManualHold] = {}
+
+    def observe(self, data: Mapping[str, Any]) -> None:
+        hold = ManualHold(str(data["device"]), float(data["until_s"]), str(data["by"]), str(data["rule"]))
+        self._holds[hold.device] = hold
+
+    def at(self, now: float) -> dict[str, ManualHold]:
+        """The holds still in force at run time ``now``, by device; ended ones are forgotten."""
+        for device in [d for d, hold in self._holds.items() if hold.until_s <= now]:
+            del self._holds[device]
+        return dict(self._holds)

@@ -246,7 +246,7 @@ class Binding:
         if self.placement is None:
             receiver = actor_class(actor_id, DirectPort(self, actor_id), *args)
         else:
-            handle = place(self.placement, actor_class, actor_id, args, self.seed, self.clock.start)
+            handle = place(self.placement, actor_class, actor_id, args, self.seed, self.clock.start, self.clock.speed)
             receiver = Placed(self, actor_class, actor_id, args, handle)
         self.actors[actor_id] = receiver
         receiver.start()

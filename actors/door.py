@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from actors.actor import Device
 from actors.bounds import MOST_INSIDE, POSITIVE
-from actors.message import DeviceEvent, Entered, Left, OccupancyChanged
+from actors.message import Actuate, DeviceEvent, DoorLocked, Entered, Left, OccupancyChanged
 from actors.port import Port
 from actors.visitor import Visitor
 
@@ -26,6 +26,8 @@ DOOR_EVENTS = (WORKER_ENTERED, WORKER_LEFT)
 class DoorConfig:
     observers: tuple[str, ...] = ()
     """Actors told of every change in occupancy (air conditioning, lights)."""
+    crowd: str | None = None
+    """The actor whose workers come through this door (the population), told when it locks or unlocks."""
     most_inside: int = field(default=MOST_INSIDE, metadata=POSITIVE)
     """More people inside than this is a miscount (a door reporting 99999): refused, not shown."""
     unit_cost_cny: float = 0.0
@@ -79,6 +81,12 @@ class Door(DoorPolicy):
         self._publish()
 
     def receive(self, message: object) -> None:
+        if isinstance(message, Actuate) and "locked" in message.fields:
+            # A locked door lets nobody in: the crowd turns its arrivals away until it is unlocked (leaving stays free).
+            super().receive(message)
+            if self.config.crowd is not None:
+                self.port.send(self.config.crowd, DoorLocked(bool(message.fields["locked"])))
+            return
         if isinstance(message, Entered):
             self.entries += 1
         elif isinstance(message, Left):

@@ -56,6 +56,12 @@ class Refused(NamedTuple):
     reason: Refusal
 
 
+class DoorLocked(NamedTuple):
+    """The door was locked or unlocked: while locked, nobody comes in (the crowd is told, once per change)."""
+
+    locked: bool
+
+
 class Entered(NamedTuple):
     worker: str
     group: str
@@ -87,6 +93,8 @@ class DeviceCommand(NamedTuple):
     by: str
     command_id: str | None = None
     """Live: the id an operator's command was given when it was queued; None: the binding gives one if it goes out."""
+    reason: Mapping[str, Any] | None = None
+    """Why the automations ask (``{"why": "nobody_inside"}``), for the page and the audit log; a person says nothing."""
 
 
 class Actuate(NamedTuple):

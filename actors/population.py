@@ -15,10 +15,13 @@ from typing import NamedTuple
 
 from actors.actor import Actor
 from actors.distribution import Distribution
-from actors.message import NextHour, WeatherChanged
+from actors.message import DoorLocked, NextHour, WeatherChanged
 from actors.port import Port, Timer
 from actors.worker import NeedPlan, VisitPlan, Worker
 from twin.randomness import RandomStream
+
+TURNED_AWAY_AT_DOOR = "turned_away_at_door"
+"""The feed's event: a worker came while the door was locked and went away."""
 
 Hours = tuple[tuple[float, float], ...]
 """Clock windows as (from_h, to_h); a window may wrap past midnight (22.0, 6.0)."""
@@ -111,6 +114,8 @@ class Population(Actor):
     def __init__(self, actor_id: str, port: Port, config: PopulationConfig) -> None:
         super().__init__(actor_id, port)
         self.config = config
+        self.door_locked = False
+        """The station's door is locked: arrivals who would come in are turned away (``turned_away_at_door``)."""
         self.weather: WeatherChanged | None = None
         self._streams = [
             _StreamState(
@@ -141,6 +146,8 @@ class Population(Actor):
         elif isinstance(message, NextHour):
             self._reschedule(now)
             self.at_next_hour(NextHour())
+        elif isinstance(message, DoorLocked):
+            self.door_locked = message.locked
         else:
             super().receive(message)
 
@@ -182,7 +189,10 @@ class Population(Actor):
         state.arrived += 1
         worker_id = f"{state.group.name}.{state.stream.name}.{state.arrived}"
         plan = self.plan_visit(state, now)
-        self.port.spawn(Worker, worker_id, plan)
+        if plan.door is not None and self.door_locked:
+            self.port.record(TURNED_AWAY_AT_DOOR, {"group": state.group.name, "worker": worker_id})
+        else:
+            self.port.spawn(Worker, worker_id, plan)
         state.hazard_left = state.arrivals.standard_exponential()
         state.since = now
         state.timer = self.port.timer(state.hazard_left / state.rate_per_s, _Arrival(index))

@@ -96,12 +96,12 @@ class _TimerHandle:
 class EffectPort:
     """A Port that records what its actor does; the clock's owner sets ``now`` per call."""
 
-    def __init__(self, actor_id: str, seed: int, start: datetime) -> None:
+    def __init__(self, actor_id: str, seed: int, start: datetime, speed: float = 1.0) -> None:
         self.actor_id = actor_id
         self.effects: list[Effect] = []
         self._seed = seed
         self._now = 0.0
-        self._clock = Clock(start, self.now)
+        self._clock = Clock(start, self.now, speed)
         self._rng: RandomStream | None = None
         self._timers = 0
 
@@ -158,8 +158,10 @@ class EffectPort:
 class ActorHost:
     """One placed actor and its port; every call answers with the effects, in order."""
 
-    def __init__(self, actor_class: type[Actor], actor_id: str, args: tuple[Any, ...], seed: int, start: datetime) -> None:
-        self.port = EffectPort(actor_id, seed, start)
+    def __init__(
+        self, actor_class: type[Actor], actor_id: str, args: tuple[Any, ...], seed: int, start: datetime, speed: float = 1.0
+    ) -> None:
+        self.port = EffectPort(actor_id, seed, start, speed)
         self.actor = actor_class(actor_id, self.port, *args)
 
     def start(self, now: float) -> list[Effect]:
@@ -214,13 +216,13 @@ class RayHandle:
     """Creating the actor may start a worker process first."""
     REPLY_TIMEOUT_S = 10.0
 
-    def __init__(self, actor_class: type[Actor], actor_id: str, args: tuple[Any, ...], seed: int, start: datetime) -> None:
+    def __init__(self, actor_class: type[Actor], actor_id: str, args: tuple[Any, ...], seed: int, start: datetime, speed: float) -> None:
         import ray
 
         remote_host = ray.remote(ActorHost).options(num_cpus=0, name=None, max_restarts=0)
         self._ray = ray
         self._actor_id = actor_id
-        self._actor: Any = remote_host.remote(actor_class, actor_id, args, seed, start)
+        self._actor: Any = remote_host.remote(actor_class, actor_id, args, seed, start, speed)
 
     def start(self, now: float) -> list[Effect]:
         return self._reply(self._actor.start.remote(now), self.START_TIMEOUT_S)
@@ -241,7 +243,10 @@ class RayHandle:
         self._ray.kill(self._actor)
 
 
-def place(placement: Placement, actor_class: type[Actor], actor_id: str, args: tuple[Any, ...], seed: int, start: datetime) -> ActorHandle:
+def place(
+    placement: Placement, actor_class: type[Actor], actor_id: str, args: tuple[Any, ...], seed: int, start: datetime, speed: float = 1.0
+) -> ActorHandle:
+    """The actor hosted inline or in Ray, on a clock of the binding's ``start`` and ``speed``."""
     if placement is Placement.RAY:
-        return RayHandle(actor_class, actor_id, args, seed, start)
-    return InlineHandle(ActorHost(actor_class, actor_id, args, seed, start))
+        return RayHandle(actor_class, actor_id, args, seed, start, speed)
+    return InlineHandle(ActorHost(actor_class, actor_id, args, seed, start, speed))

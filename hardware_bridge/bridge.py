@@ -30,7 +30,7 @@ from actors.runtime import Placement
 from hardware_bridge import discovery as ha
 from hardware_bridge import payloads, topics
 from hardware_bridge.clock import epoch_s, station_clock
-from hardware_bridge.commands import CommandRouter, IntegratorCommands, Outgoing
+from hardware_bridge.commands import CommandRouter, IntegratorCommands, Outgoing, StationAudit
 from hardware_bridge.errors import BridgeError
 from hardware_bridge.ingest import Ingest
 from hardware_bridge.live_binding import LiveBinding
@@ -74,11 +74,14 @@ class Bridge:
         seed: int = 0,
         automations: AutomationsConfig | None = None,
         timezone: str = "UTC",
+        calendar: Clock | None = None,
+        audit: StationAudit | None = None,
     ) -> None:
         """``devices`` maps each device id of the station to its kind; ``actors`` maps device ids to (actor
         class, config), by default the plain ``Device`` policy.  Every device's reports and commands go
         through its actor, placed inline or in Ray (which must then be running); ``automations`` run as
-        their actor beside them, on the station's time of day in ``timezone``."""
+        their actor beside them, on the station's time of day in ``timezone``: the wall's, or ``calendar``'s (an
+        emulated crowd's clock, on the same run seconds).  ``audit`` records the commands the station sends itself."""
         self.station = topics.check_id(station, "station")
         self.clock = clock
         self.twin = twin or Twin(station, retain=FEED_RETAINED)
@@ -103,8 +106,8 @@ class Bridge:
             will=Will(topics.bridge_availability(station), topics.OFFLINE.encode()),
             on_connected=self._connected,
         )
-        self.router = CommandRouter(self.station, self.devices, self.twin, self.mqtt, ack_timeout_s, self.rejected)
-        self.binding = LiveBinding(self.twin, station_clock(clock, timezone), seed, placement, self.router.actuate, self.alarms)
+        self.router = CommandRouter(self.station, self.devices, self.twin, self.mqtt, ack_timeout_s, self.rejected, audit)
+        self.binding = LiveBinding(self.twin, station_clock(calendar or clock, timezone), seed, placement, self.router.actuate, self.alarms)
         self.router.bind(self.binding)
         self.loop = TwinLoop(f"bridge-{station}", self.twin, self.binding, clock)
         hosted: dict[str, tuple[type[Actor], object]] = dict.fromkeys(self.devices, (Device, None))

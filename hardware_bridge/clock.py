@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from twin.clock import Clock
@@ -34,4 +34,14 @@ def station_clock(clock: Clock, timezone: str) -> Clock:
     start = clock.start
     if start.tzinfo is not None:
         start = start.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
-    return Clock(start, clock.elapsed)
+    return Clock(start, clock.elapsed, clock.speed)
+
+
+def emulated_clock(clock: Clock, now: datetime, timezone: str, speed: float) -> Clock:
+    """The station's time in an emulated demo: ``now`` (naive, local) at this moment, ``speed`` times the wall's pace.
+
+    Run seconds stay the wall ``clock``'s (acks, silences and the history are real), so
+    the two clocks share one ``t``: only the date and hour they give it differ.
+    """
+    moment = now.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    return Clock(moment - timedelta(seconds=speed * clock.now()), clock.elapsed, speed)

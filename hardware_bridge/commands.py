@@ -6,7 +6,8 @@ actor as a ``DeviceCommand``.  The actor's policy decides what goes out (the AC'
 26 °C floor): its actuation names the command it carries out, so the router knows by
 data, not by who is calling back when, which command a ``set`` belongs to.  A command
 the actor sent nothing for is refused by the actor.  What an actor actuates on its
-own (the automations' rules) becomes a command of its own.
+own (the automations' rules) becomes a command of its own, and is audited (``audit``,
+under the rule's name) before it goes out; one that cannot be audited is not sent.
 
 Every command's fate goes to ``bridge/result`` for whoever sent it.  Integrators send
 on ``bridge/command`` (the ``IntegratorCommands`` plugin); a retained command there or
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,9 @@ from twin.feed import Change
 logger = logging.getLogger(__name__)
 
 FATES = ("command_acked", "command_failed")
+
+StationAudit = Callable[[str, str, Mapping[str, Any], Mapping[str, Any] | None, str], None]
+"""(by, device, fields, reason, command id): commit the audit entry of a command the station decided itself; raise if not."""
 
 
 @dataclass(frozen=True)
@@ -70,15 +74,17 @@ class CommandRouter:
         mqtt: MqttClient,
         ack_timeout_s: float,
         rejected: Counter[str],
+        audit: StationAudit | None = None,
     ) -> None:
         """``bind`` hands over the binding before the first command; what the router refuses is counted by reason
-        in ``rejected``, with the bridge's other refusals."""
+        in ``rejected``, with the bridge's other refusals; ``audit`` records the station's own commands."""
         self.station = station
         self.devices = devices
         self.twin = twin
         self.mqtt = mqtt
         self.ack_timeout_s = ack_timeout_s
         self.rejected = rejected
+        self.audit = audit
         self._binding: LiveBinding | None = None
         twin.subscribe(self._tell_fate, names=FATES)
 
@@ -136,8 +142,24 @@ class CommandRouter:
                 self.twin.revise(command.id, now, checked)
         else:
             by = answering.by if answering is not None else f"actor:{device}"
-            command = self.twin.desire(device, now, checked, command_id or uuid.uuid4().hex[:16], by, self.ack_timeout_s)
+            reason = answering.reason if answering is not None else None
+            command_id = command_id or uuid.uuid4().hex[:16]
+            if not self._audited(by, device, checked, reason, command_id):
+                return
+            command = self.twin.desire(device, now, checked, command_id, by, self.ack_timeout_s, reason)
         self._publish_set(command.id, device, checked, now)
+
+    def _audited(self, by: str, device: str, fields: Mapping[str, Any], reason: Mapping[str, Any] | None, command_id: str) -> bool:
+        """The audit entry of the station's own command stands before it goes out; without one it does not go."""
+        if self.audit is None:
+            return True
+        try:
+            self.audit(by, device, fields, reason, command_id)
+        except Exception:
+            self.rejected["unaudited"] += 1
+            logger.exception("%s's command to %s could not be audited: not sent", by, device)
+            return False
+        return True
 
     def _publish_set(self, command_id: str, device: str, fields: dict[str, Any], now: float) -> None:
         """QoS 1 and never retained (a retained command would replay on every reconnect), and never late.

@@ -73,7 +73,7 @@ def build_station(scenario: Scenario, binding: AnyBinding) -> AnyBinding:
     for device in scenario.station.devices:
         config = device.config
         if device.kind == "door":
-            config = dataclasses.replace(config, observers=occupancy_observers)
+            config = dataclasses.replace(config, observers=occupancy_observers, crowd=POPULATION_ID)
         binding.host(DEVICE_KINDS[device.kind].simulated, device.id, config, attributes={"label": device.label, **_attributes(config)})
     weather_observers = (POPULATION_ID, *by_kind["air_conditioner"])
     binding.host(Weather, WEATHER_ID, WeatherConfig(scenario.temp_c, scenario.rain, weather_observers))

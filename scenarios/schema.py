@@ -178,7 +178,7 @@ RESERVED_IDS = frozenset({WEATHER_ID, POPULATION_ID, automation.AUTOMATIONS_ID})
 """Actor ids the model gives itself (scenarios/model.py)."""
 
 _MODELS: dict[Any, type[BaseModel]] = {}
-_WIRED_BY_BUILDER = {"observers"}
+_WIRED_BY_BUILDER = {"observers", "crowd"}
 
 
 def _dataclass_model(config_cls: Any, kind: str | None = None) -> type[BaseModel]:
@@ -413,9 +413,11 @@ class LightsRuleSpec(_RuleSpec):
     lights: Identifier
     occupancy_from: Identifier
     daylight: Window = (6.0, 18.0)
+    manual_hold_s: Duration = Field(automation.MANUAL_HOLD_S, alias="manual_hold")
+    """How long a person's command to the lights holds against this rule ("30m"; "0s": never)."""
 
     def build(self) -> automation.Rule:
-        return automation.LightsByOccupancy(self.lights, self.occupancy_from, *self.daylight)
+        return automation.LightsByOccupancy(self.lights, self.occupancy_from, *self.daylight, self.manual_hold_s)
 
 
 class AirConditioningRuleSpec(_RuleSpec):
@@ -429,6 +431,8 @@ class AirConditioningRuleSpec(_RuleSpec):
     cooling_setpoint_c: Annotated[float, Field(ge=16, le=32)] = 26.0
     heating_setpoint_c: Annotated[float, Field(ge=16, le=32)] = 20.0
     max_below_outdoor_c: Annotated[float, Field(gt=0, le=30)] = 10.0
+    manual_hold_s: Duration = Field(automation.MANUAL_HOLD_S, alias="manual_hold")
+    """How long a person's command to the AC holds against this rule."""
 
     def build(self) -> automation.Rule:
         return automation.AirConditioningByTemperature(**self.model_dump(exclude={"type"}))

@@ -14,18 +14,21 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, time
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from actors.automation import MANUAL_HOLD, ManualHolds
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
 from actors.service_point import ServicePointConfig
 from hardware_bridge.bridge import Bridge
 from hardware_bridge.broker import EmbeddedBroker
-from hardware_bridge.clock import station_now, wall_clock
+from hardware_bridge.clock import emulated_clock, station_now, wall_clock
 from hardware_bridge.emulator import Emulator
 from hardware_bridge.mqtt import BrokerConfig
 from hardware_bridge.security import (
@@ -40,7 +43,8 @@ from hardware_bridge.security import (
 from scenarios.schema import Scenario, Station
 from station.ray import ray_session
 from station.settings import Settings
-from store.db import engine_for, migrate
+from store.audit import AuditLog, key_file_for
+from store.db import engine_for, migrate, sessions
 from store.history import History, HistoryWriter
 from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
@@ -73,10 +77,17 @@ class LiveStation:
         self._broker_config: BrokerConfig = BrokerConfig()
         self._secret: bytes | None = None
         self.daybook: Daybook | None = None
+        self.holds = ManualHolds()
+        """Devices a person's command holds against the automations; read under ``bridge.read``."""
+        self.audit_log: AuditLog | None = None
+        self.bridge_clock: Clock = wall_clock()
+        self.station_time: Clock = self.bridge_clock
+        """The station's date and hour (run seconds are the bridge's): the wall's, or an emulated crowd's."""
 
     def start(self) -> LiveStation:
         migrate(self.db)
         settings = self.settings
+        self.audit_log = AuditLog(key_file_for(settings.database_url, settings.audit_key_file))
         file = settings.broker_secret_file
         secret = read_secret(Path(file)) if file else (new_secret() if settings.mqtt_url is None else None)
         accounts = station_accounts(self.station.id, self.devices, secret) if secret is not None else None
@@ -87,7 +98,8 @@ class LiveStation:
             config = BrokerConfig.from_url(settings.mqtt_url)
         self._broker_config, self._secret = config, secret
         bridge_config = with_account(config, accounts[bridge_username(self.station.id)]) if accounts else config
-        clock = wall_clock()
+        clock = self.bridge_clock = wall_clock()
+        self.station_time = self._station_time(clock)
         if settings.placement is Placement.RAY:
             self._ray = ray_session(settings.ray_address)
             self._ray.__enter__()
@@ -97,18 +109,40 @@ class LiveStation:
             ack_timeout_s=settings.ack_timeout_s, report_interval_s=settings.report_interval_s,
             discovery=settings.discovery, names={d.id: d.label for d in self.station.devices}, version=__version__,
             actors=actors, placement=settings.placement, seed=LIVE_SEED,
-            automations=self.station.automations, timezone=self.station.timezone,
+            automations=self.station.automations, timezone=self.station.timezone, calendar=self.station_time,
+            audit=self._audit_command,
         )  # fmt: skip
+        bridge.twin.subscribe(lambda change: self.holds.observe(change.data), names=(MANUAL_HOLD,))
         retention_s = settings.retention_days * 86400
         writer = self._writer = HistoryWriter(self.db, self.station.id, clock, batch=200, retention_s=retention_s).start()
         bridge.twin.subscribe(writer)
-        self.daybook = self._open_daybook(bridge, clock)
+        self.daybook = self._open_daybook(bridge, self.station_time)
         self.bridge = bridge.start()
         if settings.emulate and self.demand is not None:
             self.emulator = Emulator(self.demand, config, report_interval_s=settings.report_interval_s, secret=secret).start()
-            start = station_now(self.station.timezone) if settings.emulate_from_now else None
-            self.emulator.drive(speed=settings.speed, start=start)
+            now = self.station_time.datetime_at(clock.now()).astimezone(self.zone).replace(tzinfo=None)
+            self.emulator.drive(speed=settings.speed, start=now)  # the crowd's clock is the station's, to the second
         return self
+
+    def _audit_command(self, by: str, device: str, fields: Mapping[str, Any], reason: Mapping[str, Any] | None, command: str) -> None:
+        """The audit entry of a command the station sends itself (an automation's), committed before it goes out."""
+        assert self.audit_log is not None
+        after = {**fields, "command": command, **({"reason": dict(reason)} if reason else {})}
+        with sessions(self.db).begin() as db:
+            self.audit_log.append(db, by, "automation", "command", device, None, after, "station")
+
+    def _station_time(self, clock: Clock) -> Clock:
+        """What time it is at the station: the wall's, or in an emulated demo the crowd's (its start, at its speed)."""
+        settings = self.settings
+        if not settings.emulate or self.demand is None:
+            return clock
+        start = station_now(self.station.timezone) if settings.emulate_from_now else self.demand.start
+        return emulated_clock(clock, start, self.station.timezone, settings.speed)
+
+    @property
+    def emulated(self) -> bool:
+        """The station's time is an emulated crowd's, not the wall's (the page shows its clock)."""
+        return self.station_time is not self.bridge_clock
 
     def device_broker(self, device: str) -> BrokerConfig:
         """How the real (or an emulated) ``device`` signs in to the station's broker: its own account, if secured."""
@@ -147,14 +181,18 @@ class LiveStation:
         self.db.dispose()
 
     def _open_daybook(self, bridge: Bridge, clock: Clock) -> Daybook:
-        """Today's book, with what the history holds of today replayed into it, then kept by the live feed."""
+        """Today's book, with what the history holds of today replayed into it, then kept by the live feed.
+
+        Dated by the station's ``clock``: an emulated crowd's day is its own, so its hours are
+        not piled into the wall's few minutes, and the history (wall moments) is not replayed."""
         units = {d.id: d.config.units for d in self.station.devices if isinstance(d.config, ServicePointConfig)}
         now = clock.datetime_at(clock.now())
         book = Daybook(self.zone, units, now)
         last = midnight = datetime.combine(book.day, time(), self.zone)
-        for at, entity_id, name, data in self.history.replay(midnight, now, (STATE, AVAILABILITY, *COUNTED_EVENTS)):
-            book.observe(at, entity_id, name, data)
-            last = at
+        if not self.emulated:
+            for at, entity_id, name, data in self.history.replay(midnight, now, (STATE, AVAILABILITY, *COUNTED_EVENTS)):
+                book.observe(at, entity_id, name, data)
+                last = at
         book.pause(last)  # the station stopped (or at least was last heard of) then: the time since was not observed
         bridge.twin.subscribe(lambda change: book.observe(clock.datetime_at(change.t), change.entity_id, change.name, change.data))
         return book

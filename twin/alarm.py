@@ -195,4 +195,12 @@ class AlarmBook:
             raise NoSuchAlarm(f"no alarm {alarm_id!r}") from None
 
     def _emit(self, alarm: Alarm, name: str, t: float) -> None:
-        self._twin.record(alarm.source, t, name, alarm.as_event())
+        """On the feed, with the step just taken (who, what they wrote): the history can then tell a closed alarm's
+        whole thread after the book has forgotten it; the closing also says how long it was open."""
+        data = alarm.as_event()
+        if name != "alarm_repeated":
+            step = alarm.steps[-1]
+            data["step"] = {"state": step.state, "who": step.who, "note": step.note}
+        if name == "alarm_cleared":
+            data["open_s"] = t - alarm.raised_at
+        self._twin.record(alarm.source, t, name, data)

@@ -41,6 +41,8 @@ class Command:
     error: str | None = None
     sent_at: float | None = None
     """When it went out to the device; None while nothing has (an actor that refused it, a bridge offline)."""
+    reason: dict[str, Any] | None = None
+    """Why the automations asked; None for a person's command."""
 
 
 @dataclass(slots=True)
@@ -120,17 +122,31 @@ class Twin:
 
     # ---- desired state and commands ------------------------------------------------
 
-    def desire(self, entity_id: str, t: float, fields: Mapping[str, Any], command_id: str, by: str, ack_timeout_s: float) -> Command:
-        """Ask for ``fields``; the returned command must be sent to the device and acknowledged."""
+    def desire(
+        self,
+        entity_id: str,
+        t: float,
+        fields: Mapping[str, Any],
+        command_id: str,
+        by: str,
+        ack_timeout_s: float,
+        reason: Mapping[str, Any] | None = None,
+    ) -> Command:
+        """Ask for ``fields``; the returned command must be sent to the device and acknowledged.
+
+        ``reason``: why the automations asked, carried on the feed for the page (a person's command has none)."""
         entity = self.entity(entity_id)
         if command_id in self.commands:
             raise ValueError(f"command id {command_id!r} is already used")
-        command = Command(command_id, entity_id, dict(fields), by, t, t + ack_timeout_s)
+        command = Command(command_id, entity_id, dict(fields), by, t, t + ack_timeout_s, reason=dict(reason) if reason else None)
         self.commands[command_id] = command
         entity.desired.update(fields)
         entity.commands.update(dict.fromkeys(fields, command_id))
         entity.version += 1
-        self.feed.append(t, entity_id, DESIRED, entity.version, {"desired": dict(fields), "command": command_id, "by": by})
+        data: dict[str, Any] = {"desired": dict(fields), "command": command_id, "by": by}
+        if reason:
+            data["reason"] = dict(reason)
+        self.feed.append(t, entity_id, DESIRED, entity.version, data)
         self._settle(entity, t, {k: entity.reported[k] for k in fields if k in entity.reported})
         return command
 

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import math
 import tempfile
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,10 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi import Path as ApiPath
 from fastapi.responses import HTMLResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from actors.automation import ManualHold
 from hardware_bridge.errors import BridgeError
 from hardware_bridge.payloads import settable_fields
 from scenarios.errors import ScenarioError
@@ -24,14 +26,10 @@ from scenarios.report import write_comparison_report, write_report
 from scenarios.results import compare as compare_results
 from store.db import take_sqlite_write_lock
 from store.models import AuditEntry, PlannerRun, User
-from twin.alarm import Alarm, AlarmError, NoSuchAlarm
-from twin.clock import Clock
-from twin.entity import Twin
+from twin.entity import Command, Twin
 from web import planner
+from web.alarms import router as alarms
 from web.auth import (
-    EVERYONE,
-    OPERATORS,
-    OVERSIGHT,
     LoginError,
     Role,
     close_session,
@@ -40,24 +38,30 @@ from web.auth import (
     open_session,
     set_password,
 )
-from web.deps import COOKIE, DatabaseDep, RequireRole, Services, ServicesDep, audit, client_of, token_of
+from web.deps import (
+    COOKIE,
+    Admin,
+    DatabaseDep,
+    Everyone,
+    Id,
+    Instant,
+    Operator,
+    Oversight,
+    Problem,
+    Refused,
+    RequireRole,
+    RunId,
+    Services,
+    ServicesDep,
+    Strict,
+    audit,
+    client_of,
+    token_of,
+)  # fmt: skip
 from web.signin import Busy, TooManyAttempts
 
-Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-RunId = Annotated[int, ApiPath(ge=1, le=2**31 - 1)]
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Problem(BaseModel):
-    """Every refusal's body: what is wrong, in words a member of staff can act on."""
-
-    detail: str
-
-
-class Credentials(_Strict):
+class Credentials(Strict):
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
@@ -85,9 +89,22 @@ class DeviceView(BaseModel):
     reported: dict[str, Any]
     desired: dict[str, Any]
     settable: dict[str, dict[str, Any]] = Field(description="What a command may set: each field's type, range or choices.")
+    last_command: LastCommand | None = Field(None, description="The newest command the twin still holds for the device.")
+    manual_until: datetime | None = Field(
+        None, description="A person's command holds the device against the automations until then (station clock)."
+    )
 
 
-class CommandRequest(_Strict):
+class LastCommand(BaseModel):
+    id: str
+    by: str = Field(description="`<role>:<username>` for a person, `automation:<rule>` for the station's rules.")
+    fields: dict[str, Any]
+    reason: dict[str, Any] | None = Field(description='Why the automations asked, e.g. `{"why": "nobody_inside"}`.')
+    at: datetime
+    state: Literal["pending", "acked", "failed"]
+
+
+class CommandRequest(Strict):
     set: dict[str, Any] = Field(description="Fields to set, as the device kind accepts (docs/mqtt.md).")
 
 
@@ -100,54 +117,19 @@ class CommandView(BaseModel):
     error: str | None
 
 
-def _utc(moment: datetime) -> datetime:
-    """Stored times are UTC, some read back without their zone (SQLite): sent with it, so no browser takes them for its own."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-Instant = Annotated[datetime, AfterValidator(_utc)]
-"""A moment, in ISO 8601 with its offset (UTC); the page shows it in the station's time zone."""
-
-
-class AlarmStepView(BaseModel):
-    state: str
-    who: str
-    at: Instant
-    note: str
-
-
-class AlarmView(BaseModel):
-    id: str
-    source: str
-    type: str
-    severity: str
-    state: str
-    count: int
-    assignee: str | None
-    escalations: int
-    detail: str
-    raised_at: Instant = Field(description="When it was first raised (or last reopened).")
-    steps: list[AlarmStepView]
-
-
-class AlarmStepRequest(_Strict):
-    note: Annotated[str, Field(max_length=500)] = ""
-    assignee: Annotated[str, Field(max_length=64)] | None = None
-
-
-class NewUser(_Strict):
+class NewUser(Strict):
     username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
     display_name: Annotated[str, Field(min_length=1, max_length=128)]
     role: Role
     password: Annotated[str, Field(min_length=12, max_length=256)]
 
 
-class PasswordChange(_Strict):
+class PasswordChange(Strict):
     current: Annotated[str, Field(max_length=256)]
     new: Annotated[str, Field(min_length=12, max_length=256)]
 
 
-class UserChange(_Strict):
+class UserChange(Strict):
     display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     role: Role | None = None
     active: bool | None = None
@@ -186,20 +168,15 @@ class PointView(BaseModel):
 auth = APIRouter(prefix="/api/auth", tags=["auth"])
 devices = APIRouter(prefix="/api/devices", tags=["devices"])
 commands = APIRouter(prefix="/api/commands", tags=["commands"])
-alarms = APIRouter(prefix="/api/alarms", tags=["alarms"])
 staff = APIRouter(prefix="/api/users", tags=["users"])
 audit_log = APIRouter(prefix="/api/audit", tags=["audit"])
-
-Everyone = Annotated[User, Depends(RequireRole(*EVERYONE))]
-Operator = Annotated[User, Depends(RequireRole(*OPERATORS))]
-Oversight = Annotated[User, Depends(RequireRole(*OVERSIGHT))]
-Admin = Annotated[User, Depends(RequireRole(Role.ADMIN))]
 
 
 def _refused(exc: TooManyAttempts | Busy) -> HTTPException:
     if isinstance(exc, TooManyAttempts):
-        return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after_s))})
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"})
+        wait = math.ceil(exc.retry_after_s)
+        return Refused(status.HTTP_429_TOO_MANY_REQUESTS, "sign_in_wait", str(exc), headers={"Retry-After": str(wait)}, seconds=wait)
+    return Refused(status.HTTP_503_SERVICE_UNAVAILABLE, "busy", str(exc), headers={"Retry-After": "30"})
 
 
 def _signed_in_user(credentials: Credentials, request: Request, db: Session, svc: Services) -> User:
@@ -207,7 +184,7 @@ def _signed_in_user(credentials: Credentials, request: Request, db: Session, svc
     try:
         user_id = svc.gate.check(credentials.username, credentials.password, client_of(request))
     except LoginError as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+        raise Refused(status.HTTP_401_UNAUTHORIZED, "bad_credentials", str(exc)) from None
     except (TooManyAttempts, Busy) as exc:
         raise _refused(exc) from None
     user = db.get(User, user_id)
@@ -279,7 +256,7 @@ def change_password(body: PasswordChange, request: Request, user: Everyone, db: 
     except LoginError:
         audit(db, request, user, "password_change_refused", user.username, None, {"reason": "the current password is wrong"})
         db.commit()  # the refusal stays in the audit log although the request fails
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong") from None
+        raise Refused(status.HTTP_403_FORBIDDEN, "wrong_password", "the current password is wrong") from None
     except (TooManyAttempts, Busy) as exc:
         raise _refused(exc) from None
     set_password(db, user, body.new)
@@ -292,27 +269,45 @@ def me(user: Everyone) -> UserView:
     return UserView(username=user.username, display_name=user.display_name, role=Role(user.role), active=user.active)
 
 
-def _device(twin: Twin, device: str) -> DeviceView:
+def _device(twin: Twin, device: str, svc: Services, newest: Command | None, hold: ManualHold | None) -> DeviceView:
+    """The device as the twin has it, with its newest command and the hold a person's command put on it."""
     e = twin.entity(device)
+    last = None
+    if newest is not None:
+        last = LastCommand(
+            id=newest.id, by=newest.by, fields=newest.fields, reason=newest.reason,
+            at=svc.station_time.moment(newest.issued_at), state=newest.state.value,
+        )  # fmt: skip
     return DeviceView(
         id=e.id, kind=e.kind, version=e.version, available=e.available, reported=dict(e.reported), desired=dict(e.desired),
-        settable=settable_fields(e.kind),
+        settable=settable_fields(e.kind), last_command=last,
+        manual_until=svc.station_time.moment(hold.until_s) if hold is not None else None,
     )  # fmt: skip
+
+
+def _devices(svc: Services, ids: Iterable[str] | None = None) -> tuple[int, list[DeviceView]]:
+    def read(twin: Twin) -> tuple[int, list[DeviceView]]:
+        holds = svc.holds.at(svc.bridge.clock.now())
+        newest = {c.entity_id: c for c in twin.commands.values()}  # issued in order: the last one per device stands
+        shown = ids if ids is not None else twin.entities
+        return twin.feed.last_seq, [_device(twin, d, svc, newest.get(d), holds.get(d)) for d in shown]
+
+    return svc.bridge.read(read)  # type: ignore[no-any-return]
 
 
 @devices.get("", response_model=list[DeviceView])
 def list_devices(_: Everyone, svc: ServicesDep, response: Response) -> list[DeviceView]:
     """Every device; ``X-Feed-Seq`` is the last change the list includes, where the live feed should resume (``?after=``)."""
-    seq, views = svc.bridge.read(lambda twin: (twin.feed.last_seq, [_device(twin, d) for d in twin.entities]))
+    seq, views = _devices(svc)
     response.headers["X-Feed-Seq"] = str(seq)
-    return views  # type: ignore[no-any-return]
+    return views
 
 
 @devices.get("/{device}", response_model=DeviceView)
 def get_device(device: Id, _: Everyone, svc: ServicesDep) -> DeviceView:
     if device not in svc.bridge.devices:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device!r}")
-    return svc.bridge.read(lambda twin: _device(twin, device))  # type: ignore[no-any-return]
+    return _devices(svc, [device])[1][0]
 
 
 @devices.get("/{device}/history", response_model=list[PointView])
@@ -364,60 +359,6 @@ def get_command(command_id: Id, _: Everyone, svc: ServicesDep) -> CommandView:
     return found  # type: ignore[no-any-return]
 
 
-def _alarm(alarm: Alarm, clock: Clock) -> AlarmView:
-    """The alarm with its times dated on the feed's clock (the twin counts seconds since the station started)."""
-    steps = [AlarmStepView(state=s.state, who=s.who, at=clock.datetime_at(s.t), note=s.note) for s in alarm.steps]
-    opened = [s for s in steps if s.state in ("raised", "reopened")]
-    return AlarmView(**alarm.as_event() | {"id": alarm.id}, raised_at=(opened or steps)[-1].at, steps=steps)
-
-
-@alarms.get("", response_model=list[AlarmView])
-def list_alarms(_: Everyone, svc: ServicesDep, active: bool = True) -> list[AlarmView]:
-    bridge = svc.bridge
-    return bridge.read(lambda _twin: [_alarm(a, bridge.clock) for a in bridge.alarms.alarms.values() if a.active or not active])  # type: ignore[no-any-return]
-
-
-@alarms.post("/{alarm_id}/{step}", response_model=AlarmView)
-def alarm_step(
-    alarm_id: Id,
-    step: Literal["acknowledge", "assign", "note", "clear"],
-    body: AlarmStepRequest,
-    request: Request,
-    user: Operator,
-    db: DatabaseDep,
-    svc: ServicesDep,
-) -> AlarmView:
-    bridge, who = svc.bridge, f"{user.role}:{user.username}"
-
-    def act(twin: Twin) -> AlarmView:
-        now = bridge.clock.now()
-        book = bridge.alarms
-        if step == "acknowledge":
-            alarm = book.acknowledge(alarm_id, who, now, body.note)
-        elif step == "assign":
-            if not body.assignee:
-                raise AlarmError("assign needs an assignee")
-            alarm = book.assign(alarm_id, who, body.assignee, now, body.note)
-        elif step == "note":
-            alarm = book.note(alarm_id, who, now, body.note or "-")
-        else:
-            alarm = book.clear(alarm_id, who, now, body.note)
-        return _alarm(alarm, bridge.clock)
-
-    if bridge.read(lambda twin: alarm_id not in bridge.alarms.alarms):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alarm {alarm_id!r}")
-    audit(db, request, user, f"alarm_{step}", alarm_id, None, body.model_dump())
-    db.commit()  # the audit entry stands before the step is taken
-    try:
-        view: AlarmView = bridge.call(act)
-    except AlarmError as exc:  # refused after all (another officer's step came first): the log says so too
-        with svc.sessions.begin() as after:  # the request's own transaction has committed already
-            audit(after, request, user, f"alarm_{step}_refused", alarm_id, None, {"reason": str(exc)})
-        code = status.HTTP_404_NOT_FOUND if isinstance(exc, NoSuchAlarm) else status.HTTP_409_CONFLICT
-        raise HTTPException(code, str(exc)) from None
-    return view
-
-
 @staff.get("", response_model=list[UserView])
 def list_users(_: Admin, db: DatabaseDep) -> list[UserView]:
     return [
@@ -428,7 +369,7 @@ def list_users(_: Admin, db: DatabaseDep) -> list[UserView]:
 @staff.post("", response_model=UserView, status_code=201)
 def add_user(body: NewUser, request: Request, user: Admin, db: DatabaseDep) -> UserView:
     if db.scalar(select(User).where(User.username == body.username)) is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.username!r} exists")
+        raise Refused(status.HTTP_409_CONFLICT, "user_exists", f"user {body.username!r} exists", username=body.username)
     created = create_user(db, body.username, body.display_name, body.role, body.password)
     audit(db, request, user, "user_created", created.username, None, {"role": created.role, "display_name": created.display_name})
     return UserView(username=created.username, display_name=created.display_name, role=Role(created.role), active=created.active)
@@ -449,7 +390,9 @@ def change_user(username: Annotated[str, ApiPath(pattern=r"^[A-Za-z0-9_.-]{1,64}
         take_sqlite_write_lock(db)
         admins = db.scalars(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True)).with_for_update()).all()
         if len(admins) <= 1:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"{username} is the last active admin; make another admin first")
+            raise Refused(
+                status.HTTP_409_CONFLICT, "last_admin", f"{username} is the last active admin; make another admin first", username=username
+            )
     if body.display_name is not None:
         target.display_name = body.display_name
     if body.role is not None:
@@ -516,12 +459,12 @@ LARGE_BODIES = {("POST", "/api/runs")}
 """Routes whose body may be larger than a command's (an uploaded scenario); web/limits.py bounds both."""
 
 
-class RunRequest(_Strict):
+class RunRequest(Strict):
     scenario: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = Field(None, description="A library scenario by name.")
     toml: Annotated[str, Field(max_length=200_000)] | None = Field(
         None, description="Or a whole scenario file (it may extend a library one)."
     )
-    overrides: Annotated[list[Annotated[str, Field(max_length=500)]], Field(max_length=50)] = []
+    overrides: Annotated[list[Annotated[str, Field(max_length=500)]], Field(max_length=50)] = Field(default_factory=list)
     replications: Annotated[int, Field(ge=1, le=200)] = 5
 
 
@@ -581,7 +524,7 @@ def start_run(body: RunRequest, request: Request, user: Planners, db: DatabaseDe
     except planner.TooCostly as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     except planner.QueueFull as exc:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+        raise Refused(status.HTTP_429_TOO_MANY_REQUESTS, "queue_full", str(exc)) from None
     audit(
         db,
         request,
@@ -640,13 +583,14 @@ def cancel_run(run_id: RunId, request: Request, user: Planners, db: DatabaseDep,
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id}")
     if run.username != user.username and user.role != Role.ADMIN:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"run {run_id} is {run.username}'s; only they or an admin may cancel it")
+        detail = f"run {run_id} is {run.username}'s; only they or an admin may cancel it"
+        raise Refused(status.HTTP_403_FORBIDDEN, "not_your_run", detail, owner=run.username)
     if run.status not in planner.WAITING:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"run {run_id} has already ended ({run.status})")
+        raise Refused(status.HTTP_409_CONFLICT, "run_ended", f"run {run_id} has already ended ({run.status})")
     audit(db, request, user, "planner_run_cancelled", f"run {run_id}", {"status": run.status}, None)
     db.commit()  # the audit entry stands before the run is stopped
     if not svc.planner.cancel(run_id):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"run {run_id} ended while it was being cancelled")
+        raise Refused(status.HTTP_409_CONFLICT, "run_ended", f"run {run_id} ended while it was being cancelled")
     return _run_view(svc, run_id)
 
 
@@ -679,6 +623,12 @@ class PlacedDevice(BaseModel):
     placed: bool = Field(description="False: the scenario gives no place; the plan puts it in a row below the floor.")
 
 
+class StationClock(BaseModel):
+    now: datetime = Field(description="What time it is at the station, as this answer left.")
+    speed: float = Field(description="Station seconds per real second: 1, or an emulated demo's pace (60).")
+    emulated: bool = Field(description="The station's time is an emulated crowd's, not the wall's.")
+
+
 class StationPlan(BaseModel):
     station: str
     name: str
@@ -686,6 +636,7 @@ class StationPlan(BaseModel):
     width_m: float
     depth_m: float
     devices: list[PlacedDevice]
+    clock: StationClock
 
 
 class DeviceToday(BaseModel):
@@ -748,14 +699,16 @@ def plan(_: Everyone, svc: ServicesDep) -> StationPlan:
     return StationPlan(
         station=station.id, name=station.name or station.id, timezone=station.timezone,
         width_m=width, depth_m=depth, devices=placed,
+        clock=StationClock(now=svc.station_time.now(), speed=svc.station_time.clock.speed, emulated=svc.station_time.emulated),
     )  # fmt: skip
 
 
 @station_log.get("/today", response_model=TodayFigures)
 def today(_: Everyone, svc: ServicesDep) -> TodayFigures:
     """Today's figures in the station's own day: visitors by hour, waits and the busiest devices."""
-    clock = svc.bridge.clock  # the feed's clock: the wall clock may have been stepped since the station started
-    book = svc.bridge.read(lambda _twin: svc.daybook.figures(clock.datetime_at(clock.now())))
+    # The station's clock on the feed's run seconds (the wall clock may have been stepped since the station started;
+    # an emulated crowd's day is its own).
+    book = svc.bridge.read(lambda _twin: svc.daybook.figures(svc.station_time.now()))
     labels = {d.id: d.label for d in svc.station.devices}
     devices = [DeviceToday(label=labels.get(d.device, d.device), **dataclasses.asdict(d)) for d in book.devices]
     fields = {f.name: getattr(book, f.name) for f in dataclasses.fields(book) if f.name != "devices"}

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
+from fastapi import Path as ApiPath
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
+from actors.automation import ManualHolds
 from hardware_bridge.bridge import Bridge
 from scenarios.schema import Station
 from station.settings import Settings
 from store.audit import AuditLog
 from store.history import History
 from store.models import User
+from twin.clock import Clock
 from twin.daybook import Daybook
-from web.auth import Role, user_for
+from web.auth import EVERYONE, OPERATORS, OVERSIGHT, Role, user_for
 from web.planner import Planner
 from web.signin import SignInGate
 
@@ -26,6 +31,46 @@ if TYPE_CHECKING:
     from web.metrics import StationMetrics
 
 COOKIE = "yxy_session"
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+"""A device's, an alarm's or a user's id in a path: nothing a path or a log line could be bent with."""
+RunId = Annotated[int, ApiPath(ge=1, le=2**31 - 1)]
+
+
+class Strict(BaseModel):
+    """A request body: an unknown field is a mistake to be told of, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    """Every refusal's body: what is wrong, in words a member of staff can act on.
+
+    ``code`` (when the refusal has one) names the words in the page's catalog
+    (``problem_<code>``, filled with ``params``), so the page says it in its language;
+    ``detail`` is the same in English, for scripts and logs."""
+
+    detail: str | list[dict[str, Any]] = Field(description="What is wrong; a 422 from validation lists each field's problem.")
+    code: str | None = None
+    params: dict[str, Any] | None = None
+
+
+class Refused(HTTPException):
+    """An HTTP refusal with a catalog ``code`` (see ``Problem``): the app's handler answers it as a ``Problem``."""
+
+    def __init__(self, status_code: int, code: str, detail: str, headers: dict[str, str] | None = None, **params: Any) -> None:
+        super().__init__(status_code, detail, headers)
+        self.code = code
+        self.params = params
+
+
+def as_instant(moment: datetime) -> datetime:
+    """Stored times are UTC, some read back without their zone (SQLite): sent with it, so no browser takes them for its own."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Instant = Annotated[datetime, AfterValidator(as_instant)]
+"""A moment, in ISO 8601 with its offset (UTC); the page shows it in the station's time zone."""
 
 
 @dataclass
@@ -42,6 +87,24 @@ class Services:
     metrics: StationMetrics
     gate: SignInGate
     audit_log: AuditLog
+    station_time: StationTime
+    holds: ManualHolds
+    """Devices a person's command holds against the automations; read only under ``bridge.read``."""
+
+
+@dataclass(frozen=True)
+class StationTime:
+    """The station's clock (its run seconds are the bridge's): the wall's, or in an emulated demo the crowd's."""
+
+    clock: Clock
+    emulated: bool
+
+    def moment(self, t: float) -> datetime:
+        """Run time ``t`` as a moment on the station's clock, in UTC."""
+        return self.clock.datetime_at(t).astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self.moment(self.clock.now())
 
 
 async def services(request: Request) -> Services:
@@ -72,7 +135,7 @@ def signed_in(request: Request, db: DatabaseDep) -> User:
     token = token_of(request)
     user = user_for(db, token) if token else None
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first", headers={"WWW-Authenticate": "Bearer"})
+        raise Refused(status.HTTP_401_UNAUTHORIZED, "signed_out", "sign in first", headers={"WWW-Authenticate": "Bearer"})
     return user
 
 
@@ -84,7 +147,7 @@ class RequireRole:
 
     async def __call__(self, user: Annotated[User, Depends(signed_in)]) -> User:  # no I/O: no thread-pool round trip
         if Role(user.role) not in self.roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {user.role} may not do this")
+            raise Refused(status.HTTP_403_FORBIDDEN, "role", f"a {user.role} may not do this", role=user.role)
         return user
 
 
@@ -118,3 +181,10 @@ def sign_in_recorder(log: AuditLog) -> Callable[[Session, str, str, dict[str, An
         log.append(db, username, "", action, username, None, details, str(details.get("source", "")))
 
     return record
+
+
+Everyone = Annotated[User, Depends(RequireRole(*EVERYONE))]
+Operator = Annotated[User, Depends(RequireRole(*OPERATORS))]
+"""Those who run the station: custodians, operators, officers; never the auditor."""
+Oversight = Annotated[User, Depends(RequireRole(*OVERSIGHT))]
+Admin = Annotated[User, Depends(RequireRole(Role.ADMIN))]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from actors.automation import (
+    MANUAL_HOLD_S,
     AirConditioningByTemperature,
     AutomationEngine,
     ClearAlarm,
     CommandDevice,
     ConditionAlarm,
     LightsByOccupancy,
+    ManualHold,
     OfflineAlarm,
     RaiseAlarm,
 )
@@ -27,11 +29,13 @@ def test_lights_follow_occupancy_and_dark() -> None:
     engine.observe("lights", "state", {"on": False})
     engine.observe("door", "state", {"occupancy": 2})
     assert engine.evaluate(0, hour=14.0, today=TODAY) == [], "daylight: off is right"
-    assert engine.evaluate(10, hour=21.0, today=TODAY) == [CommandDevice("lights", {"on": True}, "lights_by_occupancy")]
+    on = CommandDevice("lights", {"on": True}, "lights_by_occupancy", {"why": "dark_and_occupied", "occupancy": 2})
+    assert engine.evaluate(10, hour=21.0, today=TODAY) == [on]
     assert engine.evaluate(20, hour=21.0, today=TODAY) == [], "asked already; not again within the cool-down"
     engine.observe("lights", "state", {"on": True})
     engine.observe("door", "state", {"occupancy": 0})
-    assert engine.evaluate(30, hour=21.5, today=TODAY) == [CommandDevice("lights", {"on": False}, "lights_by_occupancy")]
+    off = CommandDevice("lights", {"on": False}, "lights_by_occupancy", {"why": "nobody_inside"})
+    assert engine.evaluate(30, hour=21.5, today=TODAY) == [off]
 
 
 def test_air_conditioning_by_indoor_outdoor_and_occupancy() -> None:
@@ -43,7 +47,49 @@ def test_air_conditioning_by_indoor_outdoor_and_occupancy() -> None:
     assert engine.evaluate(0, 14.0, TODAY) == [], "nobody inside, already off"
     engine.observe("door", "state", {"occupancy": 3})
     (action,) = engine.evaluate(60, 14.0, TODAY)
-    assert action == CommandDevice("ac", {"on": True, "mode": "cool", "setpoint_c": 28.0}, "air_conditioning_by_temperature")
+    cool = {"on": True, "mode": "cool", "setpoint_c": 28.0}
+    why = {"why": "too_hot", "indoor_c": 31.0, "limit_c": 27}
+    assert action == CommandDevice("ac", cool, "air_conditioning_by_temperature", why)
+
+
+def test_a_persons_command_holds_the_device_against_its_rule() -> None:
+    engine = AutomationEngine((LightsByOccupancy("lights", "door", manual_hold_s=1800),), cooldown_s=60)
+    engine.observe("lights", "state", {"on": False})
+    engine.observe("door", "state", {"occupancy": 0})
+    hold = engine.observe("lights", "desired", {"desired": {"on": True}, "by": "custodian:wang"}, now=100)
+    assert hold == ManualHold("lights", 1900, "custodian:wang", "lights_by_occupancy")
+    engine.observe("lights", "state", {"on": True})  # switched on for a cleaner, nobody inside, daylight over
+    assert engine.evaluate(1899, hour=21.0, today=TODAY) == [], "the custodian's until the hold ends"
+    (off,) = engine.evaluate(1900, hour=21.0, today=TODAY)
+    assert isinstance(off, CommandDevice) and off.fields == {"on": False} and off.reason == {"why": "nobody_inside"}
+    assert engine.observe("lights", "desired", {"desired": {"on": False}, "by": "automation:lights_by_occupancy"}, 1900) is None
+    assert engine.observe("lights", "desired", {"cleared": ["on"], "reason": "acked"}, 1900) is None, "settled, not commanded"
+    assert engine.observe("lights", "desired", {"desired": {"on": False}, "command": "c1", "revised": True}, 1900) is None
+    assert engine.observe("door", "desired", {"desired": {"locked": True}, "by": "custodian:wang"}, 1900) is None, "no rule"
+
+
+def test_a_switch_at_the_wall_holds_too_but_the_rules_own_commands_do_not() -> None:
+    engine = AutomationEngine((LightsByOccupancy("lights", "door"),), cooldown_s=60)
+    engine.observe("door", "state", {"occupancy": 2})
+    assert engine.observe("lights", "state", {"on": False}, 0) is None, "the first report is no one's doing"
+    (on,) = engine.evaluate(10, hour=21.0, today=TODAY)
+    assert isinstance(on, CommandDevice) and on.fields == {"on": True}
+    assert engine.observe("lights", "state", {"on": True}, 11) is None, "what the rule asked for"
+    hold = engine.observe("lights", "state", {"on": False}, 20)
+    assert hold is not None and hold.by == "at_device" and hold.until_s == 20 + MANUAL_HOLD_S
+    assert engine.evaluate(100, hour=21.0, today=TODAY) == []
+
+
+def test_a_rules_durations_are_the_stations_at_an_emulated_pace() -> None:
+    """At 60x, a 30-minute hold and a 60 s cool-down last 30 and 1 real seconds."""
+    engine = AutomationEngine((LightsByOccupancy("lights", "door"),), cooldown_s=60, speed=60.0)
+    engine.observe("lights", "state", {"on": False})
+    engine.observe("door", "state", {"occupancy": 1})
+    assert len(engine.evaluate(0, 21.0, TODAY)) == 1
+    assert engine.evaluate(0.9, 21.0, TODAY) == []
+    assert len(engine.evaluate(1.0, 21.0, TODAY)) == 1, "the cool-down is a station minute"
+    hold = engine.observe("lights", "desired", {"desired": {"on": False}, "by": "operator:li"}, now=10)
+    assert hold is not None and hold.until_s == 10 + 1800 / 60
 
 
 def test_condition_alarms_need_to_hold_and_clear_themselves() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -59,3 +60,20 @@ def test_triangular_inverse_transform_stays_in_range(u: float) -> None:
 
     value = Triangular(10.0, 25.0, 60.0).sample(Fixed(0, "t"))
     assert 10.0 <= value <= 60.0
+
+
+@given(
+    speed=st.floats(min_value=0.01, max_value=3600.0),
+    t=st.floats(min_value=0.0, max_value=30 * 86400.0),
+    start_s=st.integers(min_value=0, max_value=86399),
+)
+def test_a_fast_clock_agrees_with_itself(speed: float, t: float, start_s: int) -> None:
+    """Date, hour and next hour agree at any pace: an emulated demo's rules and day book read one calendar."""
+    clock = Clock(datetime(2026, 7, 20) + timedelta(seconds=start_s), lambda: t, speed)
+    moment = clock.datetime_at(t)
+    hour = moment.hour + moment.minute / 60 + (moment.second + moment.microsecond / 1e6) / 3600
+    assert abs(clock.hour_of_day(t) - hour) < 1e-6 or abs(abs(clock.hour_of_day(t) - hour) - 24) < 1e-6
+    assert clock.day_index(t) == (moment.date() - date(2026, 7, 20)).days
+    next_hour = clock.datetime_at(t + clock.seconds_to_next_hour(t))
+    assert next_hour.minute == 0 or (next_hour.minute == 59 and next_hour.second == 59), next_hour
+    assert clock.run_seconds(3600.0) * speed == pytest.approx(3600.0)

@@ -98,7 +98,7 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     expect(page.locator("#detail-fields")).to_contain_text("电源")
     page.fill("#detail-controls input[name=brightness_pct]", "40")  # the device page's controls, made from what lights take
     page.click("#detail-controls button[type=submit]")
-    expect(page.locator("#detail-command")).to_have_text("已确认", timeout=10_000)
+    expect(page.locator("#detail-command")).to_have_text("operator 下发 · 设备已执行", timeout=10_000)  # who, and its fate
     assert lights.state["brightness_pct"] == 40, "the emulated lights were dimmed"
     page.click("#detail-close")
     expect(page.locator("#device-detail")).to_be_hidden()
@@ -107,26 +107,43 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
         expect(page.locator(f"#device-{obeys_no_power} button.switch")).to_have_count(0)
     expect(page.locator("#device-ac button.switch")).to_have_count(1)
     card.locator("button.switch").click()  # switch them off from the phone
-    expect(card.locator(".command")).to_have_text("已确认", timeout=10_000)
+    expect(card.locator(".command")).to_have_text("operator 下发 · 设备已执行", timeout=10_000)
     expect(card.locator("[data-field=on]")).to_have_text("关")
     assert lights.state["on"] is False, "the emulated lights obeyed"
     shot(page, "02-lights-switched")
 
+    expect(page.locator("#station-clock")).to_contain_text("站内时间")
+    expect(page.locator("#station-clock em")).to_have_count(0)  # the wall's clock: no "emulated" mark
+
     door = EmulatedDevice("yunting", "door", "door", station.device_broker("door"), state={"occupancy": 1}).start()
     door.event("worker_entered", {"worker": "m-9", "group": "riders"})
     expect(page.locator("#door-log li").first).to_contain_text("进站 m-9", timeout=15_000)
+    page.locator("#device-door h3").click()  # the door has not said whether it is locked: the form must not guess "yes"
+    expect(page.locator("#detail-controls select[name=locked]")).to_have_value("")
+    page.click("#detail-controls button[type=submit]")  # pressed as it came: nothing is sent
+    page.wait_for_timeout(500)
+    assert "locked" not in door.state and not [c for c in bridge.read(lambda t: list(t.commands.values())) if c.entity_id == "door"]
+    page.click("#detail-close")
     door.stop()
 
     bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", 0.0, "<img src=x onerror=alert(1)>8.5 °C"))
     alarm = page.locator("li.alarm")
     expect(alarm).to_contain_text("温度过高")
-    expect(alarm.locator("small")).to_have_text("<img src=x onerror=alert(1)>8.5 °C")  # shown as text, never run
+    expect(alarm.locator(".reason")).to_have_text("<img src=x onerror=alert(1)>8.5 °C")  # shown as text, never run
+    expect(alarm.locator(".age")).to_have_text("刚刚")
     alarm.locator("button[data-step=acknowledge]").click()
     expect(alarm.locator(".state")).to_have_text("已确认")
+    alarm.locator("input[name=note]").fill("门没关好")
+    alarm.locator("button[data-step=note]").click()
+    expect(alarm.locator(".thread li")).to_have_count(3)
+    expect(alarm.locator(".thread li").last).to_contain_text("operator 备注: 门没关好")
     shot(page, "03-alarm-acknowledged")
     alarm.locator("button[data-step=clear]").click()
-    expect(page.locator("li.alarm")).to_have_count(0)
+    expect(page.locator("#alarms li.alarm")).to_have_count(0)
     expect(page.locator("#no-alarms")).to_be_visible()
+    page.locator("#closed-alarms summary").click()  # closed, not gone: its thread is in the history
+    expect(page.locator("#closed-list li.alarm").first).to_contain_text("关闭告警", timeout=15_000)
+    expect(page.locator("#closed-list li.alarm").first).to_contain_text("门没关好")
 
     page.select_option("#scenario-choice", "rainstorm_day")
     expect(page.locator("#scenario-values")).to_have_attribute("data-scenario", "rainstorm_day")  # its values are in the form
@@ -187,13 +204,13 @@ def test_an_officer_manages_accounts_and_an_auditor_only_reads(page: object, ser
     row = page.locator("#staff-list tr[data-user=night-li]")
     expect(row.locator("select.role")).to_have_value("custodian")
     row.locator("select.role").select_option("operator")  # a change of role
-    expect(page.locator("#audit-list li").first).to_contain_text("user_changed")
+    expect(page.locator("#audit-list li").first).to_contain_text("修改账户")  # user_changed, in words
     expect(row.locator("select.role")).to_have_value("operator")
     row.locator("button.standing").click()  # deactivate
     expect(row).to_have_class("inactive")
     page.locator("#staff-list tr[data-user=admin] select.role").select_option("auditor")  # the last admin: refused, and said why
-    expect(page.locator("#staff-message")).to_contain_text("last active admin")
-    expect(page.locator("#audit-list")).to_contain_text("user_changed")
+    expect(page.locator("#staff-message")).to_have_text("admin 是最后一位在职管理员，请先设置另一位管理员")  # in the page's language
+    expect(page.locator("#audit-list")).to_contain_text("修改账户")
     shot(page, "06-staff")
     page.click("#logout")
     expect(page.locator("#login")).to_be_visible()  # signed out and reloaded; a navigation now would race the reload
@@ -214,7 +231,10 @@ def test_nothing_comes_from_a_cdn(server: str) -> None:
         for asset in re.findall(r"(?:src|href)=['\"]([^'\"]+)['\"]", html):
             with urlopen(f"{server}{asset}") as answer:
                 assert answer.status == 200, asset
-    with urlopen(f"{server}/static/plotly.min.js") as script:
+    with urlopen(server) as page:
+        plotly = re.search(r'<meta name="yxy-plotly" content="(/static/[0-9a-f]{16}/plotly\.min\.js)">', page.read().decode())
+    assert plotly is not None, "the page names the plotly.js it loads on demand"
+    with urlopen(f"{server}{plotly.group(1)}") as script:
         assert script.status == 200 and len(script.read()) > 1_000_000
 
 
@@ -278,7 +298,8 @@ def test_every_time_is_the_stations_whatever_zone_the_browser_is_in(server: str,
                 moment = shown.get_attribute("datetime")
                 assert moment is not None
                 assert shown.inner_text() == on_the_station_clock(moment, with_day), (selector, browser_zone)
-            page.wait_for_function("document.querySelector('#occupancy-chart') && document.querySelector('#occupancy-chart').layout")
+            # plotly.js comes on demand; a string predicate would be eval'd while polling, which the page's CSP forbids
+            expect(page.locator("#occupancy-chart .main-svg").first).to_be_attached(timeout=20_000)
             drawn_to = page.evaluate("document.querySelector('#occupancy-chart').layout.xaxis.range[1]")
             now_there = datetime.now(shanghai).replace(tzinfo=None)
             assert abs((datetime.fromisoformat(str(drawn_to)[:19]) - now_there).total_seconds()) < 120, (drawn_to, now_there)

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from actors.registry import DEVICE_KINDS
 from scenarios.i18n import LANGUAGES, TEXT
-from tests.conftest import LIBRARY
-from twin.alarm import AlarmState
+from tests.conftest import LIBRARY, ROOT
+from twin.alarm import AlarmState, Severity
 from twin.entity import CommandState
 from web.app import STATIC
 from web.auth import Role
@@ -44,10 +44,19 @@ def test_every_text_the_page_and_its_script_ask_for_exists() -> None:
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     script = (STATIC / "app.js").read_text(encoding="utf-8")
     asked = set(re.findall(r'data-i18n="(\w+)"', html)) | set(re.findall(r'\bt\("(\w+)"\)', script))
+    asked |= set(re.findall(r'\btf\("(\w+)"', script))  # with {placeholders} filled
     assert asked - keys("zh") == set()
 
 
 LIBRARY_ALARMS = {m for f in LIBRARY.glob("*.toml") for m in re.findall(r'^alarm = "(\w+)"', f.read_text(encoding="utf-8"), re.MULTILINE)}
+AUTOMATION_REASONS = set(re.findall(r'"why": "(\w+)"', (ROOT / "actors" / "automation.py").read_text(encoding="utf-8")))
+WEB_SOURCE = "\n".join(f.read_text(encoding="utf-8") for f in (ROOT / "web").glob("*.py"))
+AUDITED = (
+    set(re.findall(r'audit\(\s*\w+,\s*\w+,\s*\w+,\s*"(\w+)"', WEB_SOURCE))
+    | set(re.findall(r'_record\(db, "(\w+)"', WEB_SOURCE))
+    | {f"alarm_{step}{refused}" for step in ("acknowledge", "assign", "note", "clear") for refused in ("", "_refused")}
+)
+REFUSALS = set(re.findall(r'Refused\(\s*status\.\w+,\s*"(\w+)"', WEB_SOURCE)) | set(re.findall(r'"code": "(\w+)"', WEB_SOURCE))
 MADE_AT_RUN_TIME = (
     [f"kind.{k}" for k in DEVICE_KINDS]
     + [f"role_{r.value}" for r in Role]
@@ -55,6 +64,14 @@ MADE_AT_RUN_TIME = (
     + [s.value for s in AlarmState]
     + ["queued", "running", "done", "failed"]  # planner runs
     + [f"alarm_{a}" for a in sorted(LIBRARY_ALARMS | {"offline"})]  # the library's alarm types, and the offline rule's
+    + [f"alarm_advice_{a}" for a in sorted(LIBRARY_ALARMS | {"offline"})]  # what to do about each
+    + [f"severity_{s.value}" for s in Severity]
+    + [f"step_{s}" for s in ("raised", "reopened", "acknowledged", "assigned", "noted", "escalated", "cleared")]
+    + [f"rule_{r}" for r in ("lights_by_occupancy", "air_conditioning_by_temperature")]  # the rules that command devices
+    + [f"why_{w}" for w in sorted(AUTOMATION_REASONS)]
+    + [f"op_{o}" for o in ("lt", "le", "gt", "ge", "eq", "ne")]
+    + [f"action_{a}" for a in sorted(AUDITED)]  # the audit log's actions, as the page lists them
+    + [f"problem_{c}" for c in sorted(REFUSALS)]  # the refusals the page says in its language
 )
 
 

@@ -32,7 +32,8 @@ def station_on(engine: Engine, tmp_path: Path) -> Iterator[LiveStation]:
         url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     else:
         url = engine.url.render_as_string(hide_password=False)
-    live = LiveStation(load_scenario(LIBRARY / "typical_week.toml").station, Settings(broker_port=free_port(), database_url=url))
+    settings = Settings(broker_port=free_port(), database_url=url, audit_key_file=str(tmp_path / "audit.key"))  # not in the checkout
+    live = LiveStation(load_scenario(LIBRARY / "typical_week.toml").station, settings)
     with sessions(live.db).begin() as db:
         for name in ("admin", "admin2"):
             create_user(db, name, name, Role.ADMIN, PASSWORD)

@@ -3,14 +3,16 @@
 
 const state = {
   lang: localStorage.getItem("yxy-lang") || "zh",
-  devices: {}, alarms: [], commands: {}, outcomes: {}, lastSeq: 0,
+  devices: {}, alarms: [], lastSeq: 0,
 };
 const SHOWN = ["on", "busy", "queue", "indoor_temp_c", "mode", "setpoint_c", "occupancy", "charged", "temp_c", "level_l", "free"];
 const t = (key) => (TEXT[state.lang] && TEXT[state.lang][key]) || key;
+// A catalog text with its {placeholders} filled: tf("manual_until", { time: "14:30" }).
+const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 // Everything a device, a scenario file or a user typed is escaped before it becomes HTML.
 const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ESCAPES[c]);
-const CHART = { displaylogo: false, responsive: true };
+const CHART = { displaylogo: false, responsive: true, displayModeBar: false };  // no toolbar over the bars' labels on a phone
 // Scenario labels are often bilingual ("微波炉 Microwave"): show the half in the page's language.
 const BILINGUAL = /^(\S*[\u3400-\u9fff]\S*)\s+([\x20-\x7e]+)$/;
 const labelFor = (label) => { const m = BILINGUAL.exec(label || ""); return m ? m[state.lang === "zh" ? 1 : 2] : label; };
@@ -32,19 +34,53 @@ function stationTime(moment, withDay = false) {
 }
 // Plotly draws a date string as written, ignoring any offset: hand it the station's wall time.
 const stationWall = (moment) => stationTime(moment, true);
+// The station's clock: the wall's, or in an emulated demo the crowd's, running `speed` times faster. The server says
+// what time it is there as the plan leaves it; the page runs that clock on from its own monotonic time.
+function stationNow() {
+  const clock = state.clock;
+  return clock ? clock.at + (performance.now() - clock.read) * clock.speed : Date.now();
+}
+function tickClock() {
+  clearTimeout(state.clockTimer);
+  const shown = document.getElementById("station-clock");
+  if (!shown || !state.clock) return;
+  const p = stationParts(stationNow());
+  const speed = state.clock.emulated ? ` <em>${esc(tf("emulated_at", { speed: state.clock.speed }))}</em>` : "";
+  shown.innerHTML = `${esc(t("station_clock"))} <time>${p.month}-${p.day} ${p.hour}:${p.minute}</time>${speed}`;
+  state.clockTimer = setTimeout(tickClock, Math.max(250, 60000 / state.clock.speed));  // a new minute at its pace
+}
 
 function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   if (state.connection) showConnection(state.connection);
+  tickClock();
   renderDevices();
   renderAlarms();
+  if (state.plan) {
+    // What was drawn from the server's answers is drawn again in the new language.
+    fillDeviceFilter();
+    if (document.getElementById("closed-alarms").open) loadClosedAlarms();
+    loadDoorLog();
+    loadRuns();
+    labelValues();
+    if (state.detail) showDevice(state.detail, false);
+    if (["admin", "auditor"].includes(state.me.role)) loadAudit();
+  }
   if (state.today) drawToday(state.today);
   if (state.me) {
-    document.getElementById("who").textContent = `${state.me.display_name} (${t("role_" + state.me.role)})`;
+    showWho(state.me);
     if (state.me.role === "admin") loadStaff();
   }
+}
+
+// A name (a person's, a device's, a scenario's) is shown as it was given, in any language: marked translate="no", which
+// is also what the language test skips.
+const named = (value) => `<span translate="no">${esc(value)}</span>`;
+
+function showWho(me) {
+  document.getElementById("who").innerHTML = `${named(me.display_name)} (${esc(t("role_" + me.role))})`;
 }
 
 async function api(method, path, body) {
@@ -71,7 +107,7 @@ async function signIn(event) {
     body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
   });
   const error = document.getElementById("login-error");
-  if (!response.ok) { error.textContent = `${t("bad_login")}: ${detailOf(await response.json())}`; return; }
+  if (!response.ok) { error.textContent = `${t("bad_login")}: ${refusal(response.status, await response.json().catch(() => ({})))}`; return; }
   const me = await response.json();  // the session is in an HttpOnly cookie: this page never holds the token
   error.textContent = "";
   await start(me);
@@ -80,13 +116,21 @@ async function signIn(event) {
 async function start(me) {
   state.started = true;
   state.me = me;
-  document.getElementById("who").textContent = `${me.display_name} (${t("role_" + me.role)})`;
+  showWho(me);
   // Controls a role may not use are not shown (the server refuses them anyway).
   document.body.dataset.role = me.role;
   document.getElementById("run-form").hidden = me.role === "auditor";
   document.getElementById("staff").hidden = me.role !== "admin";
   document.getElementById("audit").hidden = !["admin", "auditor"].includes(me.role);
   state.plan = await (await api("GET", "/api/station/plan")).json();  // its time zone dates everything below
+  const { now, speed, emulated } = state.plan.clock;
+  state.clock = { at: Date.parse(now), read: performance.now(), speed, emulated };
+  if (!document.getElementById("station-clock")) {
+    const shown = document.createElement("span");
+    shown.id = "station-clock";
+    document.querySelector("header .tools").prepend(shown);
+  }
+  tickClock();
   if (me.role === "admin") loadStaff();
   if (["admin", "auditor"].includes(me.role)) loadAudit();
   document.getElementById("login").hidden = true;
@@ -94,6 +138,8 @@ async function start(me) {
   document.getElementById("logout").hidden = false;
   await loadDevices();
   await loadAlarms();
+  setInterval(refreshAges, 60000);
+  fillDeviceFilter();
   drawPlan();
   renderDevices();
   await loadDoorLog();  // before the feed: its live entries go on top of the history, never under a reload of it
@@ -112,13 +158,21 @@ async function showValues() {
   // The scenario's values as a form: what a planner changes most (crowd size, how many of each device).
   const name = document.getElementById("scenario-choice").value;
   const summary = await (await api("GET", `/api/runs/library/${name}`)).json();
-  const fields = [["population.workers", t("workers"), summary.workers],
-    ...Object.entries(summary.units).map(([id, units]) => [`devices.${id}.units`, `${t("units_of")}${id}`, units])];
+  const fields = [["population.workers", summary.workers], ...Object.entries(summary.units).map(([id, units]) => [`devices.${id}.units`, units])];
   const box = document.getElementById("scenario-values");
-  box.innerHTML = fields.map(([key, label, value]) =>
-    `<label><span>${esc(label)}</span><input type="number" min="0" data-key="${esc(key)}" data-default="${esc(value)}" value="${esc(value)}"></label>`).join("");
+  box.innerHTML = fields.map(([key, value]) =>
+    `<label><span data-for="${esc(key)}"></span><input type="number" min="0" data-key="${esc(key)}" data-default="${esc(value)}" value="${esc(value)}"></label>`).join("");
+  labelValues();
   box.dataset.scenario = name;
   document.querySelector("#run-form input[name=replications]").value = Math.min(summary.replications, 5);
+}
+
+function labelValues() {
+  // "Microwaves (units)", in the page's language; again on a switch, without touching what the planner typed.
+  document.querySelectorAll("#scenario-values span[data-for]").forEach((span) => {
+    const device = /^devices\.(.+)\.units$/.exec(span.dataset.for);
+    span.textContent = device ? `${t("units_of")}${deviceName(device[1])}` : t("workers");
+  });
 }
 
 async function startRun(event) {
@@ -131,7 +185,7 @@ async function startRun(event) {
   const file = form.get("upload");
   const body = file && file.size ? { toml: await file.text() } : { scenario: form.get("scenario") };
   const response = await api("POST", "/api/runs", { ...body, replications: Number(form.get("replications")), overrides });
-  document.getElementById("run-error").textContent = response.ok ? "" : detailOf(await response.json());
+  document.getElementById("run-error").textContent = response.ok ? "" : refusal(response.status, await response.json().catch(() => ({})));
   loadRuns();
 }
 
@@ -156,7 +210,7 @@ async function loadRuns() {
 }
 
 function runRow(r) {
-  return `${r.status === "done" ? `<input type="checkbox" class="pick" value="${r.id}">` : ""}<b>#${r.id}</b> ${esc(r.scenario)} <span class="status">${t(r.status)}</span>
+  return `${r.status === "done" ? `<input type="checkbox" class="pick" value="${r.id}">` : ""}<b>#${r.id}</b> ${named(r.scenario)} <span class="status">${t(r.status)}</span>
     <progress max="${r.replications}" value="${r.done_replications}"></progress>
     ${r.status === "done" ? `<a target="_blank" href="/api/runs/${r.id}/report?lang=${state.lang}">${t("report")}</a>` : ""}
     ${mayCancel(r) ? `<button type="button" class="cancel-run" data-run="${r.id}">${t("cancel_run")}</button>` : ""}
@@ -171,7 +225,7 @@ function mayCancel(run) {
 
 async function cancelRun(id) {
   const response = await api("POST", `/api/runs/${id}/cancel`);
-  document.getElementById("run-error").textContent = response.ok ? "" : detailOf(await response.json());
+  document.getElementById("run-error").textContent = response.ok ? "" : refusal(response.status, await response.json().catch(() => ({})));
   loadRuns();
 }
 
@@ -229,13 +283,55 @@ function onChange(change) {
       document.getElementById("door-log").insertAdjacentHTML("afterbegin", doorLine(entry));
     }
   }
-  else if (change.name === "command_acked" || change.name === "command_failed") {
-    // The ack can beat the POST's own answer here: keep the outcome for when it arrives.
-    state.outcomes[change.data.command] = change.name === "command_acked" ? "acked" : "failed";
-    const command = state.commands[change.data.command];
-    if (command) { command.state = state.outcomes[command.id]; renderDevice(state.devices[command.device]); }
-  } else if (change.name.startsWith("alarm_")) { loadAlarms(); }
+  else if (change.name === "desired" && device) { desired(device, change); renderDevice(device); }
+  else if ((change.name === "command_acked" || change.name === "command_failed") && device) {
+    // Whoever sent it (this page, another operator, a rule): the feed says it was desired before it says its fate.
+    const last = device.last_command;
+    if (last && last.id === change.data.command) {
+      last.state = change.name === "command_acked" ? "acked" : "failed";
+      last.error = change.data.error || null;
+      renderDevice(device);
+    }
+  } else if (change.name === "manual_hold") { refreshDevice(change.data.device); }
+  else if (change.name.startsWith("alarm_")) { loadAlarms(); }
   renderSummary();
+}
+
+function desired(device, change) {
+  // A new command (by a person or a rule, with the rule's reason), one revised by the device's actor, or fields settled.
+  const data = change.data;
+  if (data.cleared) { data.cleared.forEach((key) => delete device.desired[key]); return; }
+  Object.assign(device.desired, data.desired);
+  const last = device.last_command;
+  if (data.revised && last && last.id === data.command) { last.fields = data.desired; return; }
+  device.last_command = { id: data.command, by: data.by, reason: data.reason || null, fields: data.desired, at: change.at, state: "pending" };
+}
+
+async function refreshDevice(id) {
+  // A hold began (someone's command outranks the rules for a while): the server dates it on the station's clock.
+  const answer = await api("GET", `/api/devices/${encodeURIComponent(id)}`);
+  if (!answer.ok) return;
+  const fresh = await answer.json();
+  const device = state.devices[id];
+  if (device) { device.manual_until = fresh.manual_until; renderDevice(device); }
+}
+
+function commandLine(command) {
+  // "Automatic (lights by occupancy and daylight): nobody inside · carried out", or "sent by wang · pending".
+  const [source, name] = String(command.by).split(/:(.*)/s);
+  const why = command.reason ? tf(`why_${command.reason.why}`, command.reason) : "";
+  const who = source === "automation"
+    ? tf("command_by_automation", { rule: known(`rule_${name}`, name), why })
+    : tf("command_by_person", { who: name || source });
+  const error = command.state === "failed" && command.error ? ` (${command.error})` : "";
+  return `${who} · ${t(command.state)}${error}`;
+}
+
+function holdLine(device) {
+  // "manual until 14:30" while a person's command holds the device against its rule, on the station's clock.
+  if (!device.manual_until || Date.parse(device.manual_until) <= stationNow()) return "";
+  const p = stationParts(device.manual_until);
+  return `<p class="manual">${esc(tf("manual_until", { time: `${p.hour}:${p.minute}` }))}</p>`;
 }
 
 function renderSummary() {
@@ -265,13 +361,13 @@ function renderDevice(device) {
   card.classList.toggle("offline", device.available === false);
   const fields = SHOWN.filter((k) => device.reported[k] !== undefined && device.reported[k] !== null)
     .map((k) => `<li><span>${t(k === "on" ? "power" : k)}</span><b data-field="${k}">${esc(format(k, device.reported[k]))}</b></li>`).join("");
-  const last = Object.values(state.commands).filter((c) => c.device === device.id).pop();
+  const last = device.last_command;
   // A power switch on every device whose kind obeys "on" (its registry entry says so, through the API).
   const control = device.settable && "on" in device.settable && canOperate()
     ? `<button type="button" class="switch" data-device="${device.id}">${device.reported.on ? t("switch_off") : t("switch_on")}</button>`
     : "";
-  card.innerHTML = `<h3>${esc(deviceName(device.id))} <small>${esc(device.id)}</small>${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
-    <ul>${fields}</ul>${control}${last ? `<p class="command ${last.state}" data-command="${last.id}">${t(last.state)}</p>` : ""}`;
+  card.innerHTML = `<h3>${named(deviceName(device.id))}${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
+    <ul>${fields}</ul>${control}${last ? `<p class="command ${esc(last.state)}" data-command="${esc(last.id)}">${esc(commandLine(last))}</p>` : ""}${holdLine(device)}`;
   const button = card.querySelector("button.switch");
   if (button) button.onclick = (event) => { event.stopPropagation(); command(device, { on: !device.reported.on }); };
   card.onclick = () => showDevice(device.id);
@@ -280,60 +376,213 @@ function renderDevice(device) {
 }
 
 function format(key, value) {
+  // A reported value as a person reads it: with its unit, to a sensible precision ("77 %", not 0.7754).
   if (typeof value === "boolean") return key === "on" ? t(value ? "on" : "off") : t(value ? "yes" : "no");
   if (key === "mode") return t(`mode_${value}`);
   if (value === null || value === undefined) return "–";
-  if (key.endsWith("_c")) return `${Number(value).toFixed(1)} °C`;
-  if (key === "level_l") return `${Number(value).toFixed(1)} L`;
-  return value;
+  if (Array.isArray(value)) return value.map((item) => format(key, item)).join(", ");
+  if (typeof value !== "number") return value;
+  if (key.endsWith("_c")) return `${value.toFixed(1)} °C`;
+  if (key === "level_l") return `${value.toFixed(1)} L`;
+  if (key === "mean_soc" || key === "soc") return `${(100 * value).toFixed(0)} %`;
+  if (key.endsWith("_pct")) return `${value.toFixed(0)} %`;
+  if (key.endsWith("_kwh")) return `${value.toFixed(1)} kWh`;
+  if (key.endsWith("_kw")) return `${value.toFixed(2)} kW`;
+  if (key.endsWith("_w")) return `${value.toFixed(0)} W`;
+  return Number.isInteger(value) ? value : value.toFixed(2);
 }
 
 async function command(device, fields) {
+  // Its progress comes over the feed (desired, then acked or failed), like anyone else's command.
   const response = await api("POST", `/api/devices/${device.id}/commands`, { set: fields });
-  if (!response.ok) {
-    const note = document.getElementById("detail-command");
-    if (note && state.detail === device.id) { note.className = "command failed"; note.textContent = detailOf(await response.json()); }
-    return;
-  }
-  const sent = await response.json();
-  state.commands[sent.id] = { id: sent.id, device: device.id, state: state.outcomes[sent.id] || "pending" };
-  renderDevice(device);
+  if (response.ok) return;
+  const note = document.getElementById("detail-command");
+  const text = refusal(response.status, await response.json().catch(() => ({})));
+  if (note && state.detail === device.id) { note.className = "command failed"; note.textContent = text; }
+  else alert(text);
+}
+
+function refusal(status, body) {
+  // Why the server said no, in the page's language: by its catalog code if it has one, else by its status.
+  const words = body && body.code ? t(`problem_${body.code}`) : null;
+  if (words && words !== `problem_${body.code}`) return tf(`problem_${body.code}`, body.params || {});
+  const known = { 403: "refused_role", 404: "refused_missing", 409: "refused_conflict", 422: "refused_invalid", 429: "refused_busy", 503: "refused_unavailable" };
+  const detail = body && body.detail ? detailOf(body) : "";
+  return known[status] ? `${t(known[status])}${status === 422 && detail ? `: ${detail}` : ""}` : detail || `HTTP ${status}`;
 }
 
 async function loadAlarms() {
+  const before = new Set(state.alarms.map((a) => a.id));
   state.alarms = await (await api("GET", "/api/alarms")).json();
+  if (state.alarms.some((a) => a.severity === "critical" && a.state === "raised" && !before.has(a.id)) && state.alarmsLoaded) ring();
+  state.alarmsLoaded = true;
   renderAlarms();
   renderSummary();
 }
 
+function ring() {
+  // A new critical alarm: the phone vibrates and the page beeps, where the browser allows (after a tap on the page).
+  if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+  const audio = state.audio;
+  if (!audio || audio.state !== "running") return;
+  const tone = audio.createOscillator();
+  const gain = audio.createGain();
+  gain.gain.setValueAtTime(0.2, audio.currentTime);
+  gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.8);
+  tone.frequency.value = 880;
+  tone.connect(gain).connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.8);
+}
+
+function minutesText(seconds) {
+  const minutes = Math.max(0, Math.floor(seconds / 60));
+  return minutes < 60 ? `${minutes} ${t("minutes")}` : `${Math.floor(minutes / 60)} ${t("hour")} ${minutes % 60} ${t("minutes")}`;
+}
+
+function ageText(moment) {
+  // How long ago, on the wall's clock (alarms are real moments, also in an emulated demo).
+  const minutes = Math.floor((Date.now() - Date.parse(moment)) / 60000);
+  if (minutes < 1) return t("age_now");
+  return minutes < 60 ? tf("age_minutes", { minutes }) : tf("age_hours", { hours: Math.floor(minutes / 60), minutes: minutes % 60 });
+}
+
+function whoText(who) {
+  if (who === "automations") return t("by_automations");
+  if (who === "system") return t("by_system");
+  return String(who).split(":").pop();
+}
+
+function limitText(field, limit) {
+  return limit === "today" ? t("the_day_today") : format(field, limit);
+}
+
+function reasonText(alarm) {
+  // "Water tank below 5.0 L (now 3.2 L), for 10 minutes": the rule's condition, said, with what the device says now.
+  const reason = alarm.reason;
+  if (!reason) return alarm.detail || "";
+  const lasting = reason.for_s > 0 ? ` · ${tf("held_for", { time: minutesText(reason.for_s) })}` : "";
+  if (!reason.field) return `${t("reason_offline")}${lasting}`;
+  const name = fieldName(reason.field);
+  const condition = typeof reason.limit === "boolean" && reason.op === "=="
+    ? `${name}: ${format(reason.field, reason.limit)}`
+    : `${name} ${t(OPS[reason.op] || reason.op)} ${limitText(reason.field, reason.limit)}`;
+  const now = reason.now === null || reason.now === undefined ? "" : ` (${t("now_value")} ${format(reason.field, reason.now)})`;
+  return `${condition}${now}${lasting}`;
+}
+
+const OPS = { "<": "op_lt", "<=": "op_le", ">": "op_gt", ">=": "op_ge", "==": "op_eq", "!=": "op_ne" };
+
+function threadHtml(steps) {
+  return `<ol class="thread">${steps.map((s) => `<li><time datetime="${esc(s.at)}">${stationTime(s.at, true)}</time>
+    <b>${esc(whoText(s.who))}</b> ${esc(known(`step_${s.state}`, s.state))}${s.note && s.state !== "raised" ? `: ${named(s.note)}` : ""}</li>`).join("")}</ol>`;
+}
+
+function alarmHead(alarm) {
+  const repeats = alarm.count > 1 ? ` <span class="count">×${alarm.count}</span>` : "";
+  return `<p class="head"><span class="severity">${esc(known(`severity_${alarm.severity}`, alarm.severity))}</span>
+    <b>${named(deviceName(alarm.source))}</b> ${esc(known(`alarm_${alarm.type}`, alarm.type))}${repeats}</p>`;
+}
+
 function renderAlarms() {
+  // One card per alarm: what, since when and how long, why, what to do, who has it, and everything done so far.
   const list = document.getElementById("alarms");
   if (!list) return;
-  list.innerHTML = "";
   document.getElementById("no-alarms").hidden = state.alarms.length > 0;
-  state.alarms.forEach((alarm) => {
-    const item = document.createElement("li");
-    item.className = `alarm ${alarm.severity}`;
-    item.dataset.alarm = alarm.id;
-    const repeats = alarm.count > 1 ? ` <span class="count">×${alarm.count}</span>` : "";
-    item.innerHTML = `<time datetime="${esc(alarm.raised_at)}">${stationTime(alarm.raised_at, true)}</time> <b>${esc(deviceName(alarm.source))}</b> ${esc(known(`alarm_${alarm.type}`, alarm.type))}${repeats} <span class="state">${t(alarm.state)}</span> <small>${esc(alarm.detail)}</small>`;
-    for (const [step, label] of [["acknowledge", "acknowledge"], ["assign", "assign"], ["note", "note"], ["clear", "close"]]) {
-      if ((step === "acknowledge" && alarm.state !== "raised") || !canOperate()) continue;
-      const button = document.createElement("button");
-      button.type = "button";
-      button.dataset.step = step;
-      button.textContent = t(label);
-      button.onclick = async () => {
-        const body = { note: "" };
-        if (step === "assign") body.assignee = prompt(t("assign_to")) || "";
-        if (step === "note") body.note = prompt(t("note_text")) || "";
-        await api("POST", `/api/alarms/${alarm.id}/${step}`, body);
-        await loadAlarms();
-      };
-      item.appendChild(button);
-    }
-    list.appendChild(item);
+  // What a custodian is typing survives a redraw (another alarm's change, a language switch), focus included.
+  const typed = {};
+  list.querySelectorAll("li.alarm").forEach((item) => {
+    const form = item.querySelector("form");
+    if (form) typed[item.dataset.alarm] = { assignee: form.elements.assignee.value, note: form.elements.note.value };
   });
+  const focused = document.activeElement && list.contains(document.activeElement)
+    ? [document.activeElement.closest("li.alarm").dataset.alarm, document.activeElement.name] : null;
+  list.replaceChildren(...state.alarms.map((alarm) => {
+    const item = document.createElement("li");
+    item.className = `alarm ${alarm.severity} ${alarm.state}`;
+    item.dataset.alarm = alarm.id;
+    const advice = known(`alarm_advice_${alarm.type}`, "");
+    const assignee = alarm.assignee ? ` · <span class="assignee">${esc(tf("assigned_to", { who: alarm.assignee }))}</span>` : "";
+    item.innerHTML = `${alarmHead(alarm)}
+      <p class="when"><time datetime="${esc(alarm.raised_at)}">${stationTime(alarm.raised_at, true)}</time>
+        · <span class="age">${esc(ageText(alarm.raised_at))}</span> · <span class="state">${esc(t(alarm.state))}</span>${assignee}</p>
+      <p class="reason">${esc(reasonText(alarm))}</p>${advice ? `<p class="advice">${esc(advice)}</p>` : ""}
+      ${threadHtml(alarm.steps)}`;
+    if (canOperate()) {
+      const form = item.appendChild(alarmActions(alarm));
+      Object.assign(form.elements.assignee, { value: typed[alarm.id]?.assignee ?? "" });
+      Object.assign(form.elements.note, { value: typed[alarm.id]?.note ?? "" });
+    }
+    return item;
+  }));
+  if (focused) list.querySelector(`li.alarm[data-alarm="${CSS.escape(focused[0])}"] [name="${CSS.escape(focused[1] || "")}"]`)?.focus();
+}
+
+function refreshAges() {
+  // Once a minute, only the "12 min ago" of each card: nothing else is redrawn under the custodian's fingers.
+  document.querySelectorAll("#alarms li.alarm").forEach((item) => {
+    const alarm = state.alarms.find((a) => a.id === item.dataset.alarm);
+    const age = item.querySelector(".age");
+    if (alarm && age) age.textContent = ageText(alarm.raised_at);
+  });
+}
+
+function alarmActions(alarm) {
+  // Inline, not prompt(): a phone keeps the card in view while the custodian types.
+  const form = document.createElement("form");
+  form.className = "alarm-actions";
+  form.innerHTML = `${alarm.state === "raised" ? `<button type="button" data-step="acknowledge">${esc(t("acknowledge"))}</button>` : ""}
+    <input name="assignee" maxlength="64" placeholder="${esc(t("assign_to"))}" aria-label="${esc(t("assign_to"))}">
+    <button type="button" data-step="assign">${esc(t("assign"))}</button>
+    <input name="note" maxlength="500" placeholder="${esc(t("note_text"))}" aria-label="${esc(t("note_text"))}">
+    <button type="button" data-step="note">${esc(t("add_note"))}</button>
+    <button type="button" data-step="clear" class="close-alarm">${esc(t("close"))}</button>
+    <p class="error" role="alert"></p>`;
+  form.onsubmit = (event) => event.preventDefault();
+  form.querySelectorAll("button[data-step]").forEach((button) => {
+    button.onclick = async () => {
+      const step = button.dataset.step;
+      const body = { note: form.elements.note.value.trim() };
+      if (step === "assign") body.assignee = form.elements.assignee.value.trim();
+      const response = await api("POST", `/api/alarms/${encodeURIComponent(alarm.id)}/${step}`, body);
+      if (!response.ok) { form.querySelector(".error").textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
+      await loadAlarms();
+      if (step === "clear") loadClosedAlarms();
+    };
+  });
+  return form;
+}
+
+function stationMidnight(day) {
+  // "2026-12-02" in the station's zone, as a moment: the browser's own zone plays no part.
+  const guess = Date.parse(`${day}T00:00:00Z`);
+  const p = stationParts(guess);
+  const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+  return new Date(guess - (wall - guess));
+}
+
+async function loadClosedAlarms() {
+  const form = new FormData(document.getElementById("closed-filter"));
+  const query = new URLSearchParams({ limit: 50 });
+  for (const key of ["source", "severity"]) if (form.get(key)) query.set(key, form.get(key));
+  if (form.get("since")) query.set("since", stationMidnight(form.get("since")).toISOString());
+  const answer = await api("GET", `/api/alarms/closed?${query}`);
+  const list = document.getElementById("closed-list");
+  if (!answer.ok) { list.innerHTML = `<li class="error">${esc(refusal(answer.status, await answer.json().catch(() => ({}))))}</li>`; return; }
+  const closed = await answer.json();
+  document.getElementById("no-closed").hidden = closed.length > 0;
+  list.innerHTML = closed.map((alarm) => `<li class="alarm ${esc(alarm.severity)} cleared" data-alarm="${esc(alarm.id)}">${alarmHead(alarm)}
+    <p class="when"><time datetime="${esc(alarm.raised_at)}">${stationTime(alarm.raised_at, true)}</time> →
+      <time datetime="${esc(alarm.cleared_at)}">${stationTime(alarm.cleared_at, true)}</time>
+      · ${esc(tf("open_for", { time: minutesText((Date.parse(alarm.cleared_at) - Date.parse(alarm.raised_at)) / 1000) }))}</p>
+    ${threadHtml(alarm.steps)}</li>`).join("");
+}
+
+function fillDeviceFilter() {
+  const select = document.querySelector("#closed-filter select[name=source]");
+  const chosen = select.value;
+  select.innerHTML = `<option value="">${esc(t("all_devices"))}</option>${state.plan.devices.map((d) =>
+    `<option value="${esc(d.id)}"${d.id === chosen ? " selected" : ""}>${esc(labelFor(d.label))}</option>`).join("")}`;
 }
 
 function canOperate() {
@@ -346,7 +595,7 @@ async function changePassword(event) {
   const response = await api("POST", "/api/auth/password", { current: form.get("current"), new: form.get("new") });
   const message = document.getElementById("password-message");
   message.className = response.ok ? "" : "error";
-  message.textContent = response.ok ? t("password_changed") : detailOf(await response.json());
+  message.textContent = response.ok ? t("password_changed") : refusal(response.status, await response.json().catch(() => ({})));
   if (response.ok) event.target.reset();
 }
 
@@ -361,7 +610,7 @@ async function loadStaff() {
   // An officer's view of the accounts: change a role, reset a password, deactivate or activate; the server audits each.
   const users = await (await api("GET", "/api/users")).json();
   document.getElementById("staff-list").innerHTML = users.map((u) => `<tr class="${u.active ? "" : "inactive"}" data-user="${esc(u.username)}">
-    <td>${esc(u.username)}</td><td>${esc(u.display_name)}${u.active ? "" : ` (${t("inactive")})`}</td>
+    <td translate="no">${esc(u.username)}</td><td>${named(u.display_name)}${u.active ? "" : ` (${t("inactive")})`}</td>
     <td><select class="role">${ROLES.map((r) => `<option value="${r}"${r === u.role ? " selected" : ""}>${t("role_" + r)}</option>`).join("")}</select></td>
     <td><button type="button" class="reset">${t("reset_password")}</button>
       <button type="button" class="standing" data-active="${u.active ? "false" : "true"}">${t(u.active ? "deactivate" : "activate")}</button></td></tr>`).join("");
@@ -370,7 +619,7 @@ async function loadStaff() {
       const response = await api("PATCH", `/api/users/${encodeURIComponent(row.dataset.user)}`, fields);
       const message = document.getElementById("staff-message");
       message.className = response.ok ? "" : "error";
-      message.textContent = response.ok ? "" : detailOf(await response.json());
+      message.textContent = response.ok ? "" : refusal(response.status, await response.json().catch(() => ({})));
       loadStaff();
       loadAudit();
     };
@@ -389,7 +638,7 @@ async function addStaff(event) {
   const response = await api("POST", "/api/users", form);
   const message = document.getElementById("staff-message");
   message.className = response.ok ? "" : "error";
-  message.textContent = response.ok ? `${t("added")}: ${form.username}` : detailOf(await response.json());
+  message.textContent = response.ok ? `${t("added")}: ${form.username}` : refusal(response.status, await response.json().catch(() => ({})));
   if (response.ok) { event.target.reset(); loadStaff(); loadAudit(); }
 }
 
@@ -403,13 +652,13 @@ async function loadAudit(older = false) {
   const entries = await answer.json();
   state.auditBefore = answer.headers.get("X-Next-Before");
   const rows = entries.map((e) => `<li><time datetime="${esc(e.at)}">${stationTime(e.at, true)}</time>
-    <b>${esc(e.username)}</b> ${esc(e.action)} <small>${esc(e.target)}</small></li>`).join("");
+    <b translate="no">${esc(e.username)}</b> ${esc(known(`action_${e.action}`, e.action))} <small translate="no">${esc(auditTarget(e))}</small></li>`).join("");
   const list = document.getElementById("audit-list");
   list.innerHTML = older ? list.innerHTML + rows : rows;
   document.getElementById("audit-older").hidden = !state.auditBefore;
 }
 
-function showDevice(id) {
+function showDevice(id, scroll = true) {
   state.detail = id;
   document.getElementById("device-detail").hidden = false;
   const device = state.devices[id];
@@ -418,7 +667,7 @@ function showDevice(id) {
   document.getElementById("detail-field").innerHTML = numeric.map((k) => `<option value="${esc(k)}">${esc(fieldName(k))}</option>`).join("");
   renderDetail();
   drawDetail();
-  document.getElementById("device-detail").scrollIntoView();
+  if (scroll) document.getElementById("device-detail").scrollIntoView();
 }
 
 function drawControls(device) {
@@ -427,14 +676,17 @@ function drawControls(device) {
   const fields = Object.entries(device.settable || {});
   form.hidden = !fields.length || !canOperate();
   form.innerHTML = fields.map(([name, spec]) => {
-    const now = device.desired[name] ?? device.reported[name];
+    // What the device reports, never a default: a form that acts by being pressed as it came (the door locked) lies.
+    const now = device.reported[name];
     let input;
     if (spec.type === "boolean") {
       const [yes, no] = name === "on" ? ["on", "off"] : ["yes", "no"];
-      input = `<select name="${esc(name)}"><option value="true"${now === true ? " selected" : ""}>${t(yes)}</option>
+      const unknown = typeof now !== "boolean" ? `<option value="" selected>${t("unknown")}</option>` : "";
+      input = `<select name="${esc(name)}">${unknown}<option value="true"${now === true ? " selected" : ""}>${t(yes)}</option>
         <option value="false"${now === false ? " selected" : ""}>${t(no)}</option></select>`;
     } else if (spec.enum) {
-      input = `<select name="${esc(name)}">${spec.enum.map((v) =>
+      const unknown = spec.enum.includes(now) ? "" : `<option value="" selected>${t("unknown")}</option>`;
+      input = `<select name="${esc(name)}">${unknown}${spec.enum.map((v) =>
         `<option value="${esc(v)}"${v === now ? " selected" : ""}>${esc(name === "mode" ? t(`mode_${v}`) : v)}</option>`).join("")}</select>`;
     } else if (spec.type === "number") {
       input = `<input name="${esc(name)}" type="number" step="0.5" min="${spec.minimum ?? ""}" max="${spec.maximum ?? ""}" value="${esc(now ?? "")}">`;
@@ -468,20 +720,36 @@ function fieldName(key) {
 function renderDetail() {
   const device = state.devices[state.detail];
   if (!device) return;
-  document.getElementById("detail-title").textContent = `${deviceName(device.id)} (${device.id})`;
+  document.getElementById("detail-title").innerHTML = `${named(deviceName(device.id))} <small translate="no">${esc(device.id)}</small>`;
   const rows = Object.entries(device.reported).map(([k, v]) =>
-    `<dt>${esc(fieldName(k))}</dt><dd>${esc(Array.isArray(v) ? v.map((x) => (x === null ? "–" : x)).join(", ") : format(k, v))}</dd>`);
+    `<dt>${esc(fieldName(k))}</dt><dd>${esc(format(k, v))}</dd>`);
   const wanted = Object.entries(device.desired || {}).map(([k, v]) => `<dt>${t("desired")} ${esc(fieldName(k))}</dt><dd>${esc(format(k, v))}</dd>`);
   document.getElementById("detail-fields").innerHTML = rows.concat(wanted).join("");
-  const last = Object.values(state.commands).filter((c) => c.device === device.id).pop();
+  const last = device.last_command;
   const note = document.getElementById("detail-command");
-  if (note && last) { note.className = `command ${last.state}`; note.textContent = t(last.state); }
+  if (note && last) { note.className = `command ${last.state}`; note.textContent = commandLine(last); }
 }
 
 async function drawDetail() {
   const field = document.getElementById("detail-field").value;
-  if (!field || !window.Plotly) return;
+  if (!field) return;
+  await loadPlotly();
   drawLastDay("detail-chart", await (await api("GET", `/api/devices/${state.detail}/history?field=${field}&hours=24`)).json(), 240);
+}
+
+// plotly.js (4.8 MB, 1.4 MB gzipped) is fetched the first time a chart is drawn, never before: the sign-in and the
+// live station show without it. One promise for every chart; a failed load is forgotten so the next chart retries.
+let plotlyLoading = null;
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  plotlyLoading ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = document.querySelector("meta[name=yxy-plotly]").content;  // its content-hashed URL, from the page
+    script.onload = () => resolve(window.Plotly);
+    script.onerror = () => { plotlyLoading = null; script.remove(); reject(new Error(`plotly.js did not load from ${script.src}`)); };
+    document.head.appendChild(script);
+  });
+  return plotlyLoading;
 }
 
 function drawLastDay(element, points, height) {
@@ -501,8 +769,19 @@ async function loadDoorLog() {
 
 const doorKey = (e) => `${e.event}|${e.worker}|${Date.parse(e.at)}`;
 
+// A simulated crowd's worker is "riders.visits.17": shown as the 17th of the delivery riders, not as an id.
+const SIMULATED_WORKER = /^[\w-]+\.[\w-]+\.(\d+)$/;
+
 function doorLine(e) {
-  return `<li class="${esc(e.event)}" data-key="${esc(doorKey(e))}"><time datetime="${esc(e.at)}">${stationTime(e.at)}</time> <b>${esc(t(e.event))}</b> ${esc(e.worker)} <small>${esc(e.group)}</small></li>`;
+  const numbered = SIMULATED_WORKER.exec(e.worker || "");
+  const who = numbered ? esc(tf("visitor_number", { n: numbered[1] })) : named(e.worker);
+  return `<li class="${esc(e.event)}" data-key="${esc(doorKey(e))}" title="${esc(e.worker)}"><time datetime="${esc(e.at)}">${stationTime(e.at)}</time>
+    <b>${esc(t(e.event))}</b> ${who} <small>${esc(known(`group.${e.group}`, e.group))}</small></li>`;
+}
+
+function auditTarget(entry) {
+  // A device's name for a command; a person's, a run's or an alarm's id as it is.
+  return entry.action === "command" ? deviceName(entry.target) : entry.target;
 }
 
 async function loadToday() {
@@ -522,7 +801,7 @@ function drawToday(today) {
   const uses = served.reduce((sum, d) => sum + d.uses, 0);
   const wait = uses ? served.reduce((sum, d) => sum + d.wait_mean_s * d.uses, 0) / uses : null;
   document.getElementById("wait-today").textContent = wait === null ? "–" : duration(wait);
-  if (!window.Plotly) return;
+  if (!window.Plotly) { loadPlotly().then(() => drawToday(today)); return; }  // drawn again once plotly.js is here
   const hours = [...Array(24).keys()];
   const small = { margin: { t: 10, r: 10, b: 40, l: 40 }, height: 220, xaxis: { dtick: 2, title: { text: t("hour") } } };
   Plotly.react("visitors-chart", [{ x: hours, y: today.visitors_by_hour, type: "bar", name: t("visitors_today") }], small, CHART);
@@ -613,7 +892,8 @@ function renderSpot(device) {
 
 async function drawOccupancy() {
   const door = Object.values(state.devices).find((d) => d.kind === "door");
-  if (!door || !window.Plotly) return;
+  if (!door) return;
+  await loadPlotly();
   drawLastDay("occupancy-chart", await (await api("GET", `/api/devices/${door.id}/history?field=occupancy&hours=24`)).json(), 260);
 }
 
@@ -623,6 +903,13 @@ document.getElementById("staff-form").addEventListener("submit", addStaff);
 document.getElementById("run-form").addEventListener("submit", startRun);
 document.getElementById("audit-filter").addEventListener("submit", (event) => { event.preventDefault(); loadAudit(); });
 document.getElementById("audit-older").addEventListener("click", () => loadAudit(true));
+document.getElementById("closed-filter").addEventListener("submit", (event) => { event.preventDefault(); loadClosedAlarms(); });
+document.getElementById("closed-alarms").addEventListener("toggle", (event) => { if (event.target.open) loadClosedAlarms(); });
+// Sound needs a tap on the page first (browsers' autoplay rule): the first one anywhere makes the alarm beep possible.
+document.addEventListener("pointerdown", () => {
+  if (!state.audio && window.AudioContext) state.audio = new AudioContext();
+  state.audio?.resume();
+}, { once: true });
 document.getElementById("runs").addEventListener("click", (event) => {
   const button = event.target.closest("button.cancel-run");
   if (button) cancelRun(button.dataset.run);

@@ -1,0 +1,225 @@
+"""The alarm queue: what is wrong now, why in words a custodian can act on, who has it, and what was done.
+
+An alarm's plain-language reason is derived here, at the view, from the rule that
+raised it (the station's ``[automations]``) and what the device reports now, rather
+than carried through every actor's alarm call: "tank below 5 L (now 3.2 L)" in the
+page's language, not ``level_l < 5 (now 3.2)``.  Closed alarms leave the book after a
+day; their history (who acknowledged, assigned, noted and closed, and when) is read
+back from the feed's history, where every step is kept with its note.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+
+from actors.automation import ConditionAlarm, OfflineAlarm
+from twin.alarm import Alarm, AlarmError, NoSuchAlarm
+from twin.clock import Clock
+from twin.entity import Twin
+from web.deps import DatabaseDep, Everyone, Id, Instant, Operator, Problem, Refused, Services, ServicesDep, Strict, audit
+
+router = APIRouter(prefix="/api/alarms", tags=["alarms"])
+
+STEP_EVENTS = ("alarm_raised", "alarm_reopened", "alarm_acknowledged", "alarm_assigned", "alarm_noted", "alarm_escalated", "alarm_cleared")
+"""The feed's alarm events that carry a step of an alarm's thread (a repeat carries none)."""
+LONGEST_LOOK_BACK = timedelta(days=92)
+THREAD_LOOK_BACK = timedelta(days=7)
+"""How far before the window a closed alarm's thread is looked for (an alarm open for a week is rare)."""
+
+
+class AlarmStepView(BaseModel):
+    state: str = Field(description="raised, acknowledged, assigned, noted, escalated, reopened or cleared.")
+    who: str = Field(description="`<role>:<username>`, `automations` or `system`.")
+    at: Instant
+    note: str
+
+
+class AlarmReason(BaseModel):
+    """What the rule that raised it watches, and the value now, for the page to say in its language."""
+
+    field: str | None = Field(None, description="The reported field the rule watches (`level_l`).")
+    op: str | None = Field(None, description="`<`, `<=`, `>`, `>=`, `==` or `!=`.")
+    limit: Any = Field(None, description="The value the field is compared with.")
+    now: Any = Field(None, description="What the device reports now.")
+    for_s: float = Field(0.0, description="How long the condition must hold before the alarm is raised.")
+
+
+class AlarmView(BaseModel):
+    id: str
+    source: str
+    type: str
+    severity: str
+    state: str
+    count: int
+    assignee: str | None
+    escalations: int
+    detail: str
+    raised_at: Instant = Field(description="When it was first raised (or last reopened).")
+    steps: list[AlarmStepView]
+    reason: AlarmReason | None = Field(None, description="The rule's condition and today's value, if a rule raised it.")
+
+
+class ClosedAlarmView(BaseModel):
+    id: str
+    source: str
+    type: str
+    severity: str
+    count: int
+    assignee: str | None
+    detail: str
+    raised_at: Instant
+    cleared_at: Instant
+    steps: list[AlarmStepView] = Field(description="Its thread as the history kept it, oldest first.")
+
+
+class AlarmStepRequest(Strict):
+    note: Annotated[str, Field(max_length=500)] = ""
+    assignee: Annotated[str, Field(max_length=64)] | None = None
+
+
+def _reason(svc: Services, twin: Twin, alarm: Alarm) -> AlarmReason | None:
+    """The condition of the station's rule that raises this (source, type), with the source's value now."""
+    automations = svc.station.automations
+    for rule in automations.rules if automations is not None else ():
+        if isinstance(rule, ConditionAlarm) and (rule.entity, rule.alarm) == (alarm.source, alarm.type):
+            entity = twin.entities.get(alarm.source)
+            now = entity.reported.get(rule.field) if entity is not None else None
+            return AlarmReason(field=rule.field, op=rule.op, limit=rule.value, now=now, for_s=rule.for_s)
+        if isinstance(rule, OfflineAlarm) and alarm.type == "offline" and (not rule.entities or alarm.source in rule.entities):
+            return AlarmReason(for_s=rule.for_s)
+    return None
+
+
+def _alarm(alarm: Alarm, clock: Clock, reason: AlarmReason | None = None) -> AlarmView:
+    """The alarm with its times dated on the feed's clock (the twin counts seconds since the station started)."""
+    steps = [AlarmStepView(state=s.state, who=s.who, at=clock.datetime_at(s.t), note=s.note) for s in alarm.steps]
+    opened = [s for s in steps if s.state in ("raised", "reopened")]
+    return AlarmView(**alarm.as_event() | {"id": alarm.id}, raised_at=(opened or steps)[-1].at, steps=steps, reason=reason)
+
+
+@router.get("", response_model=list[AlarmView])
+def list_alarms(_: Everyone, svc: ServicesDep, active: bool = True) -> list[AlarmView]:
+    """The alarms in the book, newest last: the active ones, or (``active=false``) also those closed within a day."""
+    bridge = svc.bridge
+
+    def read(twin: Twin) -> list[AlarmView]:
+        return [_alarm(a, bridge.clock, _reason(svc, twin, a)) for a in bridge.alarms.alarms.values() if a.active or not active]
+
+    return bridge.read(read)  # type: ignore[no-any-return]
+
+
+@router.get("/closed", response_model=list[ClosedAlarmView], responses={422: {"model": Problem}})
+def closed_alarms(
+    _: Everyone,
+    svc: ServicesDep,
+    since: Annotated[datetime | None, Query(description="Closed at or after (default: a week before `until`).")] = None,
+    until: Annotated[datetime | None, Query(description="Closed before (default: now).")] = None,
+    source: Annotated[Id | None, Query(description="Only this device's.")] = None,
+    type: Annotated[Id | None, Query(description="Only this kind of alarm (`offline`).")] = None,
+    severity: Literal["info", "warning", "critical"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[ClosedAlarmView]:
+    """Alarms closed in [since, until), newest first, each with its whole thread, from the history (kept for the
+    station's retention period, not only the day the book keeps them)."""
+    end = until or datetime.now(UTC)
+    start = since or end - timedelta(days=7)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since and until need a UTC offset (2026-07-20T08:00:00+08:00)")
+    if not start < end or end - start > LONGEST_LOOK_BACK:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"since must be before until, at most {LONGEST_LOOK_BACK.days} days")
+    closed: deque[ClosedAlarmView] = deque(maxlen=limit)
+    wanted = {"source": source, "type": type, "severity": severity}
+    found = {(a.id, a.cleared_at): a for a in _threads(svc, start - THREAD_LOOK_BACK, end)}
+    found |= {(a.id, a.cleared_at): a for a in svc.bridge.read(lambda _twin: _cleared_in_book(svc))}  # not yet in the history
+    for alarm in sorted(found.values(), key=lambda a: a.cleared_at):
+        if start <= alarm.cleared_at < end and all(value is None or getattr(alarm, key) == value for key, value in wanted.items()):
+            closed.append(alarm)
+    return list(reversed(closed))
+
+
+def _cleared_in_book(svc: Services) -> list[ClosedAlarmView]:
+    """The alarms closed within the day the book keeps them: the history writes them a second or two later."""
+    clock = svc.bridge.clock
+    closed = []
+    for alarm in svc.bridge.alarms.alarms.values():
+        if alarm.cleared_at is not None:
+            view = _alarm(alarm, clock)
+            fields = view.model_dump(include={"id", "source", "type", "severity", "count", "assignee", "detail", "raised_at", "steps"})
+            closed.append(ClosedAlarmView(**fields, cleared_at=clock.datetime_at(alarm.cleared_at)))
+    return closed
+
+
+def _threads(svc: Services, start: datetime, end: datetime) -> Iterator[ClosedAlarmView]:
+    """Each alarm closed in [start, end) with the steps the history has of it, in the order they were closed.
+
+    Alarm ids start again at A1 when the station restarts, so a thread is keyed by id from
+    its raising to its closing, in the history's own order (moment, then feed order)."""
+    open_threads: dict[str, list[AlarmStepView]] = {}
+    for at, entity_id, name, data in svc.history.replay(start, end, STEP_EVENTS):
+        alarm_id, step = str(data.get("alarm", "")), data.get("step") or {}
+        if name == "alarm_raised":
+            open_threads[alarm_id] = []
+        thread = open_threads.setdefault(alarm_id, [])
+        thread.append(AlarmStepView(state=str(step.get("state", name.removeprefix("alarm_"))), who=str(step.get("who", "")),
+                                    at=at, note=str(step.get("note", ""))))  # fmt: skip
+        if name == "alarm_cleared" and at < end:
+            del open_threads[alarm_id]
+            opened = [s for s in thread if s.state in ("raised", "reopened")]
+            raised_at = at - timedelta(seconds=float(data["open_s"])) if "open_s" in data else (opened or thread)[-1].at
+            yield ClosedAlarmView(
+                id=alarm_id, source=entity_id, type=str(data.get("type", "")), severity=str(data.get("severity", "")),
+                count=int(data.get("count", 1)), assignee=data.get("assignee"), detail=str(data.get("detail", "")),
+                raised_at=raised_at, cleared_at=at, steps=thread,
+            )  # fmt: skip
+
+
+@router.post(
+    "/{alarm_id}/{step}", response_model=AlarmView, responses={404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}}
+)
+def alarm_step(
+    alarm_id: Id,
+    step: Literal["acknowledge", "assign", "note", "clear"],
+    body: AlarmStepRequest,
+    request: Request,
+    user: Operator,
+    db: DatabaseDep,
+    svc: ServicesDep,
+) -> AlarmView:
+    bridge, who = svc.bridge, f"{user.role}:{user.username}"
+
+    def act(twin: Twin) -> AlarmView:
+        now = bridge.clock.now()
+        book = bridge.alarms
+        if step == "acknowledge":
+            alarm = book.acknowledge(alarm_id, who, now, body.note)
+        elif step == "assign":
+            alarm = book.assign(alarm_id, who, body.assignee or "", now, body.note)
+        elif step == "note":
+            alarm = book.note(alarm_id, who, now, body.note)
+        else:
+            alarm = book.clear(alarm_id, who, now, body.note)
+        return _alarm(alarm, bridge.clock, _reason(svc, twin, alarm))
+
+    if step == "assign" and not (body.assignee or "").strip():
+        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "assignee_empty", "assignee: say whom to assign the alarm to")
+    if step == "note" and not body.note.strip():
+        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "note_empty", "note: a note needs some text")
+    if bridge.read(lambda twin: alarm_id not in bridge.alarms.alarms):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alarm {alarm_id!r}")
+    audit(db, request, user, f"alarm_{step}", alarm_id, None, body.model_dump())
+    db.commit()  # the audit entry stands before the step is taken
+    try:
+        view: AlarmView = bridge.call(act)
+    except AlarmError as exc:  # refused after all (another officer's step came first): the log says so too
+        with svc.sessions.begin() as after:  # the request's own transaction has committed already
+            audit(after, request, user, f"alarm_{step}_refused", alarm_id, None, {"reason": str(exc)})
+        if isinstance(exc, NoSuchAlarm):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        raise Refused(status.HTTP_409_CONFLICT, "alarm_changed", str(exc)) from None
+    return view
