@@ -29,6 +29,8 @@ router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 STEP_EVENTS = ("alarm_raised", "alarm_reopened", "alarm_acknowledged", "alarm_assigned", "alarm_noted", "alarm_escalated", "alarm_cleared")
 """The feed's alarm events that carry a step of an alarm's thread (a repeat carries none)."""
 LONGEST_LOOK_BACK = timedelta(days=92)
+EARLIEST, LATEST = datetime(2000, 1, 1), datetime(2200, 1, 1)
+"""Moments a query may name: the station's history lies between; beyond, the date arithmetic would overflow."""
 THREAD_LOOK_BACK = timedelta(days=7)
 """How far before the window a closed alarm's thread is looked for (an alarm open for a week is rare)."""
 
@@ -127,6 +129,9 @@ def closed_alarms(
 ) -> list[ClosedAlarmView]:
     """Alarms closed in [since, until), newest first, each with its whole thread, from the history (kept for the
     station's retention period, not only the day the book keeps them)."""
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
+            raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "out_of_range", f"{name}: between {EARLIEST.year} and {LATEST.year}")
     end = until or datetime.now(UTC)
     start = since or end - timedelta(days=7)
     if start.tzinfo is None or end.tzinfo is None:

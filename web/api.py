@@ -448,7 +448,6 @@ PUBLIC = {
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/token"),
     ("GET", "/"),
-    ("GET", "/static/plotly.min.js"),
     ("GET", "/i18n.js"),
     ("GET", "/docs"),
     ("GET", "/healthz"),

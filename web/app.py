@@ -30,7 +30,7 @@ from station.live import LiveStation
 from station.settings import Settings
 from store.db import sessions
 from web.api import ROUTERS
-from web.deps import Refused, Services, StationTime, sign_in_recorder
+from web.deps import PROBLEMS, Refused, Services, StationTime, sign_in_recorder
 from web.feed import router as feed_router
 from web.headers import Compression, SecurityHeaders
 from web.limits import BodyLimit
@@ -78,6 +78,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         version="0.1.0",
         lifespan=lifespan,
         description="Digital twin of a 24-hour trade-union station.",
+        responses=PROBLEMS,
         docs_url=None,
         redoc_url=None,  # FastAPI's own pages load Swagger UI and ReDoc from a CDN; /docs below does not
     )

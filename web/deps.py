@@ -55,6 +55,22 @@ class Problem(BaseModel):
     params: dict[str, Any] | None = None
 
 
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": text}
+    for code, text in (
+        (401, "Not signed in, or the session ended."),
+        (403, "Signed in, but this role may not (or a cross-origin browser request)."),
+        (404, "No such device, alarm, user, run or scenario."),
+        (409, "The thing changed meanwhile (a closed alarm, the last admin, an ended run)."),
+        (413, "The body is larger than this route takes."),
+        (422, "The request is malformed: what is wrong, and where."),
+        (429, "Too many requests from this caller; Retry-After says when to try again."),
+        (503, "The database or the server is busy; nothing was changed (Retry-After)."),
+    )
+}
+"""The refusals any route may answer, each a ``Problem``: declared once, on the app, so the schema tells clients."""
+
+
 class Refused(HTTPException):
     """An HTTP refusal with a catalog ``code`` (see ``Problem``): the app's handler answers it as a ``Problem``."""
 

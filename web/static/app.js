@@ -830,6 +830,7 @@ function drawPlan() {
   const below = plan.devices.some((d) => !d.placed) ? 160 : 80;
   svg.setAttribute("viewBox", `-80 -60 ${plan.width_m * 100 + 160} ${plan.depth_m * 100 + 60 + below}`);
   svg.querySelectorAll("g, rect.floor, text.occupancy").forEach((node) => node.remove());
+  state.spotWidth = spotWidth(plan.devices);
   const floor = document.createElementNS(SVG_NS, "rect");
   Object.entries({ class: "floor", x: 0, y: 0, width: plan.width_m * 100, height: plan.depth_m * 100, rx: 8 })
     .forEach(([k, v]) => floor.setAttribute(k, v));
@@ -845,7 +846,7 @@ function drawPlan() {
     g.setAttribute("class", "spot");
     g.setAttribute("transform", `translate(${spot.x_m * 100} ${spot.y_m * 100})`);
     g.setAttribute("tabindex", "0");
-    g.innerHTML = `<rect x="-62" y="-34" width="124" height="68" rx="10"></rect>
+    g.innerHTML = `<rect x="${-state.spotWidth / 2}" y="-34" width="${state.spotWidth}" height="68" rx="10"></rect>
       <text class="name" y="-8" text-anchor="middle"></text><text class="status" y="20" text-anchor="middle"></text>`;
     g.addEventListener("click", () => showDevice(spot.id));
     g.addEventListener("keydown", (event) => { if (event.key === "Enter") showDevice(spot.id); });
@@ -854,12 +855,24 @@ function drawPlan() {
   Object.values(state.devices).forEach(renderSpot);
 }
 
+function spotWidth(spots) {
+  // As wide as the closest two side by side allow (1.2 m apart along a wall: 110 units), at most 124.
+  let closest = Infinity;
+  for (const a of spots) {
+    for (const b of spots) {
+      if (a !== b && Math.abs(a.y_m - b.y_m) * 100 < 72) closest = Math.min(closest, Math.abs(a.x_m - b.x_m) * 100);
+    }
+  }
+  return Math.max(72, Math.min(124, closest - 8));
+}
+
 function fit(text, value) {
   // A long name is squeezed into its box rather than spilling over the next device.
   text.textContent = value;
   text.removeAttribute("textLength");
-  if (text.getComputedTextLength && text.getComputedTextLength() > 116) {
-    text.setAttribute("textLength", 116);
+  const room = state.spotWidth - 8;
+  if (text.getComputedTextLength && text.getComputedTextLength() > room) {
+    text.setAttribute("textLength", room);
     text.setAttribute("lengthAdjust", "spacingAndGlyphs");
   }
 }
