@@ -363,3 +363,24 @@ def test_the_page_says_when_the_server_is_gone_and_resumes_where_it_was(station:
             browser.close()
     finally:
         web.stop()
+
+
+def test_a_socket_that_goes_quiet_is_called_silent_and_replaced(page: object, server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection a proxy or a phone's radio has left half-open says nothing, not even the 5 s heartbeat: after 15 s
+    the page says so, greys what it shows and opens a new socket (which, heartbeats back, clears the banner)."""
+    from playwright.sync_api import Page, expect
+
+    from web import feed as feed_module
+
+    assert isinstance(page, Page)
+    monkeypatch.setattr(feed_module, "HEARTBEAT_S", 3600.0)  # the server keeps the socket open and says nothing
+    sign_in(page, server, "custodian")
+    banner = page.locator("#connection")
+    expect(banner).to_be_hidden()
+    page.wait_for_timeout(12_000)
+    expect(banner).to_be_hidden()  # 12 s of quiet is not yet silence
+    expect(banner).to_have_text("已超过 15 秒没有收到服务器的消息，正在重新连接…", timeout=6_000)
+    expect(page.locator("body")).to_have_class(re.compile("stale"))
+    monkeypatch.setattr(feed_module, "HEARTBEAT_S", 1.0)  # the new socket hears the server again
+    expect(banner).to_be_hidden(timeout=10_000)
+    expect(page.locator("body")).not_to_have_class(re.compile("stale"))

@@ -241,11 +241,13 @@ function connectFeed() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/api/feed?after=${state.lastSeq}`);  // signed in by the cookie
   let watchdog = null;
+  let silenced = false;
   const heard = () => {
     clearTimeout(watchdog);
-    watchdog = setTimeout(() => { showConnection("feed_silent"); socket.close(); }, FEED_SILENT_MS);
+    watchdog = setTimeout(() => { silenced = true; showConnection("feed_silent"); socket.close(); }, FEED_SILENT_MS);
   };
-  socket.onopen = () => { heard(); showConnection(null); };
+  // After a silence, an open socket is not yet proof: the banner goes when the server is heard (its heartbeat, ≤ 5 s).
+  socket.onopen = () => { heard(); if (state.connection !== "feed_silent") showConnection(null); };
   socket.onmessage = (event) => { heard(); showConnection(null); const message = JSON.parse(event.data); if (!message.heartbeat) onChange(message); };
   socket.onclose = async (event) => {
     clearTimeout(watchdog);
@@ -256,7 +258,7 @@ function connectFeed() {
     if (document.getElementById("station").hidden) return;
     const me = await fetch("/api/auth/me", { credentials: "same-origin" }).catch(() => null); // null: the server is away
     if (me && me.status === 401) { showLogin(); return; }
-    showConnection(me ? "feed_down" : "server_gone");
+    showConnection(!me ? "server_gone" : silenced ? "feed_silent" : "feed_down");
     setTimeout(connectFeed, me ? 1000 : 3000);
   };
 }

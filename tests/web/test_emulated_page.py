@@ -1,0 +1,85 @@
+"""An emulated demo's page: its clock is the crowd's (and says so), and a custodian's switch shows how long it holds.
+
+The automated station at 60x from 05:45, its devices emulated and driven by its crowd,
+served by uvicorn and watched by chromium on a phone: the page must show the station's
+emulated time (not the wall's evening in Shanghai), and the lights switched on by hand
+"manual until" 30 station minutes later, on the same clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scenarios.schema import load_scenario
+from station.live import LiveStation
+from station.settings import Settings
+from store.db import migrate, sessions
+from tests.conftest import LIBRARY
+from tests.hardware_bridge.conftest import free_port, wait_for
+from tests.web.conftest import PASSWORD, serve
+from tests.web.test_browser import page as page  # noqa: PLC0414 (re-exported: the fixture, a phone's chromium)
+from tests.web.test_browser import shot, sign_in
+from web.auth import Role, create_user
+
+START = datetime(2026, 7, 20, 5, 45)
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Iterator[LiveStation]:
+    scenario = load_scenario(LIBRARY / "automated_station.toml", [f"scenario.start={START.isoformat()}", "automations.every=1m"])
+    options = Settings(
+        broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'demo.db'}", emulate=True, emulate_from_now=False,
+        speed=60.0, report_interval_s=1.0,
+    )  # fmt: skip
+    live = LiveStation(scenario.station, options, scenario)
+    migrate(live.db)
+    with sessions(live.db).begin() as db:
+        create_user(db, "custodian", "值班 王", Role.CUSTODIAN, PASSWORD)
+    live.start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def server(station: LiveStation) -> Iterator[str]:
+    yield from serve(station)
+
+
+def _station_minutes(text: str) -> datetime:
+    month, day, hour, minute = (int(x) for x in re.search(r"(\d\d)-(\d\d) (\d\d):(\d\d)", text).groups())  # type: ignore[union-attr]
+    return datetime(2026, month, day, hour, minute)
+
+
+def test_the_demos_page_runs_on_the_crowds_clock(page: Any, server: str, station: LiveStation) -> None:
+    from playwright.sync_api import expect
+
+    bridge = station.bridge
+    assert bridge is not None
+    wait_for(lambda: bridge.read(lambda t: "on" in t.entity("lights").reported), timeout_s=30, what="the lights' first report")
+    sign_in(page, server, "custodian")
+    clock = page.locator("#station-clock")
+    expect(clock.locator("em")).to_have_text("模拟 ×60")
+    shown = _station_minutes(clock.inner_text())
+    assert START <= shown < START + timedelta(minutes=15), shown  # the crowd's morning, not the wall's evening
+    page.wait_for_timeout(2500)  # 2.5 real seconds: 2.5 station minutes
+    assert _station_minutes(clock.inner_text()) >= shown + timedelta(minutes=2), "the page's clock runs at the crowd's pace"
+
+    card = page.locator("#device-lights")
+    was_on = bridge.read(lambda t: bool(t.entity("lights").reported.get("on")))
+    card.locator("button.switch").click()
+    expect(card.locator(".command")).to_contain_text("custodian 下发", timeout=10_000)
+    held = card.locator(".manual")
+    expect(held).to_contain_text("手动控制至", timeout=10_000)
+    until = re.search(r"(\d\d):(\d\d)", held.inner_text())
+    assert until is not None
+    now = _station_minutes(clock.inner_text())
+    until_at = now.replace(hour=int(until[1]), minute=int(until[2]))
+    assert timedelta(minutes=25) <= until_at - now <= timedelta(minutes=31), (now, until_at)
+    assert bridge.read(lambda t: bool(t.entity("lights").reported.get("on"))) is not was_on
+    shot(page, "09-emulated-demo-manual-hold")
