@@ -242,10 +242,11 @@ class AutomationEngine:
         return self._want(rule.ac, wanted, now, "air_conditioning_by_temperature", reason)
 
     def _held(self, key: tuple[str, str], holds: bool, now: float, for_s: float) -> bool:
+        """``holds`` has been true for ``for_s`` run seconds."""
         if not holds:
             self._since.pop(key, None)
             return False
-        return now - self._since.setdefault(key, now) >= for_s / self.speed
+        return now - self._since.setdefault(key, now) >= for_s
 
     def _condition(self, rule: ConditionAlarm, now: float, today: date) -> list[Action]:
         value = self.states.get(rule.entity, {}).get(rule.field)
@@ -256,7 +257,7 @@ class AutomationEngine:
             holds = False
         key = (rule.entity, rule.alarm)
         detail = rule.detail or f"{rule.field} {rule.op} {limit} (now {value})"
-        return self._alarm(key, self._held(key, holds, now, rule.for_s), rule.severity, detail)
+        return self._alarm(key, self._held(key, holds, now, rule.for_s / self.speed), rule.severity, detail)  # the station's time
 
     def _offline(self, rule: OfflineAlarm, now: float) -> list[Action]:
         actions: list[Action] = []
@@ -264,6 +265,7 @@ class AutomationEngine:
             if rule.entities and entity not in rule.entities:
                 continue
             key = (entity, "offline")
+            # Real time even in an emulated demo: a device is silent on the wall's clock (MQTT, last wills).
             actions += self._alarm(key, self._held(key, not available, now, rule.for_s), rule.severity, "device offline")
         return actions
 

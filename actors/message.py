@@ -57,7 +57,7 @@ class Refused(NamedTuple):
 
 
 class DoorLocked(NamedTuple):
-    """The door was locked or unlocked: while locked, nobody comes in (the crowd is told, once per change)."""
+    """The door was told to lock or unlock: while locked, nobody comes in (the crowd is told at each such command)."""
 
     locked: bool
 

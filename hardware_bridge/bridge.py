@@ -108,8 +108,8 @@ class Bridge:
         )
         self.router = CommandRouter(self.station, self.devices, self.twin, self.mqtt, ack_timeout_s, self.rejected, audit)
         self.binding = LiveBinding(self.twin, station_clock(calendar or clock, timezone), seed, placement, self.router.actuate, self.alarms)
-        self.router.bind(self.binding)
         self.loop = TwinLoop(f"bridge-{station}", self.twin, self.binding, clock)
+        self.router.bind(self.binding, self.loop.post)
         hosted: dict[str, tuple[type[Actor], object]] = dict.fromkeys(self.devices, (Device, None))
         hosted.update(actors or {})
         self.ingest = Ingest(self.station, self.devices, {d: c for d, (_, c) in hosted.items()}, self.twin, self.binding, self.mqtt)
@@ -160,6 +160,7 @@ class Bridge:
         return self
 
     def stop(self) -> None:
+        self.router.close()
         self.loop.stop()
         self.mqtt.close(last_words=(topics.bridge_availability(self.station), topics.OFFLINE.encode()))
         self.binding.stop_all()

@@ -8,6 +8,9 @@ data, not by who is calling back when, which command a ``set`` belongs to.  A co
 the actor sent nothing for is refused by the actor.  What an actor actuates on its
 own (the automations' rules) becomes a command of its own, and is audited (``audit``,
 under the rule's name) before it goes out; one that cannot be audited is not sent.
+The audit write is a database transaction that may wait for a lock, so it runs on a
+thread of its own and the command is desired and sent back in the loop once it has
+committed: the loop never waits for the database.
 
 Every command's fate goes to ``bridge/result`` for whoever sent it.  Integrators send
 on ``bridge/command`` (the ``IntegratorCommands`` plugin); a retained command there or
@@ -17,9 +20,11 @@ on a device's ``set`` is never run, and is cleared.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +43,8 @@ from twin.feed import Change
 logger = logging.getLogger(__name__)
 
 FATES = ("command_acked", "command_failed")
+MOST_AWAITING_AUDIT = 100
+"""The station's own commands waiting for their audit entry; beyond, one is refused (the database is stuck)."""
 
 StationAudit = Callable[[str, str, Mapping[str, Any], Mapping[str, Any] | None, str], None]
 """(by, device, fields, reason, command id): commit the audit entry of a command the station decided itself; raise if not."""
@@ -86,10 +93,19 @@ class CommandRouter:
         self.rejected = rejected
         self.audit = audit
         self._binding: LiveBinding | None = None
+        self._post: Callable[[Callable[[Twin], object]], None] | None = None
+        self._awaiting_audit = threading.BoundedSemaphore(MOST_AWAITING_AUDIT)
+        self._auditor = ThreadPoolExecutor(1, thread_name_prefix=f"audit-{station}")
         twin.subscribe(self._tell_fate, names=FATES)
 
-    def bind(self, binding: LiveBinding) -> None:
+    def close(self) -> None:
+        """Let the audit writes already started finish (their commands are then dropped with the loop)."""
+        self._auditor.shutdown(wait=True, cancel_futures=True)
+
+    def bind(self, binding: LiveBinding, post: Callable[[Callable[[Twin], object]], None]) -> None:
+        """The binding, and how to run something in the loop from another thread (an audited command's sending)."""
         self._binding = binding
+        self._post = post
 
     @property
     def binding(self) -> LiveBinding:
@@ -144,22 +160,40 @@ class CommandRouter:
             by = answering.by if answering is not None else f"actor:{device}"
             reason = answering.reason if answering is not None else None
             command_id = command_id or uuid.uuid4().hex[:16]
-            if not self._audited(by, device, checked, reason, command_id):
+            if self.audit is not None:
+                self._audit_then_send(by, device, checked, reason, command_id)
                 return
             command = self.twin.desire(device, now, checked, command_id, by, self.ack_timeout_s, reason)
         self._publish_set(command.id, device, checked, now)
 
-    def _audited(self, by: str, device: str, fields: Mapping[str, Any], reason: Mapping[str, Any] | None, command_id: str) -> bool:
-        """The audit entry of the station's own command stands before it goes out; without one it does not go."""
-        if self.audit is None:
-            return True
-        try:
-            self.audit(by, device, fields, reason, command_id)
-        except Exception:
+    def _audit_then_send(self, by: str, device: str, fields: dict[str, Any], reason: Mapping[str, Any] | None, command_id: str) -> None:
+        """The audit entry of the station's own command is committed (on a thread of its own) before the command is
+        desired and sent (back in the loop); one that cannot be audited, or finds 100 waiting, does not go."""
+        audit, post = self.audit, self._post
+        assert audit is not None and post is not None, "bind() gives the router the loop before the first command"
+        if not self._awaiting_audit.acquire(blocking=False):
             self.rejected["unaudited"] += 1
-            logger.exception("%s's command to %s could not be audited: not sent", by, device)
-            return False
-        return True
+            logger.error("%s's command to %s: %d commands wait for the audit log; not sent", by, device, MOST_AWAITING_AUDIT)
+            return
+
+        def write() -> None:
+            try:
+                audit(by, device, fields, reason, command_id)
+            except Exception:
+                logger.exception("%s's command to %s could not be audited: not sent", by, device)
+                post(lambda twin: self.rejected.update(["unaudited"]))
+            else:
+                post(lambda twin: self._send_own(by, device, fields, reason, command_id))
+            finally:
+                self._awaiting_audit.release()
+
+        self._auditor.submit(write)  # one at a time, in order: the chain's order is the sending order
+
+    def _send_own(self, by: str, device: str, fields: dict[str, Any], reason: Mapping[str, Any] | None, command_id: str) -> None:
+        """In the loop, once audited: desired under the station's own id, then out."""
+        now = self.binding.env.now
+        command = self.twin.desire(device, now, fields, command_id, by, self.ack_timeout_s, reason)
+        self._publish_set(command.id, device, fields, now)
 
     def _publish_set(self, command_id: str, device: str, fields: dict[str, Any], now: float) -> None:
         """QoS 1 and never retained (a retained command would replay on every reconnect), and never late.

@@ -284,6 +284,9 @@ class Emulator:
         scenario = dataclasses.replace(self.scenario, station=station, start=start)
         clock = Clock(start, functools.partial(getattr, env, "now"))
         binding = build_station(scenario, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
+        door = self.scenario.population.door
+        if door in self.devices and self.devices[door].state.get("locked"):  # a new round's door is the same locked door
+            binding.send(door, DeviceCommand({"locked": True}, "emulator"), 0.0)
         env.process(self._deliver_commands(env, binding, every_s=0.25 * speed))
         return binding
 

@@ -162,15 +162,23 @@ class History:
         return downsample(points, _utc(since), _utc(until), max_points)
 
     def events(
-        self, since: datetime, until: datetime, entity_id: str | None = None, names: Iterable[str] | None = None, limit: int = 1000
+        self,
+        since: datetime,
+        until: datetime,
+        entity_id: str | None = None,
+        names: Iterable[str] | None = None,
+        limit: int = 1000,
+        newest_first: bool = False,
     ) -> list[HistoryRow]:
+        """At most ``limit`` rows in [since, until]: in feed order, or the newest ``limit`` newest first (by moment)."""
         query = select(HistoryRow).where(HistoryRow.station == self._station, HistoryRow.at >= _utc(since), HistoryRow.at <= _utc(until))
         if entity_id is not None:
             query = query.where(HistoryRow.entity_id == entity_id)
         if names is not None:
             query = query.where(HistoryRow.name.in_(list(names)))
+        order = (HistoryRow.at.desc(), HistoryRow.seq.desc()) if newest_first else (HistoryRow.seq,)
         with Session(self._engine) as session:
-            return list(session.scalars(query.order_by(HistoryRow.seq).limit(limit)))
+            return list(session.scalars(query.order_by(*order).limit(limit)))
 
     def replay(self, since: datetime, until: datetime, names: Iterable[str]) -> Iterator[tuple[datetime, str, str, dict[str, Any]]]:
         """(when, entity, name, data) of the changes named ``names`` in [since, until], in feed order, streamed."""

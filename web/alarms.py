@@ -22,7 +22,20 @@ from actors.automation import ConditionAlarm, OfflineAlarm
 from twin.alarm import Alarm, AlarmError, NoSuchAlarm
 from twin.clock import Clock
 from twin.entity import Twin
-from web.deps import DatabaseDep, Everyone, Id, Instant, Operator, Problem, Refused, Services, ServicesDep, Strict, audit
+from web.deps import (
+    DatabaseDep,
+    Everyone,
+    Id,
+    Instant,
+    Operator,
+    Problem,
+    Refused,
+    Services,
+    ServicesDep,
+    Strict,
+    as_instant,
+    audit,
+)  # fmt: skip
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 
@@ -32,7 +45,7 @@ LONGEST_LOOK_BACK = timedelta(days=92)
 EARLIEST, LATEST = datetime(2000, 1, 1), datetime(2200, 1, 1)
 """Moments a query may name: the station's history lies between; beyond, the date arithmetic would overflow."""
 THREAD_LOOK_BACK = timedelta(days=7)
-"""How far before the window a closed alarm's thread is looked for (an alarm open for a week is rare)."""
+"""How far before its closing a closed alarm's thread is looked for (an alarm open for a week is rare)."""
 
 
 class AlarmStepView(BaseModel):
@@ -135,17 +148,61 @@ def closed_alarms(
     end = until or datetime.now(UTC)
     start = since or end - timedelta(days=7)
     if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since and until need a UTC offset (2026-07-20T08:00:00+08:00)")
+        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "bad_window", "since and until need a UTC offset (2026-07-20T08:00:00+08:00)")
     if not start < end or end - start > LONGEST_LOOK_BACK:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"since must be before until, at most {LONGEST_LOOK_BACK.days} days")
+        detail = f"since must be before until, at most {LONGEST_LOOK_BACK.days} days"
+        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "bad_window", detail, days=LONGEST_LOOK_BACK.days)
     closed: deque[ClosedAlarmView] = deque(maxlen=limit)
-    wanted = {"source": source, "type": type, "severity": severity}
-    found = {(a.id, a.cleared_at): a for a in _threads(svc, start - THREAD_LOOK_BACK, end)}
+    wanted = {"type": type, "severity": severity}
+    found = {(a.id, a.cleared_at): a for a in _closed_in_history(svc, start, end, source, limit * 10)}
     found |= {(a.id, a.cleared_at): a for a in svc.bridge.read(lambda _twin: _cleared_in_book(svc))}  # not yet in the history
     for alarm in sorted(found.values(), key=lambda a: a.cleared_at):
-        if start <= alarm.cleared_at < end and all(value is None or getattr(alarm, key) == value for key, value in wanted.items()):
+        if (
+            start <= alarm.cleared_at < end
+            and (source is None or alarm.source == source)
+            and all(value is None or getattr(alarm, key) == value for key, value in wanted.items())
+        ):
             closed.append(alarm)
     return list(reversed(closed))
+
+
+def _closed_in_history(svc: Services, start: datetime, end: datetime, source: str | None, most: int) -> Iterator[ClosedAlarmView]:
+    """The newest ``most`` closings in [start, end) (of ``source``'s, if given), each with its thread.
+
+    What a query reads is bounded: the closings by ``most``, each thread by the time it was
+    open (at most a week), a week after for notes added once it was closed, and 500 steps.
+    Alarm ids start again at A1 when the station restarts, so a thread is the alarm's steps
+    from its last raising before the closing to its next raising."""
+    for row in svc.history.events(start, end, entity_id=source, names=["alarm_cleared"], limit=most, newest_first=True):
+        data, at = row.data, as_instant(row.at)
+        if at >= end:
+            continue
+        open_s = min(float(data.get("open_s", 0.0)), THREAD_LOOK_BACK.total_seconds())
+        steps = svc.history.events(
+            at - timedelta(seconds=open_s + 1), at + THREAD_LOOK_BACK, entity_id=row.entity_id, names=STEP_EVENTS, limit=500
+        )
+        thread: list[AlarmStepView] = []
+        closed_here = False
+        for step_row in steps:
+            step_at = as_instant(step_row.at)
+            if step_row.data.get("alarm") != data.get("alarm") or (not closed_here and step_at > at):
+                continue
+            if closed_here and step_row.name != "alarm_noted":
+                break  # raised again (or the id reused after a restart): a later thread
+            if step_row.name == "alarm_raised":
+                thread = []
+            step = step_row.data.get("step") or {}
+            state = str(step.get("state", step_row.name.removeprefix("alarm_")))
+            who, note = str(step.get("who", "")), str(step.get("note", ""))
+            thread.append(AlarmStepView(state=state, who=who, at=step_at, note=note))
+            closed_here = closed_here or (step_row.name == "alarm_cleared" and step_at == at)  # notes after it still belong
+        opened = [s.at for s in thread if s.state in ("raised", "reopened")] or [s.at for s in thread] or [at]
+        raised_at = at - timedelta(seconds=float(data["open_s"])) if "open_s" in data else opened[-1]
+        yield ClosedAlarmView(
+            id=str(data.get("alarm", "")), source=row.entity_id, type=str(data.get("type", "")), severity=str(data.get("severity", "")),
+            count=int(data.get("count", 1)), assignee=data.get("assignee"), detail=str(data.get("detail", "")),
+            raised_at=raised_at, cleared_at=at, steps=thread,
+        )  # fmt: skip
 
 
 def _cleared_in_book(svc: Services) -> list[ClosedAlarmView]:
@@ -158,30 +215,6 @@ def _cleared_in_book(svc: Services) -> list[ClosedAlarmView]:
             fields = view.model_dump(include={"id", "source", "type", "severity", "count", "assignee", "detail", "raised_at", "steps"})
             closed.append(ClosedAlarmView(**fields, cleared_at=clock.datetime_at(alarm.cleared_at)))
     return closed
-
-
-def _threads(svc: Services, start: datetime, end: datetime) -> Iterator[ClosedAlarmView]:
-    """Each alarm closed in [start, end) with the steps the history has of it, in the order they were closed.
-
-    Alarm ids start again at A1 when the station restarts, so a thread is keyed by id from
-    its raising to its closing, in the history's own order (moment, then feed order)."""
-    open_threads: dict[str, list[AlarmStepView]] = {}
-    for at, entity_id, name, data in svc.history.replay(start, end, STEP_EVENTS):
-        alarm_id, step = str(data.get("alarm", "")), data.get("step") or {}
-        if name == "alarm_raised":
-            open_threads[alarm_id] = []
-        thread = open_threads.setdefault(alarm_id, [])
-        thread.append(AlarmStepView(state=str(step.get("state", name.removeprefix("alarm_"))), who=str(step.get("who", "")),
-                                    at=at, note=str(step.get("note", ""))))  # fmt: skip
-        if name == "alarm_cleared" and at < end:
-            del open_threads[alarm_id]
-            opened = [s for s in thread if s.state in ("raised", "reopened")]
-            raised_at = at - timedelta(seconds=float(data["open_s"])) if "open_s" in data else (opened or thread)[-1].at
-            yield ClosedAlarmView(
-                id=alarm_id, source=entity_id, type=str(data.get("type", "")), severity=str(data.get("severity", "")),
-                count=int(data.get("count", 1)), assignee=data.get("assignee"), detail=str(data.get("detail", "")),
-                raised_at=raised_at, cleared_at=at, steps=thread,
-            )  # fmt: skip
 
 
 @router.post(

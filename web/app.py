@@ -129,7 +129,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         path: str = request.path_params["path"]
         digest, _, name = path.partition("/")
         asset = assets.get(name)
-        if asset is not None and asset.digest == digest:
+        if asset is not None and asset.digest == digest and name != PAGE.name:  # the page is a template, rendered
             return asset.response(request, IMMUTABLE)
         if path in assets and path != PAGE.name:
             return assets[path].response(request, "no-cache")

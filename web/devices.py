@@ -47,6 +47,7 @@ class LastCommand(BaseModel):
     reason: dict[str, Any] | None = Field(description='Why the automations asked, e.g. `{"why": "nobody_inside"}`.')
     at: datetime
     state: Literal["pending", "acked", "failed"]
+    error: str | None = Field(None, description="Why it failed, if it did.")
 
 
 class CommandRequest(Strict):
@@ -81,7 +82,7 @@ def _device(twin: Twin, device: str, svc: Services, newest: Command | None, hold
     if newest is not None:
         last = LastCommand(
             id=newest.id, by=newest.by, fields=newest.fields, reason=newest.reason,
-            at=svc.station_time.moment(newest.issued_at), state=newest.state.value,
+            at=svc.bridge.clock.datetime_at(newest.issued_at), state=newest.state.value, error=newest.error,
         )  # fmt: skip
     return DeviceView(
         id=e.id, kind=e.kind, version=e.version, available=e.available, reported=dict(e.reported), desired=dict(e.desired),

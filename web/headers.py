@@ -18,7 +18,7 @@
   no secret, because of BREACH: an attacker who can put text into the same compressed
   answer as a secret, and watch its length, learns the secret a byte at a time. So the
   page, its scripts and styles, the catalog, the docs and the planner's reports (made
-  from a stored run, whatever the request says) are gzipped, and no ``/api/`` answer
+  from a stored run, whatever the request says) are gzipped, and no other ``/api/`` answer
   is: there a token (``/api/auth/token``) or someone's data sits beside what the
   caller typed (``/api/audit``'s filters). The API's answers are a few kB; the feed is
   a WebSocket, which this never touches.

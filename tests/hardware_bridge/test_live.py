@@ -122,7 +122,17 @@ def test_an_emulated_station_lives_on_its_crowds_clock_and_a_custodian_outranks_
         before = bridge.read(lambda t: len(t.commands))
         bridge.router.audit = refuse
         bridge.call(lambda t: bridge.router.actuate("lights", {"on": True}, DeviceCommand({"on": True}, "automation:test")))
-        assert bridge.read(lambda t: len(t.commands)) == before and bridge.rejected["unaudited"] == 1
+        wait_for(lambda: bridge.read(lambda t: bridge.rejected["unaudited"]) == 1, timeout_s=5, what="the refusal")
+        assert bridge.read(lambda t: len(t.commands)) == before, "not audited, not sent"
+
+        def stuck(*_: object) -> None:
+            time.sleep(0.5)  # the database waits for a lock: the loop does not wait with it
+
+        bridge.router.audit = stuck
+        began = time.monotonic()
+        bridge.call(lambda t: bridge.router.actuate("lights", {"on": True}, DeviceCommand({"on": True}, "automation:test")))
+        assert bridge.read(lambda t: len(t.commands)) == before and time.monotonic() - began < 0.3
+        wait_for(lambda: bridge.read(lambda t: len(t.commands)) == before + 1, timeout_s=5, what="sent once audited")
     finally:
         station.stop()
 

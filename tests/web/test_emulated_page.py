@@ -56,9 +56,11 @@ def _station_minutes(text: str) -> datetime:
     return datetime(2026, month, day, hour, minute)
 
 
-def test_the_demos_page_runs_on_the_crowds_clock(page: Any, server: str, station: LiveStation) -> None:
+@pytest.mark.parametrize("width", [360, 1280], ids=["phone", "desktop"])
+def test_the_demos_page_runs_on_the_crowds_clock(page: Any, server: str, station: LiveStation, width: int) -> None:
     from playwright.sync_api import expect
 
+    page.set_viewport_size({"width": width, "height": 800})
     bridge = station.bridge
     assert bridge is not None
     wait_for(lambda: bridge.read(lambda t: "on" in t.entity("lights").reported), timeout_s=30, what="the lights' first report")
@@ -82,4 +84,4 @@ def test_the_demos_page_runs_on_the_crowds_clock(page: Any, server: str, station
     until_at = now.replace(hour=int(until[1]), minute=int(until[2]))
     assert timedelta(minutes=25) <= until_at - now <= timedelta(minutes=31), (now, until_at)
     assert bridge.read(lambda t: bool(t.entity("lights").reported.get("on"))) is not was_on
-    shot(page, "09-emulated-demo-manual-hold")
+    shot(page, f"09-emulated-demo-manual-hold-{width}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from hardware_bridge.emulator import EmulatedDevice
 from station.live import LiveStation
 from tests.web.test_browser import page as page  # noqa: PLC0414 (re-exported: the fixture, a phone's chromium)
@@ -56,16 +58,17 @@ def _busy_station(page: Any, station: LiveStation) -> None:
     page.locator("#closed-alarms summary").click()
 
 
+@pytest.mark.parametrize("width", [360, 1280], ids=["phone", "desktop"])
 def test_english_has_no_chinese_and_chinese_no_english_outside_names(
-    page: Any, server: str, station: LiveStation, lights: EmulatedDevice
+    page: Any, server: str, station: LiveStation, lights: EmulatedDevice, width: int
 ) -> None:
     from playwright.sync_api import expect
 
-    page.set_viewport_size({"width": 360, "height": 800})
+    page.set_viewport_size({"width": width, "height": 800})
     sign_in(page, server, "admin")
     _busy_station(page, station)
     chinese = page.evaluate(SHOWN_TEXT)
-    shot(page, "08-chinese-everywhere")
+    shot(page, f"08-chinese-everywhere-{width}")
     english_in_chinese = sorted({text for text in chinese if ENGLISH_PHRASE.search(text)})
     assert english_in_chinese == [], "\n".join(english_in_chinese)
 
@@ -75,7 +78,7 @@ def test_english_has_no_chinese_and_chinese_no_english_outside_names(
     expect(page.locator("#staff-list button.reset").first).to_have_text("Reset password")
     expect(page.locator("#audit-list li").first).not_to_contain_text("登录")
     english = page.evaluate(SHOWN_TEXT)
-    shot(page, "08-english-everywhere")
+    shot(page, f"08-english-everywhere-{width}")
     chinese_in_english = sorted({text for text in english if CJK.search(text)})
     assert chinese_in_english == [], "\n".join(chinese_in_english)
     assert len(english) > 150, "the test saw the page, not an empty shell"

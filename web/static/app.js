@@ -138,7 +138,7 @@ async function start(me) {
   document.getElementById("logout").hidden = false;
   await loadDevices();
   await loadAlarms();
-  setInterval(refreshAges, 60000);
+  state.agesTimer ??= setInterval(refreshAges, 60000);  // once, however often someone signs in again
   fillDeviceFilter();
   drawPlan();
   renderDevices();
@@ -407,7 +407,11 @@ async function command(device, fields) {
 function refusal(status, body) {
   // Why the server said no, in the page's language: by its catalog code if it has one, else by its status.
   const words = body && body.code ? t(`problem_${body.code}`) : null;
-  if (words && words !== `problem_${body.code}`) return tf(`problem_${body.code}`, body.params || {});
+  if (words && words !== `problem_${body.code}`) {
+    const params = { ...(body.params || {}) };
+    if (params.role) params.role = t(`role_${params.role}`);
+    return tf(`problem_${body.code}`, params);
+  }
   const known = { 403: "refused_role", 404: "refused_missing", 409: "refused_conflict", 422: "refused_invalid", 429: "refused_busy", 503: "refused_unavailable" };
   const detail = body && body.detail ? detailOf(body) : "";
   return known[status] ? `${t(known[status])}${status === 422 && detail ? `: ${detail}` : ""}` : detail || `HTTP ${status}`;
