@@ -72,9 +72,25 @@ MADE_AT_RUN_TIME = (
     + [f"op_{o}" for o in ("lt", "le", "gt", "ge", "eq", "ne")]
     + [f"action_{a}" for a in sorted(AUDITED)]  # the audit log's actions, as the page lists them
     + [f"problem_{c}" for c in sorted(REFUSALS)]  # the refusals the page says in its language
+    + ["fail_no_ack", "fail_refused", "fail_offline", "fail_actor"]  # a command's failures, as app.js's FAILURES maps them
 )
 
 
 @pytest.mark.parametrize("key", MADE_AT_RUN_TIME)
 def test_names_made_at_run_time_exist(key: str) -> None:
     assert key in keys("zh") and key in keys("en")
+
+
+def test_the_pages_words_for_a_failed_command_match_what_the_bridge_says() -> None:
+    """app.js translates the bridge's failure reasons by pattern: each pattern must match a text the bridge writes."""
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    patterns = [re.compile(p.replace("\\\\", "\\")) for p in re.findall(r'\[/(.+?)/, "fail_\w+"\]', script)]
+    bridge = "\n".join((ROOT / path).read_text(encoding="utf-8") for path in ("hardware_bridge/commands.py", "twin/entity.py"))
+    said = [
+        f"no acknowledgement within {5.0:g} s",
+        *re.findall(r'acknowledge\([^)]*False, "([^"]+)"', bridge),
+        *(text.replace("{exc}", "boom") for text in re.findall(r'acknowledge\([^)]*False, f"([^"]+)"', bridge)),
+    ]
+    assert "no acknowledgement within {command.deadline - command.issued_at:g} s" in bridge
+    assert len(patterns) == 4 and len(said) >= 4
+    assert all(any(p.search(text) for p in patterns) for text in said), said

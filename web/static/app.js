@@ -325,8 +325,21 @@ function commandLine(command) {
   const who = source === "automation"
     ? tf("command_by_automation", { rule: known(`rule_${name}`, name), why })
     : tf("command_by_person", { who: name || source });
-  const error = command.state === "failed" && command.error ? ` (${command.error})` : "";
+  const error = command.state === "failed" && command.error ? ` (${failure(command.error)})` : "";
   return `${who} · ${t(command.state)}${error}`;
+}
+
+// Why a command failed, as the bridge words it (docs/mqtt.md), in the page's language; a device's own words as given.
+const FAILURES = [
+  [/^no acknowledgement within ([\d.]+) s$/, "fail_no_ack"], [/^refused by the device's actor$/, "fail_refused"],
+  [/^the bridge is offline/, "fail_offline"], [/^the device's actor failed/, "fail_actor"],
+];
+function failure(error) {
+  for (const [pattern, key] of FAILURES) {
+    const found = pattern.exec(error);
+    if (found) return tf(key, { seconds: found[1] });
+  }
+  return error;
 }
 
 function holdLine(device) {
