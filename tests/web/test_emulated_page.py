@@ -83,5 +83,5 @@ def test_the_demos_page_runs_on_the_crowds_clock(page: Any, server: str, station
     now = _station_minutes(clock.inner_text())
     until_at = now.replace(hour=int(until[1]), minute=int(until[2]))
     assert timedelta(minutes=25) <= until_at - now <= timedelta(minutes=31), (now, until_at)
-    assert bridge.read(lambda t: bool(t.entity("lights").reported.get("on"))) is not was_on
+    wait_for(lambda: bridge.read(lambda t: bool(t.entity("lights").reported.get("on"))) is not was_on, timeout_s=10, what="obeyed")
     shot(page, f"09-emulated-demo-manual-hold-{width}")

@@ -46,10 +46,12 @@ def _busy_station(page: Any, station: LiveStation) -> None:
     bridge.call(lambda twin: twin.record("door", bridge.clock.now(), "worker_entered", {"worker": "riders.visits.17", "group": "riders"}))
     alarm = bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", bridge.clock.now(), "", Severity.CRITICAL))
     bridge.call(lambda twin: bridge.alarms.acknowledge(alarm.id, "custodian:wang", bridge.clock.now(), "在看"))
+    expect(page.locator("#scenario-values")).to_have_attribute("data-scenario", re.compile(r"\w"), timeout=20_000)  # the form is ready
     page.fill("#run-form textarea[name=overrides]", "scenario.horizon=2h\nscenario.warmup=0s")
     page.fill("#run-form input[name=replications]", "1")
     page.click("#run-form button[type=submit]")
-    expect(page.locator("li.run .status").first).to_have_text("完成", timeout=60_000)
+    expect(page.locator("#run-error")).to_have_text("")
+    expect(page.locator("li.run .status").first).to_have_text("完成", timeout=90_000)
     page.reload()
     expect(page.locator("#station")).to_be_visible(timeout=20_000)
     expect(page.locator("#alarms li.alarm")).to_have_count(1, timeout=10_000)
