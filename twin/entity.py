@@ -62,6 +62,8 @@ class Entity:
     desired: dict[str, Any] = field(default_factory=dict)
     commands: dict[str, str] = field(default_factory=dict)
     """field -> id of the command that desires it"""
+    last_command: str | None = None
+    """The id of the newest command desired of it (the twin may have forgotten it since: see ``Twin.commands``)."""
     available: bool | None = None
     last_seen: float | None = None
 
@@ -142,6 +144,7 @@ class Twin:
         self.commands[command_id] = command
         entity.desired.update(fields)
         entity.commands.update(dict.fromkeys(fields, command_id))
+        entity.last_command = command_id
         entity.version += 1
         data: dict[str, Any] = {"desired": dict(fields), "command": command_id, "by": by}
         if reason:

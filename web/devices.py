@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from actors.automation import ManualHold
 from hardware_bridge.errors import BridgeError
 from hardware_bridge.payloads import settable_fields
-from twin.entity import Command, Twin
+from twin.entity import Twin
 from web.deps import (
     DatabaseDep,
     Everyone,
@@ -75,9 +75,10 @@ devices = APIRouter(prefix="/api/devices", tags=["devices"])
 commands = APIRouter(prefix="/api/commands", tags=["commands"])
 
 
-def _device(twin: Twin, device: str, svc: Services, newest: Command | None, hold: ManualHold | None) -> DeviceView:
+def _device(twin: Twin, device: str, svc: Services, hold: ManualHold | None) -> DeviceView:
     """The device as the twin has it, with its newest command and the hold a person's command put on it."""
     e = twin.entity(device)
+    newest = twin.commands.get(e.last_command or "")
     last = None
     if newest is not None:
         last = LastCommand(
@@ -94,9 +95,8 @@ def _device(twin: Twin, device: str, svc: Services, newest: Command | None, hold
 def _devices(svc: Services, ids: Iterable[str] | None = None) -> tuple[int, list[DeviceView]]:
     def read(twin: Twin) -> tuple[int, list[DeviceView]]:
         holds = svc.holds.at(svc.bridge.clock.now())
-        newest = {c.entity_id: c for c in twin.commands.values()}  # issued in order: the last one per device stands
         shown = ids if ids is not None else twin.entities
-        return twin.feed.last_seq, [_device(twin, d, svc, newest.get(d), holds.get(d)) for d in shown]
+        return twin.feed.last_seq, [_device(twin, d, svc, holds.get(d)) for d in shown]
 
     return svc.bridge.read(read)  # type: ignore[no-any-return]
 

@@ -6,13 +6,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
 from hardware_bridge.emulator import EmulatedDevice
-from scenarios.schema import load_scenario
+from scenarios.schema import Scenario, load_scenario
 from station.live import LiveStation
 from station.settings import Settings
 from store.db import migrate, sessions
@@ -24,16 +25,21 @@ from web.auth import Role, create_user
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def station(tmp_path: Path) -> Iterator[LiveStation]:
-    scenario = load_scenario(LIBRARY / "typical_week.toml")
-    options = Settings(broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'web.db'}", report_interval_s=1.0)
-    live = LiveStation(scenario.station, options)
+def started(scenario: Scenario, database: Path, **options: Any) -> LiveStation:
+    """``scenario``'s station live on the embedded broker and a fresh SQLite file, with an account per role
+    (``<role>`` / ``PASSWORD``); ``options`` are more settings (``emulate=True`` drives it by the scenario's crowd)."""
+    settings = Settings(broker_port=free_port(), database_url=f"sqlite:///{database}", report_interval_s=1.0, **options)
+    live = LiveStation(scenario.station, settings, scenario if settings.emulate else None)
     migrate(live.db)
     with sessions(live.db).begin() as db:
         for role in Role:
             create_user(db, role.value, f"{role.value} 李", role, PASSWORD)
-    live.start()
+    return live.start()
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Iterator[LiveStation]:
+    live = started(load_scenario(LIBRARY / "typical_week.toml"), tmp_path / "web.db")
     yield live
     live.stop()
 

@@ -14,13 +14,12 @@ from fastapi.testclient import TestClient
 from scenarios.schema import load_scenario
 from station.live import LiveStation
 from station.settings import Settings
-from store.db import migrate, sessions
 from tests.conftest import LIBRARY
-from tests.hardware_bridge.conftest import free_port, wait_for
-from tests.web.conftest import PASSWORD, as_role
+from tests.hardware_bridge.conftest import wait_for
+from tests.web.conftest import as_role, started
 from twin.alarm import Severity
 from web.app import create_app
-from web.auth import Role, create_user
+from web.auth import Role
 
 
 def _closed(client: TestClient, headers: dict[str, str], **query: Any) -> list[dict[str, Any]]:
@@ -98,15 +97,9 @@ def test_an_empty_note_or_assignee_is_refused_before_it_is_audited(client: TestC
 def automated(tmp_path: Path) -> Iterator[TestClient]:
     """The automated station (its rules raise alarms), with an account per role."""
     scenario = load_scenario(LIBRARY / "automated_station.toml")
-    options = Settings(broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'auto.db'}", report_interval_s=1.0)
-    live = LiveStation(scenario.station, options)
-    migrate(live.db)
-    with sessions(live.db).begin() as db:
-        for role in Role:
-            create_user(db, role.value, f"{role.value} 李", role, PASSWORD)
-    live.start()
+    live = started(scenario, tmp_path / "auto.db")
     try:
-        with TestClient(create_app(Settings(database_url=options.database_url), scenario.station, live)) as client:
+        with TestClient(create_app(Settings(database_url=live.settings.database_url), scenario.station, live)) as client:
             client.app.state.live = live  # type: ignore[attr-defined]
             yield client
     finally:

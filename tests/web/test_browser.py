@@ -11,7 +11,9 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.request import urlopen
 
 import pytest
@@ -31,8 +33,9 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-ru
                "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
-@pytest.fixture
-def page(server: str) -> Iterator[object]:
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's chromium under Playwright (never a downloaded one); missing, a skip here and a failure in CI."""
     if not Path(CHROMIUM).exists():
         if IN_CI:
             raise AssertionError("Debian's chromium is required in CI (the test setup installs it)")
@@ -41,13 +44,21 @@ def page(server: str) -> Iterator[object]:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[object]:
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 420, "height": 900}, locale="zh-CN")  # a phone
         opened = context.new_page()
         refused: list[str] = []  # what the Content-Security-Policy stopped, in any page or report the test opened
         context.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
         context.on("page", lambda other: other.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None))
         yield opened
-        browser.close()
     assert refused == [], f"the page broke its own policy: {refused}"
 
 
@@ -267,14 +278,10 @@ def test_every_time_is_the_stations_whatever_zone_the_browser_is_in(server: str,
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from twin.alarm import Severity
 
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            raise AssertionError("Debian's chromium is required in CI (the test setup installs it)")
-        pytest.skip("no chromium")
     bridge = station.bridge
     assert bridge is not None
     shanghai = ZoneInfo(station.station.timezone)
@@ -284,28 +291,24 @@ def test_every_time_is_the_stations_whatever_zone_the_browser_is_in(server: str,
         assert instant.utcoffset() is not None, f"{moment!r} says no offset: a browser would read it as its own"
         return instant.astimezone(shanghai).strftime("%Y-%m-%d %H:%M:%S" if with_day else "%H:%M:%S")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with chromium() as browser:
         page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", timezone_id=browser_zone).new_page()
-        try:
-            sign_in(page, server, "admin")
-            assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == browser_zone
-            bridge.call(lambda twin: twin.record("door", bridge.clock.now(), "worker_entered", {"worker": "w.1", "group": "riders"}))
-            bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", bridge.clock.now(), "9 °C", Severity.WARNING))
-            for selector, with_day in (("#door-log li time", False), ("#audit-list li time", True), ("#alarms li time", True)):
-                shown = page.locator(selector).first
-                expect(shown).to_be_visible(timeout=10_000)
-                moment = shown.get_attribute("datetime")
-                assert moment is not None
-                assert shown.inner_text() == on_the_station_clock(moment, with_day), (selector, browser_zone)
-            # plotly.js comes on demand; a string predicate would be eval'd while polling, which the page's CSP forbids
-            expect(page.locator("#occupancy-chart .main-svg").first).to_be_attached(timeout=20_000)
-            drawn_to = page.evaluate("document.querySelector('#occupancy-chart').layout.xaxis.range[1]")
-            now_there = datetime.now(shanghai).replace(tzinfo=None)
-            assert abs((datetime.fromisoformat(str(drawn_to)[:19]) - now_there).total_seconds()) < 120, (drawn_to, now_there)
-            shot(page, f"07-times-browser-in-{browser_zone.replace('/', '-')}")
-        finally:
-            browser.close()
+        sign_in(page, server, "admin")
+        assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == browser_zone
+        bridge.call(lambda twin: twin.record("door", bridge.clock.now(), "worker_entered", {"worker": "w.1", "group": "riders"}))
+        bridge.call(lambda twin: bridge.alarms.raise_("fridge", "over_temperature", bridge.clock.now(), "9 °C", Severity.WARNING))
+        for selector, with_day in (("#door-log li time", False), ("#audit-list li time", True), ("#alarms li time", True)):
+            shown = page.locator(selector).first
+            expect(shown).to_be_visible(timeout=10_000)
+            moment = shown.get_attribute("datetime")
+            assert moment is not None
+            assert shown.inner_text() == on_the_station_clock(moment, with_day), (selector, browser_zone)
+        # plotly.js comes on demand; a string predicate would be eval'd while polling, which the page's CSP forbids
+        expect(page.locator("#occupancy-chart .main-svg").first).to_be_attached(timeout=20_000)
+        drawn_to = page.evaluate("document.querySelector('#occupancy-chart').layout.xaxis.range[1]")
+        now_there = datetime.now(shanghai).replace(tzinfo=None)
+        assert abs((datetime.fromisoformat(str(drawn_to)[:19]) - now_there).total_seconds()) < 120, (drawn_to, now_there)
+        shot(page, f"07-times-browser-in-{browser_zone.replace('/', '-')}")
 
 
 class Restartable:
@@ -334,17 +337,12 @@ class Restartable:
 
 
 def test_the_page_says_when_the_server_is_gone_and_resumes_where_it_was(station: LiveStation, lights: EmulatedDevice) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            raise AssertionError("Debian's chromium is required in CI (the test setup installs it)")
-        pytest.skip("no chromium")
     web = Restartable(station)
     web.start()
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        with chromium() as browser:
             page = browser.new_context(viewport={"width": 360, "height": 780}, locale="zh-CN").new_page()
             sign_in(page, web.url, "custodian")
             banner, power = page.locator("#connection"), page.locator("#device-lights [data-field=on]")
@@ -360,7 +358,6 @@ def test_the_page_says_when_the_server_is_gone_and_resumes_where_it_was(station:
             expect(banner).to_be_hidden(timeout=15_000)
             expect(page.locator("body")).not_to_have_class(re.compile("stale"))
             expect(power).not_to_have_text(before, timeout=10_000)  # the change it missed, from where it left off
-            browser.close()
     finally:
         web.stop()
 

@@ -18,14 +18,11 @@ import pytest
 
 from scenarios.schema import load_scenario
 from station.live import LiveStation
-from station.settings import Settings
-from store.db import migrate, sessions
 from tests.conftest import LIBRARY
-from tests.hardware_bridge.conftest import free_port, wait_for
-from tests.web.conftest import PASSWORD, serve
+from tests.hardware_bridge.conftest import wait_for
+from tests.web.conftest import serve, started
 from tests.web.test_browser import page as page  # noqa: PLC0414 (re-exported: the fixture, a phone's chromium)
 from tests.web.test_browser import shot, sign_in
-from web.auth import Role, create_user
 
 START = datetime(2026, 7, 20, 5, 45)
 
@@ -33,15 +30,7 @@ START = datetime(2026, 7, 20, 5, 45)
 @pytest.fixture
 def station(tmp_path: Path) -> Iterator[LiveStation]:
     scenario = load_scenario(LIBRARY / "automated_station.toml", [f"scenario.start={START.isoformat()}", "automations.every=1m"])
-    options = Settings(
-        broker_port=free_port(), database_url=f"sqlite:///{tmp_path / 'demo.db'}", emulate=True, emulate_from_now=False,
-        speed=60.0, report_interval_s=1.0,
-    )  # fmt: skip
-    live = LiveStation(scenario.station, options, scenario)
-    migrate(live.db)
-    with sessions(live.db).begin() as db:
-        create_user(db, "custodian", "值班 王", Role.CUSTODIAN, PASSWORD)
-    live.start()
+    live = started(scenario, tmp_path / "demo.db", emulate=True, emulate_from_now=False, speed=60.0)
     yield live
     live.stop()
 

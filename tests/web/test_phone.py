@@ -31,10 +31,9 @@ import pytest
 
 from hardware_bridge.emulator import EmulatedDevice
 from station.live import LiveStation
-from tests.conftest import IN_CI
 from tests.hardware_bridge.conftest import wait_for
 from tests.web.conftest import PASSWORD
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, shot
+from tests.web.test_browser import ARTIFACTS, chromium, shot
 from web.app import STATIC
 
 FAST_4G = {
@@ -65,16 +64,8 @@ new MutationObserver((_, observer) => {
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            raise AssertionError("Debian's chromium is required in CI (the test setup installs it)")
-        pytest.skip("no chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @dataclass
