@@ -110,7 +110,9 @@ def test_an_emulated_station_lives_on_its_crowds_clock_and_a_custodian_outranks_
         entry = switched_off()[0]
         assert entry.role == "automation" and entry.action == "command" and entry.target == "lights"
         assert entry.after is not None and entry.after["reason"] == {"why": "daylight"}, "the crowd's clock: past 06:00"
-        command = bridge.read(lambda t: t.commands[entry.after["command"]])
+        sent = entry.after["command"]  # audited first, then desired and sent from the loop: it follows at once
+        wait_for(lambda: bridge.read(lambda t: sent in t.commands), timeout_s=5, what="the audited command sent")
+        command = bridge.read(lambda t: t.commands[sent])
         assert command.by == "automation:lights_by_occupancy" and command.reason == {"why": "daylight"}
         off_at = station.station_time.datetime_at(command.issued_at).astimezone(zone)
         assert off_at.replace(tzinfo=None) >= datetime(2026, 7, 20, 6, 15) - timedelta(minutes=1), "not before the hold ended"
