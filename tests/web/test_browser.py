@@ -97,6 +97,9 @@ def test_an_operator_runs_the_station_from_a_phone(page: object, server: str, st
     assert station.broker is not None
     microwave = EmulatedDevice("yunting", "microwave", "microwave", station.device_broker("microwave"), state={"uses": 0}).start()
     microwave.update({"busy": 2, "queue": 1, "uses": 2})
+    # a new device's connection to the embedded broker took over 5 s once under CI's two workers: the page is timed
+    # from the moment the twin has the report, which is what the page can be asked to keep up with
+    wait_for(lambda: bridge.read(lambda t: t.entity("microwave").reported.get("queue")) == 1, what="the microwave's report")
     expect(page.locator("#spot-microwave text.status")).to_have_text("2/2 · 排队 1")
     expect(page.locator("#spot-microwave")).to_have_class("spot queued")
     microwave.stop()
