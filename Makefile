@@ -44,6 +44,7 @@ unit: setup
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: setup
+	$(BIN)/python bench/cli_start.py
 	$(BIN)/python bench/sim_speed.py
 	$(BIN)/python bench/sweep_scaling.py
 	$(BIN)/python bench/live_ingest.py

@@ -20,7 +20,8 @@ Charge = Annotated[float, Field(ge=0, le=1)]
 
 
 class Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    # defer_build: a schema is built the first time a message of its kind is checked, not by `yxy --help`
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True)
 
 
 class QueueState(Schema):

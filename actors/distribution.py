@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from twin.randomness import RandomStream
+if TYPE_CHECKING:  # numpy is imported by what draws numbers, not by what only names the stream
+    from twin.randomness import RandomStream
 
 
 class Distribution(Protocol):

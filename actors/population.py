@@ -11,14 +11,16 @@ draws per arrival, for the same reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from actors.actor import Actor
 from actors.distribution import Distribution
 from actors.message import DoorLocked, NextHour, WeatherChanged
 from actors.port import Port, Timer
 from actors.worker import NeedPlan, VisitPlan, Worker
-from twin.randomness import RandomStream
+
+if TYPE_CHECKING:  # numpy is imported by what draws numbers, not by what only names the stream
+    from twin.randomness import RandomStream
 
 TURNED_AWAY_AT_DOOR = "turned_away_at_door"
 """The feed's event: a worker came while the door was locked and went away."""

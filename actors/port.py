@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from twin.clock import Clock
-from twin.randomness import RandomStream
 
 if TYPE_CHECKING:
     from actors.actor import Actor
     from actors.message import DeviceCommand
+    from twin.randomness import RandomStream
 
 
 class Timer(Protocol):

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from actors.actor import Actor
 from actors.message import DeviceCommand
 from twin.clock import Clock
-from twin.randomness import RandomStream, actor_stream
+
+if TYPE_CHECKING:  # numpy is imported by what draws numbers, not by `yxy --help` naming a placement
+    from twin.randomness import RandomStream
 
 
 class Placement(StrEnum):
@@ -116,6 +118,8 @@ class EffectPort:
         return self._rng
 
     def stream(self, name: str) -> RandomStream:
+        from twin.randomness import actor_stream
+
         return actor_stream(self._seed, self.actor_id, name)
 
     def now(self) -> float:

@@ -7,12 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from sqlalchemy.exc import SQLAlchemyError
 
 from cli.common import app, console, errors
-from station.settings import Settings
-from store.audit import AuditKeyError, AuditLog, key_file_for
-from store.db import engine_for, sessions
 
 audit_app = typer.Typer(name="audit", help="Check the staff audit log against its hash chain.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -28,6 +24,12 @@ def verify(
     ] = None,
 ) -> None:
     """Walk the whole log: exit 0 if it is intact, 1 listing each break if not, 2 if it cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from station.settings import Settings
+    from store.audit import AuditKeyError, AuditLog, key_file_for
+    from store.db import engine_for, sessions
+
     settings = Settings.from_options(database_url=database, audit_key_file=str(key_file) if key_file else None)
     path = key_file_for(settings.database_url, settings.audit_key_file)
     if not path.exists():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -18,19 +18,11 @@ from rich.table import Table
 
 from cli.common import app, console, errors, fail, load_station_or_scenario
 from hardware_bridge.errors import BrokerConfigError
-from hardware_bridge.security import (
-    BrokerAccount,
-    Role,
-    bridge_username,
-    derive_password,
-    device_username,
-    integrator_username,
-    mosquitto_files,
-    read_secret,
-    write_secret,
-)
 from scenarios.errors import ScenarioError
-from scenarios.schema import Station
+
+if TYPE_CHECKING:  # paho and ssl, by way of the security module, only for the commands that use them
+    from hardware_bridge.security import BrokerAccount
+    from scenarios.schema import Station
 
 broker_app = typer.Typer(
     name="broker",
@@ -58,6 +50,8 @@ def _station(name: str) -> Station:
 
 def _secret(path: Path) -> tuple[bytes, bool]:
     """The station's secret and whether it was made just now: one is made only where none exists, never over one."""
+    from hardware_bridge.security import read_secret, write_secret
+
     if path.exists() or path.is_symlink():
         return read_secret(path), False
     return write_secret(path), True
@@ -85,6 +79,8 @@ def config(
     show_passwords: Annotated[bool, typer.Option("--show-passwords", help="Print each account's password too.")] = False,
 ) -> None:
     """Write a Mosquitto configuration for the station: no anonymous clients, an account and an ACL per client."""
+    from hardware_bridge.security import bridge_username, mosquitto_files
+
     described = _station(station)
     if any((tls_cert, tls_key, tls_ca)) and not all((tls_cert, tls_key, tls_ca)):
         raise _error("--tls-cert, --tls-key and --tls-ca go together: give all three or none")
@@ -130,6 +126,8 @@ def config(
 
 
 def _accounts_table(accounts: Sequence[BrokerAccount], show_passwords: bool) -> Table:
+    from hardware_bridge.security import Role
+
     table = Table(title="accounts")
     for column in ("username", "role", "device"):
         table.add_column(column, no_wrap=column != "device")
@@ -150,6 +148,8 @@ def password(
     """Print one client's broker password, to provision a real device or Home Assistant.
 
     Usernames: dev-<station>-<device>, bridge-<station>, ha-<station> (the integrator)."""
+    from hardware_bridge.security import bridge_username, derive_password, device_username, integrator_username, read_secret
+
     described = _station(station)
     usernames = {d.id: device_username(described.id, d.id) for d in described.devices}
     usernames.setdefault("bridge", bridge_username(described.id))

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from hardware_bridge.errors import BrokerConfigError
 from scenarios.errors import ScenarioError
-from scenarios.event_log import EventLog
-from scenarios.i18n import LANGUAGES
-from scenarios.results import simulate as run_simulation
-from scenarios.results import to_json
-from scenarios.schema import Scenario, Station, is_scenario, load_scenario, load_station, read_scenario_tree
+
+if TYPE_CHECKING:  # the scenario schema, the simulation and rich's progress are imported by the commands that use them
+    from rich.progress import Progress
+
+    from scenarios.event_log import EventLog
+    from scenarios.schema import Scenario, Station
 
 LIBRARY = Path(__file__).resolve().parent.parent / "scenarios" / "library"
 
@@ -38,7 +37,7 @@ SetOption = Annotated[
 ]
 ReplicationsOption = Annotated[int | None, typer.Option("--replications", "-n", min=1, help="Replications (default: the scenario's).")]
 SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Base seed (default: the scenario's).")]
-LangOption = Annotated[str, typer.Option("--lang", help=f"Report language: {', '.join(LANGUAGES)}.")]
+LangOption = Annotated[str, typer.Option("--lang", help="Report language: zh or en (checked against the catalog's).")]
 
 
 def resolve(scenario: str) -> Path:
@@ -52,6 +51,9 @@ def resolve(scenario: str) -> Path:
 
 def load_station_or_scenario(name: str) -> tuple[Station, Scenario | None]:
     """A station file's station, or a scenario's station with the scenario (whose workers can drive emulated devices)."""
+    from scenarios.files import read_scenario_tree
+    from scenarios.schema import is_scenario, load_scenario, load_station
+
     path = resolve(name)
     raw = read_scenario_tree(path)
     if is_scenario(raw):
@@ -61,6 +63,8 @@ def load_station_or_scenario(name: str) -> tuple[Station, Scenario | None]:
 
 
 def load(scenario: str, overrides: list[str], seed: int | None) -> Scenario:
+    from scenarios.schema import load_scenario
+
     if seed is not None:
         overrides = [*overrides, f"scenario.seed={seed}"]
     return load_scenario(resolve(scenario), overrides)
@@ -73,23 +77,29 @@ def fail(error: ScenarioError | BrokerConfigError) -> typer.Exit:
 
 
 def check_lang(lang: str) -> None:
+    from scenarios.i18n import LANGUAGES
+
     if lang not in LANGUAGES:
         errors.print(f"[red]error:[/red] --lang {lang!r}: one of {', '.join(LANGUAGES)}", highlight=False)
         raise typer.Exit(code=2)
 
 
 def progress_bar() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=errors,  # stderr, as for every progress meter: what a script reads from stdout stays clean
     )
 
 
 def run_with_progress(scenario: Scenario, replications: int | None, label: str, events: EventLog | None = None) -> dict[str, Any]:
+    from scenarios.results import simulate as run_simulation
+
     total = replications or scenario.replications
     with progress_bar() as progress:
         task = progress.add_task(label, total=total)
@@ -107,31 +117,6 @@ def fmt(estimate: dict[str, float] | None, scale: float = 1.0, digits: int = 1) 
         return "—"
     half = (estimate["ci_high"] - estimate["ci_low"]) / 2 * scale
     return f"{estimate['mean'] * scale:.{digits}f} ±{half:.{digits}f}"
-
-
-def print_summary(document: dict[str, Any]) -> None:
-    table = Table(title=f"{document['scenario']['title']} — {document['scenario']['replications']} replications, mean ±95% CI")
-    for column in ("resource", "units", "wait mean s", "wait p95 s", "utilisation %", "served", "balked", "reneged", "blocked"):
-        table.add_column(column, justify="left" if column == "resource" else "right")
-    for rid, r in document["resources"].items():
-        table.add_row(
-            rid,
-            str(r["units"]),
-            fmt(r["wait_mean_s"]),
-            fmt(r["wait_p95_s"]),
-            fmt(r["utilisation"], 100),
-            fmt(r["served"], digits=0),
-            fmt(r["balked"], digits=0),
-            fmt(r["reneged"], digits=0),
-            fmt(r["blocked"], digits=0),
-        )
-    console.print(table)
-    station = document["station"]
-    console.print(
-        f"visits {fmt(station['visits'], digits=0)} inside, {fmt(station['outside_visits'], digits=0)} outside  "
-        f"peak occupancy {fmt(station['peak_occupancy'])}  "
-        f"capex {document['cost']['capex_cny']:,.0f} CNY  monthly {document['cost']['monthly_cny']:,.0f} CNY"
-    )
 
 
 def check_writable(option: str, path: Path | None) -> None:
@@ -155,6 +140,8 @@ def check_writable(option: str, path: Path | None) -> None:
 
 
 def write_outputs(document: dict[str, Any], json_out: Path | None, report: Path | None, write_html: Callable[[Path], None]) -> None:
+    from scenarios.results import to_json
+
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(to_json(document), encoding="utf-8")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import sys
 from contextlib import ExitStack
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -24,15 +29,39 @@ from cli.common import (
     fail,
     fmt,
     load,
-    print_summary,
     run_with_progress,
     write_outputs,
 )
 from scenarios.errors import ScenarioError
-from scenarios.event_log import EventLog
-from scenarios.report import write_comparison_report, write_report
-from scenarios.results import compare as compare_results
-from scenarios.schema import Scenario, load_scenario
+
+if TYPE_CHECKING:  # the schema, the engine and the reports are imported by the commands that use them
+    from scenarios.schema import Scenario
+
+
+class Format(StrEnum):
+    """How a command prints what it found: a table for people, JSON or CSV for scripts."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="table (for people), json or csv (for scripts).")]
+
+
+def print_rows(rows: list[dict[str, Any]], how: Format, table: Table) -> None:
+    """``rows`` as ``table`` (its columns already added), or as JSON or CSV with the rows' keys as names."""
+    if how is Format.JSON:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    if how is Format.CSV:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    for row in rows:
+        table.add_row(*(escape(str(value)) for value in row.values()))
+    console.print(table)
 
 
 @app.command()
@@ -45,8 +74,12 @@ def simulate(
     report: Annotated[Path | None, typer.Option("--report", help="Write the self-contained HTML report here.")] = None,
     events: Annotated[Path | None, typer.Option("--events", help="Write every change of every replication to this CSV file.")] = None,
     lang: LangOption = "zh",
+    how: FormatOption = Format.TABLE,
 ) -> None:
     """Simulate a scenario: KPIs with 95% confidence intervals, as a table, JSON and an HTML report."""
+    from scenarios.event_log import EventLog
+    from scenarios.report import write_report
+
     check_lang(lang)
     try:
         loaded = load(scenario, overrides or [], seed)
@@ -60,10 +93,59 @@ def simulate(
             events.parent.mkdir(parents=True, exist_ok=True)
             log = EventLog(stack.enter_context(events.open("w", encoding="utf-8", newline="")), loaded.start)
         document = run_with_progress(loaded, replications, loaded.name, log)
-    print_summary(document)
+    print_summary(document, how)
     write_outputs(document, json_out, report, lambda path: write_report(document, path, lang))
     if events is not None:
         console.print(f"event log: {events}")
+
+
+KPI_COLUMNS = (("wait_mean_s", "wait s", 1.0, 1), ("wait_p95_s", "p95 s", 1.0, 1), ("utilisation", "busy %", 100.0, 0))
+"""The KPIs of the terminal table: (key, header, scale, digits); JSON, CSV and the report have them all."""
+REFUSALS = ("balked", "reneged", "blocked")
+
+
+def print_summary(document: dict[str, Any], how: Format = Format.TABLE) -> None:
+    """One row per device: mean ± half-width of the 95% interval in the table (80 columns), every end in JSON and CSV."""
+    scenario = document["scenario"]
+    if how is not Format.TABLE:
+        rows = []
+        for rid, r in document["resources"].items():
+            row: dict[str, Any] = {"device": rid, "units": r["units"]}
+            for key in ("wait_mean_s", "wait_p95_s", "utilisation", "served", *REFUSALS):
+                estimate = r[key] or {}
+                row |= {key: estimate.get("mean"), f"{key}_low": estimate.get("ci_low"), f"{key}_high": estimate.get("ci_high")}
+            rows.append(row)
+        print_rows(rows, how, Table())
+        return
+    table = Table(
+        title=f"{escape(scenario['title'])}\n{scenario['replications']} replications; mean ±half-width of the 95% interval",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    table.add_column("device", no_wrap=True)
+    table.add_column("units", justify="right")
+    for _, header, _, _ in KPI_COLUMNS:
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("served", justify="right", no_wrap=True)
+    table.add_column("refused", justify="right", no_wrap=True)
+    for rid, r in document["resources"].items():
+        refused = sum(r[key]["mean"] for key in REFUSALS if r[key] is not None)
+        table.add_row(
+            escape(rid),
+            str(r["units"]),
+            *(fmt(r[key], scale, digits) for key, _, scale, digits in KPI_COLUMNS),
+            fmt(r["served"], digits=0),
+            f"{refused:.0f}",
+        )
+    console.print(table)
+    station, cost = document["station"], document["cost"]
+    console.print(
+        f"visits {fmt(station['visits'], digits=0)} inside, {fmt(station['outside_visits'], digits=0)} outside; "
+        f"peak occupancy {fmt(station['peak_occupancy'])}\n"
+        f"capex {cost['capex_cny']:,.0f} CNY, monthly {cost['monthly_cny']:,.0f} CNY",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -79,11 +161,15 @@ def compare(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the comparison document here.")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write the side-by-side HTML report here.")] = None,
     lang: LangOption = "zh",
+    how: FormatOption = Format.TABLE,
 ) -> None:
     """Compare variants side by side on common random numbers: differences with CIs, and which are significant.
 
     Every variant runs on the baseline's seed, so the differences are not noise.
     """
+    from scenarios.report import write_comparison_report
+    from scenarios.results import compare as compare_results
+
     check_lang(lang)
     try:
         baseline = load(scenarios[0], overrides or [], seed)
@@ -115,36 +201,85 @@ def compare(
     count = replications or baseline.replications
     documents = [(name, run_with_progress(s, count, name)) for name, s in variants]
     comparison = compare_results(documents)
-    print_comparison(comparison)
+    print_comparison(comparison, how)
     write_outputs(comparison, json_out, report, lambda path: write_comparison_report(comparison, path, lang))
 
 
-def print_comparison(comparison: dict[str, Any]) -> None:
+def print_comparison(comparison: dict[str, Any], how: Format = Format.TABLE) -> None:
+    """Each variant minus the baseline, paired: mean ±half-width, * where the interval excludes zero."""
     base = comparison["baseline"]
+    keys = (
+        ("wait_mean_s", "wait s", 1.0, 1),
+        ("wait_p95_s", "p95 s", 1.0, 1),
+        ("utilisation", "busy %", 100.0, 1),
+        ("blocked", "blocked", 1.0, 1),
+    )
+    if how is not Format.TABLE:
+        rows = []
+        for name, diff in comparison["differences"].items():
+            for rid, kpis in diff["resources"].items():
+                row: dict[str, Any] = {"variant": name, "baseline": base, "device": rid}
+                for key, *_ in keys:
+                    d = kpis[key] or {}
+                    row |= {
+                        key: d.get("mean"),
+                        f"{key}_low": d.get("ci_low"),
+                        f"{key}_high": d.get("ci_high"),
+                        f"{key}_significant": d.get("significant"),
+                    }
+                rows.append(row)
+        print_rows(rows, how, Table())
+        return
     for name, diff in comparison["differences"].items():
-        table = Table(title=f"{name} − {base} (paired, 95% CI; * significant)")
-        for column in ("resource", "wait mean s", "wait p95 s", "utilisation %", "blocked"):
-            table.add_column(column, justify="left" if column == "resource" else "right")
+        table = Table(
+            title=f"{escape(name)}\nminus {escape(base)}; paired 95% intervals; * significant", box=box.SIMPLE_HEAD, pad_edge=False
+        )
+        table.add_column("device", no_wrap=True)
+        for _, header, _, _ in keys:
+            table.add_column(header, justify="right", no_wrap=True)
         for rid, kpis in diff["resources"].items():
             cells = []
-            for key, scale in (("wait_mean_s", 1.0), ("wait_p95_s", 1.0), ("utilisation", 100.0), ("blocked", 1.0)):
+            for key, _, scale, digits in keys:
                 d = kpis[key]
-                cells.append(("* " if d and d["significant"] else "") + fmt(d, scale))
-            table.add_row(rid, *cells)
+                cells.append(("* " if d and d["significant"] else "") + fmt(d, scale, digits))
+            table.add_row(escape(rid), *cells)
         console.print(table)
-        console.print(f"capex {diff['cost']['capex_cny']:+,.0f} CNY, monthly {diff['cost']['monthly_cny']:+,.0f} CNY")
+        console.print(f"capex {diff['cost']['capex_cny']:+,.0f} CNY, monthly {diff['cost']['monthly_cny']:+,.0f} CNY", highlight=False)
 
 
 @app.command("scenarios")
-def list_scenarios() -> None:
+def list_scenarios(how: FormatOption = Format.TABLE) -> None:
     """List the library scenarios that ship with the tool."""
-    table = Table(title=f"library: {LIBRARY}")
-    table.add_column("name")
-    table.add_column("title")
-    for path in sorted(LIBRARY.glob("*.toml")):
+    from scenarios.files import read_scenario_tree
+
+    rows = []
+    for path in sorted(LIBRARY.glob("*.toml")):  # the titles only: `yxy check NAME` validates one (CI checks them all)
         try:
-            loaded = load_scenario(path)
+            title = read_scenario_tree(path).get("scenario", {}).get("title", path.stem)
         except ScenarioError as exc:
             raise fail(exc) from None
-        table.add_row(path.stem, loaded.title)
-    console.print(table)
+        rows.append({"name": path.stem, "title": title})
+    table = Table(title="library scenarios (yxy simulate NAME)")
+    table.add_column("name", no_wrap=True)
+    table.add_column("title")
+    print_rows(rows, how, table)
+
+
+@app.command()
+def check(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a library name.")],
+    overrides: SetOption = None,
+) -> None:
+    """Check a scenario without running it: every mistake at once, one line each (exit 2), else what it holds."""
+    try:
+        loaded = load(scenario, overrides or [], None)
+    except ScenarioError as exc:
+        raise fail(exc) from None
+    units = sum(getattr(d.config, "units", 1) for d in loaded.station.devices)
+    console.print(
+        f"[green]ok[/green]: {escape(loaded.title)} — {len(loaded.station.devices)} devices ({units} units), "
+        f"{len(loaded.population.groups)} worker groups, {loaded.horizon_s / 3600:g} h after {loaded.warmup_s / 3600:g} h warm-up, "
+        f"{loaded.replications} replications",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -8,30 +8,23 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from pydantic import ValidationError
 from rich.markup import escape
-from sqlalchemy import func, select
 
 from actors.runtime import Placement
 from cli.common import app, console, errors, fail, load, load_station_or_scenario
-from hardware_bridge.bridge import Bridge
-from hardware_bridge.clock import station_now
-from hardware_bridge.emulator import Emulator, Faults
 from hardware_bridge.errors import BrokerConfigError
-from hardware_bridge.mqtt import BrokerConfig
 from scenarios.errors import ScenarioError
-from scenarios.schema import Scenario, Station
-from station.live import LiveStation
-from station.settings import Settings
-from store.db import engine_for, migrate, sessions
-from store.models import User
-from twin.entity import Twin
-from web.app import create_app, server_config
-from web.auth import Role, create_user
+
+if TYPE_CHECKING:  # the live station, the web app and their database are imported by the commands that run them
+    from hardware_bridge.bridge import Bridge
+    from hardware_bridge.emulator import Emulator
+    from scenarios.schema import Scenario, Station
+    from station.live import LiveStation
+    from station.settings import Settings
+    from twin.entity import Twin
 
 FAULTS = {
     "drop": "drops off after a minute (its last will says offline)",
@@ -65,6 +58,10 @@ def emulate(
     ] = True,
 ) -> None:
     """Emulate every device of a station over MQTT, driven by its simulated population in real time or faster."""
+    from hardware_bridge.clock import station_now
+    from hardware_bridge.emulator import Emulator, Faults
+    from hardware_bridge.mqtt import BrokerConfig
+
     try:
         scenario = load(station, [], None)
         config = BrokerConfig.from_url(mqtt)
@@ -134,6 +131,10 @@ RayAddressOption = Annotated[str | None, typer.Option("--ray-address", help="Wit
 
 def _settings(station: Station, **given: object) -> Settings:
     """The options given, over YXY_ variables, over the station file's own; a bad variable is one line and exit 2."""
+    from pydantic import ValidationError
+
+    from station.settings import Settings
+
     try:
         return Settings.from_options(dict(station.settings), **given)
     except ValidationError as exc:
@@ -144,6 +145,8 @@ def _settings(station: Station, **given: object) -> Settings:
 
 
 def _start(station: Station, settings: Settings, demand: Scenario | None) -> LiveStation:
+    from station.live import LiveStation
+
     station_live = LiveStation(station, settings, demand)
     try:
         return station_live.start()
@@ -211,6 +214,8 @@ def _station_and_demand(name: str) -> tuple[Station, Scenario | None]:
 
 def _check(station: Station, demand: Scenario | None, settings: Settings) -> None:
     """The broker URL, and workers to drive emulated devices: either mistake is one line and exit 2."""
+    from hardware_bridge.mqtt import BrokerConfig
+
     try:
         if settings.mqtt_url is not None:
             BrokerConfig.from_url(settings.mqtt_url)
@@ -273,6 +278,14 @@ def serve(
     Every option left out takes its YXY_ environment variable (YXY_MQTT_URL, YXY_DATABASE_URL, ...), else the station
     file's broker and security tables, else its default.
     """
+    import uvicorn
+    from sqlalchemy import func, select
+
+    from store.db import engine_for, migrate, sessions
+    from store.models import User
+    from web.app import create_app, server_config
+    from web.auth import Role, create_user
+
     described, demand = _station_and_demand(station)
     settings = _settings(
         described,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -23,14 +23,11 @@ from cli.common import (
     resolve,
     write_outputs,
 )
-from scenarios import sweep as sweeps
 from scenarios.errors import ScenarioError
-from scenarios.kpi import ReplicationResult
-from scenarios.optimizer import Optimiser, parse_range
-from scenarios.parallel import CHAOS_KILL_ONCE, Job, JobFailure, cluster_cpus, run_jobs
-from scenarios.results import to_json
-from scenarios.sweep_report import write_sweep_report
-from station.ray import ray_session
+
+if TYPE_CHECKING:  # Ray, the simulation and the reports are imported by the commands that use them
+    from scenarios.kpi import ReplicationResult
+    from scenarios.parallel import Job, JobFailure
 
 
 @app.command()
@@ -53,6 +50,12 @@ def sweep(
 
     Finished replications are saved as they arrive: after Ctrl-C or a crash, the same command runs only what is missing.
     """
+    from scenarios import sweep as sweeps
+    from scenarios.parallel import CHAOS_KILL_ONCE, cluster_cpus, run_jobs
+    from scenarios.results import to_json
+    from scenarios.sweep_report import write_sweep_report
+    from station.ray import ray_session
+
     check_lang(lang)
     try:
         plan = sweeps.plan(resolve(scenario), overrides or [], [sweeps.parse_axis(g) for g in grid], replications)
@@ -107,6 +110,8 @@ def sweep(
 
 
 def print_sweep(document: dict[str, Any]) -> None:
+    from scenarios import sweep as sweeps
+
     over = ", ".join(document["pareto"]["devices"] or ["all devices"])
     table = Table(title=f"sweep — {document['replications']} replications per variant; worst p95 wait of {over}; * Pareto front")
     for column in ("variant", "replications", "capex CNY", "worst p95 wait s"):
@@ -143,6 +148,10 @@ def optimize(
 ) -> None:
     """Find the cheapest capacities that meet every constraint with stated confidence (common random numbers,
     more replications only where a decision is close)."""
+    from scenarios.optimizer import Optimiser, parse_range
+    from scenarios.parallel import CHAOS_KILL_ONCE, cluster_cpus, run_jobs
+    from station.ray import ray_session
+
     try:
         optimiser = Optimiser(
             resolve(scenario), overrides or [], [parse_range(v) for v in vary], constraint,

@@ -9,11 +9,10 @@ and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
@@ -37,7 +36,8 @@ from actors.distribution import Distribution
 from actors.population import ArrivalStream, NeedRule, PopulationConfig, WeatherResponse, WorkerGroup
 from actors.registry import DEVICE_KINDS
 from scenarios.climate import NAMED_DAYS, Day, hourly
-from scenarios.errors import ScenarioFileError, ScenarioValueError
+from scenarios.errors import ScenarioValueError
+from scenarios.files import read_scenario_tree, weather_form_wins
 from scenarios.profiles import PROFILES, hourly_share
 from scenarios.units import parse_duration, parse_window
 
@@ -217,10 +217,6 @@ def _to_config(config_cls: Any, values: Mapping[str, Any]) -> Any:
 
 
 MOST_HORIZON_S = 366 * 86400.0
-MOST_NESTING = 32
-"""Tables and arrays deeper than this are no scenario: refused before anything walks them."""
-_DOTTED_TOO_DEEP = re.compile(r"(?:(?:[A-Za-z0-9_-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*\.[ \t]*){" + str(MOST_NESTING) + ",}")
-"""A key of more segments than MOST_NESTING: found before parsing, as tomllib takes quadratic time over one."""
 
 
 def _within_a_year(seconds: float) -> float:
@@ -601,131 +597,6 @@ class Scenario:
 # ---- loading -----------------------------------------------------------------------
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioFileError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioFileError(f"{path}: cannot be read ({exc})") from None
-    return parse_toml(text, str(path))
-
-
-def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """The TOML in ``text``, refused with the place it goes wrong when it is invalid or nested deeper than MOST_NESTING."""
-    dotted = _DOTTED_TOO_DEEP.search(text)
-    if dotted is not None:
-        line = text.count("\n", 0, dotted.start()) + 1
-        raise ScenarioFileError(f"{source}: line {line}: a key nested more than {MOST_NESTING} deep")
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioFileError(f"{source}: not valid TOML: {exc}") from None
-    except RecursionError:  # tomllib recurses into nested arrays and inline tables
-        raise ScenarioFileError(f"{source}: nested more than {MOST_NESTING} deep") from None
-    too_deep = _deeper_than(raw, MOST_NESTING)
-    if too_deep is not None:
-        raise ScenarioFileError(f"{source}: {too_deep}: nested more than {MOST_NESTING} deep")
-    return raw
-
-
-def _deeper_than(tree: Any, most: int) -> str | None:
-    """The path of the first value nested deeper than ``most``, else None; iterative, so a deep tree cannot overflow it."""
-    stack: list[tuple[Any, str, int]] = [(tree, "", 0)]
-    while stack:
-        node, path, depth = stack.pop()
-        if depth > most:
-            return path
-        if isinstance(node, dict):
-            stack.extend((value, f"{path}.{key}" if path else str(key), depth + 1) for key, value in node.items())
-        elif isinstance(node, list):
-            stack.extend((value, f"{path}[{n}]", depth + 1) for n, value in enumerate(node))
-    return None
-
-
-def read_scenario_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The file with the files it ``extends`` merged beneath it (tables merge, values replace).
-
-    A variant file says ``extends = "typical_week.toml"`` and only what differs; a scenario of a station says
-    ``extends = "stations/yunting.toml"``; a list of files is merged in its order, later ones winning
-    (``["summer_heat_wave.toml", "stations/yunting_automated.toml"]``: that week's demand at that station).
-    """
-    resolved = path.resolve()
-    if resolved in seen:
-        chain = " -> ".join(str(p) for p in (*seen, resolved))
-        raise ScenarioFileError(f"{path}: extends: the files extend each other in a circle ({chain})")
-    raw = _anchor_paths(read_toml(path), path.parent)
-    bases = _bases(raw.pop("extends", None), path)
-    if not bases:
-        return raw
-    for base in bases:
-        if not base.exists():
-            raise ScenarioFileError(f"{path}: extends: no such scenario or station file {base}")
-    return _merge_all([read_scenario_tree(base, (*seen, resolved)) for base in bases], raw)
-
-
-def _bases(extends: object, path: Path) -> list[Path]:
-    names = [extends] if isinstance(extends, str) else extends
-    if extends is None:
-        return []
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ScenarioValueError(
-            f"{path}: extends: must be the path of another scenario or station file (or a list of them), relative to this one"
-        )
-    return [path.parent / name for name in names]
-
-
-def _anchor_paths(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """A file named by a station file (its broker secret) is relative to that file, wherever it is used from."""
-    broker = raw.get("broker")
-    if isinstance(broker, dict) and isinstance(broker.get("secret_file"), str) and broker["secret_file"]:
-        broker["secret_file"] = str((folder / broker["secret_file"]).resolve())
-    return raw
-
-
-def _merge_all(bases: list[dict[str, Any]], top: dict[str, Any]) -> dict[str, Any]:
-    """``bases`` merged in order, then ``top``; weather given in one form replaces the earlier forms."""
-    merged: dict[str, Any] = {}
-    for tree in [*bases, top]:
-        if isinstance(merged.get("weather"), dict) and isinstance(tree.get("weather"), dict):
-            merged["weather"] = _weather_form_wins(merged["weather"], tree["weather"])
-        merged = _merge(merged, tree)
-    return merged
-
-
-WEATHER_FORMS = ("profile", "days", "temp_c", "rain")
-
-
-def _weather_form_wins(base: dict[str, Any], given: Iterable[str]) -> dict[str, Any]:
-    """Weather given in one form (a profile, days, hourly readings) replaces the base's other forms."""
-    if any(key in WEATHER_FORMS for key in given):
-        return {k: v for k, v in base.items() if k not in WEATHER_FORMS}
-    return base
-
-
-def read_scenario_text(text: str, source: str, base_dir: Path) -> dict[str, Any]:
-    """A scenario handed over as text (an upload); ``extends`` is looked up in ``base_dir`` (the library) only."""
-    raw = parse_toml(text, source)
-    extends = raw.pop("extends", None)
-    if extends is None:
-        return raw
-    names = [extends] if isinstance(extends, str) else extends
-    library = {p.relative_to(base_dir).as_posix() for p in [*base_dir.glob("*.toml"), *base_dir.glob("stations/*.toml")]}
-    if not isinstance(names, list) or not names or any(not isinstance(n, str) or n not in library for n in names):
-        raise ScenarioValueError(f"{source}: extends: {extends!r} is not a library scenario or station file ({', '.join(sorted(library))})")
-    return _merge_all([read_scenario_tree(base_dir / name) for name in names], raw)
-
-
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> tuple[tuple[str, str], ...]:
     """Apply ``key.path=value`` overrides in place; a value is read as TOML, else as text."""
     applied = []
@@ -741,7 +612,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> t
         node: Any = raw
         parts = key.split(".")
         if len(parts) == 2 and parts[0] == "weather" and isinstance(raw.get("weather"), dict) and parts[1] != "rain":
-            raw["weather"] = _weather_form_wins(raw["weather"], [parts[1]])
+            raw["weather"] = weather_form_wins(raw["weather"], [parts[1]])
         for depth, part in enumerate(parts[:-1]):
             child = node.get(part) if isinstance(node, dict) else None
             if child is None and isinstance(node, dict):

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.errors import ScenarioError, ScenarioValueError
+from scenarios.files import read_scenario_tree
 from scenarios.kpi import ReplicationResult
 from scenarios.parallel import Job, JobFailure
 from scenarios.results import cost, estimates
-from scenarios.schema import Scenario, load_scenario, read_scenario_tree
+from scenarios.schema import Scenario, load_scenario
 from scenarios.statistics import CONFIDENCE
 
 SCHEMA = "yxy.sweep/1"

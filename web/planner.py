@@ -25,8 +25,9 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from scenarios.files import read_scenario_text, read_scenario_tree
 from scenarios.results import simulate, to_json, visits_to_simulate
-from scenarios.schema import Scenario, load_scenario, read_scenario_text, read_scenario_tree
+from scenarios.schema import Scenario, load_scenario
 from station.settings import Settings
 from store.models import PlannerRun
 

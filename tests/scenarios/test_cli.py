@@ -16,9 +16,10 @@ SHORT = ["--set", "scenario.horizon=1d4h", "-n", "3"]
 
 
 def run(*args: str) -> str:
+    """What the command printed on stdout (progress goes to stderr, so a script reading stdout gets only the answer)."""
     result = CliRunner().invoke(app, list(args))
     assert result.exit_code == 0, result.output + result.stderr
-    return result.output
+    return result.stdout
 
 
 def test_same_seed_gives_byte_identical_json_and_another_seed_differs(tmp_path: Path) -> None:
@@ -104,3 +105,29 @@ def test_event_log(tmp_path: Path) -> None:
 def test_unknown_language_is_a_user_error() -> None:
     result = CliRunner().invoke(app, ["simulate", "mmc", "--lang", "fr"])
     assert result.exit_code == 2 and "--lang 'fr'" in result.stderr
+
+
+def test_scripts_read_json_and_csv_and_people_read_80_columns() -> None:
+    listing = json.loads(run("scenarios", "--format", "json"))
+    assert {row["name"] for row in listing} == {p.stem for p in LIBRARY.glob("*.toml")}
+    assert all(row["title"] for row in listing)
+    short = ["mmc", "-n", "2", "--set", "scenario.horizon=3h"]
+    rows = list(csv.DictReader(run("simulate", *short, "--format", "csv").splitlines()))
+    assert [r["device"] for r in rows] == ["server"]
+    assert float(rows[0]["wait_mean_s_low"]) <= float(rows[0]["wait_mean_s"]) <= float(rows[0]["wait_mean_s_high"])
+    result = CliRunner().invoke(app, ["simulate", "summer_heat_wave", "-n", "2", "--set", "scenario.horizon=1d"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, lines
+    assert any(line.lstrip().startswith("battery_cabinet ") for line in lines), "device ids are whole, not cut"
+    assert "…" not in result.stdout
+
+
+def test_check_names_every_mistake_at_once(tmp_path: Path) -> None:
+    assert "ok" in run("check", "summer_heat_wave")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\nname = "bad"\nhorizon = "-5h"\nreplications = 0\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(bad)])
+    assert result.exit_code == 2
+    assert "scenario.horizon" in result.stderr and "scenario.replications" in result.stderr, result.stderr
+    assert "Traceback" not in result.output + result.stderr

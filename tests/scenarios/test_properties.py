@@ -13,9 +13,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scenarios.files import read_scenario_tree
 from scenarios.model import run_replication
 from scenarios.results import summarise, to_json
-from scenarios.schema import load_scenario, read_scenario_tree
+from scenarios.schema import load_scenario
 from tests.conftest import LIBRARY
 from tests.scenarios.invariants import InvariantChecker
 

@@ -9,7 +9,8 @@ import pytest
 
 from actors.distribution import Exponential, Triangular
 from scenarios.errors import ScenarioError
-from scenarios.schema import apply_overrides, is_scenario, load_scenario, load_station, read_scenario_text, read_scenario_tree
+from scenarios.files import read_scenario_text, read_scenario_tree
+from scenarios.schema import apply_overrides, is_scenario, load_scenario, load_station
 from scenarios.units import parse_duration, parse_window
 from tests.conftest import LIBRARY
 

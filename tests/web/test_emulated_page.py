@@ -58,7 +58,16 @@ def test_the_demos_page_runs_on_the_crowds_clock(page: Any, server: str, station
     expect(clock.locator("em")).to_have_text("模拟 ×60")
     shown = _station_minutes(clock.inner_text())
     assert START <= shown < START + timedelta(minutes=15), shown  # the crowd's morning, not the wall's evening
-    page.wait_for_timeout(2500)  # 2.5 real seconds: 2.5 station minutes
+    # Two station minutes take 2 s at the crowd's pace and 120 s at the wall's; a loaded CI machine can delay the page's
+    # timers and the emulator's clock by seconds, so the page gets 15 s, still 8 times too few for a wall-paced clock.
+    page.wait_for_function(
+        """([month, day, hour, minute]) => {
+            const [, m, d, h, min] = document.querySelector("#station-clock time").textContent.match(/(\\d\\d)-(\\d\\d) (\\d\\d):(\\d\\d)/);
+            return (((+m * 31 + +d) * 24 + +h) * 60 + +min) - (((month * 31 + day) * 24 + hour) * 60 + minute) >= 2;
+        }""",
+        arg=[shown.month, shown.day, shown.hour, shown.minute],
+        timeout=15_000,
+    )
     assert _station_minutes(clock.inner_text()) >= shown + timedelta(minutes=2), "the page's clock runs at the crowd's pace"
 
     card = page.locator("#device-lights")

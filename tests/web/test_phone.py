@@ -82,7 +82,7 @@ class Transfers:
 
     def watch(self, cdp: Any) -> None:
         cdp.on("Network.requestWillBeSent", self._sent)
-        cdp.on("Network.responseReceived", lambda e: self._arrived(e["requestId"], e["response"]["encodedDataLength"]))
+        cdp.on("Network.responseReceived", self._response)
         cdp.on("Network.dataReceived", lambda e: self._more(e["requestId"], e["encodedDataLength"]))
         cdp.on("Network.loadingFinished", lambda e: self._arrived(e["requestId"], e["encodedDataLength"], finished=True))
         cdp.on("Network.loadingFailed", lambda e: self.finished.add(e["requestId"]))
@@ -91,6 +91,13 @@ class Transfers:
     def _sent(self, event: dict[str, Any]) -> None:
         self.urls[event["requestId"]] = event["request"]["url"]
         self.sent_ms[event["requestId"]] = event["wallTime"] * 1000
+
+    def _response(self, event: dict[str, Any]) -> None:
+        """A body from the disk cache is said so on its response; ``requestServedFromCache`` is not always sent for it."""
+        response = event["response"]
+        if response.get("fromDiskCache") or response.get("fromPrefetchCache"):
+            self.cached.add(event["requestId"])
+        self._arrived(event["requestId"], response["encodedDataLength"])
 
     def _more(self, request: str, size: int) -> None:
         self.wire_bytes[request] = self.wire_bytes.get(request, 0) + int(size)

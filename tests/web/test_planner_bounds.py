@@ -16,8 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from scenarios.files import MOST_NESTING
 from scenarios.results import visits_to_simulate
-from scenarios.schema import MOST_NESTING, load_scenario
+from scenarios.schema import load_scenario
 from store.db import engine_for, migrate, sessions
 from store.models import PlannerRun
 from tests.conftest import LIBRARY
