@@ -68,3 +68,44 @@ class LogNormal:
 
     def sample(self, rng: RandomStream) -> float:
         return self.median * math.exp(self.sigma * rng.standard_normal())
+
+
+@dataclass(frozen=True, slots=True)
+class Gamma:
+    """By its mean and shape k (1: exponential; above 1, more regular; below 1, a few very long uses).
+
+    Drawn by inverting the CDF (one uniform per draw, as every distribution here), with
+    scipy's inverse regularised incomplete gamma function, imported on the first draw.
+    """
+
+    mean: float
+    shape: float
+
+    def sample(self, rng: RandomStream) -> float:
+        from scipy.special import gammaincinv
+
+        return float(gammaincinv(self.shape, rng.random())) * self.mean / self.shape
+
+
+@dataclass(frozen=True, slots=True)
+class Weibull:
+    """By its scale and shape k: the usual fit of repair and dwell times (k = 1 is exponential)."""
+
+    scale: float
+    shape: float
+
+    def sample(self, rng: RandomStream) -> float:
+        drawn: float = rng.standard_exponential() ** (1.0 / self.shape)  # ** of floats is Any to mypy
+        return self.scale * drawn
+
+
+@dataclass(frozen=True, slots=True)
+class Empirical:
+    """Observed values, each equally likely (as Ciw's ``Empirical``): a planner's own log, replayed."""
+
+    values: tuple[float, ...]
+
+    def sample(self, rng: RandomStream) -> float:
+        values = self.values
+        value: float = values[min(int(rng.random() * len(values)), len(values) - 1)]
+        return value

@@ -7,6 +7,7 @@ scenarios/schema.py validates the tree this module hands it.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Iterable
@@ -96,11 +97,63 @@ def _bases(extends: object, path: Path) -> list[Path]:
 
 
 def _anchor_paths(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """A file named by a station file (its broker secret) is relative to that file, wherever it is used from."""
+    """A file a scenario or station file names (its broker secret, observed times) is relative to that file,
+    wherever it is used from."""
     broker = raw.get("broker")
     if isinstance(broker, dict) and isinstance(broker.get("secret_file"), str) and broker["secret_file"]:
         broker["secret_file"] = str((folder / broker["secret_file"]).resolve())
+    for table in _observed(raw):
+        table["csv"] = str((folder / table["csv"]).resolve())
     return raw
+
+
+def _observed(tree: Any) -> Iterable[dict[str, Any]]:
+    """Every empirical distribution in ``tree`` that names a CSV file (the tree's depth is bounded by parse_toml)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("dist") == "empirical" and isinstance(node.get("csv"), str):
+                yield node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+MOST_OBSERVATIONS_BYTES = 4_000_000
+"""A CSV of observed times larger than this is refused before it is read."""
+
+
+def read_observations(path: Path) -> list[float]:
+    """The numbers of a CSV of observed values: the first column, one per line; a header line and blank lines are skipped.
+
+    A bad line is named with its number; the file's size is bounded before reading."""
+    try:
+        size = path.stat().st_size
+        if size > MOST_OBSERVATIONS_BYTES:
+            raise ScenarioFileError(f"{path}: {size:,} bytes of observations; at most {MOST_OBSERVATIONS_BYTES:,}")
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except FileNotFoundError:
+        raise ScenarioFileError(f"{path}: no such file of observed values") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioFileError(f"{path}: cannot be read ({exc})") from None
+    values: list[float] = []
+    for number, line in enumerate(lines, start=1):
+        cell = line.split(",")[0].strip().strip('"')
+        if not cell:
+            continue
+        try:
+            value = float(cell)
+        except ValueError:
+            if number == 1:
+                continue  # a header
+            raise ScenarioFileError(f"{path}: line {number}: {cell[:40]!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ScenarioFileError(f"{path}: line {number}: {cell[:40]!r} is not a finite number")
+        values.append(value)
+    if not values:
+        raise ScenarioFileError(f"{path}: no observed values")
+    return values
 
 
 def _merge_all(bases: list[dict[str, Any]], top: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +179,10 @@ def weather_form_wins(base: dict[str, Any], given: Iterable[str]) -> dict[str, A
 def read_scenario_text(text: str, source: str, base_dir: Path) -> dict[str, Any]:
     """A scenario handed over as text (an upload); ``extends`` is looked up in ``base_dir`` (the library) only."""
     raw = parse_toml(text, source)
+    if any(True for _ in _observed(raw)):
+        raise ScenarioValueError(
+            f"{source}: an uploaded scenario gives observed values inline (values = [...]), not as a file on the server"
+        )
     extends = raw.pop("extends", None)
     if extends is None:
         return raw
@@ -136,10 +193,18 @@ def read_scenario_text(text: str, source: str, base_dir: Path) -> dict[str, Any]
     return _merge_all([read_scenario_tree(base_dir / name) for name in names], raw)
 
 
+def _another_distribution(base: dict[str, Any], top: dict[str, Any]) -> bool:
+    return "dist" in top and base.get("dist") != top["dist"]
+
+
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge and values replace, except a distribution of another ``dist``, which replaces the base's whole
+    (a gamma over an exponential keeps no ``mean`` of the exponential's)."""
     merged = dict(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and _another_distribution(merged[key], value):
+            merged[key] = value
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
         else:
             merged[key] = value

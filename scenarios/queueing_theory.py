@@ -79,3 +79,26 @@ class MMcK:
         queue = sum((n - self.c) * pn for n, pn in enumerate(p) if n > self.c)
         admitted = self.arrival_rate * (1 - p[-1])
         return queue / admitted
+
+
+@dataclass(frozen=True, slots=True)
+class MG1:
+    """One server, Poisson arrivals, any service distribution: Pollaczek-Khinchine's mean wait from its first two moments."""
+
+    arrival_rate: float
+    service_mean_s: float
+    service_second_moment_s2: float
+
+    @property
+    def utilisation(self) -> float:
+        return self.arrival_rate * self.service_mean_s
+
+    @property
+    def wait_mean_s(self) -> float:
+        rho = self.utilisation
+        return math.inf if rho >= 1 else self.arrival_rate * self.service_second_moment_s2 / (2 * (1 - rho))
+
+    @property
+    def wait_probability(self) -> float:
+        """An arrival waits when the server is busy, which (Poisson arrivals see time averages) is rho of the time."""
+        return min(1.0, self.utilisation)

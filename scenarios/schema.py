@@ -37,7 +37,7 @@ from actors.population import ArrivalStream, NeedRule, PopulationConfig, Weather
 from actors.registry import DEVICE_KINDS
 from scenarios.climate import NAMED_DAYS, Day, hourly
 from scenarios.errors import ScenarioValueError
-from scenarios.files import read_scenario_tree, weather_form_wins
+from scenarios.files import read_observations, read_scenario_tree, weather_form_wins
 from scenarios.profiles import PROFILES, hourly_share
 from scenarios.units import parse_duration, parse_window
 
@@ -124,6 +124,68 @@ class LogNormalSpec(_Strict, Generic[V]):
         return dist.LogNormal(float(self.median), self.sigma)
 
 
+class GammaSpec(_Strict, Generic[V]):
+    dist: Literal["gamma"]
+    mean: V
+    shape: Annotated[float, Field(gt=0, le=1000)]
+    """k: 1 is exponential; a coefficient of variation c gives k = 1 / c²."""
+
+    @model_validator(mode="after")
+    def _positive(self) -> GammaSpec[V]:
+        if float(self.mean) <= 0:
+            raise ValueError("mean must be above 0")
+        return self
+
+    def build(self) -> Distribution:
+        return dist.Gamma(float(self.mean), self.shape)
+
+
+class WeibullSpec(_Strict, Generic[V]):
+    dist: Literal["weibull"]
+    scale: V
+    shape: Annotated[float, Field(ge=0.1, le=100)]
+
+    @model_validator(mode="after")
+    def _positive(self) -> WeibullSpec[V]:
+        if float(self.scale) <= 0:
+            raise ValueError("scale must be above 0")
+        return self
+
+    def build(self) -> Distribution:
+        return dist.Weibull(float(self.scale), self.shape)
+
+
+MOST_OBSERVATIONS = 100_000
+"""Values an empirical distribution may hold: a year of one device's uses, and a bound on what a file can make us keep."""
+
+
+class EmpiricalSpec(_Strict, Generic[V]):
+    """Observed values, given inline (``values = [...]``) or as a CSV file of them beside the scenario (``csv = "..."``)."""
+
+    dist: Literal["empirical"]
+    values: Annotated[tuple[V, ...], Field(min_length=1, max_length=MOST_OBSERVATIONS)] | None = None
+    csv: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_csv(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("csv"), str) and "values" not in data:
+            return {**data, "values": read_observations(Path(data["csv"]))}
+        return data
+
+    @model_validator(mode="after")
+    def _given(self) -> EmpiricalSpec[V]:
+        if self.values is None:
+            raise ValueError('give the observed values: values = [...] or csv = "file.csv" (one value per line)')
+        if any(float(v) < 0 for v in self.values):
+            raise ValueError("observed values must not be below 0")
+        return self
+
+    def build(self) -> Distribution:
+        assert self.values is not None  # checked above
+        return dist.Empirical(tuple(float(v) for v in self.values))
+
+
 def _constant_shorthand(value: object) -> object:
     """A bare value ("90s", 12.5) means a constant."""
     if isinstance(value, str | int | float) and not isinstance(value, bool):
@@ -132,13 +194,27 @@ def _constant_shorthand(value: object) -> object:
 
 
 DistributionSpec: TypeAlias = Annotated[
-    ConstantSpec[Duration] | ExponentialSpec[Duration] | UniformSpec[Duration] | TriangularSpec[Duration] | LogNormalSpec[Duration],
+    ConstantSpec[Duration]
+    | ExponentialSpec[Duration]
+    | UniformSpec[Duration]
+    | TriangularSpec[Duration]
+    | LogNormalSpec[Duration]
+    | GammaSpec[Duration]
+    | WeibullSpec[Duration]
+    | EmpiricalSpec[Duration],
     Field(discriminator="dist"),
     BeforeValidator(_constant_shorthand),
 ]
 """Times: seconds or "90s", "15m"..."""
 QuantitySpec: TypeAlias = Annotated[
-    ConstantSpec[float] | ExponentialSpec[float] | UniformSpec[float] | TriangularSpec[float] | LogNormalSpec[float],
+    ConstantSpec[float]
+    | ExponentialSpec[float]
+    | UniformSpec[float]
+    | TriangularSpec[float]
+    | LogNormalSpec[float]
+    | GammaSpec[float]
+    | WeibullSpec[float]
+    | EmpiricalSpec[float],
     Field(discriminator="dist"),
     BeforeValidator(_constant_shorthand),
 ]
@@ -655,7 +731,7 @@ def _origin(source: str, key: str, overridden: Sequence[str]) -> str:
     return source
 
 
-_TAGS = {"constant", "exponential", "uniform", "triangular", "lognormal"}
+_TAGS = {"constant", "exponential", "uniform", "triangular", "lognormal", "gamma", "weibull", "empirical"}
 
 
 def _allowed_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:

@@ -32,7 +32,7 @@ CASES = [
     ("need-without-device", variant('device = "server"', 'device = "servr"'), ["needs.serve.device", "no device 'servr'", "server"]),
     ("shares", variant("share = 1.0", "share = 0.8"), ["population", "shares add up to 0.8"]),
     ("warmup-too-long", variant('warmup = "2h"', 'warmup = "60h"'), ["scenario", "warmup", "shorter than horizon"]),
-    ("unknown-dist", variant('dist = "exponential"', 'dist = "gamma"'), ["devices.server.service", "unknown dist 'gamma'", "exponential"]),
+    ("unknown-dist", variant('dist = "exponential"', 'dist = "beta"'), ["devices.server.service", "unknown dist 'beta'", "exponential"]),
     (
         "triangle-upside-down",
         variant(

@@ -9,18 +9,20 @@ max(4 standard errors, 5 % relative) over 20 replications of ~50,000 customers.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from scenarios.model import run_replication
-from scenarios.queueing_theory import MMc, MMcK
+from scenarios.queueing_theory import MG1, MMc, MMcK
 from scenarios.schema import load_scenario
 from tests.conftest import LIBRARY
 
 REPLICATIONS = 20
 CUSTOMERS = 50_000
 WARMUP_CUSTOMERS = 2_000
+MG1_REPLICATIONS = 10
 
 
 def close_enough(samples: list[float], expected: float) -> tuple[bool, str]:
@@ -85,3 +87,40 @@ def test_a_wrong_model_would_fail() -> None:
     runs = [run_replication(scenario, r).resources["server"]["wait_mean_s"] for r in range(4)]  # type: ignore[arg-type]
     ok, _ = close_enough(runs, MMc(rate, 1 / 80.0, 3).wait_mean_s)
     assert not ok
+
+
+def _gamma_moments(mean: float, shape: float) -> tuple[float, float]:
+    return mean, mean * mean * (1 + 1 / shape)
+
+
+def _weibull_moments(scale: float, shape: float) -> tuple[float, float]:
+    return scale * math.gamma(1 + 1 / shape), scale * scale * math.gamma(1 + 2 / shape)
+
+
+OBSERVED_S = [12.0, 20.0, 25.0, 31.0, 40.0, 44.0, 52.0, 60.0, 75.0, 90.0, 130.0, 181.0]
+"""Observed microwave uses (s): skewed, as real logs are; their mean and mean square are the empirical moments."""
+
+MG1_POINTS = {
+    # name: (service spec, (E[S], E[S^2])), at about 1 arrival a minute
+    "gamma k=2": ('{dist = "gamma", mean = "45s", shape = 2}', _gamma_moments(45.0, 2.0)),
+    "gamma k=0.5": ('{dist = "gamma", mean = "30s", shape = 0.5}', _gamma_moments(30.0, 0.5)),
+    "weibull k=1.5": ('{dist = "weibull", scale = "50s", shape = 1.5}', _weibull_moments(50.0, 1.5)),
+    "empirical": ("csv", (float(np.mean(OBSERVED_S)), float(np.mean(np.square(OBSERVED_S))))),
+}
+
+
+@pytest.mark.parametrize("name", list(MG1_POINTS))
+def test_mg1_matches_pollaczek_khinchine(name: str, tmp_path: Path) -> None:
+    spec, (mean_s, second_s2) = MG1_POINTS[name]
+    if spec == "csv":  # the planner's log as a file, header and all (a file beside a scenario: test_schema.py)
+        observed = tmp_path / "observed.csv"
+        observed.write_text("seconds\n" + "\n".join(f"{v:g}" for v in OBSERVED_S) + "\n", encoding="utf-8")
+        spec = f'{{dist = "empirical", csv = "{observed}"}}'
+    # `station` sets an exponential's mean first; the distribution given here then replaces the whole table
+    scenario, rate = station("mmc.toml", 1.0, mean_s, 1, [f"devices.server.service={spec}"])
+    theory = MG1(rate, mean_s, second_s2)
+    runs = [run_replication(scenario, r).resources["server"] for r in range(MG1_REPLICATIONS)]  # type: ignore[arg-type]
+    ok, detail = close_enough([r["wait_mean_s"] for r in runs], theory.wait_mean_s)
+    assert ok, f"{name}: mean wait at rho={theory.utilisation:.2f}: {detail}"
+    ok, detail = close_enough([r["wait_probability"] for r in runs], theory.wait_probability)
+    assert ok, f"{name}: P(wait): {detail}"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
 
-from actors.distribution import Exponential, Triangular
+from actors.distribution import Empirical, Exponential, Gamma, Triangular, Weibull
 from scenarios.errors import ScenarioError
 from scenarios.files import read_scenario_text, read_scenario_tree
 from scenarios.schema import apply_overrides, is_scenario, load_scenario, load_station
@@ -168,3 +169,51 @@ def test_an_upload_may_extend_library_stations(extends: str) -> None:
 def test_an_upload_extends_nothing_outside_the_library(extends: str) -> None:
     with pytest.raises(ScenarioError, match="not a library scenario or station file"):
         read_scenario_text(f"extends = {extends}\n", "upload", LIBRARY)
+
+
+def test_observed_times_come_from_a_csv_beside_the_scenario(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "microwave.csv").write_text("seconds,note\n30,lunch\n\n45,\n120,long\n", encoding="utf-8")
+    (tmp_path / "mine.toml").write_text(
+        f'extends = "{LIBRARY / "mmc.toml"}"\n[devices.server]\nservice = {{ dist = "empirical", csv = "logs/microwave.csv" }}\n',
+        encoding="utf-8",
+    )
+    service = load_scenario(tmp_path / "mine.toml").station.devices[0].config.service  # type: ignore[attr-defined]
+    assert service == Empirical((30.0, 45.0, 120.0))
+
+
+@pytest.mark.parametrize(
+    ("service", "says"),
+    [
+        ('{ dist = "empirical", csv = "times.csv" }', "times.csv: line 3: 'soon' is not a number"),
+        ('{ dist = "empirical", csv = "none.csv" }', "none.csv: no such file of observed values"),
+        ('{ dist = "empirical" }', "give the observed values"),
+        ('{ dist = "empirical", values = [30, -1] }', "devices.server.service.values.1: a duration cannot be negative"),
+        ('{ dist = "gamma", mean = "45s", shape = 0 }', "devices.server.service.shape: Input should be greater than 0"),
+        ('{ dist = "weibull", scale = "0s", shape = 2 }', "scale must be above 0"),
+        ('{ dist = "beta", mean = "45s" }', "unknown dist 'beta'; one of constant, empirical, exponential, gamma"),
+    ],
+)
+def test_a_bad_distribution_is_named(tmp_path: Path, service: str, says: str) -> None:
+    (tmp_path / "times.csv").write_text("seconds\n30\nsoon\n", encoding="utf-8")
+    (tmp_path / "bad.toml").write_text(f'extends = "{LIBRARY / "mmc.toml"}"\n[devices.server]\nservice = {service}\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "bad.toml")
+    assert says in str(caught.value), str(caught.value)
+
+
+def test_an_upload_cannot_read_a_file_on_the_server() -> None:
+    text = 'extends = "mmc.toml"\n[devices.server]\nservice = { dist = "empirical", csv = "/etc/passwd" }\n'
+    with pytest.raises(ScenarioError, match="inline"):
+        read_scenario_text(text, "upload.toml", LIBRARY)
+
+
+def test_gamma_and_weibull_draw_their_moments() -> None:
+    from twin.randomness import actor_stream
+
+    rng = actor_stream(7, "server", "")
+    gamma = [Gamma(45.0, 0.5).sample(rng) for _ in range(40_000)]
+    weibull = [Weibull(50.0, 1.5).sample(rng) for _ in range(40_000)]
+    assert abs(sum(gamma) / len(gamma) / 45.0 - 1) < 0.03
+    assert abs(sum(g * g for g in gamma) / len(gamma) / (45.0**2 * 3) - 1) < 0.08
+    assert abs(sum(weibull) / len(weibull) / (50.0 * math.gamma(1 + 1 / 1.5)) - 1) < 0.02
