@@ -112,11 +112,17 @@ def run_with_progress(scenario: Scenario, replications: int | None, label: str, 
 
 
 def fmt(estimate: dict[str, float] | None, scale: float = 1.0, digits: int = 1) -> str:
-    """Mean ± half-width of the interval: narrow enough for a terminal table; — when not measured."""
+    """Mean ± half-width of the interval, narrow enough for a terminal table; — when not measured.
+
+    An interval cut at what the KPI can be (a wait at 0 s, a share at 100 %) is not symmetric: it
+    shows its one open end ("0.5 ≤7.4": at most 7.4), so no one reads a wait of -6.4 s into it."""
     if estimate is None:
         return "—"
-    half = (estimate["ci_high"] - estimate["ci_low"]) / 2 * scale
-    return f"{estimate['mean'] * scale:.{digits}f} ±{half:.{digits}f}"
+    mean, low, high = (estimate[k] * scale for k in ("mean", "ci_low", "ci_high"))
+    below, above = mean - low, high - mean
+    if abs(below - above) <= 1e-9 * max(1.0, abs(mean)):
+        return f"{mean:.{digits}f} ±{above:.{digits}f}"
+    return f"{mean:.{digits}f} ≤{high:.{digits}f}" if below < above else f"{mean:.{digits}f} ≥{low:.{digits}f}"
 
 
 def check_writable(option: str, path: Path | None) -> None:

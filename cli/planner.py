@@ -118,7 +118,10 @@ def print_summary(document: dict[str, Any], how: Format = Format.TABLE) -> None:
         print_rows(rows, how, Table())
         return
     table = Table(
-        title=f"{escape(scenario['title'])}\n{scenario['replications']} replications; mean ±half-width of the 95% interval",
+        title=(
+            f"{escape(scenario['title'])}\n{scenario['replications']} replications; mean ±half-width of the 95% interval"
+            "\n(≤ its upper end where it starts at 0)"
+        ),
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
         pad_edge=False,

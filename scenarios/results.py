@@ -17,7 +17,7 @@ import numpy as np
 from scenarios.kpi import ReplicationResult
 from scenarios.model import run_replication
 from scenarios.schema import Scenario
-from scenarios.statistics import CONFIDENCE, difference, estimate
+from scenarios.statistics import CONFIDENCE, difference, estimate, kpi_range
 from twin.feed import Subscriber
 
 SCHEMA = "yxy.simulation/1"
@@ -146,7 +146,7 @@ def _paired(section: str, base: list[dict[str, Any]], other: list[dict[str, Any]
 
 
 def estimates(values: Sequence[Mapping[str, float | None]]) -> dict[str, Any]:
-    return {k: estimate([v[k] for v in values]) for k in values[0]}
+    return {k: estimate([v[k] for v in values], within=kpi_range(k)) for k in values[0]}
 
 
 def _mean_series(series: Sequence[Any]) -> Any:
