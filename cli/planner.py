@@ -49,7 +49,7 @@ class Format(StrEnum):
 FormatOption = Annotated[Format, typer.Option("--format", help="table (for people), json or csv (for scripts).")]
 
 
-def print_rows(rows: list[dict[str, Any]], how: Format, table: Table) -> None:
+def print_rows(rows: list[dict[str, Any]], how: Format, table: Table | None = None) -> None:
     """``rows`` as ``table`` (its columns already added), or as JSON or CSV with the rows' keys as names."""
     if how is Format.JSON:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
@@ -59,6 +59,7 @@ def print_rows(rows: list[dict[str, Any]], how: Format, table: Table) -> None:
         writer.writeheader()
         writer.writerows(rows)
         return
+    assert table is not None, "a table is given for people"
     for row in rows:
         table.add_row(*(escape(str(value)) for value in row.values()))
     console.print(table)
@@ -115,7 +116,7 @@ def print_summary(document: dict[str, Any], how: Format = Format.TABLE) -> None:
                 estimate = r[key] or {}
                 row |= {key: estimate.get("mean"), f"{key}_low": estimate.get("ci_low"), f"{key}_high": estimate.get("ci_high")}
             rows.append(row)
-        print_rows(rows, how, Table())
+        print_rows(rows, how)
         return
     table = Table(
         title=(
@@ -231,7 +232,7 @@ def print_comparison(comparison: dict[str, Any], how: Format = Format.TABLE) -> 
                         f"{key}_significant": d.get("significant"),
                     }
                 rows.append(row)
-        print_rows(rows, how, Table())
+        print_rows(rows, how)
         return
     for name, diff in comparison["differences"].items():
         table = Table(

@@ -15,7 +15,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -56,6 +56,19 @@ V = TypeVar("V", bound=float)
 """What a distribution's parameters are: durations for times, plain numbers for litres or charge."""
 
 
+class _Spec(_Strict):
+    """A distribution's table; the parameters named in ``positive`` must be above 0 (a scale, a mean, a median)."""
+
+    positive: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _positive(self) -> Self:
+        for name in self.positive:
+            if float(getattr(self, name)) <= 0:
+                raise ValueError(f"{name} must be above 0")
+        return self
+
+
 class ConstantSpec(_Strict, Generic[V]):
     dist: Literal["constant"]
     value: V
@@ -64,15 +77,10 @@ class ConstantSpec(_Strict, Generic[V]):
         return dist.Constant(float(self.value))
 
 
-class ExponentialSpec(_Strict, Generic[V]):
+class ExponentialSpec(_Spec, Generic[V]):
+    positive = ("mean",)
     dist: Literal["exponential"]
     mean: V
-
-    @model_validator(mode="after")
-    def _positive(self) -> ExponentialSpec[V]:
-        if float(self.mean) <= 0:
-            raise ValueError("mean must be above 0")
-        return self
 
     def build(self) -> Distribution:
         return dist.Exponential(float(self.mean))
@@ -109,47 +117,32 @@ class TriangularSpec(_Strict, Generic[V]):
         return dist.Triangular(float(self.low), float(self.mode), float(self.high))
 
 
-class LogNormalSpec(_Strict, Generic[V]):
+class LogNormalSpec(_Spec, Generic[V]):
+    positive = ("median",)
     dist: Literal["lognormal"]
     median: V
     sigma: Annotated[float, Field(ge=0, le=3)]
-
-    @model_validator(mode="after")
-    def _positive(self) -> LogNormalSpec[V]:
-        if float(self.median) <= 0:
-            raise ValueError("median must be above 0")
-        return self
 
     def build(self) -> Distribution:
         return dist.LogNormal(float(self.median), self.sigma)
 
 
-class GammaSpec(_Strict, Generic[V]):
+class GammaSpec(_Spec, Generic[V]):
+    positive = ("mean",)
     dist: Literal["gamma"]
     mean: V
     shape: Annotated[float, Field(gt=0, le=1000)]
     """k: 1 is exponential; a coefficient of variation c gives k = 1 / c²."""
 
-    @model_validator(mode="after")
-    def _positive(self) -> GammaSpec[V]:
-        if float(self.mean) <= 0:
-            raise ValueError("mean must be above 0")
-        return self
-
     def build(self) -> Distribution:
         return dist.Gamma(float(self.mean), self.shape)
 
 
-class WeibullSpec(_Strict, Generic[V]):
+class WeibullSpec(_Spec, Generic[V]):
+    positive = ("scale",)
     dist: Literal["weibull"]
     scale: V
     shape: Annotated[float, Field(ge=0.1, le=100)]
-
-    @model_validator(mode="after")
-    def _positive(self) -> WeibullSpec[V]:
-        if float(self.scale) <= 0:
-            raise ValueError("scale must be above 0")
-        return self
 
     def build(self) -> Distribution:
         return dist.Weibull(float(self.scale), self.shape)
