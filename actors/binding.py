@@ -52,9 +52,8 @@ from twin.entity import Twin
 from twin.feed import Change
 from twin.randomness import RandomStream, actor_stream
 
-
-class Event(Protocol):
-    callbacks: list[Callable[[Any], None]]
+_NORMAL = 1
+"""SimPy's ``NORMAL`` priority (``simpy.events.NORMAL``): a timer is an ordinary event."""
 
 
 class Environment(Protocol):
@@ -63,7 +62,7 @@ class Environment(Protocol):
     @property
     def now(self) -> float: ...
 
-    def timeout(self, delay: float) -> Any: ...
+    def schedule(self, event: Any, priority: int = _NORMAL, delay: float = 0) -> None: ...
 
     def peek(self) -> float: ...
 
@@ -78,31 +77,45 @@ class BindingError(RuntimeError):
     """The model broke a rule of hosting (an actor hosted twice, a message for an actor never hosted): a bug."""
 
 
-class _Timer:
-    __slots__ = ("actor", "binding", "cancelled", "message")
+class TimedDelivery:
+    """A timed delivery that is its own event on the environment's calendar.
+
+    SimPy's ``step`` needs of an event only ``callbacks`` (called with the event) and
+    ``_ok``; a timer has both, so ``schedule`` puts it on the calendar as it is, with
+    no ``Timeout`` made and no callback appended per timer.  The simulation's
+    environment (scenarios/sim.py) goes further and fires timers without ``step``.
+    """
+
+    __slots__ = ("actor", "binding", "callbacks", "cancelled", "message")
+    _ok = True
 
     def __init__(self, binding: Binding, actor: str, message: object) -> None:
         self.binding = binding
         self.actor = actor
         self.message = message
         self.cancelled = False
+        self.callbacks: tuple[Callable[[TimedDelivery], None], ...] | None = _FIRE
 
     def cancel(self) -> None:
         self.cancelled = True
 
-    def __call__(self, _event: object) -> None:
+    def fire(self) -> None:
         if not self.cancelled:
             self.binding.run_to_completion(self.actor, self.message)
+
+
+_FIRE = (TimedDelivery.fire,)
 
 
 class DirectPort:
     """The Port of an actor living in this process: each call is the effect, applied at once."""
 
-    __slots__ = ("_binding", "_env", "_rng", "actor_id")
+    __slots__ = ("_binding", "_env", "_rng", "_twin", "actor_id")
 
     def __init__(self, binding: Binding, actor_id: str) -> None:
         self._binding = binding
         self._env = binding.env
+        self._twin = binding.twin
         self.actor_id = actor_id
         self._rng: RandomStream | None = None
 
@@ -126,14 +139,14 @@ class DirectPort:
     def send(self, to: str, message: object, delay: float = 0.0) -> None:
         self._binding.send(to, message, delay)
 
-    def timer(self, delay: float, message: object) -> _Timer:
+    def timer(self, delay: float, message: object) -> TimedDelivery:
         return self._binding.timer(self.actor_id, delay, message)
 
     def publish(self, state: Mapping[str, Any]) -> None:
-        self._binding.twin.report(self.actor_id, self._env.now, state)
+        self._twin.report(self.actor_id, self._env.now, state)
 
     def record(self, name: str, data: Mapping[str, Any]) -> None:
-        self._binding.twin.record(self.actor_id, self._env.now, name, data)
+        self._twin.record(self.actor_id, self._env.now, name, data)
 
     def actuate(self, fields: Mapping[str, Any], answering: DeviceCommand | None = None) -> None:
         self._binding.actuate(self.actor_id, fields, answering)
@@ -163,7 +176,7 @@ class Placed:
         self.args = args
         self.handle = handle
         self.port = DirectPort(binding, actor_id)
-        self.timers: dict[int, _Timer] = {}
+        self.timers: dict[int, TimedDelivery] = {}
 
     def start(self) -> None:
         self.apply(self.handle.start(self.binding.env.now))
@@ -273,13 +286,13 @@ class Binding:
 
     def send(self, to: str, message: object, delay: float) -> None:
         if delay > 0:
-            self.env.timeout(delay).callbacks.append(_Timer(self, to, message))
+            self.env.schedule(TimedDelivery(self, to, message), _NORMAL, delay)
         else:
             self.mailbox.append((to, message))
 
-    def timer(self, actor_id: str, delay: float, message: object) -> _Timer:
-        timer = _Timer(self, actor_id, message)
-        self.env.timeout(delay if delay > 0 else 0.0).callbacks.append(timer)
+    def timer(self, actor_id: str, delay: float, message: object) -> TimedDelivery:
+        timer = TimedDelivery(self, actor_id, message)
+        self.env.schedule(timer, _NORMAL, delay if delay > 0 else 0.0)
         return timer
 
     def actuate(self, actor_id: str, fields: Mapping[str, Any], answering: DeviceCommand | None = None) -> None:

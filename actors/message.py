@@ -36,6 +36,8 @@ class Request(NamedTuple):
     """The worker does not join a queue this long or longer; ``None``: always joins."""
     notify_finish: bool = True
     """False when the worker goes on once served (a locker held for hours)."""
+    notify_start: bool = True
+    """False when nothing waits on the start (no patience to stop, nothing to go on to): no ``Started`` is sent."""
 
 
 class Withdraw(NamedTuple):

@@ -10,7 +10,7 @@ draws per arrival, for the same reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from actors.actor import Actor
@@ -108,6 +108,11 @@ class _StreamState:
     since: float = 0.0
     timer: Timer | None = None
     arrived: int = 0
+    rules: list[tuple[NeedRule, NeedPlan | None, Distribution | None]] = field(default_factory=list)
+    peaks: bool = False
+    """Some rule has peak hours, so the hour of the arrival matters."""
+    holds_shared: bool = False
+    """Some rule keeps its unit as long as another's (``hold_like``)."""
 
 
 class Population(Actor):
@@ -125,6 +130,9 @@ class Population(Actor):
                 stream,
                 port.stream(f"{group.name}/{stream.name}/arrivals"),
                 port.stream(f"{group.name}/{stream.name}/choices"),
+                rules=_rules(group, stream),
+                peaks=any(rule.peak_hours for rule in stream.needs),
+                holds_shared=any(rule.hold_like is not None for rule in stream.needs),
             )
             for group in config.groups
             for stream in group.streams
@@ -200,30 +208,46 @@ class Population(Actor):
         state.timer = self.port.timer(state.hazard_left / state.rate_per_s, _Arrival(index))
 
     def plan_visit(self, state: _StreamState, now: float) -> VisitPlan:
+        """The visit's needs: each rule draws a uniform, then its hold and patience if it has them, chosen or not."""
         group, rng = state.group, state.choices
-        hour = self.port.clock.hour_of_day(now)
-        drawn: list[tuple[NeedRule, bool, float | None, float | None]] = []
-        for rule in state.stream.needs:
+        hour = self.port.clock.hour_of_day(now) if state.peaks else 0.0
+        holds: dict[str, float | None] | None = {} if state.holds_shared else None
+        chosen: list[NeedPlan | tuple[NeedRule, float | None, float | None]] = []
+        for rule, fixed, patience_dist in state.rules:
             peak = bool(rule.peak_hours) and in_hours(hour, rule.peak_hours)
             probability = rule.peak_probability if peak and rule.peak_probability is not None else rule.probability
-            chosen = rng.random() < probability
+            wanted = rng.random() < probability
+            if fixed is not None:
+                if wanted:
+                    chosen.append(fixed)
+                continue
             hold_dist = rule.peak_hold if peak and rule.peak_hold is not None else rule.hold
             hold = hold_dist.sample(rng) if hold_dist is not None else None
-            patience_dist = rule.patience or group.patience
             patience = patience_dist.sample(rng) if patience_dist is not None else None
-            drawn.append((rule, chosen, hold, patience))
-        holds = {rule.need: hold for rule, _, hold, _ in drawn}
-        needs = tuple(
-            NeedPlan(
-                need=rule.need,
-                device=rule.device,
-                hold_s=holds.get(rule.hold_like) if rule.hold_like is not None else hold,
-                patience_s=patience,
-                balk_queue=rule.balk_queue if rule.balk_queue is not None else group.balk_queue,
-                background=rule.background,
-            )
-            for rule, chosen, hold, patience in drawn
-            if chosen
-        )
+            if holds is not None:
+                holds[rule.need] = hold
+            if wanted:
+                chosen.append((rule, hold, patience))
+        needs = tuple(item if isinstance(item, NeedPlan) else _need_plan(group, *item, holds) for item in chosen)
         enters = state.stream.enters_station
         return VisitPlan(group.name, needs, enters, self.config.door if enters else None)
+
+
+def _need_plan(
+    group: WorkerGroup, rule: NeedRule, hold: float | None, patience: float | None, holds: dict[str, float | None] | None = None
+) -> NeedPlan:
+    """``holds``: each need's drawn hold, for a rule that keeps its unit as long as another need's."""
+    if holds is not None and rule.hold_like is not None:
+        hold = holds.get(rule.hold_like)
+    balk = rule.balk_queue if rule.balk_queue is not None else group.balk_queue
+    return NeedPlan(rule.need, rule.device, hold, patience, balk, rule.background)
+
+
+def _rules(group: WorkerGroup, stream: ArrivalStream) -> list[tuple[NeedRule, NeedPlan | None, Distribution | None]]:
+    """Each rule of ``stream`` with its plan made once when nothing of it is drawn (most needs), and its patience."""
+    rules = []
+    for rule in stream.needs:
+        patience = rule.patience or group.patience
+        drawn = rule.hold is not None or rule.peak_hold is not None or patience is not None or rule.hold_like is not None
+        rules.append((rule, None if drawn else _need_plan(group, rule, None, None), patience))
+    return rules

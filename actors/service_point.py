@@ -68,6 +68,8 @@ class ServicePoint(Device):
         self._has_extra_state = cls.extra_state is not ServicePoint.extra_state
         self._has_on_started = cls.on_started is not ServicePoint.on_started
         self._always_ready = cls.ready_in is ServicePoint.ready_in
+        self._published = (-1, -1)
+        """(busy, queue) as last published."""
 
     # Hooks for device kinds -------------------------------------------------------
 
@@ -113,10 +115,19 @@ class ServicePoint(Device):
         self.publish(now)
 
     def publish(self, now: float) -> None:
-        state = {"busy": self.busy, "queue": len(self.queue)}
+        busy, queue = self.busy, len(self.queue)
         if self._has_extra_state:
-            state.update(self.extra_state(now))
-        self.port.publish(state)
+            self.port.publish({"busy": busy, "queue": queue, **self.extra_state(now)})
+            return
+        # Only what changed (the twin would find the rest unchanged), and nothing when nothing did.
+        published = self._published
+        if busy != published[0]:
+            self.port.publish({"busy": busy} if queue == published[1] else {"busy": busy, "queue": queue})
+        elif queue != published[1]:
+            self.port.publish({"queue": queue})
+        else:
+            return
+        self._published = (busy, queue)
 
     def _on_request(self, request: Request, now: float) -> None:
         queued = len(self.queue)
@@ -171,7 +182,8 @@ class ServicePoint(Device):
         if self._has_on_started:
             event.update(self.on_started(request, now))
         self.port.record("service_started", event)
-        self.port.send(request.worker, Started(self.id, wait_s))
+        if request.notify_start:
+            self.port.send(request.worker, Started(self.id, wait_s))
         self.port.timer(self.service_time(request), _ServiceDone(request))
 
     def _on_done(self, request: Request, now: float) -> None:

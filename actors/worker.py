@@ -59,13 +59,14 @@ class Worker(Actor):
         self._next()
 
     def receive(self, message: object) -> None:
-        if isinstance(message, Started):
-            self._stop_patience()
+        if isinstance(message, Finished):
             self.served += 1
-            if self.plan.needs[self._index].background:
-                self._next()
-        elif isinstance(message, Finished):
             self._next()
+        elif isinstance(message, Started):
+            self._stop_patience()
+            if self.plan.needs[self._index].background:  # no Finished comes: served now, and on to the next need
+                self.served += 1
+                self._next()
         elif isinstance(message, Refused):
             self._stop_patience()
             self.unmet += 1
@@ -91,7 +92,9 @@ class Worker(Actor):
             self._leave()
             return
         need = self.plan.needs[self._index]
-        request = Request(self.id, self.plan.group, need.need, need.hold_s, need.balk_queue, not need.background)
+        request = Request(
+            self.id, self.plan.group, need.need, need.hold_s, need.balk_queue, not need.background, need.background or need.patience_s is not None
+        )
         self.port.send(need.device, request)
         if need.patience_s is not None:
             self._patience = self.port.timer(need.patience_s, _PatienceRanOut())

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 import numpy as np
-import simpy
 
 from actors.automation import AUTOMATIONS_ID, OBSERVED, Automations
 from actors.binding import Binding
@@ -17,7 +16,7 @@ from actors.runtime import Placement
 from actors.weather import Weather, WeatherConfig
 from scenarios.kpi import KpiCollector, ReplicationResult
 from scenarios.schema import POPULATION_ID, WEATHER_ID, Scenario
-from scenarios.sim import SimBinding
+from scenarios.sim import SimBinding, SimEnvironment
 from twin.clock import Clock
 from twin.entity import Twin
 from twin.feed import Subscriber
@@ -35,7 +34,7 @@ def run_replication(
 ) -> ReplicationResult:
     """One replication; ``placement`` hosts the actors through the runtime (sim-ray) instead of inline."""
     seed = replication_seed(scenario.seed, replication)
-    env = simpy.Environment()
+    env = SimEnvironment()
     twin = Twin(scenario.station.id, retain=0)
     clock = Clock(scenario.start, lambda: env.now)
     by_kind = devices_by_kind(scenario)

@@ -13,13 +13,42 @@ order.
 
 from __future__ import annotations
 
+from heapq import heappop
+
 import simpy
 
-from actors.binding import Binding
+from actors.binding import Binding, TimedDelivery
 from actors.runtime import Placement
 from scenarios.errors import SimulationError
 from twin.clock import Clock
 from twin.entity import Twin
+
+
+class SimEnvironment(simpy.Environment):
+    """SimPy's environment, whose run fires the binding's timers without a ``step`` each.
+
+    A replication is nearly all timers (arrivals, ends of service, patience), so the
+    loop takes each due one off the calendar and delivers it itself; anything else on
+    the calendar (a process, a Resource's event: a test's or the emulator's) goes
+    through SimPy's own ``step``, in the same order.  As in ``Environment.run``, what
+    is due exactly at ``until`` is left for the next run.
+    """
+
+    def run(self, until: float | simpy.Event | None = None) -> object:
+        if until is None or isinstance(until, simpy.Event):
+            return super().run(until)
+        at = float(until)
+        if at <= self._now:
+            raise ValueError(f"until ({at}) must be greater than the current simulation time")
+        queue, step, timer = self._queue, self.step, TimedDelivery
+        while queue and queue[0][0] < at:
+            if type(queue[0][3]) is timer:
+                self._now, _, _, event = heappop(queue)
+                event.fire()
+            else:
+                step()
+        self._now = at
+        return None
 
 
 class SimBinding(Binding):

@@ -50,6 +50,10 @@ class ChangeFeed:
         self._retained: deque[Change] | None = deque(maxlen=retain) if retain != 0 else None
         self._everything: list[Subscriber] = []
         self._by_name: dict[str, list[Subscriber]] = {}
+        self._routes: dict[str, tuple[Subscriber, ...]] = {}
+        """name -> everyone a change of that name goes to, in order (every-change subscribers first)."""
+        self._unnamed: tuple[Subscriber, ...] = ()
+        """Where a change of a name nobody asked for goes: the every-change subscribers."""
         self.last_seq = 0
 
     def append(self, t: float, entity_id: str, name: str, version: int, data: Mapping[str, Any]) -> Change:
@@ -58,12 +62,8 @@ class ChangeFeed:
         change: Change = _new_change(Change, (self.last_seq, t, entity_id, name, version, data))
         if self._retained is not None:
             self._retained.append(change)
-        for subscriber in self._everything:
+        for subscriber in self._routes.get(name, self._unnamed):
             subscriber(change)
-        named = self._by_name.get(name)
-        if named is not None:
-            for subscriber in named:
-                subscriber(change)
         return change
 
     def subscribe(self, subscriber: Subscriber, after_seq: int | None = None, names: Iterable[str] | None = None) -> None:
@@ -78,6 +78,12 @@ class ChangeFeed:
         else:
             for name in wanted:
                 self._by_name.setdefault(name, []).append(subscriber)
+        self._route()
+
+    def _route(self) -> None:
+        """One lookup per change on the hot path: each name's subscribers are joined once, here."""
+        self._unnamed = tuple(self._everything)
+        self._routes = {name: (*self._everything, *subs) for name, subs in self._by_name.items()}
 
     @property
     def subscribers(self) -> int:
@@ -86,6 +92,7 @@ class ChangeFeed:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._everything = [s for s in self._everything if s != subscriber]
         self._by_name = {n: [s for s in subs if s != subscriber] for n, subs in self._by_name.items()}
+        self._route()
 
     def since(self, after_seq: int) -> Iterator[Change]:
         """The retained changes with ``seq > after_seq``, oldest first.
