@@ -92,9 +92,8 @@ class Worker(Actor):
             self._leave()
             return
         need = self.plan.needs[self._index]
-        request = Request(
-            self.id, self.plan.group, need.need, need.hold_s, need.balk_queue, not need.background, need.background or need.patience_s is not None
-        )
+        waits_on_start = need.background or need.patience_s is not None
+        request = Request(self.id, self.plan.group, need.need, need.hold_s, need.balk_queue, not need.background, waits_on_start)
         self.port.send(need.device, request)
         if need.patience_s is not None:
             self._patience = self.port.timer(need.patience_s, _PatienceRanOut())

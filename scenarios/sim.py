@@ -14,6 +14,7 @@ order.
 from __future__ import annotations
 
 from heapq import heappop
+from typing import cast
 
 import simpy
 
@@ -40,7 +41,8 @@ class SimEnvironment(simpy.Environment):
         at = float(until)
         if at <= self._now:
             raise ValueError(f"until ({at}) must be greater than the current simulation time")
-        queue, step, timer = self._queue, self.step, TimedDelivery
+        queue = cast("list[tuple[float, int, int, object]]", self._queue)
+        step, timer = self.step, TimedDelivery
         while queue and queue[0][0] < at:
             if type(queue[0][3]) is timer:
                 self._now, _, _, event = heappop(queue)
