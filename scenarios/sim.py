@@ -41,12 +41,12 @@ class SimEnvironment(simpy.Environment):
         at = float(until)
         if at <= self._now:
             raise ValueError(f"until ({at}) must be greater than the current simulation time")
-        queue = cast("list[tuple[float, int, int, object]]", self._queue)
+        queue = cast("list[tuple[float, int, int, TimedDelivery]]", self._queue)  # and SimPy's own events
         step, timer = self.step, TimedDelivery
         while queue and queue[0][0] < at:
             if type(queue[0][3]) is timer:
-                self._now, _, _, event = heappop(queue)
-                event.fire()
+                self._now, _, _, delivery = heappop(queue)
+                delivery.fire()
             else:
                 step()
         self._now = at
