@@ -113,6 +113,8 @@ class _StreamState:
     """Some rule has peak hours, so the hour of the arrival matters."""
     holds_shared: bool = False
     """Some rule keeps its unit as long as another's (``hold_like``)."""
+    worker_prefix: str = ""
+    """``group.stream.``: a worker's id is this and the stream's arrival count."""
 
 
 class Population(Actor):
@@ -133,6 +135,7 @@ class Population(Actor):
                 rules=_rules(group, stream),
                 peaks=any(rule.peak_hours for rule in stream.needs),
                 holds_shared=any(rule.hold_like is not None for rule in stream.needs),
+                worker_prefix=f"{group.name}.{stream.name}.",
             )
             for group in config.groups
             for stream in group.streams
@@ -197,7 +200,7 @@ class Population(Actor):
     def _arrive(self, index: int, now: float) -> None:
         state = self._streams[index]
         state.arrived += 1
-        worker_id = f"{state.group.name}.{state.stream.name}.{state.arrived}"
+        worker_id = f"{state.worker_prefix}{state.arrived}"
         plan = self.plan_visit(state, now)
         if plan.door is not None and self.door_locked:
             self.port.record(TURNED_AWAY_AT_DOOR, {"group": state.group.name, "worker": worker_id})

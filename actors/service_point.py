@@ -67,6 +67,7 @@ class ServicePoint(Device):
         cls = type(self)
         self._has_extra_state = cls.extra_state is not ServicePoint.extra_state
         self._has_on_started = cls.on_started is not ServicePoint.on_started
+        self._has_on_finished = cls.on_finished is not ServicePoint.on_finished
         self._always_ready = cls.ready_in is ServicePoint.ready_in
         self._published = (-1, -1)
         """(busy, queue) as last published."""
@@ -188,10 +189,12 @@ class ServicePoint(Device):
 
     def _on_done(self, request: Request, now: float) -> None:
         self.busy -= 1
-        self.on_finished(request, now)
+        if self._has_on_finished:
+            self.on_finished(request, now)
         if request.notify_finish:
             self.port.send(request.worker, Finished(self.id))
-        self._dispatch(now)
+        if self.queue:
+            self._dispatch(now)
 
     def _on_withdraw(self, worker: str) -> None:
         for waiting in self.queue:

@@ -150,6 +150,12 @@ class KpiCollector:
         self._occupancy = series(3600.0)
         self._cabinets = {c: (series(), series()) for c in battery_cabinets}
         self._power_kw: dict[str, _TimeSeries] = {}
+        self._state_series: dict[str, list[tuple[str, _TimeSeries]]] = {}
+        """entity -> (reported field, the series it drives): one look-up per state change."""
+        for rid, r in self._resources.items():
+            self._state_series.setdefault(rid, []).extend((("busy", r.busy), ("queue", r.queue)))
+        for cid, (charged, soc) in self._cabinets.items():
+            self._state_series.setdefault(cid, []).extend((("charged", charged), ("mean_soc", soc)))
 
     def subscribe_to(self, twin: Twin) -> None:
         """Hear only the changes KPIs are made of, each straight at its handler."""
@@ -164,23 +170,14 @@ class KpiCollector:
             twin.subscribe(handler, names=[name])
 
     def _on_state(self, change: Change) -> None:
-        data, t, entity = change.data, change.t, change.entity_id
-        resource = self._resources.get(entity)
-        if resource is not None:
-            if "busy" in data:
-                resource.busy.set(t, data["busy"])
-            if "queue" in data:
-                resource.queue.set(t, data["queue"])
-        cabinet = self._cabinets.get(entity)
-        if cabinet is not None:
-            if "charged" in data:
-                cabinet[0].set(t, data["charged"])
-            if "mean_soc" in data:
-                cabinet[1].set(t, data["mean_soc"])
+        data, t = change.data, change.t
+        for name, series in self._state_series.get(change.entity_id, ()):
+            if name in data:
+                series.set(t, data[name])
         if "power_w" in data or "power_kw" in data:
-            meter = self._power_kw.get(entity)
+            meter = self._power_kw.get(change.entity_id)
             if meter is None:
-                meter = self._power_kw[entity] = _TimeSeries(self.horizon_s, self.horizon_s, self.warmup_s)
+                meter = self._power_kw[change.entity_id] = _TimeSeries(self.horizon_s, self.horizon_s, self.warmup_s)
             meter.set(t, data["power_kw"] if "power_kw" in data else data["power_w"] / 1000.0)
 
     def _on_started(self, change: Change) -> None:

@@ -97,14 +97,20 @@ class Twin:
 
     def report(self, entity_id: str, t: float, state: Mapping[str, Any]) -> Change | None:
         """Merge ``state`` into the entity's reported state; a no-op report changes nothing."""
-        entity = self.entities.get(entity_id)
-        if entity is None:
-            raise UnknownEntityError(entity_id)
+        try:
+            entity = self.entities[entity_id]
+        except KeyError:
+            raise UnknownEntityError(entity_id) from None
         entity.last_seen = t
         reported = entity.reported
-        changed = {k: v for k, v in state.items() if k not in reported or reported[k] != v}
+        changed: dict[str, Any] | None = None
+        for key, value in state.items():  # a loop, not a comprehension: no frame made per report (a hot path)
+            if key not in reported or reported[key] != value:
+                if changed is None:
+                    changed = {}
+                changed[key] = value
         change = None
-        if changed:
+        if changed is not None:
             reported.update(changed)
             entity.version += 1
             change = self.feed.append(t, entity_id, STATE, entity.version, changed)
