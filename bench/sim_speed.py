@@ -32,6 +32,7 @@ from pathlib import Path
 import ciw
 import numpy as np
 import simpy
+from simpy.events import NORMAL, EventPriority
 
 from scenarios.model import run_replication
 from scenarios.schema import load_scenario
@@ -165,7 +166,7 @@ def count_simpy_events(run: Callable[[], object]) -> int:
     original = simpy.Environment.schedule
     count = 0
 
-    def counting(self: simpy.Environment, event: simpy.Event, priority: int = 1, delay: float = 0) -> None:
+    def counting(self: simpy.Environment, event: simpy.Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
         nonlocal count
         count += 1
         original(self, event, priority, delay)
@@ -197,9 +198,8 @@ def scaling(sizes: tuple[int, ...]) -> None:
     print("summer heat-wave week, 1 replication, each in a fresh process:")
     print(f"  {'workers':>8} {'visits':>9} {'wall':>8} {'per visit':>10} {'run peak':>9} {'process RSS':>12}")
     for workers in sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--summer-week", str(workers)], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
-        ).stdout
+        command = [sys.executable, __file__, "--summer-week", str(workers)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent).stdout
         row = json.loads(out.strip().splitlines()[-1])
         print(
             f"  {workers:>8,} {row['visits']:>9,.0f} {row['wall_s']:>7.2f}s {row['wall_s'] / row['visits'] * 1e6:>8.0f}µs"
