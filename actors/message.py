@@ -38,6 +38,10 @@ class Request(NamedTuple):
     """False when the worker goes on once served (a locker held for hours)."""
     notify_start: bool = True
     """False when nothing waits on the start (no patience to stop, nothing to go on to): no ``Started`` is sent."""
+    balk_chance: tuple[float, ...] | None = None
+    """The chance the worker does not join on finding 0, 1, 2, ... waiting (the last holds beyond); None: joins."""
+    balk_draw: float = 1.0
+    """The worker's uniform draw for that choice, made with the plan (balks when below the chance)."""
 
 
 class Withdraw(NamedTuple):

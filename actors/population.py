@@ -10,14 +10,16 @@ draws per arrival, for the same reason.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from actors.actor import Actor
 from actors.distribution import Distribution
-from actors.message import DoorLocked, NextHour, WeatherChanged
+from actors.message import DoorLocked, WeatherChanged
 from actors.port import Port, Timer
 from actors.worker import NeedPlan, VisitPlan, Worker
+from twin.clock import SECONDS_PER_DAY
 
 if TYPE_CHECKING:  # numpy is imported by what draws numbers, not by what only names the stream
     from twin.randomness import RandomStream
@@ -48,6 +50,8 @@ class NeedRule:
     background: bool = False
     patience: Distribution | None = None
     balk_queue: int | None = None
+    balk_chance: tuple[float, ...] | None = None
+    """The chance of not joining on finding 0, 1, 2, ... waiting (the last holds beyond); None: the group's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +59,8 @@ class ArrivalStream:
     name: str
     per_day: float
     """Expected arrivals a day in ordinary weather on a weekday factor of 1."""
-    hourly_share: tuple[float, ...]
+    day_share: tuple[float, ...]
+    """The share of the day's arrivals in each of equal slots from midnight: 24 clock hours, or finer (96: quarter hours)."""
     needs: tuple[NeedRule, ...]
     weekday_factor: tuple[float, ...] = (1.0,) * 7
     enters_station: bool = True
@@ -73,6 +78,7 @@ class WorkerGroup:
     shelter_hours: Hours = ()
     """Hours this group may not work outdoors on the hottest days (heat rules), and shelters."""
     shelter_factor: float = 1.0
+    balk_chance: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +103,10 @@ class _Arrival(NamedTuple):
     stream: int
 
 
+class _NextSlot(NamedTuple):
+    """A slot of the arrival profiles has begun (a clock hour, or a quarter of one)."""
+
+
 @dataclass(slots=True)
 class _StreamState:
     group: WorkerGroup
@@ -108,7 +118,7 @@ class _StreamState:
     since: float = 0.0
     timer: Timer | None = None
     arrived: int = 0
-    rules: list[tuple[NeedRule, NeedPlan | None, Distribution | None]] = field(default_factory=list)
+    rules: list[_Rule] = field(default_factory=list)
     peaks: bool = False
     """Some rule has peak hours, so the hour of the arrival matters."""
     holds_shared: bool = False
@@ -140,6 +150,9 @@ class Population(Actor):
             for group in config.groups
             for stream in group.streams
         ]
+        slots = math.lcm(24, *(len(s.stream.day_share) for s in self._streams))
+        self._slot_s = SECONDS_PER_DAY / slots
+        """The finest slot of any stream's profile, at whose boundaries every rate is recomputed."""
 
     def start(self) -> None:
         now = self.port.now()
@@ -147,7 +160,7 @@ class Population(Actor):
             state.hazard_left = state.arrivals.standard_exponential()
             state.since = now
         self._reschedule(now)
-        self.at_next_hour(NextHour())
+        self._next_slot(now)
 
     def receive(self, message: object) -> None:
         now = self.port.now()
@@ -156,18 +169,25 @@ class Population(Actor):
         elif isinstance(message, WeatherChanged):
             self.weather = message
             self._reschedule(now)
-        elif isinstance(message, NextHour):
+        elif isinstance(message, _NextSlot):
             self._reschedule(now)
-            self.at_next_hour(NextHour())
+            self._next_slot(now)
         elif isinstance(message, DoorLocked):
             self.door_locked = message.locked
         else:
             super().receive(message)
 
+    def _next_slot(self, now: float) -> None:
+        """Rates change at each slot of the finest profile (the hour, or a quarter of it), and with the weather."""
+        self.port.timer(self.port.clock.seconds_to_next(now, self._slot_s), _NextSlot())
+
     def rate_per_s(self, group: WorkerGroup, stream: ArrivalStream, now: float) -> float:
         clock = self.port.clock
         hour = clock.hour_of_day(now)
-        rate = stream.per_day * stream.hourly_share[int(hour)] / 3600.0 * stream.weekday_factor[clock.weekday(now)]
+        slot_s = SECONDS_PER_DAY / len(stream.day_share)
+        # The slot by a rounded division: at a boundary, 11.999999 h is the next slot, not the last one again.
+        slot = min(int(round(hour * 3600.0, 6) // slot_s), len(stream.day_share) - 1)
+        rate = stream.per_day * stream.day_share[slot] / slot_s * stream.weekday_factor[clock.weekday(now)]
         return rate * self.weather_factor(group, hour)
 
     def weather_factor(self, group: WorkerGroup, hour: float) -> float:
@@ -215,8 +235,8 @@ class Population(Actor):
         group, rng = state.group, state.choices
         hour = self.port.clock.hour_of_day(now) if state.peaks else 0.0
         holds: dict[str, float | None] | None = {} if state.holds_shared else None
-        chosen: list[NeedPlan | tuple[NeedRule, float | None, float | None]] = []
-        for rule, fixed, patience_dist in state.rules:
+        chosen: list[NeedPlan | tuple[NeedRule, float | None, float | None, tuple[float, ...] | None, float]] = []
+        for rule, fixed, patience_dist, balk_chance in state.rules:
             peak = bool(rule.peak_hours) and in_hours(hour, rule.peak_hours)
             probability = rule.peak_probability if peak and rule.peak_probability is not None else rule.probability
             wanted = rng.random() < probability
@@ -227,30 +247,43 @@ class Population(Actor):
             hold_dist = rule.peak_hold if peak and rule.peak_hold is not None else rule.hold
             hold = hold_dist.sample(rng) if hold_dist is not None else None
             patience = patience_dist.sample(rng) if patience_dist is not None else None
+            balk_draw = rng.random() if balk_chance is not None else 1.0
             if holds is not None:
                 holds[rule.need] = hold
             if wanted:
-                chosen.append((rule, hold, patience))
+                chosen.append((rule, hold, patience, balk_chance, balk_draw))
         needs = tuple(item if isinstance(item, NeedPlan) else _need_plan(group, *item, holds) for item in chosen)
         enters = state.stream.enters_station
         return VisitPlan(group.name, needs, enters, self.config.door if enters else None)
 
 
 def _need_plan(
-    group: WorkerGroup, rule: NeedRule, hold: float | None, patience: float | None, holds: dict[str, float | None] | None = None
+    group: WorkerGroup,
+    rule: NeedRule,
+    hold: float | None,
+    patience: float | None,
+    balk_chance: tuple[float, ...] | None = None,
+    balk_draw: float = 1.0,
+    holds: dict[str, float | None] | None = None,
 ) -> NeedPlan:
     """``holds``: each need's drawn hold, for a rule that keeps its unit as long as another need's."""
     if holds is not None and rule.hold_like is not None:
         hold = holds.get(rule.hold_like)
     balk = rule.balk_queue if rule.balk_queue is not None else group.balk_queue
-    return NeedPlan(rule.need, rule.device, hold, patience, balk, rule.background)
+    return NeedPlan(rule.need, rule.device, hold, patience, balk, rule.background, balk_chance, balk_draw)
 
 
-def _rules(group: WorkerGroup, stream: ArrivalStream) -> list[tuple[NeedRule, NeedPlan | None, Distribution | None]]:
-    """Each rule of ``stream`` with its plan made once when nothing of it is drawn (most needs), and its patience."""
-    rules = []
+_Rule = tuple[NeedRule, NeedPlan | None, Distribution | None, tuple[float, ...] | None]
+"""A need rule of a stream, its plan if nothing of it is drawn, its patience and its chances of balking."""
+
+
+def _rules(group: WorkerGroup, stream: ArrivalStream) -> list[_Rule]:
+    """Each rule of ``stream`` with its plan made once when nothing of it is drawn (most needs), its patience and balking."""
+    rules: list[_Rule] = []
     for rule in stream.needs:
         patience = rule.patience or group.patience
+        balk_chance = rule.balk_chance if rule.balk_chance is not None else group.balk_chance
         drawn = rule.hold is not None or rule.peak_hold is not None or patience is not None or rule.hold_like is not None
-        rules.append((rule, None if drawn else _need_plan(group, rule, None, None), patience))
+        drawn = drawn or balk_chance is not None
+        rules.append((rule, None if drawn else _need_plan(group, rule, None, None), patience, balk_chance))
     return rules

@@ -155,6 +155,8 @@ class ServicePoint(Device):
                 return Refusal.BLOCKED
         if request.balk_queue is not None and queued >= request.balk_queue:
             return Refusal.BALKED
+        if request.balk_chance is not None and request.balk_draw < request.balk_chance[min(queued, len(request.balk_chance) - 1)]:
+            return Refusal.BALKED
         if self.config.queue_limit is not None and queued >= self.config.queue_limit:
             return Refusal.BLOCKED
         return None

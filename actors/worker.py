@@ -24,6 +24,8 @@ class NeedPlan(NamedTuple):
     balk_queue: int | None = None
     background: bool = False
     """Go on once served (a locker, a phone left charging) instead of waiting for the end."""
+    balk_chance: tuple[float, ...] | None = None
+    balk_draw: float = 1.0
 
 
 class VisitPlan(NamedTuple):
@@ -93,7 +95,17 @@ class Worker(Actor):
             return
         need = self.plan.needs[self._index]
         waits_on_start = need.background or need.patience_s is not None
-        request = Request(self.id, self.plan.group, need.need, need.hold_s, need.balk_queue, not need.background, waits_on_start)
+        request = Request(
+            self.id,
+            self.plan.group,
+            need.need,
+            need.hold_s,
+            need.balk_queue,
+            not need.background,
+            waits_on_start,
+            need.balk_chance,
+            need.balk_draw,
+        )
         self.port.send(need.device, request)
         if need.patience_s is not None:
             self._patience = self.port.timer(need.patience_s, _PatienceRanOut())

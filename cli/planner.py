@@ -230,6 +230,7 @@ def print_comparison(comparison: dict[str, Any], how: Format = Format.TABLE) -> 
                         f"{key}_low": d.get("ci_low"),
                         f"{key}_high": d.get("ci_high"),
                         f"{key}_significant": d.get("significant"),
+                        f"{key}_more_replications": d.get("more_replications"),
                     }
                 rows.append(row)
         print_rows(rows, how)
@@ -248,6 +249,14 @@ def print_comparison(comparison: dict[str, Any], how: Format = Format.TABLE) -> 
                 cells.append(("* " if d and d["significant"] else "") + fmt(d, scale, digits))
             table.add_row(escape(rid), *cells)
         console.print(table)
+        needed = [
+            d["more_replications"] for kpis in diff["resources"].values() for key, *_ in keys if (d := kpis[key]) and not d["significant"]
+        ]
+        if needed:
+            most = max((n for n in needed if n is not None), default=None)
+            ran = comparison["variants"][base]["scenario"]["replications"]
+            advice = f"~{most} more replications (--replications {ran + most})" if most else "no practical number of replications"
+            console.print(f"to tell the differences without * apart: {advice}", highlight=False)
         console.print(f"capex {diff['cost']['capex_cny']:+,.0f} CNY, monthly {diff['cost']['monthly_cny']:+,.0f} CNY", highlight=False)
 
 

@@ -176,6 +176,17 @@ def weather_form_wins(base: dict[str, Any], given: Iterable[str]) -> dict[str, A
     return base
 
 
+ARRIVAL_SHAPES = ("hourly_share", "day_profile")
+
+
+def arrival_shape_wins(base: dict[str, Any], given: Iterable[str]) -> dict[str, Any]:
+    """A stream's daily shape given in one form (hourly shares, a rate table) replaces the base's other form."""
+    given = set(given)
+    if given & set(ARRIVAL_SHAPES):
+        return {k: v for k, v in base.items() if k not in ARRIVAL_SHAPES or k in given}
+    return base
+
+
 def read_scenario_text(text: str, source: str, base_dir: Path) -> dict[str, Any]:
     """A scenario handed over as text (an upload); ``extends`` is looked up in ``base_dir`` (the library) only."""
     raw = parse_toml(text, source)
@@ -199,8 +210,8 @@ def _another_distribution(base: dict[str, Any], top: dict[str, Any]) -> bool:
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     """Tables merge and values replace, except a distribution of another ``dist``, which replaces the base's whole
-    (a gamma over an exponential keeps no ``mean`` of the exponential's)."""
-    merged = dict(base)
+    (a gamma over an exponential keeps no ``mean`` of the exponential's), and a stream's daily shape in another form."""
+    merged = arrival_shape_wins(dict(base), top)
     for key, value in top.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict) and _another_distribution(merged[key], value):
             merged[key] = value

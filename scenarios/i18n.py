@@ -76,6 +76,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "col.significant": "显著",
         "col.total": "合计",
         "significant_mark": "✔ 显著",
+        "advice.more_replications": "再加 {count} 次重复可分辨",
+        "advice.indistinguishable": "差异淹没在随机波动中",
         "station": "驿站",
         # KPIs
         "kpi.wait_mean_s": "平均等待（秒）",
@@ -501,6 +503,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "col.significant": "Significant",
         "col.total": "Total",
         "significant_mark": "✔ significant",
+        "advice.more_replications": "add {count} replications to tell apart",
+        "advice.indistinguishable": "lost in the noise",
         "station": "Station",
         "kpi.wait_mean_s": "Mean wait (s)",
         "kpi.wait_p95_s": "95th-percentile wait (s)",

@@ -1,6 +1,9 @@
-"""Named hourly arrival profiles: the share of a day's arrivals starting in each clock hour."""
+"""Arrival profiles: the share of a day's arrivals starting in each clock hour (named ones), or in finer slots of a rate table."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping
 
 PROFILES: dict[str, tuple[float, ...]] = {
     # STATION_DATA §1.4 (ASSUMPTION shaped by shift windows): non-swap station visits.
@@ -120,3 +123,27 @@ PROFILES: dict[str, tuple[float, ...]] = {
 def hourly_share(profile: tuple[float, ...]) -> tuple[float, ...]:
     total = sum(profile)
     return tuple(p / total for p in profile)
+
+
+def day_share(profile: Mapping[str, float]) -> tuple[float, ...]:
+    """A rate table with clock times ("11:30" = 6.0: the relative rate from 11:30 until the next time) as shares
+    of the day's arrivals in equal slots, as fine as the times need (11:30 and 12:15 give 15-minute slots).
+
+    Before the first time of the day the last one's rate holds: the table wraps past midnight like a timetable.
+    """
+    at = sorted((_minutes(clock), rate) for clock, rate in profile.items())
+    slot = math.gcd(MINUTES_PER_DAY, *(minute for minute, _ in at))
+    rates = []
+    for start in range(0, MINUTES_PER_DAY, slot):
+        earlier = [rate for minute, rate in at if minute <= start]
+        rates.append(earlier[-1] if earlier else at[-1][1])
+    total = sum(rates)
+    return tuple(r / total for r in rates)
+
+
+MINUTES_PER_DAY = 1440
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)

@@ -1,6 +1,7 @@
 """Steady-state queueing formulas the simulator is checked against (and the optimiser uses).
 
-M/M/c: Erlang C.  M/M/c/K: the finite-capacity birth-death chain.  Rates are per
+M/M/c: Erlang C.  M/M/c/K: the finite-capacity birth-death chain, also with balking
+that grows with the queue.  M/G/1: Pollaczek-Khinchine.  Rates are per
 second; ``c`` servers; ``k`` places in the system in all (in service plus waiting).
 """
 
@@ -79,6 +80,52 @@ class MMcK:
         queue = sum((n - self.c) * pn for n, pn in enumerate(p) if n > self.c)
         admitted = self.arrival_rate * (1 - p[-1])
         return queue / admitted
+
+
+@dataclass(frozen=True, slots=True)
+class MMcKBalking:
+    """M/M/c/K where an arrival finding ``n - c`` waiting joins with chance ``1 - balk_chance[n - c]`` (the last holds beyond).
+
+    A birth-death chain: birth rate λ below c busy servers, λ(1 - b) once all are busy
+    (the arrival sees the queue it would join), none when the system is full; death
+    rate min(n, c)·µ.  Balking and blocking are shares of all arrivals (PASTA).
+    """
+
+    arrival_rate: float
+    service_rate: float
+    c: int
+    k: int
+    balk_chance: tuple[float, ...]
+
+    def _join(self, n: int) -> float:
+        if n < self.c:
+            return 1.0
+        return 1.0 - self.balk_chance[min(n - self.c, len(self.balk_chance) - 1)]
+
+    def state_probabilities(self) -> list[float]:
+        weights = [1.0]
+        for n in range(1, self.k + 1):
+            birth = self.arrival_rate * self._join(n - 1)
+            weights.append(weights[-1] * birth / (min(n, self.c) * self.service_rate))
+        total = sum(weights)
+        return [w / total for w in weights]
+
+    @property
+    def balked_share(self) -> float:
+        p = self.state_probabilities()
+        return sum(p[n] * (1.0 - self._join(n)) for n in range(self.c, self.k))
+
+    @property
+    def blocked_share(self) -> float:
+        return self.state_probabilities()[-1]
+
+    @property
+    def wait_mean_s(self) -> float:
+        """Mean wait of those who joined (Little's law on the waiting room)."""
+        p = self.state_probabilities()
+        queue = sum((n - self.c) * pn for n, pn in enumerate(p) if n > self.c)
+        joined = self.arrival_rate * sum(p[n] * self._join(n) for n in range(self.k))
+        return queue / joined
 
 
 @dataclass(frozen=True, slots=True)

@@ -564,7 +564,14 @@ def _difference_row(variant: str, scope_html: str, kpi: str, estimate: Estimate,
     significant = bool(estimate.get("significant"))
     exact = estimate["ci_low"] == estimate["ci_high"]
     value = _esc(_number(estimate["mean"], kpi)) if exact else _estimate_html(estimate, kpi)
-    mark = _esc(t("significant_mark", lang)) if significant else ""
+    if significant:
+        mark = _esc(t("significant_mark", lang))
+    elif exact:
+        mark = ""
+    elif estimate.get("more_replications") is not None:
+        mark = _esc(t("advice.more_replications", lang).format(count=estimate["more_replications"]))
+    else:
+        mark = _esc(t("advice.indistinguishable", lang))
     return _row(f"<b>{_esc(variant)}</b>", [scope_html, _esc(t(f"kpi.{kpi}", lang)), value, mark], "sig" if significant else "")
 
 

@@ -9,6 +9,7 @@ and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -37,8 +38,8 @@ from actors.population import ArrivalStream, NeedRule, PopulationConfig, Weather
 from actors.registry import DEVICE_KINDS
 from scenarios.climate import NAMED_DAYS, Day, hourly
 from scenarios.errors import ScenarioValueError
-from scenarios.files import read_observations, read_scenario_tree, weather_form_wins
-from scenarios.profiles import PROFILES, hourly_share
+from scenarios.files import ARRIVAL_SHAPES, read_observations, read_scenario_tree, weather_form_wins
+from scenarios.profiles import PROFILES, day_share, hourly_share
 from scenarios.units import parse_duration, parse_window
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -46,6 +47,17 @@ Window = Annotated[tuple[float, float], BeforeValidator(lambda v: parse_window(v
 Identifier = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]+$", max_length=64)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+def _clock_time(value: str) -> str:
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+        raise ValueError(f"{value!r} is not a clock time; write HH:MM from 00:00 to 23:59, such as '12:30'")
+    return value
+
+
+ClockTime = Annotated[str, AfterValidator(_clock_time)]
+BalkChance = Annotated[list[Probability], Field(min_length=1, max_length=1000)]
+"""The chance of not joining on finding 0, 1, 2, ... waiting; the last holds for longer queues."""
 
 
 class _Strict(BaseModel):
@@ -355,6 +367,7 @@ class NeedSection(_Strict):
     background: bool = False
     patience: DistributionSpec | None = None
     balk_queue: Annotated[int, Field(ge=0)] | None = None
+    balk_chance: BalkChance | None = None
 
 
 class NeedOverride(_Strict):
@@ -365,6 +378,7 @@ class NeedOverride(_Strict):
     peak_hold: DistributionSpec | None = None
     patience: DistributionSpec | None = None
     balk_queue: Annotated[int, Field(ge=0)] | None = None
+    balk_chance: BalkChance | None = None
 
 
 def _profile(value: object) -> object:
@@ -379,22 +393,32 @@ class StreamSection(_Strict):
     visit_probability: Annotated[float, Field(ge=0)]
     """Chance that one worker of the group comes on a given day."""
     visits_per_visitor: Annotated[float, Field(ge=0)] = 1.0
-    hourly_share: Annotated[tuple[NonNegative, ...], BeforeValidator(_profile), Field(min_length=24, max_length=24)]
+    hourly_share: Annotated[tuple[NonNegative, ...], BeforeValidator(_profile), Field(min_length=24, max_length=24)] | None = None
+    day_profile: Annotated[dict[ClockTime, NonNegative], Field(min_length=1, max_length=1440)] | None = None
+    """A rate table: the relative arrival rate from each clock time until the next ("12:00" = 8), at any resolution."""
     weekday_factor: Annotated[tuple[NonNegative, ...], Field(min_length=7, max_length=7)] = (1.0,) * 7
     needs: list[Identifier]
     enters_station: bool = True
 
     @model_validator(mode="after")
     def _some_hour(self) -> StreamSection:
-        if sum(self.hourly_share) <= 0:
+        if (self.hourly_share is None) == (self.day_profile is None):
+            raise ValueError("give the arrivals' daily shape once: hourly_share (24 numbers or a profile) or day_profile (a rate table)")
+        if self.hourly_share is not None and sum(self.hourly_share) <= 0:
             raise ValueError("hourly_share must have at least one hour above zero")
+        if self.day_profile is not None and sum(self.day_profile.values()) <= 0:
+            raise ValueError("day_profile must have at least one rate above zero")
         return self
+
+    def day_share(self) -> tuple[float, ...]:
+        return hourly_share(self.hourly_share) if self.hourly_share is not None else day_share(self.day_profile or {})
 
 
 class GroupSection(_Strict):
     share: Probability
     patience: DistributionSpec | None = None
     balk_queue: Annotated[int, Field(ge=0)] | None = None
+    balk_chance: BalkChance | None = None
     heat_sensitivity: NonNegative = 1.0
     rain_sensitivity: NonNegative = 1.0
     cold_sensitivity: NonNegative = 1.0
@@ -689,6 +713,10 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> t
             if not isinstance(child, dict):
                 raise ScenarioValueError(f"{source}: --set {key}: {'.'.join(parts[: depth + 1])} is a value, not a table")
             node = child
+        if parts[-1] in ARRIVAL_SHAPES:
+            for other in ARRIVAL_SHAPES:
+                if other != parts[-1]:
+                    node.pop(other, None)
         node[parts[-1]] = value
         applied.append((key, text.strip()))
     return tuple(applied)
@@ -891,9 +919,7 @@ def _population(parsed: ScenarioFile, kinds: dict[str, str], source: str) -> Pop
                 continue
             rules = tuple(_need_rule(n, parsed.needs[n], group.needs.get(n)) for n in stream.needs)
             per_day = pop.workers * group.share * stream.visit_probability * stream.visits_per_visitor
-            streams.append(
-                ArrivalStream(stream_name, per_day, hourly_share(stream.hourly_share), rules, stream.weekday_factor, stream.enters_station)
-            )
+            streams.append(ArrivalStream(stream_name, per_day, stream.day_share(), rules, stream.weekday_factor, stream.enters_station))
         groups.append(
             WorkerGroup(
                 group_name,
@@ -905,6 +931,7 @@ def _population(parsed: ScenarioFile, kinds: dict[str, str], source: str) -> Pop
                 group.cold_sensitivity,
                 tuple(group.shelter_hours),
                 group.shelter_factor,
+                tuple(group.balk_chance) if group.balk_chance is not None else None,
             )
         )
     if problems:
@@ -932,4 +959,5 @@ def _need_rule(name: str, need: NeedSection, override: NeedOverride | None) -> N
         background=merged.background,
         patience=build(merged.patience),
         balk_queue=merged.balk_queue,
+        balk_chance=tuple(merged.balk_chance) if merged.balk_chance is not None else None,
     )

@@ -50,8 +50,12 @@ class Clock:
 
     def seconds_to_next_hour(self, t: float) -> float:
         """Run seconds until the station's next whole hour."""
-        hour = self.hour_of_day(t)
-        return (int(hour) + 1 - hour) * SECONDS_PER_HOUR / self.speed
+        return self.seconds_to_next(t, SECONDS_PER_HOUR)
+
+    def seconds_to_next(self, t: float, period_s: float) -> float:
+        """Run seconds until the station's clock next reaches a whole multiple of ``period_s`` (a quarter hour: 900)."""
+        of_day = self.hour_of_day(t) * SECONDS_PER_HOUR
+        return ((of_day // period_s + 1) * period_s - of_day) / self.speed
 
     def run_seconds(self, station_s: float) -> float:
         """How many run seconds ``station_s`` of the station's time take (a rule's minute is a second at 60x)."""

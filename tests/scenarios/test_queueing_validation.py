@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from scenarios.model import run_replication
-from scenarios.queueing_theory import MG1, MMc, MMcK
+from scenarios.queueing_theory import MG1, MMc, MMcK, MMcKBalking
 from scenarios.schema import load_scenario
 from tests.conftest import LIBRARY
 
@@ -79,6 +79,29 @@ def test_mmck_blocking_matches_theory() -> None:
     assert ok, f"blocking probability: {detail}"
     ok, detail = close_enough([r["wait_mean_s"] for r in runs], theory.wait_mean_s)
     assert ok, f"mean wait of admitted customers: {detail}"
+
+
+BALK_CHANCE = (0.0, 0.3, 0.6, 0.9)
+"""Nobody balks at an empty queue; 30 % at one waiting, 60 % at two, 90 % at three or more."""
+
+
+def test_mmck_with_balking_that_grows_with_the_queue_matches_its_birth_death_chain() -> None:
+    chance = "[" + ", ".join(f"{b:g}" for b in BALK_CHANCE) + "]"
+    scenario, rate = station(
+        "mmck.toml", 2.0, 60.0, 2, ["devices.server.queue_limit=6", f"population.groups.customers.balk_chance={chance}"]
+    )
+    theory = MMcKBalking(rate, 1 / 60.0, c=2, k=8, balk_chance=BALK_CHANCE)
+    runs = [run_replication(scenario, r).resources["server"] for r in range(REPLICATIONS)]  # type: ignore[arg-type]
+    ok, detail = close_enough([r["balked_share"] for r in runs], theory.balked_share)
+    assert ok, f"balking share: {detail}"
+    ok, detail = close_enough([r["wait_mean_s"] for r in runs], theory.wait_mean_s)
+    assert ok, f"mean wait of those who joined: {detail}"
+    # Some blocked at the full waiting room too, as the chain says (a tiny share: a loose check).
+    ok, detail = close_enough([r["blocked_share"] for r in runs], theory.blocked_share)
+    assert ok or theory.blocked_share < 1e-3, f"blocking share: {detail}"
+    # And it is the chain of this balking, not of none.
+    plain = MMcK(rate, 1 / 60.0, c=2, k=8)
+    assert not close_enough([r["wait_mean_s"] for r in runs], plain.wait_mean_s)[0]
 
 
 def test_a_wrong_model_would_fail() -> None:

@@ -1,0 +1,1 @@
+"""Speed, memory and statistical benchmarks: each prints ratios against a baseline measured in the same run."""
