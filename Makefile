@@ -46,6 +46,7 @@ unit: setup
 bench: setup
 	$(BIN)/python bench/cli_start.py
 	$(BIN)/python bench/sim_speed.py
+	$(BIN)/python bench/interval_coverage.py
 	$(BIN)/python bench/sweep_scaling.py
 	$(BIN)/python bench/live_ingest.py
 	$(BIN)/python bench/web_load.py

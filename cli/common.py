@@ -114,8 +114,9 @@ def run_with_progress(scenario: Scenario, replications: int | None, label: str, 
 def fmt(estimate: dict[str, float] | None, scale: float = 1.0, digits: int = 1) -> str:
     """Mean ± half-width of the interval, narrow enough for a terminal table; — when not measured.
 
-    An interval cut at what the KPI can be (a wait at 0 s, a share at 100 %) is not symmetric: it
-    shows its one open end ("0.5 ≤7.4": at most 7.4), so no one reads a wait of -6.4 s into it."""
+    An interval that is not symmetric (skewness-corrected, or cut at what the KPI can be: a wait
+    at 0 s, a share at 100 %) shows the end that reaches further ("0.5 ≤7.4": at most 7.4), so no
+    one reads a wait of -6.4 s into it; ``--format json|csv`` gives both ends."""
     if estimate is None:
         return "—"
     mean, low, high = (estimate[k] * scale for k in ("mean", "ci_low", "ci_high"))

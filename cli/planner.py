@@ -120,8 +120,8 @@ def print_summary(document: dict[str, Any], how: Format = Format.TABLE) -> None:
         return
     table = Table(
         title=(
-            f"{escape(scenario['title'])}\n{scenario['replications']} replications; mean ±half-width of the 95% interval"
-            "\n(≤ its upper end where it starts at 0)"
+            f"{escape(scenario['title'])}\n{scenario['replications']} replications; mean and 95% interval"
+            "\n(≤ or ≥ x: the end that reaches further)"
         ),
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
@@ -210,7 +210,7 @@ def compare(
 
 
 def print_comparison(comparison: dict[str, Any], how: Format = Format.TABLE) -> None:
-    """Each variant minus the baseline, paired: mean ±half-width, * where the interval excludes zero."""
+    """Each variant minus the baseline, paired: mean and interval, * where it is significant."""
     base = comparison["baseline"]
     keys = (
         ("wait_mean_s", "wait s", 1.0, 1),
@@ -256,7 +256,7 @@ def print_comparison(comparison: dict[str, Any], how: Format = Format.TABLE) -> 
             most = max((n for n in needed if n is not None), default=None)
             ran = comparison["variants"][base]["scenario"]["replications"]
             advice = f"~{most} more replications (--replications {ran + most})" if most else "no practical number of replications"
-            console.print(f"to tell the differences without * apart: {advice}", highlight=False)
+            console.print(f"not yet told apart (no *): {advice}", highlight=False)
         console.print(f"capex {diff['cost']['capex_cny']:+,.0f} CNY, monthly {diff['cost']['monthly_cny']:+,.0f} CNY", highlight=False)
 
 
