@@ -3,7 +3,7 @@
 Candidates are the integer grid of the varied capacities, cheapest first (purchase
 plus ``months`` of running cost, unit costs from the scenario).  Each is simulated
 in batches of replications on common random numbers and judged constraint by
-constraint with a one-sided Student-t bound (Bonferroni across constraints): met
+constraint with a one-sided bound of the reports' interval (Bonferroni across constraints): met
 when the bound clears the limit, missed when the opposite bound does, and given
 another batch only while it is undecided, so replications go where a decision is
 close.  More capacity never makes a queue worse, so a candidate that misses rules
@@ -15,7 +15,6 @@ to miss (or could not be decided within ``max_replications``).
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,14 +22,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy import stats
-
 from scenarios.errors import ScenarioValueError
 from scenarios.kpi import GROUP_KPIS, RESOURCE_KPIS, STATION_KPIS, ReplicationResult
 from scenarios.parallel import Job, JobFailure
 from scenarios.results import cost
 from scenarios.schema import Scenario, load_scenario
+from scenarios.statistics import estimate
 
 _CONSTRAINT = re.compile(r"^\s*([a-z0-9_]+)\s*(?:\[\s*([A-Za-z0-9_-]+)\s*\])?\s*(<=|>=)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*$")
 _RANGE = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*=\s*(\d+)\s*\.\.\s*(\d+)\s*$")
@@ -129,15 +126,16 @@ class Bound:
 
 
 def bounds(values: Sequence[float | None], confidence: float) -> Bound | None:
-    """None when a replication could not measure the KPI (a wait where nobody was served)."""
+    """One-sided bounds at ``confidence`` each: the two ends of the reports' interval at ``2 confidence - 1``.
+
+    The same interval as every report's (skewness-corrected, ``statistics.estimate``), so
+    the optimiser judges a wait as the report shows it.  None when a replication could not
+    measure the KPI (a wait where nobody was served)."""
     if any(v is None for v in values):
         return None
-    x = np.asarray(values, dtype=float)
-    mean = float(x.mean())
-    if len(x) < 2 or float(x.std(ddof=1)) == 0.0:
-        return Bound(mean, mean, mean)
-    half = float(stats.t.ppf(confidence, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return Bound(mean, mean - half, mean + half)
+    interval = estimate(values, confidence=2 * confidence - 1)
+    assert interval is not None  # values are all present
+    return Bound(interval["mean"], interval["ci_low"], interval["ci_high"])
 
 
 @dataclass
