@@ -150,6 +150,17 @@ def print_summary(document: dict[str, Any], how: Format = Format.TABLE) -> None:
         f"capex {cost['capex_cny']:,.0f} CNY, monthly {cost['monthly_cny']:,.0f} CNY",
         highlight=False,
     )
+    console.print(verdict_line(document["verdict"]), highlight=False)
+
+
+def verdict_line(verdict: dict[str, Any]) -> str:
+    """The report's verdict in one line: met, or which service level fails first and by how much."""
+    first = verdict["first"]
+    if first is None:
+        return f"verdict: meets all {len(verdict['checks'])} service levels"
+    interval = "not measured" if first["mean"] is None else f"{first['mean']:.4g} ({first['ci_low']:.4g}–{first['ci_high']:.4g})"
+    word = "misses" if verdict["overall"] == "missed" else "not yet known"
+    return f"verdict: {word}; first {escape(first['level'])}: {interval}"
 
 
 @app.command()

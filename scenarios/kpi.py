@@ -14,8 +14,6 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from twin.clock import Clock
 from twin.entity import Twin
 from twin.feed import STATE, Change
@@ -63,6 +61,8 @@ class _TimeSeries:
         self.values.append(value)
 
     def finish(self) -> None:
+        import numpy as np
+
         t = np.append(np.frombuffer(self.times), self.horizon_s)
         v = np.frombuffer(self.values)
         cumulative = np.concatenate(([0.0], np.cumsum(v * np.diff(t))))
@@ -219,6 +219,8 @@ class KpiCollector:
             self._groups[change.data["group"]].unmet[change.data["need"]] += 1
 
     def result(self, replication: int, seed: int) -> ReplicationResult:
+        import numpy as np  # here, not at the top: the KPI names are read by light commands (service levels)
+
         window = self.horizon_s - self.warmup_s
         resources: dict[str, dict[str, KPI]] = {}
         series: dict[str, Any] = {"bucket_s": SERIES_BUCKET_S, "resources": {}, "battery_cabinets": {}}

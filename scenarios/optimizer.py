@@ -23,31 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.errors import ScenarioValueError
-from scenarios.kpi import GROUP_KPIS, RESOURCE_KPIS, STATION_KPIS, ReplicationResult
+from scenarios.kpi import ReplicationResult
 from scenarios.parallel import Job, JobFailure
 from scenarios.results import cost
 from scenarios.schema import Scenario, load_scenario
+from scenarios.service_levels import Constraint, Judgement, judge, parse_constraint
 from scenarios.statistics import estimate
 
-_CONSTRAINT = re.compile(r"^\s*([a-z0-9_]+)\s*(?:\[\s*([A-Za-z0-9_-]+)\s*\])?\s*(<=|>=)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*$")
 _RANGE = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*=\s*(\d+)\s*\.\.\s*(\d+)\s*$")
-
-
-@dataclass(frozen=True)
-class Constraint:
-    text: str
-    kpi: str
-    section: str
-    """resources, groups or station"""
-    target: str | None
-    op: str
-    limit: float
-
-    def value(self, result: ReplicationResult) -> float | None:
-        if self.section == "station":
-            return result.station[self.kpi]
-        table = result.resources if self.section == "resources" else result.groups
-        return table[self.target or ""][self.kpi]
 
 
 @dataclass(frozen=True)
@@ -65,30 +48,6 @@ def parse_range(text: str) -> Range:
     if low > high:
         raise ScenarioValueError(f"--vary {text!r}: LO must not exceed HI")
     return Range(key, low, high)
-
-
-def parse_constraint(text: str, scenario: Scenario) -> Constraint:
-    match = _CONSTRAINT.match(text)
-    if not match:
-        raise ScenarioValueError(
-            f"--constraint {text!r}: write KPI[ID] <= NUMBER (or >=), e.g. 'wait_p95_s[microwave] <= 180' or 'peak_occupancy <= 20'"
-        )
-    kpi, target, op, limit = match.group(1), match.group(2), match.group(3), float(match.group(4))
-    devices = {d.id for d in scenario.station.devices}
-    groups = {g.name for g in scenario.population.groups}
-    if target is None:
-        if kpi not in STATION_KPIS:
-            raise ScenarioValueError(f"--constraint {text!r}: station KPIs are {', '.join(STATION_KPIS)}; a device's or group's needs [ID]")
-        return Constraint(text, kpi, "station", None, op, limit)
-    if target in devices:
-        if kpi not in RESOURCE_KPIS:
-            raise ScenarioValueError(f"--constraint {text!r}: a device's KPIs are {', '.join(RESOURCE_KPIS)}")
-        return Constraint(text, kpi, "resources", target, op, limit)
-    if target in groups:
-        if kpi not in GROUP_KPIS:
-            raise ScenarioValueError(f"--constraint {text!r}: a group's KPIs are {', '.join(GROUP_KPIS)}")
-        return Constraint(text, kpi, "groups", target, op, limit)
-    raise ScenarioValueError(f"--constraint {text!r}: no device or group {target!r}; devices: {', '.join(sorted(devices))}")
 
 
 class Verdict(StrEnum):
@@ -183,12 +142,12 @@ class Optimiser:
                 candidate.verdict = Verdict.MISSES
                 self._rule_out_below(candidate)
                 return
-            worst, best = (bound.high, bound.low) if constraint.op == "<=" else (bound.low, bound.high)
-            if (best > constraint.limit) if constraint.op == "<=" else (best < constraint.limit):
+            judgement = judge(constraint, bound.low, bound.high)
+            if judgement is Judgement.MISSED:
                 candidate.verdict = Verdict.MISSES
                 self._rule_out_below(candidate)
                 return
-            if (worst > constraint.limit) if constraint.op == "<=" else (worst < constraint.limit):
+            if judgement is Judgement.UNKNOWN:
                 met = False
         if met:
             candidate.verdict = Verdict.MEETS

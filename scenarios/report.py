@@ -64,6 +64,13 @@ td small, td code {{ color: #6b7280; }}
 code {{ font-size: .85em; }}
 .note {{ color: #4b5563; font-size: .85rem; }}
 footer {{ margin-top: 2.5rem; color: #6b7280; font-size: .8rem; }}
+.verdict {{ border-left: 6px solid #6b7280; background: #f3f4f6; padding: .6rem 1rem; margin: .6rem 0; }}
+.verdict.met {{ border-color: #15803d; background: #f0fdf4; }}
+.verdict.missed {{ border-color: #b91c1c; background: #fef2f2; }}
+.verdict.unknown {{ border-color: #b45309; background: #fffbeb; }}
+.verdict .headline {{ font-size: 1.15rem; font-weight: bold; margin: 0 0 .2rem; }}
+tr.missed td {{ background: #fef2f2; }}
+tr.unknown td {{ background: #fffbeb; }}
 """
 
 
@@ -75,6 +82,7 @@ def write_report(document: Document, path: Path, lang: str = "zh") -> None:
     page_lang = t("html_lang", lang)  # an unknown language fails before any work
     title = f"{t('report_title', lang)}: {document['scenario']['title']}"
     sections = [
+        _verdict_section(document, lang),
         _scenario_section(document, lang),
         _resources_section(document, lang),
         _groups_section(document, lang),
@@ -281,6 +289,38 @@ def _quiet_note(names: Sequence[str], key: str, lang: str) -> str:
 
 
 # ---- simulation report sections ---------------------------------------------------------
+
+
+def _verdict_section(document: Document, lang: str) -> Section:
+    """First, for the chairman: met or not, which device fails first, and the cost; each service level below it."""
+    verdict = document["verdict"]
+    first = verdict["first"]
+    headline = t(f"verdict.{verdict['overall']}", lang).format(first=_level_name(document, first, lang) if first else "")
+    capex, monthly = _number(verdict["capex_cny"], "capex_cny"), _number(verdict["monthly_cny"], "monthly_cny")
+    cost = t("verdict.cost", lang).format(capex=capex, monthly=monthly)
+    rows = []
+    for check in verdict["checks"]:
+        kpi = check["kpi"]
+        level = f"{t('kpi.' + kpi, lang)} {'≤' if check['op'] == '<=' else '≥'} {_number(check['limit'], kpi)}"
+        simulated = _estimate_html(check if check["mean"] is not None else None, kpi)
+        cells = [_esc(level), simulated, _esc(t("judgement." + check["judgement"], lang))]
+        rows.append(_row(_esc(_level_target(document, check, lang)), cells, check["judgement"]))
+    head = [t("col.resource", lang), t("col.level", lang), t("col.simulated", lang), t("col.judgement", lang)]
+    box = f'<div class="verdict {verdict["overall"]}"><p class="headline">{_esc(headline)}</p><p>{_esc(cost)}</p></div>'
+    return "verdict", t("sec.verdict", lang), box + _table(head, rows, "verdict-table")
+
+
+def _level_target(document: Document, check: Mapping[str, Any], lang: str) -> str:
+    if check["section"] == "resources":
+        return _resource_name(check["target"], document["resources"].get(check["target"], {}))
+    if check["section"] == "groups":
+        return _group_name(check["target"], lang)
+    return t("verdict.station", lang)
+
+
+def _level_name(document: Document, check: Mapping[str, Any], lang: str) -> str:
+    """ "微波炉 · 95 分位等待（秒）": who and what, in the reader's words, never an id."""
+    return f"{_level_target(document, check, lang)} · {t('kpi.' + check['kpi'], lang)}"
 
 
 def _scenario_section(document: Document, lang: str) -> Section:

@@ -17,6 +17,7 @@ import numpy as np
 from scenarios.kpi import ReplicationResult
 from scenarios.model import run_replication
 from scenarios.schema import Scenario
+from scenarios.service_levels import station_levels, verdict
 from scenarios.statistics import CONFIDENCE, difference, estimate, kpi_range
 from twin.feed import Subscriber
 
@@ -69,7 +70,7 @@ def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str
         }
         for rid in runs[0].resources
     }
-    return {
+    document: dict[str, Any] = {
         "schema": SCHEMA,
         "scenario": {
             "name": scenario.name,
@@ -81,6 +82,7 @@ def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str
             "seed": scenario.seed,
             "replications": len(runs),
             "overrides": dict(scenario.overrides),
+            "service_levels": list(scenario.service_levels),
         },
         "confidence": CONFIDENCE,
         "resources": resources,
@@ -92,6 +94,8 @@ def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str
             {"replication": r.replication, "seed": r.seed, "resources": r.resources, "groups": r.groups, "station": r.station} for r in runs
         ],
     }
+    document["verdict"] = verdict(document, station_levels(scenario, resources))
+    return document
 
 
 def cost(scenario: Scenario) -> dict[str, Any]:

@@ -316,6 +316,8 @@ class ScenarioSection(_Strict):
     warmup: Duration = 0.0
     replications: Annotated[int, Field(ge=1, le=10_000)] = 10
     seed: Annotated[int, Field(ge=0)] = 1
+    service_levels: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)] = []
+    """What the station must achieve, as "wait_p95_s[microwave] <= 180"; none: every serving device's p95 wait <= 3 min."""
 
     @model_validator(mode="before")
     @classmethod
@@ -685,6 +687,8 @@ class Scenario:
     temp_c: tuple[float, ...]
     rain: tuple[bool, ...]
     overrides: tuple[tuple[str, str], ...] = ()
+    service_levels: tuple[str, ...] = ()
+    """As written in the file (scenarios/service_levels.py reads them); empty: the planners' default."""
 
 
 # ---- loading -----------------------------------------------------------------------
@@ -871,7 +875,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
     population = _population(parsed, {d.id: d.kind for d in station.devices}, source)
     temp_c, rain = parsed.weather.hourly()
     s = parsed.scenario
-    return Scenario(
+    scenario = Scenario(
         source=source,
         name=s.name,
         title=s.title or s.name,
@@ -886,7 +890,20 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         temp_c=temp_c,
         rain=rain,
         overrides=applied,
+        service_levels=tuple(s.service_levels),
     )
+    if scenario.service_levels:
+        from scenarios.service_levels import parse_constraint  # the KPI names, without numpy
+
+        problems = []
+        for index, text in enumerate(scenario.service_levels):
+            try:
+                parse_constraint(text, scenario, f"{source}: scenario.service_levels.{index}:")
+            except ScenarioValueError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ScenarioValueError("\n".join(problems))
+    return scenario
 
 
 def _population(parsed: ScenarioFile, kinds: dict[str, str], source: str) -> PopulationConfig:
