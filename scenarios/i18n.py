@@ -17,6 +17,8 @@ and ``t_default`` falls back to the scenario's own name for the rest.
 
 from __future__ import annotations
 
+import re
+
 from actors.registry import DEVICE_KINDS
 
 LANGUAGES = ("zh", "en")
@@ -28,6 +30,14 @@ _WORDS: dict[str, dict[str, str]] = {
         "comparison_title": "方案比较报告",
         "generated_by": "由云小驿驿站仿真器生成。所有数值为各次重复仿真的均值，方括号内为置信区间。",
         "contents": "目录",
+        # what a variant changed (scenarios/changes.py)
+        "measure": "台",
+        "measure.seat": "个",
+        "measure.toilet": "间",
+        "measure.charging_point": "个",
+        "measure.locker_bank": "格",
+        "measure.people": "人",
+        "field.units": "数量",
         # sections
         "sec.scenario": "情景",
         "sec.verdict": "结论",
@@ -470,6 +480,14 @@ _WORDS: dict[str, dict[str, str]] = {
             "Every number is the mean over replications; brackets hold its confidence interval."
         ),
         "contents": "Contents",
+        # what a variant changed (scenarios/changes.py)
+        "measure": "",
+        "measure.seat": "",
+        "measure.toilet": "",
+        "measure.charging_point": "",
+        "measure.locker_bank": "",
+        "measure.people": "",
+        "field.units": "units",
         "sec.scenario": "Scenario",
         "sec.verdict": "Verdict",
         "verdict.met": "Meets every service level.",
@@ -919,6 +937,20 @@ def _strings(lang: str) -> dict[str, str]:
         return TEXT[lang]
     except KeyError:
         raise ValueError(f"unknown report language {lang!r}; use one of {', '.join(LANGUAGES)}") from None
+
+
+BILINGUAL = re.compile(r"^(\S*[\u3400-\u9fff]\S*)\s+([\x20-\x7e]+)$")
+"""A bilingual label, "微波炉 Microwave": the Chinese word first, then the English words (as app.js's labelFor)."""
+
+
+def in_language(text: str, lang: str) -> str:
+    """The reader's half of a bilingual name: a title "夏季高温周 / Summer heat-wave week" or a label "微波炉 Microwave";
+    any other text as it is (a name the scenario gave in one language only)."""
+    halves = text.split(" / ")
+    if len(halves) == 2 and all(h.strip() for h in halves):
+        return halves[0 if lang == "zh" else 1].strip()
+    match = BILINGUAL.match(text)
+    return match.group(1 if lang == "zh" else 2) if match else text
 
 
 def t(key: str, lang: str) -> str:
