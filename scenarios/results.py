@@ -82,6 +82,7 @@ def summarise(scenario: Scenario, runs: Sequence[ReplicationResult]) -> dict[str
             "seed": scenario.seed,
             "replications": len(runs),
             "overrides": dict(scenario.overrides),
+            "changes": dict(scenario.changes),
             "service_levels": list(scenario.service_levels),
         },
         "confidence": CONFIDENCE,

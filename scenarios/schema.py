@@ -8,6 +8,7 @@ and what is allowed.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import tomllib
@@ -36,9 +37,11 @@ from actors import distribution as dist
 from actors.distribution import Distribution
 from actors.population import ArrivalStream, NeedRule, PopulationConfig, WeatherResponse, WorkerGroup
 from actors.registry import DEVICE_KINDS
+from scenarios.changes import change_phrases
 from scenarios.climate import NAMED_DAYS, Day, hourly
 from scenarios.errors import ScenarioValueError
 from scenarios.files import ARRIVAL_SHAPES, read_observations, read_scenario_tree, weather_form_wins
+from scenarios.i18n import LANGUAGES
 from scenarios.profiles import PROFILES, day_share, hourly_share
 from scenarios.units import parse_duration, parse_window
 
@@ -687,6 +690,8 @@ class Scenario:
     temp_c: tuple[float, ...]
     rain: tuple[bool, ...]
     overrides: tuple[tuple[str, str], ...] = ()
+    changes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(language, the overrides in its words: "微波炉 2 → 1 台"): what names a variant in a report."""
     service_levels: tuple[str, ...] = ()
     """As written in the file (scenarios/service_levels.py reads them); empty: the planners' default."""
 
@@ -865,6 +870,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
     path = Path(path)
     source = str(path)
     raw = read_scenario_tree(path) if raw is None else raw
+    base = copy.deepcopy(raw) if overrides else raw
     applied = apply_overrides(raw, overrides or [], source)
     overridden = [key for key, _ in applied]
     try:
@@ -890,6 +896,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         temp_c=temp_c,
         rain=rain,
         overrides=applied,
+        changes=tuple((lang, tuple(change_phrases(base, applied, lang))) for lang in LANGUAGES),
         service_levels=tuple(s.service_levels),
     )
     if scenario.service_levels:
