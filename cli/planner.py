@@ -29,6 +29,7 @@ from cli.common import (
     fail,
     fmt,
     load,
+    resolve,
     run_with_progress,
     write_outputs,
 )
@@ -294,11 +295,14 @@ def check(
     scenario: Annotated[str, typer.Argument(help="Scenario file, or a library name.")],
     overrides: SetOption = None,
 ) -> None:
-    """Check a scenario without running it: every mistake at once, one line each (exit 2), else what it holds."""
+    """Check a scenario without running it: every mistake at once, one line each with the key's line (exit 2), else what it holds."""
+    from scenarios.lines import locate
+
     try:
         loaded = load(scenario, overrides or [], None)
     except ScenarioError as exc:
-        raise fail(exc) from None
+        path = resolve(scenario)
+        raise fail(locate(exc, path.read_text(encoding="utf-8")) if path.is_file() else exc) from None
     units = sum(getattr(d.config, "units", 1) for d in loaded.station.devices)
     console.print(
         f"[green]ok[/green]: {escape(loaded.title)} — {len(loaded.station.devices)} devices ({units} units), "

@@ -14,12 +14,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from scenarios.errors import ScenarioFileError, ScenarioValueError
+from scenarios.errors import Problem, ScenarioFileError, ScenarioValueError
 
 MOST_NESTING = 32
 """Tables and arrays deeper than this are no scenario: refused before anything walks them."""
 _DOTTED_TOO_DEEP = re.compile(r"(?:(?:[A-Za-z0-9_-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*\.[ \t]*){" + str(MOST_NESTING) + ",}")
 """A key of more segments than MOST_NESTING: found before parsing, as tomllib takes quadratic time over one."""
+_TOML_AT = re.compile(r"\(at line (\d+), column \d+\)")
+"""Where tomllib says a file stops being TOML (its error has no line attribute before Python 3.14)."""
+_MOST = {"most": str(MOST_NESTING)}
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -37,16 +40,18 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
     dotted = _DOTTED_TOO_DEEP.search(text)
     if dotted is not None:
         line = text.count("\n", 0, dotted.start()) + 1
-        raise ScenarioFileError(f"{source}: line {line}: a key nested more than {MOST_NESTING} deep")
+        raise ScenarioFileError(Problem(source, "", f"a key nested more than {MOST_NESTING} deep", "too_deep", _MOST, line=line))
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioFileError(f"{source}: not valid TOML: {exc}") from None
+        at = _TOML_AT.search(str(exc))
+        where = int(at.group(1)) if at else None
+        raise ScenarioFileError(Problem(source, "", f"not valid TOML: {exc}", "toml", {"detail": str(exc)[:200]}, line=where)) from None
     except RecursionError:  # tomllib recurses into nested arrays and inline tables
-        raise ScenarioFileError(f"{source}: nested more than {MOST_NESTING} deep") from None
+        raise ScenarioFileError(Problem(source, "", f"nested more than {MOST_NESTING} deep", "too_deep", _MOST)) from None
     too_deep = _deeper_than(raw, MOST_NESTING)
     if too_deep is not None:
-        raise ScenarioFileError(f"{source}: {too_deep}: nested more than {MOST_NESTING} deep")
+        raise ScenarioFileError(Problem(source, too_deep, f"nested more than {MOST_NESTING} deep", "too_deep", _MOST))
     return raw
 
 

@@ -39,7 +39,7 @@ from actors.population import ArrivalStream, NeedRule, PopulationConfig, Weather
 from actors.registry import DEVICE_KINDS
 from scenarios.changes import change_phrases
 from scenarios.climate import NAMED_DAYS, Day, hourly
-from scenarios.errors import ScenarioValueError
+from scenarios.errors import Problem, ScenarioValueError
 from scenarios.files import ARRIVAL_SHAPES, read_observations, read_scenario_tree, weather_form_wins
 from scenarios.i18n import LANGUAGES
 from scenarios.profiles import PROFILES, day_share, hourly_share
@@ -706,7 +706,10 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> t
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key or any(not part for part in key.split(".")):
-            raise ScenarioValueError(f"--set {item!r}: write KEY=VALUE with a dotted key, e.g. devices.microwave.units=3")
+            raise ScenarioValueError(
+                Problem("", "", f"--set {item!r}: write KEY=VALUE with a dotted key, e.g. devices.microwave.units=3", "override_form",
+                        {"override": item[:100]})
+            )  # fmt: skip
         try:
             value = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -720,7 +723,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> t
             if child is None and isinstance(node, dict):
                 child = node[part] = {}
             if not isinstance(child, dict):
-                raise ScenarioValueError(f"{source}: --set {key}: {'.'.join(parts[: depth + 1])} is a value, not a table")
+                table = ".".join(parts[: depth + 1])
+                raise ScenarioValueError(Problem(source, key, f"{table} is a value, not a table", "not_a_table", {"table": table}, key))
             node = child
         if parts[-1] in ARRIVAL_SHAPES:
             for other in ARRIVAL_SHAPES:
@@ -733,32 +737,39 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> t
 
 def _format_errors(
     source: str, prefix: str, error: ValidationError, model: type[BaseModel] | None = None, overridden: Sequence[str] = ()
-) -> list[str]:
-    lines = []
+) -> list[Problem]:
+    """Each of pydantic's errors as a Problem: its type is the catalog code, its context the parameters."""
+    problems = []
     for item in error.errors(include_url=False):
         loc = [str(p) for p in item["loc"] if not (isinstance(p, str) and p in _TAGS)]
         key = ".".join(([prefix] if prefix else []) + loc) or "(top level)"
-        origin = _origin(source, key, overridden)
         message = item["msg"].removeprefix("Value error, ")
+        code = item["type"]
+        params = {name: str(value) for name, value in (item.get("ctx") or {}).items() if name != "error"}
         if item["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, item["loc"][:-1])
             message = "unknown key" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
+            params = {"allowed": ", ".join(allowed)}
         elif item["type"] == "missing":
             message = "required key is missing"
         elif item["type"] == "union_tag_invalid":
             message = f"unknown dist {item['input'].get('dist')!r}; one of {', '.join(sorted(_TAGS))}"
+            params = {"tag": str(item["input"].get("dist"))[:40], "allowed": ", ".join(sorted(_TAGS))}
         elif item["type"] == "union_tag_not_found":
             message = f"a distribution needs dist = one of {', '.join(sorted(_TAGS))}"
-        lines.append(f"{origin}: {key}: {message}")
-    return lines
+            params = {"allowed": ", ".join(sorted(_TAGS))}
+        elif item["type"] == "value_error":
+            code = "text"  # a validator's own words: English only
+        problems.append(Problem(source, key, message, code, params, _origin(key, overridden)))
+    return problems
 
 
-def _origin(source: str, key: str, overridden: Sequence[str]) -> str:
-    """Blame the --set that wrote a key, not the file, when one did."""
+def _origin(key: str, overridden: Sequence[str]) -> str | None:
+    """The --set that wrote a key, when one did: it is to blame, not the file."""
     for written in overridden:
         if key == written or key.startswith(written + ".") or written.startswith(key + "."):
-            return f"{source} (--set {written})"
-    return source
+            return written
+    return None
 
 
 _TAGS = {"constant", "exponential", "uniform", "triangular", "lognormal", "gamma", "weibull", "empirical"}
@@ -807,52 +818,25 @@ def load_station(path: str | Path, overrides: list[str] | None = None, raw: dict
     try:
         parsed = StationFile.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioValueError("\n".join(_format_errors(source, "", exc, StationFile, overridden))) from None
+        problems = [*_format_errors(source, "", exc, StationFile, overridden), *_device_problems(raw, source, overridden)]
+        raise ScenarioValueError(*problems) from None
     return _station(parsed, source, overridden)
 
 
 def _station(parsed: StationFile, source: str, overridden: Sequence[str]) -> Station:
-    devices = []
-    problems: list[str] = []
-    for device_id, table in parsed.devices.items():
-        if device_id in RESERVED_IDS:
-            problems.append(f"{source}: devices.{device_id}: the id {device_id!r} is the station's own; choose another")
-            continue
-        kind = table.get("kind")
-        if kind not in DEVICE_KINDS:
-            what = "missing" if kind is None else f"unknown kind {kind!r}"
-            problems.append(f"{source}: devices.{device_id}.kind: {what}; one of {', '.join(sorted(DEVICE_KINDS))}")
-            continue
-        config_cls = DEVICE_KINDS[kind].config
-        model = _dataclass_model(config_cls, kind)
-        try:
-            validated = model.model_validate(table)
-            config = _to_config(config_cls, dict(validated))
-        except ValidationError as exc:
-            problems += _format_errors(source, f"devices.{device_id}", exc, model, overridden)
-            continue
-        except ValueError as exc:
-            problems.append(f"{source}: devices.{device_id}: {exc}")
-            continue
-        at = validated.at  # type: ignore[attr-defined]
-        floor = parsed.station.floor
-        if at is not None and (at[0] > floor.width_m or at[1] > floor.depth_m):
-            problems.append(
-                f"{source}: devices.{device_id}.at: ({at[0]:g}, {at[1]:g}) is off the {floor.width_m:g} m x {floor.depth_m:g} m floor"
-            )
-            continue
-        devices.append(Device(device_id, kind, table.get("label") or device_id, config, at))
+    devices, problems = _devices(parsed.devices, parsed.station.floor, source, overridden)
     if problems:
-        raise ScenarioValueError("\n".join(problems))
+        raise ScenarioValueError(*problems)
     if parsed.automations is not None:
         known = {d.id for d in devices} | {WEATHER_ID}
-        missing = [
-            f"{source}: automations.rules.{index}.{key}: no device {entity!r}; devices are {', '.join(sorted(known))}"
-            for index, key, entity in parsed.automations.entities()
-            if entity not in known
-        ]
+        missing = []
+        for index, key, entity in parsed.automations.entities():
+            if entity not in known:
+                where, named = f"automations.rules.{index}.{key}", ", ".join(sorted(known))
+                missing.append(Problem(source, where, f"no device {entity!r}; devices are {named}", "no_device",
+                                       {"device": entity, "devices": named}, _origin(where, overridden)))  # fmt: skip
         if missing:
-            raise ScenarioValueError("\n".join(missing))
+            raise ScenarioValueError(*missing)
     return Station(
         id=parsed.station.id,
         devices=tuple(devices),
@@ -863,6 +847,55 @@ def _station(parsed: StationFile, source: str, overridden: Sequence[str]) -> Sta
         settings=tuple({**parsed.broker.settings(), **parsed.security.settings()}.items()),
         source=source,
     )
+
+
+def _devices(
+    tables: Mapping[str, Any], floor: FloorSection | None, source: str, overridden: Sequence[str]
+) -> tuple[list[Device], list[Problem]]:
+    """Each device table validated against its kind's config: the devices, and every problem of every table."""
+    devices = []
+    problems: list[Problem] = []
+    for device_id, table in tables.items():
+        key = f"devices.{device_id}"
+        if device_id in RESERVED_IDS:
+            problems.append(Problem(source, key, f"the id {device_id!r} is the station's own; choose another", "reserved_id",
+                                    {"id": device_id}, _origin(key, overridden)))  # fmt: skip
+            continue
+        kind = table.get("kind")
+        if kind not in DEVICE_KINDS:
+            what = "missing" if kind is None else f"unknown kind {kind!r}"
+            allowed = ", ".join(sorted(DEVICE_KINDS))
+            problems.append(Problem(source, f"{key}.kind", f"{what}; one of {allowed}", "missing" if kind is None else "unknown_kind",
+                                    {"kind": str(kind)[:40], "allowed": allowed}, _origin(f"{key}.kind", overridden)))  # fmt: skip
+            continue
+        config_cls = DEVICE_KINDS[kind].config
+        model = _dataclass_model(config_cls, kind)
+        try:
+            validated = model.model_validate(table)
+            config = _to_config(config_cls, dict(validated))
+        except ValidationError as exc:
+            problems += _format_errors(source, key, exc, model, overridden)
+            continue
+        except ValueError as exc:
+            problems.append(Problem(source, key, str(exc), override=_origin(key, overridden)))
+            continue
+        at = validated.at  # type: ignore[attr-defined]
+        if floor is not None and at is not None and (at[0] > floor.width_m or at[1] > floor.depth_m):
+            where, width, depth = f"({at[0]:g}, {at[1]:g})", f"{floor.width_m:g}", f"{floor.depth_m:g}"
+            problems.append(Problem(source, f"{key}.at", f"{where} is off the {width} m x {depth} m floor", "off_floor",
+                                    {"at": where, "width": width, "depth": depth}, _origin(f"{key}.at", overridden)))  # fmt: skip
+            continue
+        devices.append(Device(device_id, kind, table.get("label") or device_id, config, at))
+    return devices, problems
+
+
+def _device_problems(raw: Mapping[str, Any], source: str, overridden: Sequence[str]) -> list[Problem]:
+    """The device tables' own problems, when the file's other tables already failed: every mistake is told at once."""
+    tables = raw.get("devices")
+    if not isinstance(tables, Mapping):
+        return []
+    well_formed = {str(k): v for k, v in tables.items() if isinstance(v, Mapping) and re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", str(k))}
+    return _devices(well_formed, None, source, overridden)[1]
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dict[str, Any] | None = None) -> Scenario:
@@ -876,7 +909,8 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
     try:
         parsed = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioValueError("\n".join(_format_errors(source, "", exc, ScenarioFile, overridden))) from None
+        problems = [*_format_errors(source, "", exc, ScenarioFile, overridden), *_device_problems(raw, source, overridden)]
+        raise ScenarioValueError(*problems) from None
     station = _station(parsed, source, overridden)
     population = _population(parsed, {d.id: d.kind for d in station.devices}, source)
     temp_c, rain = parsed.weather.hourly()
@@ -905,40 +939,50 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         problems = []
         for index, text in enumerate(scenario.service_levels):
             try:
-                parse_constraint(text, scenario, f"{source}: scenario.service_levels.{index}:")
+                parse_constraint(text, scenario, "")
             except ScenarioValueError as exc:
-                problems.append(str(exc))
+                key = f"scenario.service_levels.{index}"
+                problems.append(Problem(source, key, str(exc).strip(), override=_origin(key, overridden)))
         if problems:
-            raise ScenarioValueError("\n".join(problems))
+            raise ScenarioValueError(*problems)
     return scenario
 
 
 def _population(parsed: ScenarioFile, kinds: dict[str, str], source: str) -> PopulationConfig:
-    problems = []
+    problems: list[Problem] = []
+
+    def problem(key: str, message: str, code: str = "text", **params: str) -> None:
+        problems.append(Problem(source, key, message, code, params))
+
     pop = parsed.population
     if pop.door is not None and kinds.get(pop.door) != "door":
-        problems.append(f"{source}: population.door: {pop.door!r} is not a device of kind door")
+        problem("population.door", f"{pop.door!r} is not a device of kind door", "not_a_door", device=pop.door)
     for name, need in parsed.needs.items():
         kind = kinds.get(need.device)
         if kind is None:
-            problems.append(f"{source}: needs.{name}.device: no device {need.device!r}; devices are {', '.join(kinds)}")
+            problem(
+                f"needs.{name}.device",
+                f"no device {need.device!r}; devices are {', '.join(kinds)}",
+                "no_device",
+                device=need.device,
+                devices=", ".join(kinds),
+            )
         elif not DEVICE_KINDS[kind].serves_workers:
-            problems.append(f"{source}: needs.{name}.device: {need.device!r} is a {kind}, which serves nobody")
+            problem(f"needs.{name}.device", f"{need.device!r} is a {kind}, which serves nobody", "serves_nobody", device=need.device)
         if need.hold_like is not None and need.hold_like not in parsed.needs:
-            problems.append(f"{source}: needs.{name}.hold_like: no need {need.hold_like!r}")
+            problem(f"needs.{name}.hold_like", f"no need {need.hold_like!r}", "no_need", need=need.hold_like)
     groups = []
     for group_name, group in pop.groups.items():
         for need_name in group.needs:
             if need_name not in parsed.needs:
-                problems.append(f"{source}: population.groups.{group_name}.needs.{need_name}: no such need in [needs]")
+                problem(f"population.groups.{group_name}.needs.{need_name}", "no such need in [needs]", "no_need", need=need_name)
         streams = []
         for stream_name, stream in group.streams.items():
             for need_name in stream.needs:
                 if need_name not in parsed.needs:
-                    problems.append(
-                        f"{source}: population.groups.{group_name}.streams.{stream_name}.needs: no need {need_name!r}; "
-                        f"needs are {', '.join(parsed.needs) or '(none)'}"
-                    )
+                    known_needs = ", ".join(parsed.needs) or "(none)"
+                    where = f"population.groups.{group_name}.streams.{stream_name}.needs"
+                    problem(where, f"no need {need_name!r}; needs are {known_needs}", "no_need", need=need_name)
             if problems:
                 continue
             rules = tuple(_need_rule(n, parsed.needs[n], group.needs.get(n)) for n in stream.needs)
@@ -959,7 +1003,7 @@ def _population(parsed: ScenarioFile, kinds: dict[str, str], source: str) -> Pop
             )
         )
     if problems:
-        raise ScenarioValueError("\n".join(problems))
+        raise ScenarioValueError(*problems)
     r = pop.weather_response
     response = WeatherResponse(tuple(sorted(r.heat_steps)), r.rain, r.cold_below_c, r.cold, r.shelter_from_c)
     return PopulationConfig(tuple(groups), pop.door, response)

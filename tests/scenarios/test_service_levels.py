@@ -71,7 +71,8 @@ def test_a_level_nobody_measured_is_not_known() -> None:
 def test_a_scenario_names_its_own_levels_and_a_bad_one_is_named_with_its_key() -> None:
     scenario = load_scenario(LIBRARY / "mmc.toml", ['scenario.service_levels=["wait_mean_s[server] <= 60", "peak_occupancy <= 50"]'])
     assert scenario.service_levels == ("wait_mean_s[server] <= 60", "peak_occupancy <= 50")
-    with pytest.raises(ScenarioValueError, match=r"mmc\.toml: scenario\.service_levels\.1: 'wait_p95_s\[oven\] <= 180'.*no device"):
+    blamed = r"mmc\.toml \(--set scenario\.service_levels\): scenario\.service_levels\.1: 'wait_p95_s\[oven\] <= 180'.*no device"
+    with pytest.raises(ScenarioValueError, match=blamed):
         load_scenario(LIBRARY / "mmc.toml", ['scenario.service_levels=["wait_p95_s[server] <= 180", "wait_p95_s[oven] <= 180"]'])
 
 
