@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from scenarios.errors import Problem, ScenarioError
+from scenarios.files import MOST_NESTING
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 _SPACE = re.compile(r"[ \t]*")
@@ -32,11 +33,11 @@ class _Defined:
 
 def locate(error: ScenarioError, text: str) -> ScenarioError:
     """``error`` with each problem of the file whose ``text`` this is placed on its key's line (see the module)."""
+    unplaced = [p.line is None and not p.override and p.key for p in error.problems]
+    if not any(unplaced):
+        return error
     defined = _definitions(text)
-    placed = tuple(
-        problem if problem.line is not None or problem.override or not problem.key else problem.at_line(_line(defined, problem))
-        for problem in error.problems
-    )
+    placed = tuple(p.at_line(_line(defined, p)) if find else p for p, find in zip(error.problems, unplaced, strict=True))
     return error.with_problems(placed)
 
 
@@ -46,7 +47,7 @@ def line_of(text: str, key: str, missing: bool = False) -> int | None:
 
 
 def _line(defined: dict[tuple[str, ...], _Defined], problem: Problem) -> int | None:
-    parts = tuple(problem.key.split("."))
+    parts = tuple(problem.key.split(".", MOST_NESTING + 1))  # a key deeper than any file may nest (refused) costs no more
     for length in range(len(parts), 0, -1):
         found = defined.get(parts[:length])
         if found is not None and (length == len(parts) or found.value or problem.code in ("missing", "extra_forbidden")):
@@ -71,6 +72,8 @@ def _definitions(text: str) -> dict[tuple[str, ...], _Defined]:
             if parsed is None:
                 continue
             path, _ = parsed
+            if len(path) > MOST_NESTING:
+                continue  # the file is refused for it; walking it would cost the square of its depth
             if is_array:
                 arrays[path] = arrays.get(path, -1) + 1
                 table = (*_in_arrays(path[:-1], arrays), path[-1], str(arrays[path]))
@@ -82,7 +85,7 @@ def _definitions(text: str) -> dict[tuple[str, ...], _Defined]:
         if parsed is None:
             continue
         path, rest = parsed
-        if not rest.startswith("="):
+        if not rest.startswith("=") or len(path) > MOST_NESTING:
             continue
         defined.setdefault((*table, *path), _Defined(number, True))
         number = _after_value(lines, number - 1, len(line) - len(rest) + 1)

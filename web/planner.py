@@ -25,7 +25,9 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from scenarios.errors import ScenarioError
 from scenarios.files import read_scenario_text, read_scenario_tree
+from scenarios.lines import locate
 from scenarios.results import simulate, to_json, visits_to_simulate
 from scenarios.schema import Scenario, load_scenario
 from station.settings import Settings
@@ -42,21 +44,30 @@ def library() -> list[str]:
     return sorted(p.stem for p in LIBRARY.glob("*.toml"))
 
 
+def title(name: str) -> str:
+    """A library scenario's title ("夏季高温周 / Summer heat-wave week"), read from its file tree without the schema."""
+    return str(read_scenario_tree(LIBRARY / f"{name}.toml").get("scenario", {}).get("title") or name)
+
+
 def validate(name: str | None, text: str | None, overrides: list[str]) -> tuple[str, str, Scenario]:
-    """(scenario name, its TOML, the validated scenario); a ScenarioError names what is wrong."""
-    if text is not None:
-        raw = read_scenario_text(text, "upload", LIBRARY)
-        scenario = load_scenario(Path("upload.toml"), overrides, raw=raw)
-        return scenario.name, text, scenario
-    path = LIBRARY / f"{name}.toml"
-    scenario = load_scenario(path, overrides)
-    return scenario.name, path.read_text(encoding="utf-8"), scenario
+    """(scenario name, its TOML, the validated scenario); a ScenarioError names every mistake, each on its line of the TOML.
+
+    An upload and a library file are read alike (an upload's ``extends`` may name only library files), so a run's
+    stored TOML validates again the same way (``describe``)."""
+    source = "upload.toml" if text is not None else f"{name}.toml"  # never a server path: it is in the results and the report
+    if text is None:
+        text = (LIBRARY / source).read_text(encoding="utf-8")
+    try:
+        raw = read_scenario_text(text, source, LIBRARY)
+        scenario = load_scenario(Path(source), overrides, raw=raw)
+    except ScenarioError as exc:
+        raise locate(exc, text) from None
+    return scenario.name, text, scenario
 
 
-def workers(scenario: Scenario) -> int:
-    """The population the scenario was written for (population.workers), read back from its raw file."""
-    raw = read_scenario_tree(Path(scenario.source)) if Path(scenario.source).is_file() else {}
-    return int(raw.get("population", {}).get("workers", 0))
+def workers(name: str) -> int:
+    """The population a library scenario was written for (population.workers), read from its file tree."""
+    return int(read_scenario_tree(LIBRARY / f"{name}.toml").get("population", {}).get("workers", 0))
 
 
 @dataclass(frozen=True)
@@ -75,15 +86,26 @@ class Budget:
 
 
 class RunRefused(Exception):
-    """The run is over a budget; the message says which, by how much, and what to change."""
+    """The run is over a budget; the message says which, by how much, and what to change (``code`` and ``params``:
+    the same in the page's catalog, ``problem_<code>``)."""
+
+    code = ""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.params = params
 
 
 class TooCostly(RunRefused):
     """The run alone would cost more than any run may."""
 
+    code = "too_costly"
+
 
 class QueueFull(RunRefused):
     """Its owner already has as many runs waiting as they may."""
+
+    code = "queue_full"
 
 
 class Planner:
@@ -110,7 +132,9 @@ class Planner:
             raise TooCostly(
                 f"this run would simulate up to {visits:,.0f} visits ({replications} replications over "
                 f"{scenario.horizon_s / 86400:g} days); a run may simulate at most {self.budget.most_visits:,.0f}: "
-                "shorten the horizon or run fewer replications"
+                "shorten the horizon or run fewer replications",
+                visits=f"{visits:,.0f}",
+                most=f"{self.budget.most_visits:,.0f}",
             )
         with self._admit, self._sessions.begin() as db:
             waiting = db.scalar(

@@ -204,7 +204,7 @@ def test_the_live_feed_resumes_where_it_left_off(client: TestClient, lights: Emu
 
 def test_a_planner_runs_a_scenario_and_reads_its_report(client: TestClient) -> None:
     operator = as_role(client, Role.OPERATOR)
-    assert "rainstorm_day" in client.get("/api/runs/library", headers=operator).json()
+    assert {"name": "rainstorm_day", "title": "暴雨日 / Rainstorm day"} in client.get("/api/runs/library", headers=operator).json()
     bad = client.post("/api/runs", json={"scenario": "rainstorm_day", "overrides": ["devices.microwave.units=0"]}, headers=operator)
     assert bad.status_code == 422 and "devices.microwave.units" in bad.json()["detail"]
     upload = "extends = 'rainstorm_day.toml'\n[devices.microwave]\nunits = 0\n"
@@ -273,7 +273,7 @@ def test_runs_compared_side_by_side(client: TestClient) -> None:
     for run_id in ids:
         wait_for(lambda r=run_id: client.get(f"/api/runs/{r}", headers=admin).json()["status"] == "done", timeout_s=60, what="runs")
     page = client.get(f"/api/runs/compare?ids={ids[0]}&ids={ids[1]}&lang=en", headers=admin)
-    assert page.status_code == 200 and "devices.microwave.units=1" in page.text
+    assert page.status_code == 200 and "#2 10x-population stress day · Horizon 1d → 6h · Warm-up 2h → 1h · Microwave 2 → 1" in page.text
     other = client.post(
         "/api/runs", json={"scenario": "stress_10x", "overrides": ["scenario.horizon=4h", "scenario.warmup=1h"]}, headers=admin
     )

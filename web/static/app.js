@@ -16,6 +16,11 @@ const CHART = { displaylogo: false, responsive: true, displayModeBar: false };  
 // Scenario labels are often bilingual ("微波炉 Microwave"): show the half in the page's language.
 const BILINGUAL = /^(\S*[\u3400-\u9fff]\S*)\s+([\x20-\x7e]+)$/;
 const labelFor = (label) => { const m = BILINGUAL.exec(label || ""); return m ? m[state.lang === "zh" ? 1 : 2] : label; };
+// A scenario's title is bilingual the other way: "夏季高温周 / Summer heat-wave week" (scenarios.i18n.in_language).
+const titleFor = (title) => {
+  const halves = String(title || "").split(" / ");
+  return halves.length === 2 && halves.every((h) => h.trim()) ? halves[state.lang === "zh" ? 0 : 1].trim() : labelFor(title);
+};
 const deviceName = (id) => { const spot = state.plan && state.plan.devices.find((d) => d.id === id); return spot ? labelFor(spot.label) : id; };
 const SVG_NS = "http://www.w3.org/2000/svg";
 // Every time is shown in the station's own zone (the plan says which), whatever zone the browser is in: the
@@ -64,7 +69,9 @@ function applyLanguage() {
     if (document.getElementById("closed-alarms").open) loadClosedAlarms();
     loadDoorLog();
     loadRuns();
+    fillLibrary();
     labelValues();
+    if (state.runError) showRunError(state.runError);
     if (state.detail) showDevice(state.detail, false);
     if (["admin", "auditor"].includes(state.me.role)) loadAudit();
   }
@@ -146,18 +153,26 @@ async function start(me) {
   connectFeed();
   drawOccupancy();
   loadToday();
-  const names = await (await api("GET", "/api/runs/library")).json();
-  const choice = document.getElementById("scenario-choice");
-  choice.innerHTML = names.map((n) => `<option>${esc(n)}</option>`).join("");
-  choice.onchange = showValues;
+  state.library = await (await api("GET", "/api/runs/library")).json();
+  fillLibrary();
+  document.getElementById("scenario-choice").onchange = showValues;
   await showValues();
   loadRuns();
+}
+
+function fillLibrary() {
+  // The library by title, in the page's language; what was chosen stays chosen on a switch.
+  const choice = document.getElementById("scenario-choice");
+  const chosen = choice.value;
+  choice.innerHTML = (state.library || []).map((s) => `<option value="${esc(s.name)}" translate="no">${esc(titleFor(s.title))}</option>`).join("");
+  if (chosen) choice.value = chosen;
 }
 
 async function showValues() {
   // The scenario's values as a form: what a planner changes most (crowd size, how many of each device).
   const name = document.getElementById("scenario-choice").value;
   const summary = await (await api("GET", `/api/runs/library/${name}`)).json();
+  state.labels = summary.labels;  // the scenario's devices, which need not be this station's
   const fields = [["population.workers", summary.workers], ...Object.entries(summary.units).map(([id, units]) => [`devices.${id}.units`, units])];
   const box = document.getElementById("scenario-values");
   box.innerHTML = fields.map(([key, value]) =>
@@ -171,7 +186,7 @@ function labelValues() {
   // "Microwaves (units)", in the page's language; again on a switch, without touching what the planner typed.
   document.querySelectorAll("#scenario-values span[data-for]").forEach((span) => {
     const device = /^devices\.(.+)\.units$/.exec(span.dataset.for);
-    span.textContent = device ? `${t("units_of")}${deviceName(device[1])}` : t("workers");
+    span.textContent = device ? `${t("units_of")}${labelFor((state.labels || {})[device[1]] || deviceName(device[1]))}` : t("workers");
   });
 }
 
@@ -185,8 +200,25 @@ async function startRun(event) {
   const file = form.get("upload");
   const body = file && file.size ? { toml: await file.text() } : { scenario: form.get("scenario") };
   const response = await api("POST", "/api/runs", { ...body, replications: Number(form.get("replications")), overrides });
-  document.getElementById("run-error").textContent = response.ok ? "" : refusal(response.status, await response.json().catch(() => ({})));
+  showRunError(response.ok ? null : { status: response.status, body: await response.json().catch(() => ({})) });
   loadRuns();
+}
+
+function showRunError(refused) {
+  // Every mistake of a scenario at once, each on its line of the file (or with the override that wrote it); kept to be
+  // said again in the other language on a switch.
+  state.runError = refused;
+  const box = document.getElementById("run-error");
+  if (!refused) { box.textContent = ""; return; }
+  const { status, body } = refused;
+  if (body.code !== "invalid_scenario") { box.textContent = refusal(status, body); return; }
+  const items = body.params.problems.map((p) => {
+    const where = p.override ? tf("by_override", { override: p.override }) : p.line ? tf("at_line", { line: p.line }) : "";
+    const words = t(`scenario_problem_${p.code}`);
+    const what = words === `scenario_problem_${p.code}` ? `<span translate="no" lang="en">${esc(p.message)}</span>` : esc(tf(`scenario_problem_${p.code}`, p.params));
+    return `<li>${where ? `<b>${esc(where)}</b> ` : ""}${p.key ? `<code translate="no">${esc(p.key)}</code> ` : ""}${what}</li>`;
+  });
+  box.innerHTML = `<span>${esc(tf("problem_invalid_scenario", body.params))}</span><ul class="problems">${items.join("")}</ul>`;
 }
 
 async function loadRuns() {
@@ -202,17 +234,25 @@ async function loadRuns() {
     row.dataset.run = r.id;
     row.dataset.html = html;
     row.innerHTML = html;
-    if (shown?.querySelector("input.pick:checked")) row.querySelector("input.pick")?.setAttribute("checked", "");  // a pick survives
+    for (const which of ["input.pick", "input.baseline"]) {  // a pick and the baseline survive
+      if (shown?.querySelector(`${which}:checked`)) row.querySelector(which)?.setAttribute("checked", "");
+    }
     return row;
   });
   list.replaceChildren(...rows);
+  list.querySelectorAll("li.run.done .verdict-slot:empty").forEach(showVerdict);
   if (runs.some((r) => r.status === "queued" || r.status === "running")) setTimeout(loadRuns, 1000);
 }
 
 function runRow(r) {
-  return `${r.status === "done" ? `<input type="checkbox" class="pick" value="${r.id}">` : ""}<b>#${r.id}</b> ${named(r.scenario)} <span class="status">${t(r.status)}</span>
+  // "#3 夏季高温周 · 微波炉 2 → 1 台": a run by its scenario's title and what it changed, never by file names and keys.
+  const changes = (r.changes[state.lang] || []).map((c) => ` · ${named(c)}`).join("");
+  const done = r.status === "done";
+  const picks = done ? `<input type="checkbox" class="pick" value="${r.id}" aria-label="${esc(t("compare"))} #${r.id}">
+    <label class="baseline"><input type="radio" class="baseline" name="baseline" value="${r.id}">${esc(t("baseline"))}</label>` : "";
+  return `${picks}<span class="name"><b>#${r.id}</b> ${named(titleFor(r.title))}${changes}</span> <span class="status">${t(r.status)}</span>
     <progress max="${r.replications}" value="${r.done_replications}"></progress>
-    ${r.status === "done" ? `<a target="_blank" href="/api/runs/${r.id}/report?lang=${state.lang}">${t("report")}</a>` : ""}
+    ${done ? `<a target="_blank" href="/api/runs/${r.id}/report?lang=${state.lang}">${t("report")}</a><div class="verdict-slot" data-run="${r.id}"></div>` : ""}
     ${mayCancel(r) ? `<button type="button" class="cancel-run" data-run="${r.id}">${t("cancel_run")}</button>` : ""}
     ${r.error ? `<small class="error">${esc(r.error)}</small>` : ""}`;
 }
@@ -223,9 +263,17 @@ function mayCancel(run) {
   return waiting && (state.me.role === "admin" || (state.me.role === "operator" && run.username === state.me.username));
 }
 
+async function showVerdict(slot) {
+  // The report's own verdict box (server-rendered from its template, escaped there), fetched once per run and language.
+  const key = `${slot.dataset.run}:${state.lang}`;
+  state.verdicts ??= {};
+  state.verdicts[key] ??= api("GET", `/api/runs/${slot.dataset.run}/verdict?lang=${state.lang}`).then((r) => (r.ok ? r.text() : ""));
+  slot.innerHTML = await state.verdicts[key];
+}
+
 async function cancelRun(id) {
   const response = await api("POST", `/api/runs/${id}/cancel`);
-  document.getElementById("run-error").textContent = response.ok ? "" : refusal(response.status, await response.json().catch(() => ({})));
+  showRunError(response.ok ? null : { status: response.status, body: await response.json().catch(() => ({})) });
   loadRuns();
 }
 
@@ -949,8 +997,12 @@ document.getElementById("runs").addEventListener("click", (event) => {
 document.getElementById("detail-field").addEventListener("change", drawDetail);
 document.getElementById("detail-close").addEventListener("click", () => { state.detail = null; document.getElementById("device-detail").hidden = true; });
 document.getElementById("compare").addEventListener("click", () => {
-  const ids = [...document.querySelectorAll("#runs input.pick:checked")].map((box) => `ids=${box.value}`);
-  if (ids.length >= 2) window.open(`/api/runs/compare?${ids.join("&")}&lang=${state.lang}`, "_blank");
+  // The planner says which run the others are measured against: the list is newest first, so no order would do.
+  const baseline = document.querySelector("#runs input.baseline:checked")?.value;
+  const others = [...document.querySelectorAll("#runs input.pick:checked")].map((box) => box.value).filter((id) => id !== baseline);
+  if (!baseline || !others.length) { showRunError(null); document.getElementById("run-error").textContent = t("choose_baseline"); return; }
+  const ids = [baseline, ...others].map((id) => `ids=${id}`).join("&");
+  window.open(`/api/runs/compare?${ids}&baseline=${baseline}&lang=${state.lang}`, "_blank");
 });
 document.getElementById("lang").addEventListener("click", () => {
   state.lang = state.lang === "zh" ? "en" : "zh";
