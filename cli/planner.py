@@ -183,18 +183,21 @@ def compare(
 
     Every variant runs on the baseline's seed, so the differences are not noise.
     """
+    from scenarios.i18n import in_language
     from scenarios.report import write_comparison_report
     from scenarios.results import compare as compare_results
 
     check_lang(lang)
     try:
         baseline = load(scenarios[0], overrides or [], seed)
-        variants: list[tuple[str, Scenario]] = [(baseline.name, baseline)]
+        variants: list[tuple[str, Scenario]] = [(in_language(baseline.title, lang), baseline)]
         for other in scenarios[1:]:
             loaded = load(other, overrides or [], baseline.seed)
-            variants.append((loaded.name, loaded))
+            variants.append((in_language(loaded.title, lang), loaded))
         for item in variant or []:
-            variants.append((item, load(scenarios[0], [*(overrides or []), item], baseline.seed)))
+            loaded = load(scenarios[0], [*(overrides or []), item], baseline.seed)
+            # named by what it changed ("微波炉 2 → 1 台"): its own override, after the common --set ones
+            variants.append((dict(loaded.changes)[lang][len(overrides or [])], loaded))
     except ScenarioError as exc:
         raise fail(exc) from None
     if len(variants) < 2:

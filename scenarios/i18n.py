@@ -38,6 +38,28 @@ _WORDS: dict[str, dict[str, str]] = {
         "measure.locker_bank": "格",
         "measure.people": "人",
         "field.units": "数量",
+        # the reports' verdict, summary and print (scenarios/report.py)
+        "print": "打印",
+        "title_sep": "：",
+        "sec.summary": "概要",
+        "summary.run": "本报告模拟了“{title}”，测量期 {horizon}，重复 {replications} 次，平均每次 {visits} 人次到访。",
+        "summary.changes": "与情景文件相比，本次改动：{changes}。",
+        "summary.busiest": "最忙的设备是{device}，利用率 {utilisation}。",
+        "summary.longest_wait": "等待最久的是{device}：平均等待 {mean} 秒，95% 的人不超过 {p95} 秒。",
+        "summary.no_wait": "测量期内没有人需要排队等待。",
+        "summary.turned_away": "平均每次共有 {total} 人次因排队过长、等不及或满员而没有用上设备，其中{device} {count} 人次。",
+        "summary.peak": "站内最多同时有 {peak} 人。",
+        "summary.unknown": "有的服务水平尚难判断：它的区间跨过了限值，增加重复次数可以判断。",
+        "summary.compared": "以“{baseline}”为基准，比较了 {count} 个方案；各方案用相同的随机数，差异不是偶然波动。",
+        "summary.variant": "“{variant}”：{changes}；{money}。",
+        "summary.variant_same": "“{variant}”：等待和利用率与基准没有显著差异；{money}。",
+        "summary.capex": "投资 {change} 元",
+        "summary.same_capex": "投资不变",
+        "axis.date_format": "%-m月%-d日 %H:%M",
+        "col.first_failing": "最先不达标",
+        "verdict.cheapest": "投资最少的达标方案是“{variant}”：投资 {capex} 元，每月 {monthly} 元。",
+        "verdict.none_missed": "没有一个方案满足全部服务水平。",
+        "verdict.none_unknown": "还没有方案能确定满足全部服务水平：有的区间跨过了限值，需要更多次重复。",
         # sections
         "sec.scenario": "情景",
         "sec.verdict": "结论",
@@ -531,6 +553,38 @@ _WORDS: dict[str, dict[str, str]] = {
         "measure.locker_bank": "",
         "measure.people": "",
         "field.units": "units",
+        # the reports' verdict, summary and print (scenarios/report.py)
+        "print": "Print",
+        "title_sep": ": ",
+        "sec.summary": "Summary",
+        "summary.run": (
+            "This report simulates “{title}” over {horizon} of measurement, {replications} "
+            "replications, with {visits} visits in each on average."
+        ),
+        "summary.changes": "Changed from the scenario file: {changes}.",
+        "summary.busiest": "The busiest device is {device}, at {utilisation} utilisation.",
+        "summary.longest_wait": "People waited longest at {device}: {mean} s on average, and 95% waited {p95} s or less.",
+        "summary.no_wait": "Nobody had to queue during the measurement.",
+        "summary.turned_away": (
+            "In each replication {total} visits on average did not get a device (queue too long, gave "
+            "up waiting, or full); {count} of them at {device}."
+        ),
+        "summary.peak": "At most {peak} people were inside at once.",
+        "summary.unknown": "Some service levels cannot be judged yet: their interval straddles the limit; more replications will tell.",
+        "summary.compared": (
+            "{count} variants compared with the baseline “{baseline}”, on the same random numbers, so differences are not chance."
+        ),
+        "summary.variant": "“{variant}”: {changes}; {money}.",
+        "summary.variant_same": "“{variant}”: no significant difference in waits or utilisation from the baseline; {money}.",
+        "summary.capex": "investment {change} CNY",
+        "summary.same_capex": "the same investment",
+        "axis.date_format": "%b %-d %H:%M",
+        "col.first_failing": "Fails first",
+        "verdict.cheapest": "The cheapest variant that meets every level is “{variant}”: {capex} CNY to build, {monthly} CNY a month.",
+        "verdict.none_missed": "No variant meets every service level.",
+        "verdict.none_unknown": (
+            "No variant is known yet to meet every level: some intervals straddle their limit; more replications will tell."
+        ),
         "sec.scenario": "Scenario",
         "sec.verdict": "Verdict",
         "verdict.met": "Meets every service level.",

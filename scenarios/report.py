@@ -1,77 +1,58 @@
-"""The simulation and comparison documents as one self-contained HTML file each.
+"""The simulation and comparison documents as reports a union chairman reads, on paper or a phone.
 
-Planners email these reports and open them on office PCs, often offline or behind a
-firewall that blocks foreign CDNs, so plotly.js is embedded once, inline, and nothing
-is fetched from the network: no CDN scripts, no web fonts (a stack of CJK system fonts
-instead).  The report only reads the documents of ``scenarios.results``: every number
-shown is in the JSON, formatted, never recomputed, so the two cannot disagree.
-
-Every string a reader sees comes from ``scenarios.i18n``; every string taken from a
-document is escaped with ``html.escape`` (plotly escapes what goes into the charts).
+A report opens with the verdict (each service level met or not, the device that fails
+first, the cost), then a few plain sentences, then the details: tables and charts.
+Everything is named as the station names it (device labels, group names, the
+scenario's title, a variant by what it changed), never by ids or file paths, in the
+reader's language.  The report only reads the documents of ``scenarios.results``:
+every number shown is in the JSON, formatted, never recomputed, so the two cannot
+disagree.  The pages are data (``scenarios.page``), made HTML by one template.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from scenarios.i18n import t, t_default
+from scenarios.i18n import in_language, t, t_default
+from scenarios.page import (
+    Block,
+    Cell,
+    Chart,
+    Facts,
+    Heading,
+    Heat,
+    Note,
+    Page,
+    Row,
+    Section,
+    Table,
+    Verdict,
+    chart,
+    render,
+    shade,
+    time_axis,
+    verdict_fragment,
+)
 
 Document = Mapping[str, Any]
 Estimate = Mapping[str, Any]
-Section = tuple[str, str, str]
-"""(anchor, heading, body HTML) of one section of a page."""
 
 RESOURCE_KPIS = ("wait_mean_s", "wait_p95_s", "utilisation", "queue_mean", "served", "balked", "reneged", "blocked")
 GROUP_KPIS = ("visits", "time_in_station_mean_s", "unmet_needs")
 STATION_KPIS = ("visits", "peak_occupancy", "mean_occupancy", "energy_kwh")
 VARIANT_RESOURCE_KPIS = ("wait_mean_s", "wait_p95_s", "utilisation", "blocked")
 COST_KPIS = ("capex_cny", "monthly_cny")
+REFUSALS = ("balked", "reneged", "blocked")
 VARIANT_CHARTS = {"wait_p95_s": ("sec.p95_by_variant", "axis.p95_s"), "utilisation": ("sec.utilisation_by_variant", "axis.utilisation")}
 """KPI -> (heading, axis title) of the per-variant bar charts."""
 DECIMALS = {"queue_mean": 2, "mean_occupancy": 2, "capex_cny": 0, "monthly_cny": 0}
 """Decimals shown per KPI; one unless listed.  Utilisation is shown in percent."""
-
-FONT_STACK = (
-    '-apple-system, BlinkMacSystemFont, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", '
-    '"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Helvetica Neue", Arial, sans-serif'
-)
-PLOT_CONFIG = {"displaylogo": False, "responsive": True}
-WIDE_HEIGHT = 420
-HEATMAP_HEIGHT = 360
-
-CSS = f"""
-body {{ font-family: {FONT_STACK}; color: #1f2937; line-height: 1.5; max-width: 1200px; margin: 0 auto; padding: 1.5rem; }}
-h1 {{ font-size: 1.6rem; margin: 0 0 .3rem; }}
-h2 {{ font-size: 1.2rem; border-bottom: 2px solid #c0392b; padding-bottom: .2rem; margin-top: 2.2rem; }}
-h3 {{ font-size: 1rem; margin: 1.2rem 0 .2rem; }}
-nav ol {{ columns: 2; font-size: .9rem; }}
-.scroll {{ overflow-x: auto; }}
-table {{ border-collapse: collapse; margin: .6rem 0; font-size: .88rem; font-variant-numeric: tabular-nums; }}
-th, td {{ border: 1px solid #d1d5db; padding: .3rem .55rem; text-align: right; vertical-align: top; }}
-th {{ background: #f3f4f6; text-align: center; }}
-th.name, td.name {{ text-align: left; }}
-tr.total td {{ font-weight: bold; }}
-tr.sig td {{ background: #fff3bf; }}
-td small, td code {{ color: #6b7280; }}
-code {{ font-size: .85em; }}
-.note {{ color: #4b5563; font-size: .85rem; }}
-footer {{ margin-top: 2.5rem; color: #6b7280; font-size: .8rem; }}
-.verdict {{ border-left: 6px solid #6b7280; background: #f3f4f6; padding: .6rem 1rem; margin: .6rem 0; }}
-.verdict.met {{ border-color: #15803d; background: #f0fdf4; }}
-.verdict.missed {{ border-color: #b91c1c; background: #fef2f2; }}
-.verdict.unknown {{ border-color: #b45309; background: #fffbeb; }}
-.verdict .headline {{ font-size: 1.15rem; font-weight: bold; margin: 0 0 .2rem; }}
-tr.missed td {{ background: #fef2f2; }}
-tr.unknown td {{ background: #fffbeb; }}
-"""
 
 
 # ---- public ---------------------------------------------------------------------------
@@ -79,10 +60,23 @@ tr.unknown td {{ background: #fffbeb; }}
 
 def write_report(document: Document, path: Path, lang: str = "zh") -> None:
     """Write the report of one simulation document (``scenarios.results.simulate``) to ``path``."""
-    page_lang = t("html_lang", lang)  # an unknown language fails before any work
-    title = f"{t('report_title', lang)}: {document['scenario']['title']}"
-    sections = [
-        _verdict_section(document, lang),
+    path.write_text(render(simulation_page(document, lang)), encoding="utf-8")
+
+
+def write_comparison_report(comparison: Document, path: Path, lang: str = "zh") -> None:
+    """Write the report of a comparison document (``scenarios.results.compare``) to ``path``."""
+    path.write_text(render(comparison_page(comparison, lang)), encoding="utf-8")
+
+
+def verdict_html(document: Document, lang: str = "zh") -> str:
+    """The report's verdict box alone, as HTML: what the web view's planner shows for a finished run."""
+    return verdict_fragment(_verdict(document, lang), lang)
+
+
+def simulation_page(document: Document, lang: str) -> Page:
+    t("html_lang", lang)  # an unknown language fails before any work
+    title = t("title_sep", lang).join((t("report_title", lang), _title(document, lang)))
+    sections = (
         _scenario_section(document, lang),
         _resources_section(document, lang),
         _groups_section(document, lang),
@@ -94,78 +88,29 @@ def write_report(document: Document, path: Path, lang: str = "zh") -> None:
         _occupancy_section(document, lang),
         *_battery_sections(document, lang),
         _unmet_section(document, lang),
-    ]
-    path.write_text(_page(title, page_lang, lang, sections), encoding="utf-8")
+    )
+    return Page(lang, title, sections, summary=tuple(_summary(document, lang)), verdict=_verdict(document, lang))
 
 
-def write_comparison_report(comparison: Document, path: Path, lang: str = "zh") -> None:
-    """Write the report of a comparison document (``scenarios.results.compare``) to ``path``."""
-    page_lang = t("html_lang", lang)
+def comparison_page(comparison: Document, lang: str) -> Page:
+    t("html_lang", lang)
     baseline = comparison["variants"][comparison["baseline"]]
-    title = f"{t('comparison_title', lang)}: {baseline['scenario']['title']}"
-    sections = [
+    title = t("title_sep", lang).join((t("comparison_title", lang), _title(baseline, lang)))
+    sections = (
         _comparison_header_section(comparison, lang),
         _variants_section(comparison, lang),
         _differences_section(comparison, lang),
         _variant_bars_section(comparison, "wait_p95_s", lang),
         _variant_bars_section(comparison, "utilisation", lang),
         _variant_wait_by_hour_section(comparison, lang),
-    ]
-    path.write_text(_page(title, page_lang, lang, sections), encoding="utf-8")
-
-
-# ---- page and HTML building blocks ----------------------------------------------------
-
-
-def _page(title: str, page_lang: str, lang: str, sections: Sequence[Section]) -> str:
-    nav = "".join(f'<li><a href="#{anchor}">{_esc(heading)}</a></li>' for anchor, heading, _ in sections)
-    body = "".join(f'<section id="{anchor}"><h2>{_esc(heading)}</h2>{content}</section>' for anchor, heading, content in sections)
-    return (
-        f'<!DOCTYPE html>\n<html lang="{page_lang}">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n"
-        f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head>\n<body>\n'
-        f"<h1>{_esc(title)}</h1>\n<nav><h2>{_esc(t('contents', lang))}</h2><ol>{nav}</ol></nav>\n{body}\n"
-        f"<footer>{_esc(t('generated_by', lang))}</footer>\n</body>\n</html>\n"
     )
-
-
-def _esc(value: object) -> str:
-    return html.escape(str(value))
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{_esc(text)}</p>'
-
-
-def _table(head: Sequence[str], rows: Iterable[str], table_id: str) -> str:
-    """``head`` is plain text; ``rows`` are ``<tr>`` strings made by ``_row``."""
-    header = "".join(f'<th class="name">{_esc(h)}</th>' if i == 0 else f"<th>{_esc(h)}</th>" for i, h in enumerate(head))
-    return f'<div class="scroll"><table id="{table_id}"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-
-
-def _row(name_html: str, cells: Iterable[str], css_class: str = "") -> str:
-    """A row whose first cell names it (already HTML) and whose other cells are HTML too."""
-    attribute = f' class="{css_class}"' if css_class else ""
-    return f'<tr{attribute}><td class="name">{name_html}</td>{"".join(f"<td>{c}</td>" for c in cells)}</tr>'
-
-
-def _spanned_rows(name_html: str, rows_cells: Sequence[Sequence[str]]) -> str:
-    """Rows that share one name cell spanning them all."""
-    first, *rest = ["".join(f"<td>{c}</td>" for c in cells) for cells in rows_cells]
-    spanned = f'<tr><td class="name" rowspan="{len(rows_cells)}">{name_html}</td>{first}</tr>'
-    return spanned + "".join(f"<tr>{cells}</tr>" for cells in rest)
-
-
-def _key_value_table(pairs: Iterable[tuple[str, str]], table_id: str) -> str:
-    rows = "".join(f'<tr><th class="name">{_esc(k)}</th><td class="name">{v}</td></tr>' for k, v in pairs)
-    return f'<div class="scroll"><table id="{table_id}"><tbody>{rows}</tbody></table></div>'
+    return Page(lang, title, sections, summary=tuple(_comparison_summary(comparison, lang)), verdict=_comparison_verdict(comparison, lang))
 
 
 # ---- numbers and names ----------------------------------------------------------------
 
 
-def _number(value: float | None, kpi: str) -> str:
+def number(value: float | None, kpi: str) -> str:
     if value is None:
         return "—"
     if kpi == "utilisation":
@@ -174,20 +119,27 @@ def _number(value: float | None, kpi: str) -> str:
     return f"{round(value, decimals) + 0.0:,.{decimals}f}"
 
 
-def _estimate_text(estimate: Estimate | None, kpi: str) -> str:
-    if estimate is None:
+def interval(estimate: Estimate, kpi: str) -> str:
+    return f"[{number(estimate['ci_low'], kpi)}, {number(estimate['ci_high'], kpi)}]"
+
+
+def estimate_text(estimate: Estimate | None, kpi: str) -> str:
+    if estimate is None or estimate.get("mean") is None:
         return "—"
-    return f"{_number(estimate['mean'], kpi)} [{_number(estimate['ci_low'], kpi)}, {_number(estimate['ci_high'], kpi)}]"
+    return f"{number(estimate['mean'], kpi)} {interval(estimate, kpi)}"
 
 
-def _estimate_html(estimate: Estimate | None, kpi: str) -> str:
-    if estimate is None:
-        return "—"
-    interval = f"[{_number(estimate['ci_low'], kpi)}, {_number(estimate['ci_high'], kpi)}]"
-    return f"{_number(estimate['mean'], kpi)} <small>{interval}</small>"
+def estimate_cell(estimate: Estimate | None, kpi: str) -> Cell:
+    if estimate is None or estimate.get("mean") is None:
+        return Cell("—")
+    return Cell(number(estimate["mean"], kpi), interval(estimate, kpi))
 
 
-def _duration(seconds: float, lang: str) -> str:
+def percent(confidence: float) -> str:
+    return f"{100 * confidence:g}%"
+
+
+def duration(seconds: float, lang: str) -> str:
     """7 d 4 h / 7天4小时: the largest whole units, zero parts left out."""
     remaining = round(seconds)
     sep = t("unit.sep", lang)
@@ -203,45 +155,40 @@ def _when(moment: datetime, lang: str) -> str:
     return f"{moment:%Y-%m-%d %H:%M} {t(f'weekday.{moment.weekday()}', lang)}"
 
 
-def _resource_name(resource_id: str, resource: Mapping[str, Any]) -> str:
-    return str(resource.get("label") or resource_id)
+def _title(document: Document, lang: str) -> str:
+    return in_language(str(document["scenario"]["title"]), lang)
 
 
-def _resource_name_html(resource_id: str, resource: Mapping[str, Any]) -> str:
-    return f"<b>{_esc(_resource_name(resource_id, resource))}</b><br><code>{_esc(resource_id)}</code>"
+def resource_name(resource_id: str, resource: Mapping[str, Any], lang: str) -> str:
+    """The device's label in the reader's language; its kind's name, then its id, for a device without one."""
+    label = resource.get("label") or t_default(f"kind.{resource.get('kind')}", lang, resource_id)
+    return in_language(str(label), lang)
 
 
-def _group_name(group: str, lang: str) -> str:
+def group_name(group: str, lang: str) -> str:
     return t_default(f"group.{group}", lang, group)
 
 
-def _group_name_html(group: str, lang: str) -> str:
-    return f"<b>{_esc(_group_name(group, lang))}</b><br><code>{_esc(group)}</code>"
+def _kpi(kpi: str, lang: str) -> str:
+    return t(f"kpi.{kpi}", lang)
 
 
-def _percent(confidence: float) -> str:
-    return f"{100 * confidence:g}%"
+def _changes(document: Document, lang: str) -> list[str]:
+    """The overrides in words, or as written for a document made before documents carried them."""
+    changes = document["scenario"].get("changes") or {}
+    return list(changes.get(lang) or [f"{k} = {v}" for k, v in document["scenario"]["overrides"].items()])
 
 
-def _overrides_html(overrides: Mapping[str, Any], lang: str) -> str:
-    if not overrides:
-        return _esc(t("none", lang))
-    return "<br>".join(f"<code>{_esc(key)} = {_esc(value)}</code>" for key, value in overrides.items())
+def _ci_note(document: Document, lang: str) -> Note:
+    return Note(t("note.ci", lang).format(confidence=percent(document["confidence"])))
+
+
+def _quiet_note(names: Sequence[str], key: str, lang: str) -> list[Note]:
+    """Say which series were left out of a chart because they are all zero."""
+    return [Note(t(key, lang).format(names=t("list_sep", lang).join(names)))] if names else []
 
 
 # ---- figures ----------------------------------------------------------------------------
-
-
-def _figure_html(fig: go.Figure, div_id: str, height: int = WIDE_HEIGHT) -> str:
-    """The figure as a <div> and a call into the page's single plotly.js; ids fixed so output is reproducible."""
-    fig.update_layout(
-        template="plotly_white",
-        font={"family": FONT_STACK},
-        height=height,
-        margin={"l": 60, "r": 30, "t": 30, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-    )
-    return str(fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOT_CONFIG))
 
 
 def _hour_axis(fig: go.Figure, lang: str, y_title: str) -> None:
@@ -249,123 +196,169 @@ def _hour_axis(fig: go.Figure, lang: str, y_title: str) -> None:
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
 
 
-def _bucket_times(scenario: Mapping[str, Any], count: int, bucket_s: float) -> list[datetime]:
-    """Start of each over-time bucket, counted from the scenario start (the warm-up included)."""
-    start = datetime.fromisoformat(scenario["start"])
-    return [start + timedelta(seconds=i * bucket_s) for i in range(count)]
+def _over_time(scenario: Mapping[str, Any], bucket_s: float) -> dict[str, Any]:
+    """A time series' x as its start and step (plotly's x0/dx), not a timestamp a point: a week of ten-minute
+    buckets is 1,008 points a line."""
+    return {"x0": scenario["start"].replace("T", " "), "dx": bucket_s * 1000.0}
 
 
-def _warmup_band(fig: go.Figure, scenario: Mapping[str, Any], lang: str) -> None:
-    if scenario["warmup_s"] <= 0:
-        return
-    start = datetime.fromisoformat(scenario["start"])
-    fig.add_vrect(
-        x0=start,
-        x1=start + timedelta(seconds=scenario["warmup_s"]),
-        fillcolor="#9ca3af",
-        opacity=0.2,
-        line_width=0,
-        annotation_text=t("warmup_band", lang),
-        annotation_position="top left",
-    )
+def _time_layout(fig: go.Figure, scenario: Mapping[str, Any], lang: str) -> None:
+    fig.update_xaxes(title_text=t("axis.time", lang), type="date", **time_axis(lang))
+    if scenario["warmup_s"] > 0:
+        start = datetime.fromisoformat(scenario["start"])
+        fig.add_vrect(
+            x0=start,
+            x1=start + timedelta(seconds=scenario["warmup_s"]),
+            fillcolor="#9ca3af",
+            opacity=0.2,
+            line_width=0,
+            annotation_text=t("warmup_band", lang),
+            annotation_position="top left",
+        )
 
 
-def _error_bars(estimates: Sequence[Estimate | None], scale: float) -> dict[str, Any]:
+def error_bars(estimates: Sequence[Estimate | None], scale: float) -> dict[str, Any]:
     """Asymmetric plotly error bars from {mean, ci_low, ci_high}; none where an estimate is missing."""
     upper = [None if e is None or e["mean"] is None or e["ci_high"] is None else scale * (e["ci_high"] - e["mean"]) for e in estimates]
     lower = [None if e is None or e["mean"] is None or e["ci_low"] is None else scale * (e["mean"] - e["ci_low"]) for e in estimates]
     return {"type": "data", "symmetric": False, "array": upper, "arrayminus": lower}
 
 
-def _bar_means(estimates: Sequence[Estimate | None], scale: float) -> list[float | None]:
+def bar_means(estimates: Sequence[Estimate | None], scale: float) -> list[float | None]:
     return [None if e is None or e["mean"] is None else scale * e["mean"] for e in estimates]
 
 
-def _quiet_note(names: Sequence[str], key: str, lang: str) -> str:
-    """Say which series were left out of a chart because they are all zero."""
-    if not names:
-        return ""
-    return _note(t(key, lang).format(names=t("list_sep", lang).join(names)))
+# ---- the verdict and the summary ----------------------------------------------------------
 
 
-# ---- simulation report sections ---------------------------------------------------------
-
-
-def _verdict_section(document: Document, lang: str) -> Section:
+def _verdict(document: Document, lang: str) -> Verdict:
     """First, for the chairman: met or not, which device fails first, and the cost; each service level below it."""
     verdict = document["verdict"]
     first = verdict["first"]
     headline = t(f"verdict.{verdict['overall']}", lang).format(first=_level_name(document, first, lang) if first else "")
-    capex, monthly = _number(verdict["capex_cny"], "capex_cny"), _number(verdict["monthly_cny"], "monthly_cny")
-    cost = t("verdict.cost", lang).format(capex=capex, monthly=monthly)
+    capex, monthly = number(verdict["capex_cny"], "capex_cny"), number(verdict["monthly_cny"], "monthly_cny")
     rows = []
-    for check in verdict["checks"]:
+    order = {"missed": 0, "unknown": 1, "met": 2}  # what needs doing first; the rest in the station's order
+    for check in sorted(verdict["checks"], key=lambda c: order[c["judgement"]]):
         kpi = check["kpi"]
-        level = f"{t('kpi.' + kpi, lang)} {'≤' if check['op'] == '<=' else '≥'} {_number(check['limit'], kpi)}"
-        simulated = _estimate_html(check if check["mean"] is not None else None, kpi)
-        cells = [_esc(level), simulated, _esc(t("judgement." + check["judgement"], lang))]
-        rows.append(_row(_esc(_level_target(document, check, lang)), cells, check["judgement"]))
-    head = [t("col.resource", lang), t("col.level", lang), t("col.simulated", lang), t("col.judgement", lang)]
-    box = f'<div class="verdict {verdict["overall"]}"><p class="headline">{_esc(headline)}</p><p>{_esc(cost)}</p></div>'
-    return "verdict", t("sec.verdict", lang), box + _table(head, rows, "verdict-table")
+        level = f"{_kpi(kpi, lang)} {'≤' if check['op'] == '<=' else '≥'} {number(check['limit'], kpi)}"
+        simulated = estimate_cell(check if check["mean"] is not None else None, kpi)
+        cells = (Cell(level), simulated, Cell(t("judgement." + check["judgement"], lang)))
+        rows.append(Row(Cell(_level_target(document, check, lang), strong=True), cells, check["judgement"]))
+    head = (t("col.resource", lang), t("col.level", lang), t("col.simulated", lang), t("col.judgement", lang))
+    lines = (t("verdict.cost", lang).format(capex=capex, monthly=monthly),)
+    return Verdict(verdict["overall"], headline, lines, Table("verdict-table", head, tuple(rows)))
 
 
 def _level_target(document: Document, check: Mapping[str, Any], lang: str) -> str:
     if check["section"] == "resources":
-        return _resource_name(check["target"], document["resources"].get(check["target"], {}))
+        return resource_name(check["target"], document["resources"].get(check["target"], {}), lang)
     if check["section"] == "groups":
-        return _group_name(check["target"], lang)
+        return group_name(check["target"], lang)
     return t("verdict.station", lang)
 
 
 def _level_name(document: Document, check: Mapping[str, Any], lang: str) -> str:
     """ "微波炉 · 95 分位等待（秒）": who and what, in the reader's words, never an id."""
-    return f"{_level_target(document, check, lang)} · {t('kpi.' + check['kpi'], lang)}"
+    return f"{_level_target(document, check, lang)} · {_kpi(check['kpi'], lang)}"
+
+
+def _summary(document: Document, lang: str) -> Iterable[str]:
+    """Plain sentences: what was simulated, how busy the station was, where people waited and were turned away."""
+    scenario = document["scenario"]
+    visits = document["station"].get("visits") or {}
+    yield t("summary.run", lang).format(
+        title=_title(document, lang),
+        horizon=duration(scenario["horizon_s"] - scenario["warmup_s"], lang),
+        replications=scenario["replications"],
+        visits=number(visits.get("mean"), "visits"),
+    )
+    changes = _changes(document, lang)
+    if changes:
+        yield t("summary.changes", lang).format(changes=t("list_sep", lang).join(changes))
+    resources = document["resources"]
+    measured = {rid: r for rid, r in resources.items() if (r.get("utilisation") or {}).get("mean") is not None}
+    if measured:
+        rid, busiest = max(measured.items(), key=lambda item: item[1]["utilisation"]["mean"])
+        yield t("summary.busiest", lang).format(
+            device=resource_name(rid, busiest, lang), utilisation=number(busiest["utilisation"]["mean"], "utilisation")
+        )
+    waited = {rid: r for rid, r in resources.items() if ((r.get("wait_p95_s") or {}).get("mean") or 0) > 0}
+    if waited:
+        rid, longest = max(waited.items(), key=lambda item: item[1]["wait_p95_s"]["mean"])
+        yield t("summary.longest_wait", lang).format(
+            device=resource_name(rid, longest, lang),
+            mean=number(longest["wait_mean_s"]["mean"], "wait_mean_s"),
+            p95=number(longest["wait_p95_s"]["mean"], "wait_p95_s"),
+        )
+    else:
+        yield t("summary.no_wait", lang)
+    turned_away = {rid: sum((r.get(k) or {}).get("mean") or 0.0 for k in REFUSALS) for rid, r in resources.items()}
+    if any(count >= 0.5 for count in turned_away.values()):
+        rid = max(turned_away, key=lambda r: turned_away[r])
+        yield t("summary.turned_away", lang).format(
+            total=number(sum(turned_away.values()), "visits"),
+            device=resource_name(rid, resources[rid], lang),
+            count=number(turned_away[rid], "visits"),
+        )
+    peak = document["station"].get("peak_occupancy") or {}
+    if peak.get("mean"):
+        yield t("summary.peak", lang).format(peak=number(peak["mean"], "peak_occupancy"))
+    if document["verdict"]["overall"] == "unknown":
+        yield t("summary.unknown", lang)
+
+
+# ---- simulation report sections ---------------------------------------------------------
 
 
 def _scenario_section(document: Document, lang: str) -> Section:
     scenario = document["scenario"]
-    pairs = [
-        (t("f.title", lang), f"{_esc(scenario['title'])} <code>{_esc(scenario['name'])}</code>"),
-        (t("f.source", lang), f"<code>{_esc(scenario['source'])}</code>"),
-        (t("f.start", lang), _esc(_when(datetime.fromisoformat(scenario["start"]), lang))),
-        (t("f.horizon", lang), _esc(_duration(scenario["horizon_s"], lang))),
-        (t("f.warmup", lang), _esc(_duration(scenario["warmup_s"], lang))),
-        (t("f.replications", lang), _esc(scenario["replications"])),
-        (t("f.seed", lang), _esc(scenario["seed"])),
-        (t("f.overrides", lang), _overrides_html(scenario["overrides"], lang)),
-        (t("f.confidence", lang), _esc(_percent(document["confidence"]))),
-    ]
-    return "scenario", t("sec.scenario", lang), _key_value_table(pairs, "scenario-table")
+    changes = _changes(document, lang)
+    pairs = (
+        (t("f.title", lang), (Cell(_title(document, lang), strong=True),)),
+        (t("f.start", lang), (Cell(_when(datetime.fromisoformat(scenario["start"]), lang)),)),
+        (t("f.horizon", lang), (Cell(duration(scenario["horizon_s"], lang)),)),
+        (t("f.warmup", lang), (Cell(duration(scenario["warmup_s"], lang)),)),
+        (t("f.replications", lang), (Cell(str(scenario["replications"])),)),
+        (t("f.seed", lang), (Cell(str(scenario["seed"])),)),
+        (t("f.overrides", lang), tuple(Cell(c) for c in changes) or (Cell(t("none", lang)),)),
+        (t("f.confidence", lang), (Cell(percent(document["confidence"])),)),
+    )
+    return Section("scenario", t("sec.scenario", lang), (Facts("scenario-table", pairs),))
 
 
 def _resources_section(document: Document, lang: str) -> Section:
-    head = [t("col.resource", lang), t("col.units", lang), *(t(f"kpi.{k}", lang) for k in RESOURCE_KPIS)]
-    rows = (
-        _row(_resource_name_html(rid, r), [_esc(r.get("units", "")), *(_estimate_html(r.get(k), k) for k in RESOURCE_KPIS)])
+    head = (t("col.resource", lang), t("col.units", lang), *(_kpi(k, lang) for k in RESOURCE_KPIS))
+    rows = tuple(
+        Row(
+            Cell(resource_name(rid, r, lang), strong=True),
+            (Cell(str(r.get("units", ""))), *(estimate_cell(r.get(k), k) for k in RESOURCE_KPIS)),
+        )
         for rid, r in document["resources"].items()
     )
-    notes = _note(t("note.ci", lang).format(confidence=_percent(document["confidence"])))
-    return "resources", t("sec.resources", lang), _table(head, rows, "kpi-resources") + notes
+    return Section("resources", t("sec.resources", lang), (Table("kpi-resources", head, rows), _ci_note(document, lang)))
 
 
 def _groups_section(document: Document, lang: str) -> Section:
-    head = [t("col.group", lang), *(t(f"kpi.{k}", lang) for k in GROUP_KPIS)]
-    rows = (_row(_group_name_html(g, lang), [_estimate_html(kpis.get(k), k) for k in GROUP_KPIS]) for g, kpis in document["groups"].items())
-    return "groups", t("sec.groups", lang), _table(head, rows, "kpi-groups")
+    head = (t("col.group", lang), *(_kpi(k, lang) for k in GROUP_KPIS))
+    rows = tuple(
+        Row(Cell(group_name(g, lang), strong=True), tuple(estimate_cell(kpis.get(k), k) for k in GROUP_KPIS))
+        for g, kpis in document["groups"].items()
+    )
+    return Section("groups", t("sec.groups", lang), (Table("kpi-groups", head, rows),))
 
 
 def _station_section(document: Document, lang: str) -> Section:
-    head = [t("col.kpi", lang), t("col.estimate", lang)]
+    head = (t("col.kpi", lang), t("col.estimate", lang))
     station = document["station"]
-    rows = (_row(_esc(t(f"kpi.{k}", lang)), [_estimate_html(station.get(k), k)]) for k in STATION_KPIS)
-    return "station", t("sec.station", lang), _table(head, rows, "kpi-station")
+    rows = tuple(Row(Cell(_kpi(k, lang)), (estimate_cell(station.get(k), k),)) for k in STATION_KPIS)
+    return Section("station", t("sec.station", lang), (Table("kpi-station", head, rows),))
 
 
 def _cost_section(document: Document, lang: str) -> Section:
     cost = document["cost"]
-    summary = _key_value_table(((t(f"kpi.{k}", lang), _esc(_number(cost[k], k))) for k in COST_KPIS), "cost-summary")
-    head = [
+    summary = Facts("cost-summary", tuple((_kpi(k, lang), (Cell(number(cost[k], k)),)) for k in COST_KPIS))
+    head = (
         t("col.device", lang),
         t("col.kind", lang),
         t("col.units", lang),
@@ -373,24 +366,25 @@ def _cost_section(document: Document, lang: str) -> Section:
         t("col.monthly_cost", lang),
         t("col.capex_subtotal", lang),
         t("col.monthly_subtotal", lang),
-    ]
+    )
     rows = [_cost_item_row(item, lang) for item in cost["items"]]
-    totals = ["", "", "", "", _number(cost["capex_cny"], "capex_cny"), _number(cost["monthly_cny"], "monthly_cny")]
-    rows.append(_row(_esc(t("col.total", lang)), totals, "total"))
-    return "cost", t("sec.cost", lang), summary + _table(head, rows, "cost-items")
+    totals = ("", "", "", "", number(cost["capex_cny"], "capex_cny"), number(cost["monthly_cny"], "monthly_cny"))
+    rows.append(Row(Cell(t("col.total", lang)), tuple(Cell(v) for v in totals), "total"))
+    return Section("cost", t("sec.cost", lang), (summary, Table("cost-items", head, tuple(rows))))
 
 
-def _cost_item_row(item: Mapping[str, Any], lang: str) -> str:
+def _cost_item_row(item: Mapping[str, Any], lang: str) -> Row:
     units, unit_cost, monthly = item["units"], item["unit_cost_cny"], item["monthly_cost_cny"]
-    cells = [
-        _esc(t_default(f"kind.{item['kind']}", lang, item["kind"])),
-        _esc(units),
-        _number(unit_cost, "capex_cny"),
-        _number(monthly, "monthly_cny"),
-        _number(units * unit_cost, "capex_cny"),
-        _number(units * monthly, "monthly_cny"),
-    ]
-    return _row(f"<code>{_esc(item['device'])}</code>", cells)
+    kind = t_default(f"kind.{item['kind']}", lang, item["kind"])
+    cells = (
+        Cell(kind),
+        Cell(str(units)),
+        Cell(number(unit_cost, "capex_cny")),
+        Cell(number(monthly, "monthly_cny")),
+        Cell(number(units * unit_cost, "capex_cny")),
+        Cell(number(units * monthly, "monthly_cny")),
+    )
+    return Row(Cell(in_language(str(item.get("label") or kind), lang), strong=True), cells)
 
 
 def _wait_by_hour_section(document: Document, lang: str) -> Section:
@@ -399,16 +393,16 @@ def _wait_by_hour_section(document: Document, lang: str) -> Section:
     quiet = []
     for rid, resource in document["resources"].items():
         waits = series.get(rid, {}).get("wait_by_hour_s", [])
-        name = _resource_name(rid, resource)
+        name = resource_name(rid, resource, lang)
         if any(waits):
             fig.add_trace(go.Scatter(x=list(range(24)), y=waits, name=name, mode="lines+markers", connectgaps=False))
         else:
             quiet.append(name)
     if not fig.data:
-        return "wait-by-hour", t("sec.wait_by_hour", lang), _note(t("note.no_waits", lang))
+        return Section("wait-by-hour", t("sec.wait_by_hour", lang), (Note(t("note.no_waits", lang)),))
     _hour_axis(fig, lang, t("axis.wait_s", lang))
-    body = _figure_html(fig, "fig-wait-by-hour") + _quiet_note(quiet, "note.no_wait_for", lang)
-    return "wait-by-hour", t("sec.wait_by_hour", lang), body
+    blocks: tuple[Block, ...] = (chart(fig, "fig-wait-by-hour"), *_quiet_note(quiet, "note.no_wait_for", lang))
+    return Section("wait-by-hour", t("sec.wait_by_hour", lang), blocks)
 
 
 def _queue_section(document: Document, lang: str) -> Section:
@@ -417,58 +411,51 @@ def _queue_section(document: Document, lang: str) -> Section:
     quiet = []
     for rid, resource in document["resources"].items():
         queue = series["resources"].get(rid, {}).get("queue", [])
-        name = _resource_name(rid, resource)
+        name = resource_name(rid, resource, lang)
         if any(queue):
-            times = _bucket_times(document["scenario"], len(queue), series["bucket_s"])
-            fig.add_trace(go.Scatter(x=times, y=queue, name=name, mode="lines", line={"width": 1.2}))
+            fig.add_trace(
+                go.Scatter(y=queue, name=name, mode="lines", line={"width": 1.2}, **_over_time(document["scenario"], series["bucket_s"]))
+            )
         else:
             quiet.append(name)
     if not fig.data:
-        return "queue", t("sec.queue", lang), _note(t("note.no_queue", lang))
-    _warmup_band(fig, document["scenario"], lang)
-    fig.update_xaxes(title_text=t("axis.time", lang))
+        return Section("queue", t("sec.queue", lang), (Note(t("note.no_queue", lang)),))
+    _time_layout(fig, document["scenario"], lang)
     fig.update_yaxes(title_text=t("axis.queue", lang), rangemode="tozero")
-    body = _figure_html(fig, "fig-queue") + _quiet_note(quiet, "note.no_queue_for", lang)
-    return "queue", t("sec.queue", lang), body
+    return Section("queue", t("sec.queue", lang), (chart(fig, "fig-queue"), *_quiet_note(quiet, "note.no_queue_for", lang)))
 
 
 def _utilisation_section(document: Document, lang: str) -> Section:
     resources = document["resources"]
-    names = [_resource_name(rid, r) for rid, r in resources.items()]
+    names = [resource_name(rid, r, lang) for rid, r in resources.items()]
     estimates = [r.get("utilisation") for r in resources.values()]
     fig = go.Figure(
         go.Bar(
             x=names,
-            y=_bar_means(estimates, 100.0),
-            error_y=_error_bars(estimates, 100.0),
-            hovertext=[_estimate_text(e, "utilisation") for e in estimates],
+            y=bar_means(estimates, 100.0),
+            error_y=error_bars(estimates, 100.0),
+            hovertext=[estimate_text(e, "utilisation") for e in estimates],
             hoverinfo="x+text",
             marker_color="#c0392b",
         )
     )
     fig.update_yaxes(title_text=t("axis.utilisation", lang), rangemode="tozero")
-    return "utilisation", t("sec.utilisation", lang), _figure_html(fig, "fig-utilisation") + _note(t("note.utilisation", lang))
+    return Section("utilisation", t("sec.utilisation", lang), (chart(fig, "fig-utilisation"), Note(t("note.utilisation", lang))))
 
 
 def _occupancy_section(document: Document, lang: str) -> Section:
+    """Hours down, weekdays across: seven columns fit a phone, where 24 would not."""
     grid = document["series"]["occupancy_weekday_hour"]
-    if not any(value for row in grid for value in row):
-        return "occupancy", t("sec.occupancy", lang), _note(t("note.no_occupancy", lang))
-    fig = go.Figure(
-        go.Heatmap(
-            z=grid,
-            x=list(range(24)),
-            y=[t(f"weekday.{d}", lang) for d in range(7)],
-            colorscale="YlOrRd",
-            hoverongaps=False,
-            texttemplate="%{z:.1f}",
-            colorbar={"title": {"text": t("axis.occupancy", lang)}},
-        )
+    values = [value for row in grid for value in row if value is not None]
+    if not any(values):
+        return Section("occupancy", t("sec.occupancy", lang), (Note(t("note.no_occupancy", lang)),))
+    top = max(values)
+    rows = tuple(
+        (f"{hour:02d}:00", tuple(("" if day[hour] is None else f"{day[hour]:.1f}", shade(day[hour], top)) for day in grid))
+        for hour in range(24)
     )
-    fig.update_xaxes(title_text=t("axis.hour", lang), tickmode="linear", dtick=1)
-    fig.update_yaxes(autorange="reversed")
-    body = _figure_html(fig, "fig-occupancy", HEATMAP_HEIGHT) + _note(t("note.occupancy", lang))
-    return "occupancy", t("sec.occupancy", lang), body
+    heat = Heat("occupancy-grid", t("axis.hour", lang), tuple(t(f"weekday.{d}", lang) for d in range(7)), rows)
+    return Section("occupancy", t("sec.occupancy", lang), (heat, Note(t("note.occupancy", lang))))
 
 
 def _battery_sections(document: Document, lang: str) -> list[Section]:
@@ -476,43 +463,42 @@ def _battery_sections(document: Document, lang: str) -> list[Section]:
     cabinets = document["series"].get("battery_cabinets") or {}
     if not cabinets:
         return []
-    figures = []
+    blocks: list[Block] = []
     for index, (cid, cabinet) in enumerate(cabinets.items()):
-        resource = document["resources"].get(cid, {})
-        figures.append(f"<h3>{_esc(_resource_name(cid, resource))}</h3>" + _battery_figure(document, cabinet, f"fig-battery-{index}", lang))
-    return [("battery", t("sec.battery", lang), "".join(figures))]
+        blocks.append(Heading(resource_name(cid, document["resources"].get(cid, {}), lang)))
+        blocks.append(_battery_chart(document, cabinet, f"fig-battery-{index}", lang))
+    return [Section("battery", t("sec.battery", lang), tuple(blocks))]
 
 
-def _battery_figure(document: Document, cabinet: Mapping[str, Any], div_id: str, lang: str) -> str:
+def _battery_chart(document: Document, cabinet: Mapping[str, Any], chart_id: str, lang: str) -> Chart:
     charged, soc = cabinet["charged"], cabinet["mean_soc"]
-    times = _bucket_times(document["scenario"], len(charged), document["series"]["bucket_s"])
+    axis = _over_time(document["scenario"], document["series"]["bucket_s"])
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Scatter(x=times, y=charged, name=t("axis.charged", lang), mode="lines", line_shape="hv"), secondary_y=False)
+    fig.add_trace(go.Scatter(y=charged, name=t("axis.charged", lang), mode="lines", line_shape="hv", **axis), secondary_y=False)
     soc_percent = [None if v is None else 100 * v for v in soc]
-    fig.add_trace(go.Scatter(x=times, y=soc_percent, name=t("axis.soc", lang), mode="lines", line={"dash": "dot"}), secondary_y=True)
-    _warmup_band(fig, document["scenario"], lang)
-    fig.update_xaxes(title_text=t("axis.time", lang))
+    fig.add_trace(go.Scatter(y=soc_percent, name=t("axis.soc", lang), mode="lines", line={"dash": "dot"}, **axis), secondary_y=True)
+    _time_layout(fig, document["scenario"], lang)
     fig.update_yaxes(title_text=t("axis.charged", lang), rangemode="tozero", secondary_y=False)
     fig.update_yaxes(title_text=t("axis.soc", lang), range=[0, 100], secondary_y=True)
-    return _figure_html(fig, div_id)
+    return chart(fig, chart_id)
 
 
 def _unmet_section(document: Document, lang: str) -> Section:
     unmet = document["series"]["unmet_by_group"]
     needs = list(dict.fromkeys(need for counts in unmet.values() for need, count in counts.items() if count))
     if not needs:
-        return "unmet", t("sec.unmet", lang), _note(t("note.no_unmet", lang))
+        return Section("unmet", t("sec.unmet", lang), (Note(t("note.no_unmet", lang)),))
     groups = list(unmet)
     fig = go.Figure()
     for need in needs:
         counts = [unmet[g].get(need) or 0.0 for g in groups]
-        fig.add_trace(go.Bar(x=[_group_name(g, lang) for g in groups], y=counts, name=t_default(f"need.{need}", lang, need)))
+        fig.add_trace(go.Bar(x=[group_name(g, lang) for g in groups], y=counts, name=t_default(f"need.{need}", lang, need)))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title_text=t("axis.unmet", lang), rangemode="tozero")
-    return "unmet", t("sec.unmet", lang), _figure_html(fig, "fig-unmet")
+    return Section("unmet", t("sec.unmet", lang), (chart(fig, "fig-unmet"),))
 
 
-# ---- comparison report sections ---------------------------------------------------------
+# ---- comparison report --------------------------------------------------------------------
 
 
 def _all_resources(documents: Iterable[Document]) -> dict[str, Mapping[str, Any]]:
@@ -524,75 +510,145 @@ def _all_resources(documents: Iterable[Document]) -> dict[str, Mapping[str, Any]
     return found
 
 
-def _comparison_header_section(comparison: Document, lang: str) -> Section:
-    pairs = [
-        (t("f.baseline", lang), f"<b>{_esc(comparison['baseline'])}</b>"),
-        (t("f.confidence", lang), _esc(_percent(comparison["confidence"]))),
+def _comparison_verdict(comparison: Document, lang: str) -> Verdict:
+    """Each variant's verdict and cost side by side; the headline names the cheapest variant that meets every level."""
+    variants = comparison["variants"]
+    rows = []
+    for name, doc in variants.items():
+        verdict = doc["verdict"]
+        first = verdict["first"]
+        cells = (
+            Cell(t("judgement." + verdict["overall"], lang)),
+            Cell(_level_name(doc, first, lang) if first else "—"),
+            Cell(number(verdict["capex_cny"], "capex_cny")),
+            Cell(number(verdict["monthly_cny"], "monthly_cny")),
+        )
+        rows.append(Row(Cell(name, strong=True), cells, verdict["overall"]))
+    head = (
+        t("col.variant", lang),
+        t("col.judgement", lang),
+        t("col.first_failing", lang),
+        t("kpi.capex_cny", lang),
+        t("kpi.monthly_cny", lang),
+    )
+    met = [
+        (doc["verdict"]["capex_cny"], doc["verdict"]["monthly_cny"], name)
+        for name, doc in variants.items()
+        if doc["verdict"]["overall"] == "met"
     ]
-    head = [t(k, lang) for k in ("col.variant", "f.title", "f.source", "f.replications", "f.seed", "f.overrides")]
-    rows = (
-        _row(
-            f"<b>{_esc(name)}</b>",
-            [
-                _esc(doc["scenario"]["title"]),
-                f"<code>{_esc(doc['scenario']['source'])}</code>",
-                _esc(doc["scenario"]["replications"]),
-                _esc(doc["scenario"]["seed"]),
-                _overrides_html(doc["scenario"]["overrides"], lang),
-            ],
+    if met:
+        capex, monthly, cheapest = min(met)
+        headline = t("verdict.cheapest", lang).format(
+            variant=cheapest, capex=number(capex, "capex_cny"), monthly=number(monthly, "monthly_cny")
+        )
+        overall = "met"
+    else:
+        unknown = any(doc["verdict"]["overall"] == "unknown" for doc in variants.values())
+        overall = "unknown" if unknown else "missed"
+        headline = t(f"verdict.none_{overall}", lang)
+    return Verdict(overall, headline, (), Table("variant-verdicts", head, tuple(rows)))
+
+
+def _comparison_summary(comparison: Document, lang: str) -> Iterable[str]:
+    """A sentence a variant: what changed against the baseline, significantly, for people and for money."""
+    baseline = comparison["baseline"]
+    yield t("summary.compared", lang).format(baseline=baseline, count=len(comparison["variants"]) - 1)
+    resources = _all_resources(comparison["variants"].values())
+    for variant, diff in comparison["differences"].items():
+        found = []
+        for rid, kpis in diff["resources"].items():
+            for kpi in ("wait_p95_s", "wait_mean_s", "utilisation"):
+                estimate = kpis.get(kpi)
+                if estimate is not None and estimate.get("significant"):
+                    found.append(f"{resource_name(rid, resources.get(rid, {}), lang)} {_kpi(kpi, lang)} {_signed(estimate['mean'], kpi)}")
+        capex = diff["cost"]["capex_cny"]
+        money = t("summary.capex", lang).format(change=_signed(capex, "capex_cny")) if capex else t("summary.same_capex", lang)
+        if found:
+            yield t("summary.variant", lang).format(variant=variant, changes=t("list_sep", lang).join(found[:4]), money=money)
+        else:
+            yield t("summary.variant_same", lang).format(variant=variant, money=money)
+
+
+def _signed(value: float, kpi: str) -> str:
+    shown = number(value, kpi)
+    return shown if shown.startswith("-") else f"+{shown}"
+
+
+def _comparison_header_section(comparison: Document, lang: str) -> Section:
+    pairs = (
+        (t("f.baseline", lang), (Cell(comparison["baseline"], strong=True),)),
+        (t("f.confidence", lang), (Cell(percent(comparison["confidence"])),)),
+    )
+    head = (t("col.variant", lang), t("f.title", lang), t("f.replications", lang), t("f.seed", lang), t("f.overrides", lang))
+    rows = tuple(
+        Row(
+            Cell(name, strong=True),
+            (
+                Cell(_title(doc, lang)),
+                Cell(str(doc["scenario"]["replications"])),
+                Cell(str(doc["scenario"]["seed"])),
+                Cell(t("list_sep", lang).join(_changes(doc, lang)) or t("none", lang), wide=True),
+            ),
         )
         for name, doc in comparison["variants"].items()
     )
-    return "scenario", t("sec.scenario", lang), _key_value_table(pairs, "comparison-summary") + _table(head, rows, "variant-list")
+    return Section("scenario", t("sec.scenario", lang), (Facts("comparison-summary", pairs), Table("variant-list", head, rows)))
 
 
 def _variants_section(comparison: Document, lang: str) -> Section:
+    """A row a device and KPI ("微波炉 · 利用率"), a column a variant: a row reads as one card on a phone."""
     variants = comparison["variants"]
-    head = [t("col.resource", lang), t("col.kpi", lang), *variants]
+    head = (t("col.kpi", lang), *variants)
     rows = []
     for rid, resource in _all_resources(variants.values()).items():
-        per_kpi = [
-            [_esc(t(f"kpi.{kpi}", lang)), *(_estimate_html(doc["resources"].get(rid, {}).get(kpi), kpi) for doc in variants.values())]
-            for kpi in VARIANT_RESOURCE_KPIS
-        ]
-        rows.append(_spanned_rows(_resource_name_html(rid, resource), per_kpi))
-    station_cells = [_estimate_html(doc["station"].get("visits"), "visits") for doc in variants.values()]
-    rows.append(_row(_esc(t("station", lang)), [_esc(t("kpi.visits", lang)), *station_cells]))
-    capex_cells = [_esc(_number(doc["cost"]["capex_cny"], "capex_cny")) for doc in variants.values()]
-    rows.append(_row(_esc(t("sec.cost", lang)), [_esc(t("kpi.capex_cny", lang)), *capex_cells]))
-    note = _note(t("note.ci", lang).format(confidence=_percent(comparison["confidence"])))
-    return "variants", t("sec.variants", lang), _table(head, rows, "variant-kpis") + note
+        for kpi in VARIANT_RESOURCE_KPIS:
+            name = Cell(resource_name(rid, resource, lang), detail=_kpi(kpi, lang), strong=True)
+            rows.append(Row(name, tuple(estimate_cell(doc["resources"].get(rid, {}).get(kpi), kpi) for doc in variants.values())))
+    rows.append(
+        Row(
+            Cell(t("station", lang), detail=_kpi("visits", lang), strong=True),
+            tuple(estimate_cell(d["station"].get("visits"), "visits") for d in variants.values()),
+        )
+    )
+    rows.append(
+        Row(
+            Cell(t("sec.cost", lang), detail=_kpi("capex_cny", lang), strong=True),
+            tuple(Cell(number(d["cost"]["capex_cny"], "capex_cny")) for d in variants.values()),
+        )
+    )
+    note = Note(t("note.ci", lang).format(confidence=percent(comparison["confidence"])))
+    return Section("variants", t("sec.variants", lang), (Table("variant-kpis", head, tuple(rows)), note))
 
 
 def _differences_section(comparison: Document, lang: str) -> Section:
     differences = comparison["differences"]
     if not differences:
-        return "differences", t("sec.differences", lang), _note(t("note.no_variants", lang))
-    head = [t("col.variant", lang), t("col.scope", lang), t("col.kpi", lang), t("col.difference", lang), t("col.significant", lang)]
-    rows: list[str] = []
+        return Section("differences", t("sec.differences", lang), (Note(t("note.no_variants", lang)),))
+    head = (t("col.variant", lang), t("col.scope", lang), t("col.kpi", lang), t("col.difference", lang), t("col.significant", lang))
+    rows: list[Row] = []
     omitted = 0
     for variant, diff in differences.items():
-        for scope_html, kpi, estimate in _difference_items(comparison, diff, lang):
+        for scope, kpi, estimate in _difference_items(comparison, diff, lang):
             if estimate is None or _is_zero(estimate):  # None: neither side measured it (nobody served)
                 omitted += 1
                 continue
-            rows.append(_difference_row(variant, scope_html, kpi, estimate, lang))
-    notes = _note(t("note.difference", lang)) + (_note(t("note.omitted", lang).format(count=omitted)) if omitted else "")
-    return "differences", t("sec.differences", lang), _table(head, rows, "difference-table") + notes
+            rows.append(_difference_row(variant, scope, kpi, estimate, lang))
+    notes = [Note(t("note.difference", lang))] + ([Note(t("note.omitted", lang).format(count=omitted))] if omitted else [])
+    return Section("differences", t("sec.differences", lang), (Table("difference-table", head, tuple(rows)), *notes))
 
 
 def _difference_items(comparison: Document, diff: Mapping[str, Any], lang: str) -> list[tuple[str, str, Estimate | None]]:
-    """(scope HTML, KPI, difference) for every difference shown; cost differences are exact, without an interval."""
+    """(scope, KPI, difference) for every difference shown; cost differences are exact, without an interval."""
     resources = _all_resources(comparison["variants"].values())
     items: list[tuple[str, str, Estimate | None]] = []
     for rid, kpis in diff["resources"].items():
-        items += [(_resource_name_html(rid, resources.get(rid, {})), k, kpis[k]) for k in RESOURCE_KPIS if k in kpis]
+        items += [(resource_name(rid, resources.get(rid, {}), lang), k, kpis[k]) for k in RESOURCE_KPIS if k in kpis]
     for group, kpis in diff["groups"].items():
-        items += [(_group_name_html(group, lang), k, kpis[k]) for k in GROUP_KPIS if k in kpis]
-    items += [(_esc(t("station", lang)), k, diff["station"][k]) for k in STATION_KPIS if k in diff["station"]]
+        items += [(group_name(group, lang), k, kpis[k]) for k in GROUP_KPIS if k in kpis]
+    items += [(t("station", lang), k, diff["station"][k]) for k in STATION_KPIS if k in diff["station"]]
     for k in COST_KPIS:
         value = diff["cost"][k]
-        items.append((_esc(t("sec.cost", lang)), k, {"mean": value, "ci_low": value, "ci_high": value, "significant": False}))
+        items.append((t("sec.cost", lang), k, {"mean": value, "ci_low": value, "ci_high": value, "significant": False}))
     return items
 
 
@@ -600,19 +656,19 @@ def _is_zero(estimate: Estimate) -> bool:
     return all(estimate.get(k) == 0 for k in ("mean", "ci_low", "ci_high"))
 
 
-def _difference_row(variant: str, scope_html: str, kpi: str, estimate: Estimate, lang: str) -> str:
+def _difference_row(variant: str, scope: str, kpi: str, estimate: Estimate, lang: str) -> Row:
     significant = bool(estimate.get("significant"))
     exact = estimate["ci_low"] == estimate["ci_high"]
-    value = _esc(_number(estimate["mean"], kpi)) if exact else _estimate_html(estimate, kpi)
+    value = Cell(number(estimate["mean"], kpi)) if exact else estimate_cell(estimate, kpi)
     if significant:
-        mark = _esc(t("significant_mark", lang))
+        mark = t("significant_mark", lang)
     elif exact:
         mark = ""
     elif estimate.get("more_replications") is not None:
-        mark = _esc(t("advice.more_replications", lang).format(count=estimate["more_replications"]))
+        mark = t("advice.more_replications", lang).format(count=estimate["more_replications"])
     else:
-        mark = _esc(t("advice.indistinguishable", lang))
-    return _row(f"<b>{_esc(variant)}</b>", [scope_html, _esc(t(f"kpi.{kpi}", lang)), value, mark], "sig" if significant else "")
+        mark = t("advice.indistinguishable", lang)
+    return Row(Cell(variant, strong=True), (Cell(scope), Cell(_kpi(kpi, lang)), value, Cell(mark)), "sig" if significant else "")
 
 
 def _variant_bars_section(comparison: Document, kpi: str, lang: str) -> Section:
@@ -627,27 +683,27 @@ def _variant_bars_section(comparison: Document, kpi: str, lang: str) -> Section:
         estimates = [doc["resources"].get(rid, {}).get(kpi) for rid in resources]
         fig.add_trace(
             go.Bar(
-                x=[_resource_name(rid, r) for rid, r in resources.items()],
-                y=_bar_means(estimates, scale),
-                error_y=_error_bars(estimates, scale),
+                x=[resource_name(rid, r, lang) for rid, r in resources.items()],
+                y=bar_means(estimates, scale),
+                error_y=error_bars(estimates, scale),
                 name=name,
-                hovertext=[_estimate_text(e, kpi) for e in estimates],
+                hovertext=[estimate_text(e, kpi) for e in estimates],
                 hoverinfo="x+name+text",
             )
         )
     fig.update_layout(barmode="group")
     fig.update_yaxes(title_text=t(axis_key, lang), rangemode="tozero")
-    return anchor, t(title_key, lang), _figure_html(fig, f"fig-{anchor}")
+    return Section(anchor, t(title_key, lang), (chart(fig, f"fig-{anchor}"),))
 
 
 def _variant_wait_by_hour_section(comparison: Document, lang: str) -> Section:
     """One chart per resource where anyone waited in any variant; a line per variant."""
     variants = comparison["variants"]
-    parts = []
+    blocks: list[Block] = []
     quiet = []
     for index, (rid, resource) in enumerate(_all_resources(variants.values()).items()):
         curves = {name: doc["series"]["resources"].get(rid, {}).get("wait_by_hour_s", []) for name, doc in variants.items()}
-        name = _resource_name(rid, resource)
+        name = resource_name(rid, resource, lang)
         if not any(any(waits) for waits in curves.values()):
             quiet.append(name)
             continue
@@ -655,8 +711,7 @@ def _variant_wait_by_hour_section(comparison: Document, lang: str) -> Section:
         for variant, waits in curves.items():
             fig.add_trace(go.Scatter(x=list(range(24)), y=waits, name=variant, mode="lines+markers", connectgaps=False))
         _hour_axis(fig, lang, t("axis.wait_s", lang))
-        parts.append(f"<h3>{_esc(name)}</h3>" + _figure_html(fig, f"fig-wait-{index}", 340))
-    if not parts:
-        return "wait-by-hour", t("sec.wait_by_hour_by_variant", lang), _note(t("note.no_waits", lang))
-    body = "".join(parts) + _quiet_note(quiet, "note.no_wait_for", lang)
-    return "wait-by-hour", t("sec.wait_by_hour_by_variant", lang), body
+        blocks += [Heading(name), chart(fig, f"fig-wait-{index}", 340)]
+    if not blocks:
+        return Section("wait-by-hour", t("sec.wait_by_hour_by_variant", lang), (Note(t("note.no_waits", lang)),))
+    return Section("wait-by-hour", t("sec.wait_by_hour_by_variant", lang), (*blocks, *_quiet_note(quiet, "note.no_wait_for", lang)))

@@ -107,6 +107,7 @@ def cost(scenario: Scenario) -> dict[str, Any]:
             {
                 "device": d.id,
                 "kind": d.kind,
+                "label": d.label,
                 "units": units,
                 "unit_cost_cny": d.config.unit_cost_cny,
                 "monthly_cost_cny": d.config.monthly_cost_cny,

@@ -179,6 +179,11 @@ class SweepStore:
         self.results[(variant, result.replication)] = row
 
 
+def _title(sweep: Plan) -> str:
+    """The scenario's title as its file gives it (any variant's: they share it unless a sweep varies it), else the file's name."""
+    return next((scenario.title for _, scenario in sweep.scenarios.values()), sweep.source.stem)
+
+
 def summarise_sweep(sweep: Plan, store: SweepStore, failures: list[JobFailure]) -> dict[str, Any]:
     rows = []
     for name, (variant, scenario) in sweep.scenarios.items():
@@ -191,7 +196,7 @@ def summarise_sweep(sweep: Plan, store: SweepStore, failures: list[JobFailure]) 
         rows.append(row)
     return {
         "schema": SCHEMA,
-        "scenario": {"source": str(sweep.source), "overrides": sweep.base_overrides},
+        "scenario": {"source": str(sweep.source), "title": _title(sweep), "overrides": sweep.base_overrides},
         "parameters": [a.key for a in sweep.axes],
         "replications": sweep.replications,
         "confidence": CONFIDENCE,

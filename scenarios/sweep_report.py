@@ -1,8 +1,9 @@
 """The report of a parameter sweep (``scenarios.sweep``, schema yxy.sweep/1) as one self-contained HTML file.
 
-Built from the blocks of ``scenarios.report`` and following its rules: plotly.js once,
-inline, nothing fetched from the network; every reader-facing string from
-``scenarios.i18n``; every string taken from the document escaped.  The page shows the
+Built from the blocks of ``scenarios.page`` and the formats of ``scenarios.report``,
+and following their rules: plotly.js once, inline, nothing fetched from the network;
+every reader-facing string from ``scenarios.i18n``; the page is data, escaped by the
+one template.  The page shows the
 sweep's set-up (with invalid variants and failed replications called out), a table of
 variants, each KPI against each swept parameter with confidence intervals, and the
 Pareto front of capital cost against the worst device's 95th-percentile wait.
@@ -14,7 +15,6 @@ replication are listed in the table and left out of the charts.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,28 +24,9 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from scenarios.i18n import t, t_default
-from scenarios.report import (
-    WIDE_HEIGHT,
-    Document,
-    Estimate,
-    Section,
-    _bar_means,
-    _error_bars,
-    _esc,
-    _estimate_html,
-    _estimate_text,
-    _figure_html,
-    _key_value_table,
-    _note,
-    _number,
-    _overrides_html,
-    _page,
-    _percent,
-    _quiet_note,
-    _row,
-    _table,
-)
+from scenarios.i18n import in_language, t, t_default
+from scenarios.page import WIDE_HEIGHT, Block, Cell, Chart, Facts, Heading, Note, Page, Row, Section, Table, chart, render
+from scenarios.report import Document, Estimate, bar_means, error_bars, estimate_cell, estimate_text, number, percent
 from scenarios.statistics import CONFIDENCE
 from scenarios.sweep import PARETO_KPI
 
@@ -66,21 +47,20 @@ TITLE_PADDING = 0.08
 PALETTE = (*qualitative.Plotly, *qualitative.Dark2)
 FRONT_COLOUR = "#c0392b"
 OTHER_COLOUR = "#6b7280"
-WARNING = 'style="color:#b91c1c"'
-LEFT = 'style="text-align:left"'
 
 
 def write_sweep_report(document: Document, path: Path, lang: str = "zh") -> None:
     """Write the report of a sweep document (``scenarios.sweep.summarise_sweep``) to ``path``."""
-    page_lang = t("html_lang", lang)  # an unknown language fails before any work
-    title = f"{t('sweep_title', lang)}: {Path(document['scenario']['source']).stem}"
-    sections = [
+    t("html_lang", lang)  # an unknown language fails before any work
+    scenario = document["scenario"]
+    title = t("title_sep", lang).join((t("sweep_title", lang), in_language(scenario.get("title") or Path(scenario["source"]).stem, lang)))
+    sections = (
         _sweep_section(document, lang),
         _variants_section(document, lang),
         *(_parameter_section(document, index, lang) for index in range(len(document["parameters"]))),
         _pareto_section(document, lang),
-    ]
-    path.write_text(_page(title, page_lang, lang, sections), encoding="utf-8")
+    )
+    path.write_text(render(Page(lang, title, sections)), encoding="utf-8")
 
 
 # ---- reading the document ---------------------------------------------------------------
@@ -146,13 +126,19 @@ def _is_numeric(values: Sequence[str]) -> bool:
 
 
 def _resource_labels(document: Document, lang: str) -> dict[str, str]:
-    """Device id -> its name in charts: the translated kind with the id, every device of any variant with data."""
+    """Device id -> its name in charts, every device of any variant with data: its label in the reader's language;
+    for a sweep written before documents carried labels, the translated kind with the id."""
     kinds = {item["device"]: item["kind"] for v in document["variants"] for item in v["cost"]["items"]}
+    named = {
+        item["device"]: in_language(item["label"], lang) for v in document["variants"] for item in v["cost"]["items"] if item.get("label")
+    }
     labels: dict[str, str] = {}
     for variant in _with_data(document):
         for rid in variant["resources"]:
             kind = t_default(f"kind.{kinds[rid]}", lang, "") if rid in kinds else ""
-            if not kind:
+            if rid in named:
+                labels.setdefault(rid, named[rid])
+            elif not kind:
                 labels.setdefault(rid, rid)
             elif kind.casefold() == rid.casefold():
                 labels.setdefault(rid, kind)
@@ -163,7 +149,7 @@ def _resource_labels(document: Document, lang: str) -> dict[str, str]:
 
 def _plot_text(value: object) -> str:
     """Document text for plotly, which reads a few HTML tags and entities: escaped, so it shows as written."""
-    return html.escape(str(value))
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _scale(kpi: str) -> float:
@@ -171,7 +157,7 @@ def _scale(kpi: str) -> float:
 
 
 def _shown_as(kpi: str) -> str:
-    """The KPI whose number format ``scenarios.report._number`` should use: shares as percent, like utilisation."""
+    """The KPI whose number format ``scenarios.report.number`` should use: shares as percent, like utilisation."""
     return "utilisation" if kpi in SHARES else kpi
 
 
@@ -190,71 +176,64 @@ def _sweep_section(document: Document, lang: str) -> Section:
     variants = document["variants"]
     requested = document["replications"]
     done = sum(v["replications"] for v in variants)
-    pairs = [
-        (t("f.source", lang), f"<code>{_esc(scenario['source'])}</code>"),
-        (t("f.base_overrides", lang), _overrides_html(overrides, lang)),
-        (t("f.parameters", lang), _parameters_html(document, lang)),
-        (t("f.replications_per_variant", lang), _esc(requested)),
-        (t("f.variant_count", lang), _esc(t("f.variant_count_value", lang).format(valid=len(variants), invalid=len(document["invalid"])))),
-        (t("f.replications_done", lang), _esc(f"{done} / {len(variants) * requested}")),
-        (t("f.confidence", lang), _esc(_percent(document.get("confidence", CONFIDENCE)))),
-    ]
-    body = _key_value_table(pairs, "sweep-table") + _invalid_html(document, lang) + _failed_html(document, lang)
+    counts = t("f.variant_count_value", lang).format(valid=len(variants), invalid=len(document["invalid"]))
+    pairs = (
+        (t("f.title", lang), (Cell(in_language(scenario.get("title") or Path(scenario["source"]).stem, lang), strong=True),)),
+        (t("f.base_overrides", lang), tuple(Cell(f"{k} = {v}", code=True) for k, v in overrides.items()) or (Cell(t("none", lang)),)),
+        (t("f.parameters", lang), _parameters(document, lang) or (Cell(t("none", lang)),)),
+        (t("f.replications_per_variant", lang), (Cell(str(requested)),)),
+        (t("f.variant_count", lang), (Cell(counts),)),
+        (t("f.replications_done", lang), (Cell(f"{done} / {len(variants) * requested}"),)),
+        (t("f.confidence", lang), (Cell(percent(document.get("confidence", CONFIDENCE))),)),
+    )
+    blocks: list[Block] = [Facts("sweep-table", pairs), *_invalid(document, lang), *_failed(document, lang)]
     if not document["invalid"] and not document["failed"] and done == len(variants) * requested:
-        body += _note(t("note.all_ok", lang))
-    return "sweep", t("sec.sweep", lang), body
+        blocks.append(Note(t("note.all_ok", lang)))
+    return Section("sweep", t("sec.sweep", lang), tuple(blocks))
 
 
-def _parameters_html(document: Document, lang: str) -> str:
+def _parameters(document: Document, lang: str) -> tuple[Cell, ...]:
     """Each swept key with its values; values that only invalid variants had are marked."""
     parameters = document["parameters"]
     invalid_values: dict[str, list[str]] = {p: [] for p in parameters}
     for entry in document["invalid"]:
         for key, value in (_split_name(entry["name"], parameters) or {}).items():
             invalid_values[key].append(value)
-    sep = _esc(t("list_sep", lang))
+    sep = t("list_sep", lang)
     lines = []
     for parameter in parameters:
         valid = _parameter_values(document["variants"], parameter)
-        shown = [f"<code>{_esc(v)}</code>" for v in valid]
-        mark = _esc(t("invalid_value", lang))
-        shown += [
-            f"<code>{_esc(v)}</code> <small {WARNING}>({mark})</small>" for v in dict.fromkeys(invalid_values[parameter]) if v not in valid
-        ]
-        lines.append(f"<code><b>{_esc(parameter)}</b></code>: {sep.join(shown)}")
-    return "<br>".join(lines) or _esc(t("none", lang))
+        rejected = [v for v in dict.fromkeys(invalid_values[parameter]) if v not in valid]
+        mark = f"{t('invalid_value', lang)}: {sep.join(rejected)}" if rejected else ""
+        lines.append(Cell(f"{parameter}: {sep.join(valid)}", code=True, warn=mark))
+    return tuple(lines)
 
 
-def _invalid_html(document: Document, lang: str) -> str:
+def _invalid(document: Document, lang: str) -> list[Block]:
     invalid = document["invalid"]
     if not invalid:
-        return ""
-    rows = (_row(f"<code>{_esc(entry['name'])}</code>", [f"<div {LEFT}>{_esc(entry['error'])}</div>"], "sig") for entry in invalid)
-    table = _table([t("col.variant", lang), t("col.error", lang)], rows, "invalid-table")
-    return f"<h3 {WARNING}>{_esc(t('h.invalid', lang))}</h3>" + _note(t("note.invalid", lang)) + table
+        return []
+    rows = tuple(Row(Cell(entry["name"], code=True), (Cell(entry["error"], wide=True),), "sig") for entry in invalid)
+    table = Table("invalid-table", (t("col.variant", lang), t("col.error", lang)), rows)
+    return [Heading(t("h.invalid", lang), warn=True), Note(t("note.invalid", lang)), table]
 
 
-def _failed_html(document: Document, lang: str) -> str:
+def _failed(document: Document, lang: str) -> list[Block]:
     failed = document["failed"]
     if not failed:
-        return ""
+        return []
     numbers = _numbers(document)
-    rows = (
-        _row(
-            _variant_html(entry["variant"], numbers),
-            [_esc(entry["replication"]), f"<div {LEFT}>{_esc(entry['error'])}</div>"],
-            "sig",
-        )
+    rows = tuple(
+        Row(_variant_cell(entry["variant"], numbers), (Cell(str(entry["replication"])), Cell(entry["error"], wide=True)), "sig")
         for entry in failed
     )
-    table = _table([t("col.variant", lang), t("col.replication", lang), t("col.error", lang)], rows, "failed-table")
-    return f"<h3 {WARNING}>{_esc(t('h.failed', lang))}</h3>" + _note(t("note.failed", lang)) + table
+    table = Table("failed-table", (t("col.variant", lang), t("col.replication", lang), t("col.error", lang)), rows)
+    return [Heading(t("h.failed", lang), warn=True), Note(t("note.failed", lang)), table]
 
 
-def _variant_html(name: str, numbers: Mapping[str, int]) -> str:
+def _variant_cell(name: str, numbers: Mapping[str, int]) -> Cell:
     number = numbers.get(name)
-    prefix = f"<b>{number}</b> " if number is not None else ""
-    return f"{prefix}<code>{_esc(name)}</code>"
+    return Cell(name, detail="" if number is None else f"#{number}", code=True)
 
 
 # ---- variant table ----------------------------------------------------------------------
@@ -264,7 +243,7 @@ def _variants_section(document: Document, lang: str) -> Section:
     parameters = document["parameters"]
     requested = document["replications"]
     front = set(document["pareto"]["front"])
-    head = [
+    head = (
         t("col.variant", lang),
         *parameters,
         t("col.replications_done", lang),
@@ -273,29 +252,30 @@ def _variants_section(document: Document, lang: str) -> Section:
         t("col.worst_p95", lang),
         t("col.worst_resource", lang),
         t("col.pareto", lang),
-    ]
+    )
+    labels = _resource_labels(document, lang)
     rows = []
-    for number, variant in enumerate(document["variants"], start=1):
+    for index, variant in enumerate(document["variants"], start=1):
         done = variant["replications"]
         worst = _worst(variant, document["pareto"].get("devices"))
         on_front = variant["name"] in front
-        cells = [
-            *(_esc(variant["values"].get(p, "")) for p in parameters),
-            _esc(done) + (f" <span {WARNING}>⚠</span>" if done < requested else ""),
-            _number(variant["cost"]["capex_cny"], "capex_cny"),
-            _number(variant["cost"]["monthly_cny"], "monthly_cny"),
-            "—" if worst is None else _estimate_html(worst[1], PARETO_KPI),
-            "—" if worst is None else f"<code>{_esc(worst[0])}</code>",
-            f"<b>{_esc(t('pareto_mark', lang))}</b>" if on_front else "",
-        ]
-        rows.append(_row(f'<b title="{_esc(variant["name"])}">{number}</b>', cells, "sig" if on_front else ""))
-    notes = _note(t("note.ci", lang).format(confidence=_percent(document.get("confidence", CONFIDENCE)))) + _note(t("note.worst", lang))
+        cells = (
+            *(Cell(str(variant["values"].get(p, ""))) for p in parameters),
+            Cell(str(done), warn="⚠" if done < requested else ""),
+            Cell(number(variant["cost"]["capex_cny"], "capex_cny")),
+            Cell(number(variant["cost"]["monthly_cny"], "monthly_cny")),
+            Cell("—") if worst is None else estimate_cell(worst[1], PARETO_KPI),
+            Cell("—") if worst is None else Cell(labels.get(worst[0], worst[0])),
+            Cell(t("pareto_mark", lang), strong=True) if on_front else Cell(),
+        )
+        rows.append(Row(Cell(str(index), strong=True, title=variant["name"]), cells, "sig" if on_front else ""))
+    notes = [Note(t("note.ci", lang).format(confidence=percent(document.get("confidence", CONFIDENCE)))), Note(t("note.worst", lang))]
     if any(v["replications"] < requested for v in document["variants"]):
-        notes += _note(t("note.short", lang).format(requested=requested))
+        notes.append(Note(t("note.short", lang).format(requested=requested)))
     empty = [v["name"] for v in document["variants"] if not v["replications"]]
     if empty:
-        notes += _note(t("note.no_data_variants", lang).format(names=t("list_sep", lang).join(empty)))
-    return "variants", t("sec.sweep_variants", lang), _table(head, rows, "variant-table") + notes
+        notes.append(Note(t("note.no_data_variants", lang).format(names=t("list_sep", lang).join(empty))))
+    return Section("variants", t("sec.sweep_variants", lang), (Table("variant-table", head, tuple(rows)), *notes))
 
 
 # ---- each KPI against each parameter ------------------------------------------------------
@@ -306,11 +286,11 @@ def _parameter_section(document: Document, index: int, lang: str) -> Section:
     anchor, heading = f"param-{index}", t("sec.kpi_vs_param", lang).format(param=parameter)
     variants = _with_data(document)
     if not variants:
-        return anchor, heading, _note(t("note.no_data", lang))
+        return Section(anchor, heading, (Note(t("note.no_data", lang)),))
     labels = _resource_labels(document, lang)
-    body = [_note(t("note.kpi_vs_param", lang).format(param=parameter))]
+    body: list[Block] = [Note(t("note.kpi_vs_param", lang).format(param=parameter))]
     if len(document["parameters"]) > 1:
-        body.append(_note(t("note.panels", lang)))
+        body.append(Note(t("note.panels", lang)))
     skipped = []
     for kpi in SWEEP_KPIS:
         drawn = [rid for rid in labels if any(_nonzero(v["resources"].get(rid, {}).get(kpi)) for v in variants)]
@@ -319,10 +299,12 @@ def _parameter_section(document: Document, index: int, lang: str) -> Section:
             continue
         figure = _kpi_figure(document, variants, index, kpi, drawn, labels, lang)
         quiet = [labels[rid] for rid in labels if rid not in drawn]
-        body.append(f"<h3>{_esc(_kpi_name(kpi, lang))}</h3>{figure}{_quiet_note(quiet, 'note.zero_for', lang)}")
+        body += [Heading(_kpi_name(kpi, lang)), figure]
+        if quiet:
+            body.append(Note(t("note.zero_for", lang).format(names=t("list_sep", lang).join(quiet))))
     if skipped:
-        body.append(_note(t("note.kpi_all_zero", lang).format(names=t("list_sep", lang).join(skipped))))
-    return anchor, heading, "".join(body)
+        body.append(Note(t("note.kpi_all_zero", lang).format(names=t("list_sep", lang).join(skipped))))
+    return Section(anchor, heading, tuple(body))
 
 
 def _nonzero(estimate: Estimate | None) -> bool:
@@ -338,7 +320,7 @@ def _kpi_figure(
     resources: Sequence[str],
     labels: Mapping[str, str],
     lang: str,
-) -> str:
+) -> Chart:
     """KPI against one parameter: a line per device, a panel per combination of the other parameters' values."""
     parameters = document["parameters"]
     parameter = parameters[index]
@@ -374,15 +356,15 @@ def _kpi_figure(
             fig.add_trace(
                 go.Scatter(
                     x=xs,
-                    y=_bar_means(estimates, scale),
-                    error_y=_error_bars(estimates, scale),
+                    y=bar_means(estimates, scale),
+                    error_y=error_bars(estimates, scale),
                     name=labels[rid],
                     legendgroup=rid,
                     showlegend=panel == 0,
                     mode="lines+markers",
                     line={"color": colours[rid]},
                     hovertext=[
-                        f"#{numbers[v['name']]} {_estimate_text(e, _shown_as(kpi))}" for v, e in zip(members, estimates, strict=True)
+                        f"#{numbers[v['name']]} {estimate_text(e, _shown_as(kpi))}" for v, e in zip(members, estimates, strict=True)
                     ],
                     hoverinfo="name+text",
                 ),
@@ -398,7 +380,7 @@ def _kpi_figure(
     for row in range(1, rows + 1):
         fig.update_yaxes(title_text=t(AXIS_KEYS[kpi], lang), row=row, col=1)
     height = WIDE_HEIGHT if rows == 1 else rows * PANEL_HEIGHT + 120
-    return _figure_html(fig, f"fig-param-{index}-{kpi}", height)
+    return chart(fig, f"fig-param-{index}-{kpi}", height)
 
 
 # ---- Pareto front -------------------------------------------------------------------------
@@ -407,9 +389,10 @@ def _kpi_figure(
 def _pareto_section(document: Document, lang: str) -> Section:
     anchor, heading = "pareto", t("sec.pareto", lang)
     numbers = _numbers(document)
+    labels = _resource_labels(document, lang)
     points = [(v, worst) for v in _with_data(document) if (worst := _worst(v, document["pareto"].get("devices"))) is not None]
     if not points:
-        return anchor, heading, _note(t("note.no_data", lang))
+        return Section(anchor, heading, (Note(t("note.no_data", lang)),))
     front_names = set(document["pareto"]["front"])
     front = sorted(((v, w) for v, w in points if v["name"] in front_names), key=lambda p: (p[0]["cost"]["capex_cny"], p[1][1]["mean"]))
     fig = go.Figure()
@@ -423,33 +406,35 @@ def _pareto_section(document: Document, lang: str) -> Section:
         fig.add_trace(
             go.Scatter(
                 x=[v["cost"]["capex_cny"] for v, _ in members],
-                y=_bar_means(estimates, 1.0),
-                error_y={**_error_bars(estimates, 1.0), "color": colour, "thickness": 1, "visible": mode == "markers+text"},
+                y=bar_means(estimates, 1.0),
+                error_y={**error_bars(estimates, 1.0), "color": colour, "thickness": 1, "visible": mode == "markers+text"},
                 name=name,
                 mode=mode,
                 text=[str(numbers[v["name"]]) for v, _ in members] if mode == "markers+text" else None,
                 textposition="top right",
                 line={"color": colour, "shape": "hv", "width": 2},
                 marker={"color": colour, **marker},
-                hovertext=[_pareto_hover(v, worst, numbers, lang) for v, worst in members],
+                hovertext=[_pareto_hover(v, worst, numbers, labels, lang) for v, worst in members],
                 hoverinfo="text",
             )
         )
     fig.update_xaxes(title_text=t("axis.capex", lang), tickformat=",.0f")
     fig.update_yaxes(title_text=t("axis.worst_p95", lang), rangemode="tozero")
-    body = _figure_html(fig, "fig-pareto") + _note(t("note.pareto", lang))
+    body: list[Block] = [chart(fig, "fig-pareto"), Note(t("note.pareto", lang))]
     neutral = _cost_neutral(document)
     if neutral:
-        body += _note(t("note.cost_neutral", lang).format(names=t("list_sep", lang).join(neutral)))
-    return anchor, heading, body
+        body.append(Note(t("note.cost_neutral", lang).format(names=t("list_sep", lang).join(neutral))))
+    return Section(anchor, heading, tuple(body))
 
 
-def _pareto_hover(variant: Mapping[str, Any], worst: tuple[str, Estimate], numbers: Mapping[str, int], lang: str) -> str:
+def _pareto_hover(
+    variant: Mapping[str, Any], worst: tuple[str, Estimate], numbers: Mapping[str, int], labels: Mapping[str, str], lang: str
+) -> str:
     rid, estimate = worst
     return (
         f"#{numbers[variant['name']]} {_plot_text(variant['name'])}<br>"
-        f"{t('kpi.capex_cny', lang)}: {_number(variant['cost']['capex_cny'], 'capex_cny')}<br>"
-        f"{_plot_text(rid)}: {_estimate_text(estimate, PARETO_KPI)}"
+        f"{t('kpi.capex_cny', lang)}: {number(variant['cost']['capex_cny'], 'capex_cny')}<br>"
+        f"{_plot_text(labels.get(rid, rid))}: {estimate_text(estimate, PARETO_KPI)}"
     )
 
 

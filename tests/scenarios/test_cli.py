@@ -74,8 +74,10 @@ def test_compare_finds_the_significant_difference(tmp_path: Path) -> None:
         str(tmp_path / "c.html"),
     )
     comparison = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
-    assert comparison["schema"] == "yxy.comparison/1" and comparison["baseline"] == "stress_10x"
-    diff = comparison["differences"]["devices.microwave.units=1"]
+    # Named as a reader names them: the scenario's title, the variant by what it changed.
+    assert comparison["schema"] == "yxy.comparison/1" and comparison["baseline"] == "十倍人口压力日"
+    assert list(comparison["differences"]) == ["微波炉 2 → 1 台"]
+    diff = comparison["differences"]["微波炉 2 → 1 台"]
     microwave = diff["resources"]["microwave"]
     assert microwave["utilisation"]["significant"] and microwave["utilisation"]["mean"] > 0
     # Common random numbers: a device the variant did not touch sees the very same arrivals.

@@ -26,7 +26,10 @@ def test_both_languages_have_the_same_words() -> None:
     assert keys("zh") == keys("en")
     assert len(keys("zh")) > 300
     blank = [(language, key) for language in LANGUAGES for key, text in TEXT[language].items() if not text.strip()]
-    assert blank == [("zh", "unit.sep"), ("en", "unit.sep")]  # the space between a number and its unit: none in Chinese
+    # The space between a number and its unit: none in Chinese; a Chinese measure word ("2 台"): none in English.
+    classifiers = [("en", key) for key in TEXT["en"] if key == "measure" or key.startswith("measure.")]
+    assert len(classifiers) >= 5 and all(TEXT["zh"][key].strip() for _, key in classifiers)
+    assert sorted(blank) == sorted([("zh", "unit.sep"), ("en", "unit.sep"), *classifiers])
 
 
 def test_the_page_reads_the_one_catalog_from_the_server(client: TestClient) -> None:
