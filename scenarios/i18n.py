@@ -41,6 +41,7 @@ _WORDS: dict[str, dict[str, str]] = {
         # the reports' verdict, summary and print (scenarios/report.py)
         "print": "打印",
         "title_sep": "：",
+        "verdict.level_all": "服务水平：每台设备 {level}。",
         "sec.summary": "概要",
         "summary.run": "本报告模拟了“{title}”，测量期 {horizon}，重复 {replications} 次，平均每次 {visits} 人次到访。",
         "summary.changes": "与情景文件相比，本次改动：{changes}。",
@@ -556,6 +557,7 @@ _WORDS: dict[str, dict[str, str]] = {
         # the reports' verdict, summary and print (scenarios/report.py)
         "print": "Print",
         "title_sep": ": ",
+        "verdict.level_all": "Service level: {level} at every device.",
         "sec.summary": "Summary",
         "summary.run": (
             "This report simulates “{title}” over {horizon} of measurement, {replications} "

@@ -32,13 +32,14 @@ class _Defined:
 
 
 def locate(error: ScenarioError, text: str) -> ScenarioError:
-    """``error`` with each problem of the file whose ``text`` this is placed on its key's line (see the module)."""
+    """``error`` with each problem of the file whose ``text`` this is placed on its key's line (see the module), in the
+    file's order; problems with no line (an override's, an inherited key's) come last."""
     unplaced = [p.line is None and not p.override and p.key for p in error.problems]
     if not any(unplaced):
         return error
     defined = _definitions(text)
-    placed = tuple(p.at_line(_line(defined, p)) if find else p for p, find in zip(error.problems, unplaced, strict=True))
-    return error.with_problems(placed)
+    placed = [p.at_line(_line(defined, p)) if find else p for p, find in zip(error.problems, unplaced, strict=True)]
+    return error.with_problems(tuple(sorted(placed, key=lambda p: (p.line is None, p.line or 0))))  # in the file's order
 
 
 def line_of(text: str, key: str, missing: bool = False) -> int | None:

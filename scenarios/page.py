@@ -72,6 +72,8 @@ class Table:
     id: str
     head: tuple[str, ...]
     rows: tuple[Row, ...]
+    reflow: bool = True
+    """On a phone each row becomes a card; False for a table narrow enough to stay a table."""
     kind: Literal["table"] = "table"
 
 

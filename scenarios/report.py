@@ -237,17 +237,27 @@ def _verdict(document: Document, lang: str) -> Verdict:
     first = verdict["first"]
     headline = t(f"verdict.{verdict['overall']}", lang).format(first=_level_name(document, first, lang) if first else "")
     capex, monthly = number(verdict["capex_cny"], "capex_cny"), number(verdict["monthly_cny"], "monthly_cny")
-    rows = []
     order = {"missed": 0, "unknown": 1, "met": 2}  # what needs doing first; the rest in the station's order
-    for check in sorted(verdict["checks"], key=lambda c: order[c["judgement"]]):
-        kpi = check["kpi"]
-        level = f"{_kpi(kpi, lang)} {'≤' if check['op'] == '<=' else '≥'} {number(check['limit'], kpi)}"
-        simulated = estimate_cell(check if check["mean"] is not None else None, kpi)
-        cells = (Cell(level), simulated, Cell(t("judgement." + check["judgement"], lang)))
+    checks = sorted(verdict["checks"], key=lambda c: order[c["judgement"]])
+    levels = {_level(check, lang) for check in checks}
+    # One level for every device (the planners' default): said once above a table narrow enough for a phone.
+    shared = len(levels) == 1 and len(checks) > 1
+    rows = []
+    for check in checks:
+        simulated = estimate_cell(check if check["mean"] is not None else None, check["kpi"])
+        cells = (Cell(t("judgement." + check["judgement"], lang)), simulated, *(() if shared else (Cell(_level(check, lang)),)))
         rows.append(Row(Cell(_level_target(document, check, lang), strong=True), cells, check["judgement"]))
-    head = (t("col.resource", lang), t("col.level", lang), t("col.simulated", lang), t("col.judgement", lang))
-    lines = (t("verdict.cost", lang).format(capex=capex, monthly=monthly),)
-    return Verdict(verdict["overall"], headline, lines, Table("verdict-table", head, tuple(rows)))
+    head = (t("col.resource", lang), t("col.judgement", lang), t("col.simulated", lang), *(() if shared else (t("col.level", lang),)))
+    lines = (
+        t("verdict.cost", lang).format(capex=capex, monthly=monthly),
+        *((t("verdict.level_all", lang).format(level=levels.pop()),) if shared else ()),
+    )
+    return Verdict(verdict["overall"], headline, lines, Table("verdict-table", head, tuple(rows), reflow=not shared))
+
+
+def _level(check: Mapping[str, Any], lang: str) -> str:
+    """ "95 分位等待（秒） ≤ 180.0" """
+    return f"{_kpi(check['kpi'], lang)} {'≤' if check['op'] == '<=' else '≥'} {number(check['limit'], check['kpi'])}"
 
 
 def _level_target(document: Document, check: Mapping[str, Any], lang: str) -> str:

@@ -42,9 +42,11 @@ PAGE_POLICY = (
 )
 """Inline styles only: plotly sets them on the elements it draws."""
 REPORT_POLICY = (
-    "sandbox allow-scripts allow-popups; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "img-src data: blob:; font-src data:; frame-ancestors 'none'"
+    "sandbox allow-scripts allow-popups allow-modals; default-src 'none'; script-src 'unsafe-inline'; "
+    "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; frame-ancestors 'none'"
 )
+"""A report runs its own inline script (plotly) in a sandbox of no origin; allow-modals lets its print button open the
+browser's print dialog."""
 REPORTS = re.compile(r"^/api/runs/(\d+/report|compare)$")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY")]
