@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from scenarios.errors import Problem, ScenarioError
 from scenarios.i18n import LANGUAGES, in_language
-from scenarios.report import write_comparison_report, write_report
+from scenarios.report import verdict_html, write_comparison_report, write_report
 from scenarios.results import compare as compare_results
 from store.models import PlannerRun, User
 from web import planner
@@ -243,6 +243,16 @@ def cancel_run(run_id: RunId, request: Request, user: Planners, db: DatabaseDep,
     if not svc.planner.cancel(run_id):
         raise Refused(status.HTTP_409_CONFLICT, "run_ended", f"run {run_id} ended while it was being cancelled")
     return _run_view(svc, run_id)
+
+
+@runs.get("/{run_id}/verdict", response_class=HTMLResponse)
+def run_verdict(run_id: RunId, _: Everyone, db: DatabaseDep, lang: Literal["zh", "en"] = "zh") -> HTMLResponse:
+    """The report's verdict box, alone: met or not, the level that fails first in device names, the cost (an HTML fragment
+    the page puts in the run's row; the same template as the report's)."""
+    run = db.get(PlannerRun, run_id)
+    if run is None or run.document is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no verdict (yet)")
+    return HTMLResponse(verdict_html(run.document, lang))
 
 
 @runs.get("/{run_id}/report", response_class=HTMLResponse)

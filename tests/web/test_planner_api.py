@@ -108,3 +108,9 @@ def test_runs_are_named_by_what_changed_and_compared_against_the_chosen_baseline
     assert not_among.status_code == 422 and not_among.json()["code"] == "baseline_not_compared"
     for bad in ("0", "abc", "-1", str(2**40)):
         assert client.get(f"/api/runs/compare?ids={first}&ids={second}&baseline={bad}", headers=operator).status_code == 422, bad
+
+    boxes = {lang: client.get(f"/api/runs/{second}/verdict?lang={lang}", headers=as_role(client, Role.AUDITOR)) for lang in ("zh", "en")}
+    for box in boxes.values():
+        assert box.status_code == 200 and 'class="verdict ' in box.text and "<script" not in box.text
+    assert boxes["zh"].text != boxes["en"].text
+    assert client.get("/api/runs/99999/verdict", headers=operator).status_code == 404

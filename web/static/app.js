@@ -250,7 +250,7 @@ function runRow(r) {
   const done = r.status === "done";
   const picks = done ? `<input type="checkbox" class="pick" value="${r.id}" aria-label="${esc(t("compare"))} #${r.id}">
     <label class="baseline"><input type="radio" class="baseline" name="baseline" value="${r.id}">${esc(t("baseline"))}</label>` : "";
-  return `${picks}<span class="name"><b>#${r.id}</b> ${named(titleFor(r.title))}${changes}</span> <span class="status">${t(r.status)}</span>
+  return `${picks}<span class="run-name"><b>#${r.id}</b> ${named(titleFor(r.title))}${changes}</span> <span class="status">${t(r.status)}</span>
     <progress max="${r.replications}" value="${r.done_replications}"></progress>
     ${done ? `<a target="_blank" href="/api/runs/${r.id}/report?lang=${state.lang}">${t("report")}</a><div class="verdict-slot" data-run="${r.id}"></div>` : ""}
     ${mayCancel(r) ? `<button type="button" class="cancel-run" data-run="${r.id}">${t("cancel_run")}</button>` : ""}
