@@ -11,6 +11,7 @@ disagree.  The pages are data (``scenarios.page``), made HTML by one template.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -70,7 +71,9 @@ def write_comparison_report(comparison: Document, path: Path, lang: str = "zh") 
 
 def verdict_html(document: Document, lang: str = "zh") -> str:
     """The report's verdict box alone, as HTML: what the web view's planner shows for a finished run."""
-    return verdict_fragment(_verdict(document, lang), lang)
+    verdict = _verdict(document, lang)
+    # A page shows many runs' boxes: the table's id is the report's own, and would repeat there.
+    return verdict_fragment(dataclasses.replace(verdict, table=dataclasses.replace(verdict.table, id="")), lang)
 
 
 def simulation_page(document: Document, lang: str) -> Page:
