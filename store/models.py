@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -119,3 +119,37 @@ class PlannerRun(Base):
     done_replications: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(4000), nullable=True)
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class Member(Base):
+    """A worker in the union's member register (store/members.py): who may come in, and how to reach them.
+
+    Name and phone live here and nowhere else: the audit log names a member as ``member:<id>``,
+    and door logs (later) link repeat visits by ``visit_key`` alone, so deleting this row
+    forgets the person everywhere.
+    """
+
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_no: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    """The union's membership number, when the member has one."""
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(11), unique=True)
+    """A Chinese mobile number, normalised to its 11 digits (no +86, spaces or hyphens)."""
+    worker_group: Mapped[str] = mapped_column(String(16))
+    """One of the library's worker groups: riders, couriers, sanitation, construction, other."""
+    employer: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    """Employer or platform (Meituan, SF Express, the sanitation office...)."""
+    face_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    face_consent_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    face_consent_scope: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    """active, deactivated or banned."""
+    status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When a deactivation or ban lapses by itself; None: until an officer lifts it."""
+    visit_key: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    """HMAC of the id under the station's secret: how door logs link visits without a name. Set in the enrolling transaction."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
