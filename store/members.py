@@ -468,7 +468,7 @@ def _enrolled(db: Session, column: Any, values: Iterable[str]) -> dict[str, int]
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 500):  # bound each IN list: SQLite allows 32,766 parameters, PostgreSQL 65,535
         chunk = wanted[start : start + 500]
-        found.update(db.execute(select(column, Member.id).where(column.in_(chunk))).tuples().all())
+        found.update((value, member_id) for value, member_id in db.execute(select(column, Member.id).where(column.in_(chunk))))
     return found
 
 
