@@ -207,7 +207,9 @@ def _xlsx_rows(path: Path, limits: Limits) -> Iterator[tuple[int, tuple[object, 
     try:
         if not book.worksheets:
             raise MemberFileError(Problem("empty"))
-        rows = book.worksheets[0].iter_rows(min_row=1, max_col=limits.columns, values_only=True)
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # the declared size may be wrong (other writers), and openpyxl would stop reading there
+        rows = sheet.iter_rows(min_row=1, max_col=limits.columns, values_only=True)
         yield from enumerate(rows, start=1)
     except MemberFileError:
         raise
