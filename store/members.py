@@ -404,7 +404,8 @@ class Members:
         lock_register(db)
         row = get(db, member_id)
         before = _facts(row)
-        row.status, row.status_reason, row.status_until = status.value, reason, until
+        row.status, row.status_reason = status.value, reason
+        row.status_until = until.astimezone(UTC) if until else None  # stored in UTC: SQLite keeps no offset
         row.updated_at = datetime.now(UTC)
         after = {**_facts(row), "reason_given": reason is not None}
         self._audit.append(db, actor.username, actor.role, _STATUS_ACTIONS[status], _target(row), before, after, actor.client)
