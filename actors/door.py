@@ -1,19 +1,30 @@
-"""The smart door: who came in, who left, how many are inside now.
+"""The smart door: who came in, who left, how many are inside now, and, where it checks, who may come in.
 
 ``DoorPolicy`` is the door as the station runs it live: each worker the real door
 lets in becomes a ``Visitor`` actor, spawned through the port, until the door lets
 them out.  ``Door`` is the simulated door, which the simulated workers pass through
 and which counts them; it keeps the policy, so both worlds share one door.
+
+A door with a ``capacity`` checks who comes in (``actors.door_access``): a member's
+pass (``actors.door_pass``), a visitor's needs, how many are inside.  In a
+simulation every worker asks it (``AtDoor``) and waits for the answer; one who finds
+the station full waits at the door up to ``waits_when_full_s`` for someone to leave.
+Each decision is recorded (``door_decided``) with its reason and the wait, which is
+what the planner's door KPIs are made of.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from actors.actor import Device
-from actors.bounds import MOST_INSIDE, POSITIVE
-from actors.message import Actuate, DeviceEvent, DoorLocked, Entered, Left, OccupancyChanged
-from actors.port import Port
+from actors.bounds import CLOCK_HOUR, MOST_INSIDE, POSITIVE
+from actors.door_access import AsVisitor, ByPass, Decision, EntryRules, MemberStanding, Verdict, decide
+from actors.door_pass import AcceptedPasses, Checked, admit, check
+from actors.message import Actuate, Admitted, AtDoor, Denied, DeviceEvent, DoorLocked, Entered, Left, OccupancyChanged
+from actors.port import Port, Timer
 from actors.visitor import Visitor
 
 WORKER_ENTERED = "worker_entered"
@@ -32,9 +43,64 @@ class DoorConfig:
     """More people inside than this is a miscount (a door reporting 99999): refused, not shown."""
     unit_cost_cny: float = 0.0
     monthly_cost_cny: float = 0.0
+    capacity: int | None = field(default=None, metadata={"ge": 1})
+    """Set: the door checks who comes in, and holds it at this many inside (ASSUMPTION for Yunting: 40, its 40 m²)."""
+    reserve: int = 2
+    """Of the capacity, places only an emergency may take."""
+    night_from_h: float = field(default=22.0, metadata=CLOCK_HOUR)
+    night_to_h: float = field(default=6.0, metadata=CLOCK_HOUR)
+    night_needs: tuple[str, ...] = ("toilet", "drink_water")
+    """At night a visitor comes in for these without the custodian's approval."""
+    face_min_score: float = 0.85
+    waits_when_full_s: float = 600.0
+    """How long a worker waits at a full door for someone to leave before going away."""
+
+    def __post_init__(self) -> None:
+        if self.capacity is not None:
+            self.entry_rules()  # a reserve that leaves no room is the station file's mistake, said when it is read
+
+    def entry_rules(self) -> EntryRules | None:
+        if self.capacity is None:
+            return None
+        return EntryRules(self.capacity, self.reserve, self.night_from_h, self.night_to_h, frozenset(self.night_needs), self.face_min_score)
 
     def report_limits(self) -> dict[str, int]:
         return {"occupancy": self.most_inside}
+
+
+SIMULATED_STATION = "simulation"
+SIMULATED_KEY = b"the simulated population's door passes"
+"""Simulated passes are real ones under this key: the door checks them with the same code as the station's."""
+GAVE_UP = "gave_up"
+"""Why a worker who waited at a full door went away: a door_decided reason beside the Verdicts and Refusals."""
+
+
+class _EveryoneActive(Mapping[int, MemberStanding]):
+    """A simulation's registry: every member in good standing (a planner measures the door, not the bans)."""
+
+    def __getitem__(self, member: int) -> MemberStanding:
+        return MemberStanding(member)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+EVERYONE_ACTIVE = _EveryoneActive()
+
+
+class _Waiting(NamedTuple):
+    group: str
+    shows: ByPass | AsVisitor
+    checked: Checked | None
+    since: float
+    timer: Timer
+
+
+class _GaveUp(NamedTuple):
+    worker: str
 
 
 def visitor_id(worker: str) -> str:
@@ -66,12 +132,17 @@ class DoorPolicy(Device):
 
 
 class Door(DoorPolicy):
-    """The simulated door: counts the simulated workers who pass it and tells its observers."""
+    """The simulated door: counts the simulated workers who pass it and tells its observers; with a capacity, decides."""
 
     def __init__(self, actor_id: str, port: Port, config: DoorConfig) -> None:
         super().__init__(actor_id, port, config)
         self.entries = 0
         self.exits = 0
+        self.rules = config.entry_rules()
+        self.locked = False
+        self.accepted = AcceptedPasses()
+        self.waiting: dict[str, _Waiting] = {}
+        """Workers at the full door, first come first in."""
 
     @property
     def occupancy(self) -> int:
@@ -84,8 +155,15 @@ class Door(DoorPolicy):
         if isinstance(message, Actuate) and "locked" in message.fields:
             # A locked door lets nobody in: the crowd turns its arrivals away until it is unlocked (leaving stays free).
             super().receive(message)
+            self.locked = bool(message.fields["locked"])
             if self.config.crowd is not None:
                 self.port.send(self.config.crowd, DoorLocked(bool(message.fields["locked"])))
+            return
+        if isinstance(message, AtDoor):
+            self._at_door(message)
+            return
+        if isinstance(message, _GaveUp):
+            self._gave_up(message.worker)
             return
         if isinstance(message, Entered):
             self.entries += 1
@@ -94,9 +172,65 @@ class Door(DoorPolicy):
         else:
             super().receive(message)
             return
+        self._counted()
+        if isinstance(message, Left) and self.waiting:
+            self._let_in_waiting()
+
+    def _counted(self) -> None:
         self._publish()
         for observer in self.config.observers:
             self.port.send(observer, OccupancyChanged(self.occupancy))
+
+    def _decide(self, shows: ByPass | AsVisitor) -> Decision:
+        assert self.rules is not None, "a worker asks only a door that checks"
+        now = self.port.now()
+        return decide(self.rules, shows, EVERYONE_ACTIVE, self.occupancy, self.locked, now, self.port.clock.hour_of_day(now))
+
+    def _at_door(self, message: AtDoor) -> None:
+        checked = None
+        shows = message.shows
+        if isinstance(shows, str):
+            epoch_s = self.port.clock.datetime_at(self.port.now()).timestamp()
+            result = check(SIMULATED_KEY, SIMULATED_STATION, shows, epoch_s, self.accepted)
+            if not isinstance(result, Checked):
+                self._deny(message.worker, message.group, result.value, 0.0)
+                return
+            checked, shows = result, ByPass(result.member)
+        assert isinstance(shows, ByPass | AsVisitor), "a simulated worker shows a pass or asks as a visitor"
+        decision = self._decide(shows)
+        if decision.admitted:
+            self._admit(message.worker, message.group, decision.verdict, checked, 0.0)
+        elif decision.verdict is Verdict.FULL and not self.locked:
+            timer = self.port.timer(self.config.waits_when_full_s, _GaveUp(message.worker))
+            self.waiting[message.worker] = _Waiting(message.group, shows, checked, self.port.now(), timer)
+        else:
+            self._deny(message.worker, message.group, decision.verdict.value, 0.0)
+
+    def _let_in_waiting(self) -> None:
+        for worker, waiting in list(self.waiting.items()):
+            decision = self._decide(waiting.shows)
+            if not decision.admitted:
+                return  # still full: the first in line goes first, nobody passes them
+            del self.waiting[worker]
+            waiting.timer.cancel()
+            self._admit(worker, waiting.group, decision.verdict, waiting.checked, self.port.now() - waiting.since)
+
+    def _gave_up(self, worker: str) -> None:
+        waiting = self.waiting.pop(worker, None)
+        if waiting is not None:
+            self._deny(worker, waiting.group, GAVE_UP, self.port.now() - waiting.since)
+
+    def _admit(self, worker: str, group: str, verdict: Verdict, checked: Checked | None, waited_s: float) -> None:
+        if checked is not None:
+            admit(checked, self.accepted)
+        self.port.record("door_decided", {"group": group, "reason": verdict.value, "admitted": True, "waited_s": waited_s})
+        self.entries += 1
+        self._counted()
+        self.port.send(worker, Admitted())
+
+    def _deny(self, worker: str, group: str, reason: str, waited_s: float) -> None:
+        self.port.record("door_decided", {"group": group, "reason": reason, "admitted": False, "waited_s": waited_s})
+        self.port.send(worker, Denied(reason))
 
     def _publish(self) -> None:
         self.port.publish({"occupancy": self.occupancy, "entries": self.entries, "exits": self.exits})

@@ -19,6 +19,7 @@ Rules, in the order they are applied:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -47,8 +48,6 @@ class Verdict(StrEnum):
 
 
 ADMITTED = frozenset({Verdict.MEMBER, Verdict.VISITOR_APPROVED, Verdict.VISITOR_AT_NIGHT, Verdict.EMERGENCY})
-NIGHT_NEEDS = frozenset({"toilet", "water"})
-"""What a visitor may come in for at night without approval."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +58,8 @@ class EntryRules:
     """Places only an emergency may take: a worker hurt outside gets in when the station is full."""
     night_from_h: float = 22.0
     night_to_h: float = 6.0
+    night_needs: frozenset[str] = frozenset({"toilet", "drink_water"})
+    """What a visitor may come in for at night without approval (the station's need names)."""
     face_min_score: float = 0.85
 
     def __post_init__(self) -> None:
@@ -95,7 +96,8 @@ class ByFace:
 
 @dataclass(frozen=True, slots=True)
 class AsVisitor:
-    need: str
+    needs: tuple[str, ...]
+    """What they came for, as they told the terminal."""
     approved: bool = False
 
 
@@ -120,7 +122,7 @@ class Decision:
 def decide(
     rules: EntryRules,
     entrant: Entrant,
-    members: dict[int, MemberStanding],
+    members: Mapping[int, MemberStanding],
     inside: int,
     locked: bool,
     now_s: float,
@@ -136,7 +138,7 @@ def decide(
         refused = _member_refusal(rules, entrant, members.get(entrant.member), now_s)
         admitted = Verdict.MEMBER
     else:
-        at_night = rules.at_night(hour) and entrant.need in NIGHT_NEEDS
+        at_night = rules.at_night(hour) and set(entrant.needs) <= rules.night_needs
         refused = None if entrant.approved or at_night else Verdict.NEEDS_APPROVAL
         admitted = Verdict.VISITOR_APPROVED if entrant.approved else Verdict.VISITOR_AT_NIGHT
     if refused is not None:

@@ -78,6 +78,24 @@ class Left(NamedTuple):
     group: str
 
 
+class AtDoor(NamedTuple):
+    """A worker at a door that checks who comes in, with what they show: a pass's text, or a visitor's ``AsVisitor``."""
+
+    worker: str
+    group: str
+    shows: object
+
+
+class Admitted(NamedTuple):
+    """The door let the worker in (after a wait, when the station was full)."""
+
+
+class Denied(NamedTuple):
+    """The door stayed shut, and why (``actors.door_access.Verdict`` or ``actors.door_pass.Refusal``)."""
+
+    reason: str
+
+
 class OccupancyChanged(NamedTuple):
     occupancy: int
 

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from actors.actor import Actor
 from actors.distribution import Distribution
+from actors.door import SIMULATED_KEY, SIMULATED_STATION
+from actors.door_access import AsVisitor
+from actors.door_pass import issue
 from actors.message import DoorLocked, WeatherChanged
 from actors.port import Port, Timer
 from actors.worker import NeedPlan, VisitPlan, Worker
@@ -24,6 +27,8 @@ from twin.clock import SECONDS_PER_DAY
 if TYPE_CHECKING:  # numpy is imported by what draws numbers, not by what only names the stream
     from twin.randomness import RandomStream
 
+STALE_PASS_S = 120.0
+"""How old a failing pass is: past its 30 s life and the clocks' 5 s of skew."""
 TURNED_AWAY_AT_DOOR = "turned_away_at_door"
 """The feed's event: a worker came while the door was locked and went away."""
 
@@ -79,6 +84,12 @@ class WorkerGroup:
     """Hours this group may not work outdoors on the hottest days (heat rules), and shelters."""
     shelter_factor: float = 1.0
     balk_chance: tuple[float, ...] | None = None
+    member_share: float = 1.0
+    """At a door that checks who comes in: the share who are union members (with a pass); the rest come as visitors."""
+    pass_failure_share: float = 0.0
+    """Of the members, the share whose pass fails at the door (a stale screenshot, a phone's clock far off)."""
+    visitor_approval_share: float = 1.0
+    """Of the visitors who need it, the share the custodian approves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +108,8 @@ class PopulationConfig:
     groups: tuple[WorkerGroup, ...]
     door: str | None = None
     weather_response: WeatherResponse = WeatherResponse()
+    door_checks: bool = False
+    """The door checks who comes in (it has a capacity): each arrival is drawn as a member with a pass or a visitor."""
 
 
 class _Arrival(NamedTuple):
@@ -125,6 +138,8 @@ class _StreamState:
     """Some rule keeps its unit as long as another's (``hold_like``)."""
     worker_prefix: str = ""
     """``group.stream.``: a worker's id is this and the stream's arrival count."""
+    door_draws: RandomStream | None = None
+    """Member or visitor, a pass that fails, an approval: a stream of its own, so a door that checks shifts no other draw."""
 
 
 class Population(Actor):
@@ -136,6 +151,8 @@ class Population(Actor):
         self.door_locked = False
         """The station's door is locked: arrivals who would come in are turned away (``turned_away_at_door``)."""
         self.weather: WeatherChanged | None = None
+        self._passes = 0
+        """Passes drawn so far: each arrival at a checking door is a member of its own number, with a nonce of its own."""
         self._streams = [
             _StreamState(
                 group,
@@ -146,6 +163,7 @@ class Population(Actor):
                 peaks=any(rule.peak_hours for rule in stream.needs),
                 holds_shared=any(rule.hold_like is not None for rule in stream.needs),
                 worker_prefix=f"{group.name}.{stream.name}.",
+                door_draws=port.stream(f"{group.name}/{stream.name}/door") if config.door_checks else None,
             )
             for group in config.groups
             for stream in group.streams
@@ -254,7 +272,20 @@ class Population(Actor):
                 chosen.append((rule, hold, patience, balk_chance, balk_draw))
         needs = tuple(item if isinstance(item, NeedPlan) else _need_plan(group, *item, holds) for item in chosen)
         enters = state.stream.enters_station
-        return VisitPlan(group.name, needs, enters, self.config.door if enters else None)
+        door = self.config.door if enters else None
+        shows = self._shows(state, needs, now) if door is not None and state.door_draws is not None else None
+        return VisitPlan(group.name, needs, enters, door, shows)
+
+    def _shows(self, state: _StreamState, needs: tuple[NeedPlan, ...], now: float) -> str | AsVisitor:
+        """What this arrival shows a door that checks: a member's pass (stale for a share of them), or a visitor's needs."""
+        assert state.door_draws is not None
+        group, draws = state.group, state.door_draws
+        member, fails, approved = draws.random() < group.member_share, draws.random() < group.pass_failure_share, draws.random()
+        self._passes += 1
+        if not member:
+            return AsVisitor(tuple(need.need for need in needs), approved < group.visitor_approval_share)
+        issued_s = self.port.clock.datetime_at(now).timestamp() - (STALE_PASS_S if fails else 0.0)
+        return issue(SIMULATED_KEY, SIMULATED_STATION, self._passes, issued_s, f"p{self._passes:015d}")
 
 
 def _need_plan(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from actors.actor import Actor
-from actors.message import Entered, Finished, Left, Refused, Request, Started, Withdraw
+from actors.message import Admitted, AtDoor, Denied, Entered, Finished, Left, Refused, Request, Started, Withdraw
 from actors.port import Port, Timer
 
 
@@ -35,6 +35,8 @@ class VisitPlan(NamedTuple):
     """False for a visit that stays outside (a battery swap at the outdoor cabinet)."""
     door: str | None = None
     """The door to pass on the way in and out, if the station has one."""
+    shows: object = None
+    """At a door that checks who comes in: the member's pass (its text) or, for a visitor, an ``AsVisitor``."""
 
 
 class _PatienceRanOut(NamedTuple):
@@ -54,14 +56,24 @@ class Worker(Actor):
         self._patience: Timer | None = None
 
     def start(self) -> None:
-        self._arrived = self.port.now()
-        self.port.record("visit_started", {"group": self.plan.group, "needs": len(self.plan.needs), "enters": self.plan.enters_station})
+        if self.plan.door is not None and self.plan.shows is not None:
+            self.port.send(self.plan.door, AtDoor(self.id, self.plan.group, self.plan.shows))  # the visit begins inside
+            return
         if self.plan.door is not None:
             self.port.send(self.plan.door, Entered(self.id, self.plan.group))
+        self._begin()
+
+    def _begin(self) -> None:
+        self._arrived = self.port.now()
+        self.port.record("visit_started", {"group": self.plan.group, "needs": len(self.plan.needs), "enters": self.plan.enters_station})
         self._next()
 
     def receive(self, message: object) -> None:
-        if isinstance(message, Finished):
+        if isinstance(message, Admitted):
+            self._begin()  # the door counted them in
+        elif isinstance(message, Denied):
+            self.port.stop()  # turned away at the door: the door's record says why, and nothing was begun inside
+        elif isinstance(message, Finished):
             self.served += 1
             self._next()
         elif isinstance(message, Started):

@@ -48,6 +48,9 @@ def _phrase(base: Mapping[str, Any], key: str, value: str, lang: str) -> str:
             return _arrow(name, before, value, measure)
         field = ".".join(parts[2:])
         return _arrow(f"{name} · {t_default(f'field.{field}', lang, field)}", before, value, "")
+    if len(parts) == 4 and parts[:2] == ["population", "groups"]:  # a group's own setting: "外卖骑手 · 会员比例"
+        field = t_default(f"field.{parts[3]}", lang, parts[3])
+        return _arrow(f"{t_default(f'group.{parts[2]}', lang, parts[2])} · {field}", before, value, "")
     what = t(NAMED_KEYS[key], lang) if key in NAMED_KEYS else key
     return _arrow(what, before, value, t("measure.people", lang) if key == "population.workers" else "", grouped=key != "scenario.seed")
 

@@ -14,6 +14,9 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.door import GAVE_UP
+from actors.door_access import ADMITTED, Verdict
+from actors.door_pass import Refusal
 from twin.clock import Clock
 from twin.entity import Twin
 from twin.feed import STATE, Change
@@ -26,6 +29,13 @@ RESOURCE_KPIS = (
 )  # fmt: skip
 GROUP_KPIS = ("visits", "station_visits", "time_in_station_mean_s", "unmet_needs", "unmet_per_visit")
 STATION_KPIS = ("visits", "outside_visits", "peak_occupancy", "mean_occupancy", "energy_kwh")
+DOOR_REASONS = (*(v.value for v in Verdict if v not in ADMITTED), *(r.value for r in Refusal), GAVE_UP)
+"""Every reason a door that checks may turn someone away: each a count in every replication, zero or not."""
+DOOR_KPIS = (
+    "door_admitted", "door_denied", "door_wait_mean_s", "door_wait_p95_s", "door_waited_share",
+    "door_visitors_at_night", "door_visitors_approved", *(f"door_denied_{reason}" for reason in DOOR_REASONS),
+)  # fmt: skip
+"""A door that checks: who came in, who was turned away and why, how long people waited at a full door."""
 WAIT_TARGET_S = 180.0
 """The planners' service level (shared/MISSION.md): the 95th-percentile wait under 3 minutes."""
 
@@ -136,6 +146,7 @@ class KpiCollector:
         resources: dict[str, tuple[str, int]],
         groups: dict[str, list[str]],
         battery_cabinets: list[str],
+        door_checks: bool = False,
     ) -> None:
         self.clock = clock
         self.horizon_s = horizon_s
@@ -150,6 +161,8 @@ class KpiCollector:
         self._occupancy = series(3600.0)
         self._cabinets = {c: (series(), series()) for c in battery_cabinets}
         self._power_kw: dict[str, _TimeSeries] = {}
+        self._door: dict[str, int] | None = dict.fromkeys(("admitted", *DOOR_REASONS, *ADMITTED), 0) if door_checks else None
+        self._door_waits = array("d")
         self._state_series: dict[str, list[tuple[str, _TimeSeries]]] = {}
         """entity -> (reported field, the series it drives): one look-up per state change."""
         for rid, r in self._resources.items():
@@ -166,6 +179,7 @@ class KpiCollector:
             ("visit_started", self._on_visit_started),
             ("visit_ended", self._on_visit_ended),
             ("need_unmet", self._on_unmet),
+            ("door_decided", self._on_door),
         ):
             twin.subscribe(handler, names=[name])
 
@@ -213,6 +227,15 @@ class KpiCollector:
             group = self._groups[change.data["group"]]
             group.ended_inside += 1
             group.time_in_station_s += change.data["time_s"]
+
+    def _on_door(self, change: Change) -> None:
+        if self._door is None or change.t < self.warmup_s:
+            return
+        data = change.data
+        self._door[data["reason"]] += 1
+        if data["admitted"]:
+            self._door["admitted"] += 1
+            self._door_waits.append(data["waited_s"])
 
     def _on_unmet(self, change: Change) -> None:
         if change.t >= self.warmup_s:
@@ -275,7 +298,24 @@ class KpiCollector:
             "mean_occupancy": self._occupancy.window_area / window,
             "energy_kwh": sum(m.window_area for m in self._power_kw.values()) / 3600.0,
         }
+        if self._door is not None:
+            station |= self._door_kpis(np)
         return ReplicationResult(replication, seed, resources, groups, station, series)
+
+    def _door_kpis(self, np: Any) -> dict[str, KPI]:
+        assert self._door is not None
+        door, waits = self._door, np.frombuffer(self._door_waits)
+        admitted = len(self._door_waits)
+        return {
+            "door_admitted": float(admitted),
+            "door_denied": float(sum(door[reason] for reason in DOOR_REASONS)),
+            "door_wait_mean_s": float(waits.mean()) if admitted else None,
+            "door_wait_p95_s": float(np.percentile(waits, 95)) if admitted else None,
+            "door_waited_share": float((waits > 1e-9).mean()) if admitted else None,
+            "door_visitors_at_night": float(door[Verdict.VISITOR_AT_NIGHT]),
+            "door_visitors_approved": float(door[Verdict.VISITOR_APPROVED]),
+            **{f"door_denied_{reason}": float(door[reason]) for reason in DOOR_REASONS},
+        }
 
     def _weekday_hour(self, hourly: _TimeSeries) -> list[list[float | None]]:
         """Mean occupancy for each (weekday, clock hour) in the window; None where the window has no such hour."""

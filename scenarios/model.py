@@ -45,6 +45,7 @@ def run_replication(
         resources={d.id: (d.kind, d.config.units) for d in scenario.station.devices if DEVICE_KINDS[d.kind].serves_workers},
         groups={g.name: list(dict.fromkeys(r.need for s in g.streams for r in s.needs)) for g in scenario.population.groups},
         battery_cabinets=by_kind["battery_cabinet"],
+        door_checks=scenario.population.door_checks,
     )
     collector.subscribe_to(twin)
     for observer in observers:

@@ -89,6 +89,7 @@ def simulation_page(document: Document, lang: str) -> Page:
         _queue_section(document, lang),
         _utilisation_section(document, lang),
         _occupancy_section(document, lang),
+        *_door_sections(document, lang),
         *_battery_sections(document, lang),
         _unmet_section(document, lang),
     )
@@ -314,6 +315,7 @@ def _summary(document: Document, lang: str) -> Iterable[str]:
             device=resource_name(rid, resources[rid], lang),
             count=number(turned_away[rid], "visits"),
         )
+    yield from _door_summary(document, lang)
     peak = document["station"].get("peak_occupancy") or {}
     if peak.get("mean"):
         yield t("summary.peak", lang).format(peak=number(peak["mean"], "peak_occupancy"))
@@ -469,6 +471,47 @@ def _occupancy_section(document: Document, lang: str) -> Section:
     )
     heat = Heat("occupancy-grid", t("axis.hour", lang), tuple(t(f"weekday.{d}", lang) for d in range(7)), rows)
     return Section("occupancy", t("sec.occupancy", lang), (heat, Note(t("note.occupancy", lang))))
+
+
+DOOR_FIGURES = ("door_admitted", "door_denied", "door_visitors_at_night", "door_visitors_approved", "door_wait_mean_s", "door_wait_p95_s")
+
+
+def _door_sections(document: Document, lang: str) -> list[Section]:
+    """A door that checks who comes in: how many came in and were turned away, why, and the wait at a full door."""
+    station = document["station"]
+    if "door_admitted" not in station:
+        return []
+    figures = Table("door-figures", (t("col.kpi", lang), t("col.estimate", lang)), tuple(
+        Row(Cell(_kpi(k, lang)), (estimate_cell(station.get(k), k),)) for k in DOOR_FIGURES
+    ))  # fmt: skip
+    reasons = sorted(_door_denials(station), key=lambda item: -item[1]["mean"])
+    if not reasons:
+        return [Section("door", t("sec.door", lang), (figures, Note(t("note.door_none_denied", lang))))]
+    head = (t("col.reason", lang), t("col.estimate", lang))
+    denials = Table("door-denials", head, tuple(Row(Cell(t(f"door.{r}", lang)), (estimate_cell(e, "visits"),)) for r, e in reasons))
+    return [Section("door", t("sec.door", lang), (figures, denials, Note(t("note.door", lang))))]
+
+
+def _door_denials(station: Mapping[str, Any]) -> list[tuple[str, Estimate]]:
+    """(reason, estimate) of every reason someone was turned away for, in some replication."""
+    prefix = "door_denied_"
+    return [(k.removeprefix(prefix), e) for k, e in station.items() if k.startswith(prefix) and e and (e.get("mean") or 0) > 0]
+
+
+def _door_summary(document: Document, lang: str) -> Iterable[str]:
+    station = document["station"]
+    if "door_admitted" not in station:
+        return
+    mean = {k: (station.get(k) or {}).get("mean") for k in ("door_admitted", "door_denied", "door_visitors_at_night")}
+    yield t("summary.door", lang).format(
+        admitted=number(mean["door_admitted"], "visits"),
+        denied=number(mean["door_denied"], "visits"),
+        night=number(mean["door_visitors_at_night"], "visits"),
+    )
+    reasons = _door_denials(station)
+    if reasons:
+        reason, estimate = max(reasons, key=lambda item: item[1]["mean"])
+        yield t("summary.door_reason", lang).format(reason=t(f"door.{reason}", lang), count=number(estimate["mean"], "visits"))
 
 
 def _battery_sections(document: Document, lang: str) -> list[Section]:

@@ -429,6 +429,9 @@ class GroupSection(_Strict):
     cold_sensitivity: NonNegative = 1.0
     shelter_hours: list[Window] = []
     shelter_factor: NonNegative = 1.0
+    member_share: Probability = 1.0
+    pass_failure_share: Probability = 0.0
+    visitor_approval_share: Probability = 1.0
     streams: Annotated[dict[Identifier, StreamSection], Field(min_length=1)]
     needs: dict[Identifier, NeedOverride] = {}
 
@@ -913,6 +916,9 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, raw: dic
         raise ScenarioValueError(*problems) from None
     station = _station(parsed, source, overridden)
     population = _population(parsed, {d.id: d.kind for d in station.devices}, source)
+    door = next((d for d in station.devices if d.id == population.door), None)
+    if door is not None and door.config.capacity is not None:
+        population = dataclasses.replace(population, door_checks=True)
     temp_c, rain = parsed.weather.hourly()
     s = parsed.scenario
     scenario = Scenario(
@@ -1000,6 +1006,9 @@ def _population(parsed: ScenarioFile, kinds: dict[str, str], source: str) -> Pop
                 tuple(group.shelter_hours),
                 group.shelter_factor,
                 tuple(group.balk_chance) if group.balk_chance is not None else None,
+                group.member_share,
+                group.pass_failure_share,
+                group.visitor_approval_share,
             )
         )
     if problems:

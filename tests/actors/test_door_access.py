@@ -29,7 +29,11 @@ standings = st.builds(
 entrants = st.one_of(
     st.builds(ByPass, member=st.integers(min_value=1, max_value=25)),
     st.builds(ByFace, member=st.integers(min_value=1, max_value=25), score=st.floats(min_value=0.0, max_value=1.0)),
-    st.builds(AsVisitor, need=st.sampled_from(["toilet", "water", "rest", "charge"]), approved=st.booleans()),
+    st.builds(
+        AsVisitor,
+        needs=st.lists(st.sampled_from(["toilet", "drink_water", "rest", "charge"]), max_size=3).map(tuple),
+        approved=st.booleans(),
+    ),
     st.just(InEmergency()),
 )
 hours = st.floats(min_value=0.0, max_value=23.999)
@@ -79,18 +83,20 @@ def test_a_member_not_in_the_registry_and_a_face_without_consent_stay_out() -> N
 
 
 @pytest.mark.parametrize(
-    ("need", "hour", "approved", "verdict"),
+    ("needs", "hour", "approved", "verdict"),
     [
-        ("toilet", 3.0, False, Verdict.VISITOR_AT_NIGHT),
-        ("water", 22.5, False, Verdict.VISITOR_AT_NIGHT),
-        ("rest", 3.0, False, Verdict.NEEDS_APPROVAL),
-        ("toilet", 12.0, False, Verdict.NEEDS_APPROVAL),
-        ("toilet", 6.0, False, Verdict.NEEDS_APPROVAL),
-        ("rest", 12.0, True, Verdict.VISITOR_APPROVED),
+        (("toilet",), 3.0, False, Verdict.VISITOR_AT_NIGHT),
+        (("drink_water", "toilet"), 22.5, False, Verdict.VISITOR_AT_NIGHT),
+        (("toilet", "rest"), 3.0, False, Verdict.NEEDS_APPROVAL),
+        (("toilet",), 12.0, False, Verdict.NEEDS_APPROVAL),
+        (("toilet",), 6.0, False, Verdict.NEEDS_APPROVAL),
+        (("rest",), 12.0, True, Verdict.VISITOR_APPROVED),
     ],
 )
-def test_a_lost_courier_at_3_am_needs_nobodys_approval_for_the_toilet(need: str, hour: float, approved: bool, verdict: Verdict) -> None:
-    assert decide(RULES, AsVisitor(need, approved), {}, 0, False, 0.0, hour).verdict is verdict
+def test_a_lost_courier_at_3_am_needs_nobodys_approval_for_the_toilet(
+    needs: tuple[str, ...], hour: float, approved: bool, verdict: Verdict
+) -> None:
+    assert decide(RULES, AsVisitor(needs, approved), {}, 0, False, 0.0, hour).verdict is verdict
 
 
 def test_the_reserve_must_leave_room_for_someone() -> None:
