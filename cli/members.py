@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +19,7 @@ import typer
 from rich.markup import escape
 
 from cli.common import app, check_lang, check_writable, console, errors
+from cli.planner import Format, FormatOption
 
 if TYPE_CHECKING:  # the database is imported by the commands that open it
     from sqlalchemy.orm import Session
@@ -37,12 +37,6 @@ KeyFileOption = Annotated[
 ]
 LangOption = Annotated[str, typer.Option("--lang", help="Language of messages and headers: zh or en.")]
 MemberId = Annotated[int, typer.Argument(min=1, help="The member's id (yxy members list shows it).")]
-
-
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
 
 
 def _say(lang: str, key: str, **params: Any) -> str:
@@ -165,7 +159,7 @@ def list_(
     search: Annotated[str, typer.Option("--search", help="Part of a name, phone or membership number.")] = "",
     limit: Annotated[int, typer.Option("--limit", help="At most this many (1 to 500).")] = 50,
     after: Annotated[int, typer.Option("--after", min=0, help="Start after this member id (the next page).")] = 0,
-    form: Annotated[Format, typer.Option("--format", help="table for people; json or csv for scripts.")] = Format.TABLE,
+    form: FormatOption = Format.TABLE,
     database: DatabaseOption = None,
     key_file: KeyFileOption = None,
     lang: LangOption = "zh",
@@ -177,7 +171,7 @@ def list_(
         page = find(db, search, limit=limit, after=after)
         rows = [_listed(member, lang) for member in page.members]
     if form is Format.JSON:
-        console.print_json(json.dumps({"members": rows, "next_after": page.next_after}, ensure_ascii=False))
+        sys.stdout.write(json.dumps({"members": rows, "next_after": page.next_after}, ensure_ascii=False, indent=2) + "\n")
     elif form is Format.CSV:
         _print_csv(rows)
     else:
@@ -200,6 +194,7 @@ def _listed(member: Member, lang: str) -> dict[str, Any]:
 
 
 def _print_csv(rows: list[dict[str, Any]]) -> None:
+    """As the planner's CSV, but each cell neutralised: names and employers are typed by people, and opened in Excel."""
     import csv
 
     from store.member_import import neutralised
