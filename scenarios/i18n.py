@@ -651,6 +651,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "action_member_reactivated": "恢复会员",
         "action_member_deleted": "删除会员",
         "action_members_exported": "导出会员名单",
+        "action_members_imported": "导入会员名单",
     },
     "en": {
         "html_lang": "en",
@@ -1304,6 +1305,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "action_member_reactivated": "reactivated a member",
         "action_member_deleted": "deleted a member",
         "action_members_exported": "exported the member list",
+        "action_members_imported": "imported a member list",
     },
 }
 TEXT: dict[str, dict[str, str]] = {

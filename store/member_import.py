@@ -340,7 +340,7 @@ def import_members(db: Session, members: Members, actor: Actor, sheet: Sheet, *,
     if problems and not skip_bad:
         logger.info("member import refused: %d problems in %d rows", len(problems), len(bad_lines))
         raise MemberFileError(*problems)
-    enrolled = members.enrol_checked(db, actor, [member for line, member in rows.good if line not in bad_lines], via="import")
+    enrolled = members.enrol_many(db, actor, [member for line, member in rows.good if line not in bad_lines], skipped=len(bad_lines))
     logger.info("member import: %d enrolled, %d rows skipped", len(enrolled), len(bad_lines))
     return ImportReport(len(enrolled), problems, rows.ignored_columns)
 

@@ -35,7 +35,7 @@ from store.member_import import (
     read_sheet,
 )
 from store.members import Members, say
-from store.models import Member
+from store.models import AuditEntry, Member
 from tests.store.test_members import OFFICER, made, register
 
 __all__ = ["made", "register"]  # fixtures shared with the register's tests
@@ -126,6 +126,9 @@ def test_skip_bad_imports_the_good_rows_and_lists_the_bad(
     report = run_import(made, register, path, skip_bad=True)
     assert report.imported == 500 and stored(made) == 500
     assert sorted({p.line for p in report.skipped}) == sorted(BAD_ROWS)
+    with made() as db:
+        entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "members_imported")).one()
+    assert entry.after == {"count": 500, "ids": [[1, 500]], "skipped_rows": len(BAD_ROWS)} and entry.target == "members"
     again = run_import(made, register, path, skip_bad=True)  # the same file twice: every phone is enrolled now
     assert again.imported == 0 and {p.code for p in again.skipped} >= {"phone_enrolled", "member_no_enrolled"}
     with made() as db:

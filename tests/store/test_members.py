@@ -104,7 +104,7 @@ def test_the_unique_constraint_is_the_last_guard(made: sessionmaker[Session], re
     """A write that skipped the check (a race past the lock, a future path) is refused by the database, as a conflict."""
     enrol(made, register)
     with pytest.raises(MemberConflict) as error, made.begin() as db:
-        register.enrol_checked(db, OFFICER, [MemberIn(name="李四", phone="13800138000")], via="enrol")
+        register.enrol_many(db, OFFICER, [MemberIn(name="李四", phone="13800138000")])
     assert problems(error) == [("", "enrolled_meanwhile")]
 
 
