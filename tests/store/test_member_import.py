@@ -355,3 +355,20 @@ def test_a_csv_export_neutralises_formulas_and_an_xlsx_one_types_them_as_text(
     assert rows[1][4] == '\'=HYPERLINK("http://evil.example")' and rows[1][7] == "'+1"
     sheet = load_workbook(tmp_path / "out.xlsx").active
     assert sheet.cell(row=2, column=5).value == '=HYPERLINK("http://evil.example")' and sheet.cell(row=2, column=5).data_type == "s"
+
+
+def test_an_xlsx_whose_entities_expand_like_a_billion_laughs_is_refused(tmp_path: Path) -> None:
+    """Entities that would expand to 3 GB in a cell: expat's amplification guard stops the parse, and the file is refused."""
+    good = write_xlsx(tmp_path / "good.xlsx", [["姓名", "手机号"], ["张三", "13800138000"]])
+    entities = '<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = tmp_path / "laughs.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bomb, "w") as target:
+        for part in source.infolist():
+            data = source.read(part)
+            if part.filename == "xl/worksheets/sheet1.xml":
+                data = f"<!DOCTYPE worksheet [{entities}]>".encode() + data.replace("张三".encode(), b"&a9;")
+                assert data.count(b"&a9;") == 1  # used in the name cell
+            target.writestr(part, data)
+    with pytest.raises(MemberFileError) as error:
+        read_sheet(bomb)
+    assert [p.code for p in error.value.problems] == ["xlsx_unreadable"]
