@@ -19,10 +19,11 @@ Who may come in is personal data a worker entrusts to the union, so three rules 
 
 Errors::
 
-    MemberError            a user's mistake about members; the CLI prints one line per problem, exit 2
-    ├── MemberInvalid      values that break a rule (each a ``Problem`` with its field)
-    ├── MemberConflict     a phone or membership number already enrolled
-    └── MemberNotFound     no member with that id
+    MemberError              a user's mistake about members; the CLI prints one line per problem, exit 2
+    ├── MemberInvalid        values that break a rule (each a ``Problem`` with its field)
+    │   └── MemberFileError  a member file unreadable, or rows with problems on their lines (store/member_import.py)
+    ├── MemberConflict       a phone or membership number already enrolled
+    └── MemberNotFound       no member with that id
 """
 
 from __future__ import annotations
