@@ -45,13 +45,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from actors.door_access import Standing
+from actors.door_access import MemberStanding, Standing
 from store.audit import AuditLog
 from store.db import as_utc, take_sqlite_write_lock
 from store.models import Member
 
 _LOCK_KEY = 0x79786D62  # "yxmb": the advisory lock writes to the register take on PostgreSQL
 VISIT_KEY_LABEL = b"yunxiaoyi member visit key v1"
+DOOR_KEY_LABEL = b"yunxiaoyi door pass key v1"
+
+
+def door_key(station_key: bytes) -> bytes:
+    """The key that signs members' door passes (actors/door_pass.py): derived from the audit key like the visit keys,
+    under its own label, so the web that issues passes and the door that checks them need no second secret."""
+    return hmac.new(station_key, DOOR_KEY_LABEL, hashlib.sha256).digest()
+
+
 """Derives the visit-key secret from the audit key: one secret file per station, two purposes kept apart."""
 MOST_LISTED = 500
 """The most members one search answers with; page on with ``after``."""
@@ -509,6 +518,15 @@ def every_member(db: Session, batch: int = 500) -> Iterator[Member]:
     while page := list(db.scalars(select(Member).where(Member.id > after).order_by(Member.id).limit(batch))):
         yield from page  # the session's identity map holds rows weakly: what the caller has written is let go
         after = page[-1].id
+
+
+def standings(db: Session) -> dict[int, MemberStanding]:
+    """What the door needs of every member to decide (actors/door_access.py): no name, no phone."""
+    rows = db.execute(select(Member.id, Member.status, Member.status_until, Member.face_consent))
+    return {
+        member: MemberStanding(member, Standing(status), None if until is None else as_utc(until).timestamp(), bool(consent))
+        for member, status, until, consent in rows
+    }
 
 
 def count(db: Session) -> int:

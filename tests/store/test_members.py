@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import Engine, MetaData, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from actors.door_access import Standing
+from actors.door_access import MemberStanding, Standing
 from scenarios.i18n import LANGUAGES, TEXT
 from store.audit import AuditLog, load_or_create_key
 from store.db import sessions
@@ -39,6 +39,7 @@ from store.members import (
     normalise_phone,
     say,
     search,
+    standings,
 )
 from store.models import AuditEntry, Base, Member
 
@@ -289,3 +290,17 @@ def test_parallel_enrolments_of_one_phone_store_it_once(made: sessionmaker[Sessi
     assert sorted(outcomes) == ["conflict", "conflict", "conflict", "enrolled"]
     with made() as db:
         assert len(search(db, "13800138000").members) == 1
+
+
+def test_the_door_learns_each_members_standing_and_nothing_personal(made: sessionmaker[Session], register: Members) -> None:
+    """What the door decides by (actors/door_access.py): standing, when it lapses, face consent; no name or phone."""
+    kept = enrol(made, register, worker_group="riders", face_consent="是", face_consent_on="2024-05-01", face_consent_scope="门禁")
+    banned = enrol(made, register, name="李四", phone="13900139000")
+    until = datetime(2030, 1, 1, tzinfo=UTC)
+    with made.begin() as db:
+        register.set_status(db, OFFICER, banned.id, Standing.BANNED, "fought at the door", until)
+    with made() as db:
+        known = standings(db)
+    assert known[kept.id] == MemberStanding(kept.id, Standing.ACTIVE, None, True)
+    assert known[banned.id] == MemberStanding(banned.id, Standing.BANNED, until.timestamp(), False)
+    assert "张三" not in repr(known) and "13800138000" not in repr(known)
