@@ -72,6 +72,8 @@ class DoorState(Schema):
 
 class DoorSet(Schema):
     locked: bool | None = None
+    open: bool | None = None
+    """True: let one person through now (the door's decision on a pass or a face); the door closes by itself."""
 
 
 class MicrowaveState(QueueState):

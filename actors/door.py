@@ -21,9 +21,21 @@ from typing import NamedTuple
 
 from actors.actor import Device
 from actors.bounds import CLOCK_HOUR, MOST_INSIDE, POSITIVE
-from actors.door_access import AsVisitor, ByPass, Decision, EntryRules, MemberStanding, Verdict, decide
-from actors.door_pass import AcceptedPasses, Checked, admit, check
-from actors.message import Actuate, Admitted, AtDoor, Denied, DeviceEvent, DoorLocked, Entered, Left, OccupancyChanged
+from actors.door_access import AsVisitor, ByFace, ByPass, Decision, EntryRules, MemberStanding, Verdict, decide
+from actors.door_pass import AcceptedPasses, Checked, Refusal, admit, check
+from actors.message import (
+    Actuate,
+    Admitted,
+    AtDoor,
+    Denied,
+    DeviceEvent,
+    DoorLocked,
+    Entered,
+    Left,
+    OccupancyChanged,
+    Register,
+    Reported,
+)
 from actors.port import Port, Timer
 from actors.visitor import Visitor
 
@@ -31,6 +43,11 @@ WORKER_ENTERED = "worker_entered"
 WORKER_LEFT = "worker_left"
 DOOR_EVENTS = (WORKER_ENTERED, WORKER_LEFT)
 """What a door (and only a door) tells of the people passing it."""
+PASS_SCANNED = "pass_scanned"
+FACE_MATCHED = "face_matched"
+TERMINAL_EVENTS = (PASS_SCANNED, FACE_MATCHED)
+"""What the door's terminal tells of someone asking to come in: the QR text it read, or the member its face match
+found with the score (commercial terminals match faces themselves; the station never sees a face)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +76,10 @@ class DoorConfig:
         if self.capacity is not None:
             self.entry_rules()  # a reserve that leaves no room is the station file's mistake, said when it is read
 
-    def entry_rules(self) -> EntryRules | None:
-        if self.capacity is None:
-            return None
-        return EntryRules(self.capacity, self.reserve, self.night_from_h, self.night_to_h, frozenset(self.night_needs), self.face_min_score)
+    def entry_rules(self) -> EntryRules:
+        """The door's rules; without a capacity it holds none but the miscount bound (live, passes are still checked)."""
+        capacity, reserve = (self.capacity, self.reserve) if self.capacity is not None else (self.most_inside, 0)
+        return EntryRules(capacity, reserve, self.night_from_h, self.night_to_h, frozenset(self.night_needs), self.face_min_score)
 
     def report_limits(self) -> dict[str, int]:
         return {"occupancy": self.most_inside}
@@ -115,12 +132,54 @@ class DoorPolicy(Device):
         self.config = config
         self.inside: dict[str, str] = {}
         """Workers the real door let in and has not let out: worker -> group."""
+        self.rules = config.entry_rules()
+        self.locked = False
+        self.accepted = AcceptedPasses()
+        self.register: Register | None = None
+        """The pass key and the members' standings, from the live station; until they come, nobody is let in by pass."""
 
     def receive(self, message: object) -> None:
         if isinstance(message, DeviceEvent) and message.event in DOOR_EVENTS:
             self._passed(message.event, str(message.data["worker"]), str(message.data["group"]))
+        elif isinstance(message, DeviceEvent) and message.event in TERMINAL_EVENTS:
+            self._asked(message.event, message.data)
+        elif isinstance(message, Register):
+            self.register = message
         else:
+            if isinstance(message, Reported | Actuate) and "locked" in message.fields:
+                self.locked = bool(message.fields["locked"])
             super().receive(message)
+
+    def _asked(self, event: str, data: object) -> None:
+        """Someone at the real door: decide, let them through (``open``), and record why either way."""
+        assert isinstance(data, Mapping)
+        via = "pass" if event == PASS_SCANNED else "face"
+        if self.register is None:
+            self._decided(Refusal.BUSY.value, False, None, via)
+            return
+        now = self.port.now()
+        epoch_s = self.register.epoch_at_zero_s + now
+        checked: Checked | None = None
+        entrant: ByPass | ByFace
+        if event == PASS_SCANNED:
+            result = check(self.register.key, self.register.station, str(data["text"]), epoch_s, self.accepted)
+            if not isinstance(result, Checked):
+                self._decided(result.value, False, None, via)
+                return
+            checked, entrant = result, ByPass(result.member)
+        else:
+            entrant = ByFace(int(data["member"]), float(data["score"]))
+        hour = self.port.clock.hour_of_day(now)
+        decision = decide(self.rules, entrant, self.register.members, len(self.inside), self.locked, epoch_s, hour)
+        if decision.admitted:
+            if checked is not None:
+                admit(checked, self.accepted)
+            self.port.actuate({"open": True})
+        self._decided(decision.verdict.value, decision.admitted, decision.member, via)
+
+    def _decided(self, reason: str, admitted: bool, member: int | None, via: str) -> None:
+        """The door log's line: a member by number only (the web shows officers the name while the member exists)."""
+        self.port.record("door_decided", {"reason": reason, "admitted": admitted, "member": member, "via": via, "waited_s": 0.0})
 
     def _passed(self, event: str, worker: str, group: str) -> None:
         """A second scan of someone inside, or a leaving never seen coming in (the station restarted), changes nothing."""
@@ -138,9 +197,6 @@ class Door(DoorPolicy):
         super().__init__(actor_id, port, config)
         self.entries = 0
         self.exits = 0
-        self.rules = config.entry_rules()
-        self.locked = False
-        self.accepted = AcceptedPasses()
         self.waiting: dict[str, _Waiting] = {}
         """Workers at the full door, first come first in."""
 
@@ -155,7 +211,6 @@ class Door(DoorPolicy):
         if isinstance(message, Actuate) and "locked" in message.fields:
             # A locked door lets nobody in: the crowd turns its arrivals away until it is unlocked (leaving stays free).
             super().receive(message)
-            self.locked = bool(message.fields["locked"])
             if self.config.crowd is not None:
                 self.port.send(self.config.crowd, DoorLocked(bool(message.fields["locked"])))
             return
@@ -182,7 +237,6 @@ class Door(DoorPolicy):
             self.port.send(observer, OccupancyChanged(self.occupancy))
 
     def _decide(self, shows: ByPass | AsVisitor) -> Decision:
-        assert self.rules is not None, "a worker asks only a door that checks"
         now = self.port.now()
         return decide(self.rules, shows, EVERYONE_ACTIVE, self.occupancy, self.locked, now, self.port.clock.hour_of_day(now))
 

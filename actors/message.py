@@ -86,6 +86,18 @@ class AtDoor(NamedTuple):
     shows: object
 
 
+class Register(NamedTuple):
+    """What the live station tells each door that checks: the key passes are signed with, the station id they name,
+    and every member's standing (``actors.door_access.MemberStanding`` by member number); sent again on a change."""
+
+    key: bytes
+    station: str
+    members: Mapping[int, Any]
+    epoch_at_zero_s: float
+    """The Unix time at run second 0: passes carry Unix times, and the actors' clock is the station's local one (and
+    an emulated demo's runs faster than the wall), so the door reads the wall as this plus its run seconds."""
+
+
 class Admitted(NamedTuple):
     """The door let the worker in (after a wait, when the station was full)."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from actors.actor import Actor, Device
@@ -179,6 +179,16 @@ class Bridge:
 
     def submit(self, command: Outgoing) -> None:
         self.loop.submit(command)
+
+    def tell(self, actor_ids: Iterable[str], message: object) -> None:
+        """Hand ``message`` to each actor, in the loop (the station briefing its doors), not waiting for it."""
+        recipients = tuple(actor_ids)
+
+        def deliver(_twin: Twin) -> None:
+            for actor_id in recipients:
+                self.binding.deliver(actor_id, message)
+
+        self.loop.post(deliver)
 
     def read(self, action: Callable[[Twin], Any]) -> Any:
         """Run ``action`` on the twin while the loop is not changing it."""

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from actors.bounds import report_limits
-from actors.door import DOOR_EVENTS, WORKER_ENTERED
+from actors.door import DOOR_EVENTS, PASS_SCANNED, TERMINAL_EVENTS, WORKER_ENTERED
+from actors.door_pass import MOST_PASS_CHARS
 from actors.message import DeviceEvent, Reported
 from hardware_bridge import payloads, topics
 from hardware_bridge.commands import refuse_retained
@@ -75,6 +76,12 @@ class Ingest:
             self._ack(device, message, now)
         elif channel is Channel.EVENT:
             event = payloads.parse_event(message.topic, message.payload)
+            if event.event in TERMINAL_EVENTS:
+                # Not recorded as it came: a pass's text must not outlive its use in the history; the door records
+                # its decision (door_decided) instead.
+                self._check_terminal(device, kind, event.event, event.data)
+                self.binding.deliver(device, DeviceEvent(event.event, event.data))
+                return
             if event.event in DOOR_EVENTS:
                 self._check_passage(device, kind, event.event, event.data)
             self.twin.record(device, now, event.event, event.data)
@@ -127,6 +134,21 @@ class Ingest:
             raise PayloadError(f"door {device}: {event} needs a worker and a group made of A-Z, a-z, 0-9, _, - or .")
         if event == WORKER_ENTERED and len(self.binding.actors) >= MAX_ACTORS:
             raise BridgeError(f"door {device}: {MAX_ACTORS} actors already; a visitor was not hosted")
+
+    def _check_terminal(self, device: str, kind: str, event: str, data: Mapping[str, Any]) -> None:
+        """Someone asking at a door, told by a door: the QR text it read (bounded), or a member number and a score."""
+        if kind != "door":
+            raise PassageError(f"{device}: a {kind} cannot tell {event}; only a door's terminal can")
+        if event == PASS_SCANNED:
+            text = data.get("text")
+            if not isinstance(text, str) or len(text) > MOST_PASS_CHARS:
+                raise PayloadError(f"door {device}: {event} needs the scanned text, at most {MOST_PASS_CHARS} characters")
+            return
+        member, score = data.get("member"), data.get("score")
+        if not isinstance(member, int) or isinstance(member, bool) or not 1 <= member < 2**53:
+            raise PayloadError(f"door {device}: {event} needs the member's number, a whole number from 1")
+        if not isinstance(score, int | float) or isinstance(score, bool) or not 0.0 <= score <= 1.0:
+            raise PayloadError(f"door {device}: {event} needs the match's score, from 0 to 1")
 
     def _seen_set(self, device: str, kind: str, message: Incoming, now: float) -> None:
         """Another client's command straight to a device (an integrator the broker lets do so): a change made at the

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, time
@@ -23,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from actors.automation import MANUAL_HOLD, ManualHolds
+from actors.message import Register
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
 from actors.service_point import ServicePointConfig
@@ -43,9 +45,10 @@ from hardware_bridge.security import (
 from scenarios.schema import Scenario, Station
 from station.ray import ray_session
 from station.settings import Settings
-from store.audit import AuditLog, key_file_for
+from store.audit import AuditLog, key_file_for, load_or_create_key
 from store.db import engine_for, migrate, sessions
 from store.history import History, HistoryWriter
+from store.members import door_key, standings
 from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
 from twin.entity import AVAILABILITY
@@ -55,6 +58,9 @@ logger = logging.getLogger(__name__)
 __version__ = version("yunxiaoyi")
 LIVE_SEED = 0
 """The live actors' random streams: the station's policies draw nothing that matters, and a restart draws the same."""
+BRIEF_DOORS_EVERY_S = 30.0
+"""How often the doors are told the register again: a change made elsewhere (yxy members in another process) reaches
+them within this; a change made through this station's web view is told at once (``brief_doors``)."""
 
 
 class LiveStation:
@@ -80,6 +86,9 @@ class LiveStation:
         self.holds = ManualHolds()
         """Devices a person's command holds against the automations; read under ``bridge.read``."""
         self.audit_log: AuditLog | None = None
+        self._door_key = b""
+        self._briefing = threading.Event()
+        """Set when the station stops: the doors' briefing thread ends."""
         self.bridge_clock: Clock = wall_clock()
         self.station_time: Clock = self.bridge_clock
         """The station's date and hour (run seconds are the bridge's): the wall's, or an emulated crowd's."""
@@ -87,7 +96,9 @@ class LiveStation:
     def start(self) -> LiveStation:
         migrate(self.db)
         settings = self.settings
-        self.audit_log = AuditLog(key_file_for(settings.database_url, settings.audit_key_file))
+        key_file = key_file_for(settings.database_url, settings.audit_key_file)
+        self.audit_log = AuditLog(key_file)
+        self._door_key = door_key(load_or_create_key(key_file))
         file = settings.broker_secret_file
         secret = read_secret(Path(file)) if file else (new_secret() if settings.mqtt_url is None else None)
         accounts = station_accounts(self.station.id, self.devices, secret) if secret is not None else None
@@ -118,11 +129,31 @@ class LiveStation:
         bridge.twin.subscribe(writer)
         self.daybook = self._open_daybook(bridge, self.station_time)
         self.bridge = bridge.start()
+        self.brief_doors()
+        if any(kind == "door" for kind in self.devices.values()):
+            threading.Thread(target=self._keep_doors_briefed, name="doors-briefing", daemon=True).start()
         if settings.emulate and self.demand is not None:
             self.emulator = Emulator(self.demand, config, report_interval_s=settings.report_interval_s, secret=secret).start()
             now = self.station_time.datetime_at(clock.now()).astimezone(self.zone).replace(tzinfo=None)
             self.emulator.drive(speed=settings.speed, start=now)  # the crowd's clock is the station's, to the second
         return self
+
+    def brief_doors(self) -> None:
+        """Tell every door the pass key, the station's id and each member's standing (no name, no phone)."""
+        doors = [device for device, kind in self.devices.items() if kind == "door"]
+        if not doors or self.bridge is None:
+            return
+        with sessions(self.db)() as db:
+            members = standings(db)
+        epoch_at_zero_s = self.bridge_clock.start.timestamp()  # the bridge's clock is the wall's, dated in UTC
+        self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s))
+
+    def _keep_doors_briefed(self) -> None:
+        while not self._briefing.wait(BRIEF_DOORS_EVERY_S):
+            try:
+                self.brief_doors()
+            except Exception:  # the database away for a while: the doors keep the register they have
+                logger.exception("the doors could not be told the register; they keep the last one")
 
     def _audit_command(self, by: str, device: str, fields: Mapping[str, Any], reason: Mapping[str, Any] | None, command: str) -> None:
         """The audit entry of a command the station sends itself (an automation's), committed before it goes out."""
@@ -165,6 +196,7 @@ class LiveStation:
         return self._writer.backlog if self._writer is not None else 0
 
     def stop(self) -> None:
+        self._briefing.set()
         if self.emulator is not None:
             self.emulator.stop()
         if self.bridge is not None:
