@@ -28,6 +28,7 @@ from actors.message import (
     Admitted,
     AtDoor,
     Denied,
+    DeviceCommand,
     DeviceEvent,
     DoorLocked,
     Entered,
@@ -85,6 +86,9 @@ class DoorConfig:
         return {"occupancy": self.most_inside}
 
 
+LET_THROUGH = DeviceCommand({"open": True}, "door", reason={"why": "admitted"}, audited=False)
+"""The door's own reflex on a decision to admit: its record is ``door_decided``, not the audit log (which records who
+may come in: the register's changes), so a member is not kept waiting for a database write."""
 SIMULATED_STATION = "simulation"
 SIMULATED_KEY = b"the simulated population's door passes"
 """Simulated passes are real ones under this key: the door checks them with the same code as the station's."""
@@ -174,7 +178,7 @@ class DoorPolicy(Device):
         if decision.admitted:
             if checked is not None:
                 admit(checked, self.accepted)
-            self.port.actuate({"open": True})
+            self.port.actuate(LET_THROUGH.fields, LET_THROUGH)
         self._decided(decision.verdict.value, decision.admitted, decision.member, via)
 
     def _decided(self, reason: str, admitted: bool, member: int | None, via: str) -> None:

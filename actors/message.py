@@ -131,6 +131,9 @@ class DeviceCommand(NamedTuple):
     """Live: the id an operator's command was given when it was queued; None: the binding gives one if it goes out."""
     reason: Mapping[str, Any] | None = None
     """Why the automations ask (``{"why": "nobody_inside"}``), for the page and the audit log; a person says nothing."""
+    audited: bool = True
+    """False for a device's own reflex (a door letting through a member it has just admitted): its record is the
+    device's event (``door_decided``), not an entry in the audit log, and it does not wait for one."""
 
 
 class Actuate(NamedTuple):

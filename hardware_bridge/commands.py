@@ -160,7 +160,7 @@ class CommandRouter:
             by = answering.by if answering is not None else f"actor:{device}"
             reason = answering.reason if answering is not None else None
             command_id = command_id or uuid.uuid4().hex[:16]
-            if self.audit is not None:
+            if self.audit is not None and (answering is None or answering.audited):
                 self._audit_then_send(by, device, checked, reason, command_id)
                 return
             command = self.twin.desire(device, now, checked, command_id, by, self.ack_timeout_s, reason)
