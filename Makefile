@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python bench/sweep_scaling.py
 	$(BIN)/python bench/live_ingest.py
 	$(BIN)/python bench/web_load.py
+	$(BIN)/python bench/door.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis
