@@ -153,3 +153,29 @@ class Member(Base):
     """HMAC of the id under the station's secret: how door logs link visits without a name. Set in the enrolling transaction."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MemberSignInCode(Base):
+    """The one-time code a custodian gives a member to sign in on their phone (web/member_page.py): a keyed hash of it,
+    never the code; at most one per member (a new one replaces it); gone with the member (ON DELETE CASCADE)."""
+
+    __tablename__ = "member_sign_in_code"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    """Codes typed against it so far, counted before each is compared; at the limit it takes no more."""
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MemberSession(Base):
+    """A member signed in on their phone: only a hash of the cookie's token is stored, like a staff session; it ends with
+    the member (ON DELETE CASCADE), so an id SQLite gives again never inherits it."""
+
+    __tablename__ = "member_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from web.accounts import audit_log, auth, staff
 from web.alarms import router as alarms
 from web.devices import commands, devices
+from web.member_page import member_api
+from web.members import members
 from web.runs import runs
 from web.station_view import station_log
 
@@ -16,9 +18,11 @@ PUBLIC = {
     ("GET", "/docs"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("POST", "/api/member/sign-in"),
+    ("GET", "/m"),
 }
-"""The only routes anyone may call unsigned (signing in, the page and its assets); tests/web/test_routes.py checks every other."""
+"""The only routes anyone may call unsigned (signing in, the pages and their assets); tests/web/test_routes.py checks every other."""
 LARGE_BODIES = {("POST", "/api/runs")}
 """Routes whose body may be larger than a command's (an uploaded scenario); web/limits.py bounds both."""
 
-ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs, station_log)
+ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs, station_log, members, member_api)

@@ -44,6 +44,9 @@ STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 PAGE = STATIC / "index.html"
 """A template: ``$app_js`` and the like become those files' content-hashed URLs (see ``render_page``)."""
+MEMBER_PAGE = STATIC / "member.html"
+"""The member's phone page (web/member_page.py), a template like ``PAGE``."""
+PAGES = {PAGE.name, MEMBER_PAGE.name}
 IMMUTABLE = "public, max-age=31536000, immutable"
 """For a URL that names its content: the browser keeps it a year and never asks again, not even on a reload."""
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8"}
@@ -117,6 +120,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     catalog = catalog_script()
     urls = {name: f"/static/{asset.digest}/{name}" for name, asset in assets.items()}
     page = render_page(PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
+    member_page = render_page(MEMBER_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
 
     async def static(request: Request) -> Response:
         """web/static's files and plotly.js (from the installed plotly package, never a CDN), each gzipped once.
@@ -129,9 +133,9 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         path: str = request.path_params["path"]
         digest, _, name = path.partition("/")
         asset = assets.get(name)
-        if asset is not None and asset.digest == digest and name != PAGE.name:  # the page is a template, rendered
+        if asset is not None and asset.digest == digest and name not in PAGES:  # the pages are templates, rendered
             return asset.response(request, IMMUTABLE)
-        if path in assets and path != PAGE.name:
+        if path in assets and path not in PAGES:
             return assets[path].response(request, "no-cache")
         raise HTTPException(404)
 
@@ -152,6 +156,11 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     def index(request: Request) -> Response:
         """The page, revalidated on every visit: it is what names this server's assets."""
         return page.response(request, "no-cache")
+
+    @app.get("/m", include_in_schema=False)
+    def member_home(request: Request) -> Response:
+        """The member's phone page (sign in with a code, the door pass, one's own data); revalidated like the staff page."""
+        return member_page.response(request, "no-cache")
 
     return app
 

@@ -21,6 +21,7 @@ SAMPLE = {
     "run_id": "1",
     "name": "mmc",
     "username": "custodian",
+    "member_id": "1",
 }
 
 

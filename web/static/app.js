@@ -68,6 +68,7 @@ function applyLanguage() {
     fillDeviceFilter();
     if (document.getElementById("closed-alarms").open) loadClosedAlarms();
     loadDoorLog();
+    if (readsMembers(state.me.role)) loadMembers();
     loadRuns();
     fillLibrary();
     labelValues();
@@ -129,6 +130,9 @@ async function start(me) {
   document.getElementById("run-form").hidden = me.role === "auditor";
   document.getElementById("staff").hidden = me.role !== "admin";
   document.getElementById("audit").hidden = !["admin", "auditor"].includes(me.role);
+  document.getElementById("members").hidden = !readsMembers(me.role);
+  document.getElementById("member-form").hidden = !keepsMembers(me.role);
+  if (readsMembers(me.role)) loadMembers();
   state.plan = await (await api("GET", "/api/station/plan")).json();  // its time zone dates everything below
   const { now, speed, emulated } = state.plan.clock;
   state.clock = { at: Date.parse(now), read: performance.now(), speed, emulated };
@@ -471,6 +475,7 @@ function refusal(status, body) {
   if (words && words !== `problem_${body.code}`) {
     const params = { ...(body.params || {}) };
     if (params.role) params.role = t(`role_${params.role}`);
+    if (Array.isArray(params.problems) && body.code.startsWith("member_")) params.problems = memberProblems(params.problems);
     return tf(`problem_${body.code}`, params);
   }
   const known = { 403: "refused_role", 404: "refused_missing", 409: "refused_conflict", 422: "refused_invalid", 429: "refused_busy", 503: "refused_unavailable" };
@@ -1019,3 +1024,95 @@ applyLanguage();
   // A quick sign-in can beat this first check: then the page is already running and stays so.
   if (me.ok && !state.started) await start(await me.json()); else if (!state.started) showLogin();
 })();
+
+// ---- members (issue 12): the register for custodians and officers; auditors read; operators do not see it ----
+// Declared as functions (hoisted): start() runs before the script's end is reached.
+function readsMembers(role) { return ["custodian", "admin", "auditor"].includes(role); }
+function keepsMembers(role) { return ["custodian", "admin"].includes(role); }
+function memberProblems(problems) {
+  return problems.map((p) => {
+    const field = t(`member_col.${p.field}`);
+    return `${field === `member_col.${p.field}` ? "" : `${field}: `}${tf(`member_problem_${p.code}`, p.params || {})}`;
+  }).join("; ");
+}
+
+async function loadMembers(after = 0) {
+  const q = document.getElementById("member-search").q.value;
+  const response = await api("GET", `/api/members?${new URLSearchParams({ q, after, limit: 50 })}`);
+  const list = document.getElementById("member-list");
+  if (!response.ok) { document.getElementById("member-message").textContent = refusal(response.status, await response.json()); return; }
+  const page = await response.json();
+  if (!after) list.replaceChildren();
+  const keeper = keepsMembers(state.me.role);
+  for (const m of page.members) {
+    const item = document.createElement("li");
+    item.className = `status-${m.status}`;
+    item.dataset.member = m.id;
+    const until = m.status_until ? ` → ${stationTime(m.status_until, true)}` : "";
+    item.innerHTML = `<strong>${named(m.name)}</strong> ${named(m.phone)} · ${esc(t(`group.${m.worker_group}`))}
+      ${m.employer ? `· ${named(m.employer)}` : ""} · <span class="status">${esc(t(`member_status.${m.status}`))}${esc(until)}</span>
+      · ${esc(t("member_col.face_consent"))}: <span class="consent">${esc(t(m.face_consent ? "member_consent_yes" : "member_consent_no"))}</span>
+      ${keeper ? `<div class="actions">
+        <button type="button" data-do="code">${esc(t("member_give_code"))}</button>
+        <button type="button" data-do="edit">${esc(t("member_edit"))}</button>
+        ${m.status === "active" ? `<button type="button" data-do="banned">${esc(t("member_ban"))}</button>
+        <button type="button" data-do="deactivated">${esc(t("member_deactivate"))}</button>`
+        : `<button type="button" data-do="active">${esc(t("member_reactivate"))}</button>`}
+        <button type="button" class="danger" data-do="delete">${esc(t("member_delete"))}</button></div>` : ""}
+      <p class="said" role="status"></p>`;
+    item.querySelectorAll("button[data-do]").forEach((button) => { button.onclick = () => memberAction(m, button.dataset.do, item); });
+    list.append(item);
+  }
+  const more = document.getElementById("member-more");
+  more.hidden = page.next_after === null;
+  more.onclick = () => loadMembers(page.next_after);
+  document.getElementById("member-message").textContent = page.members.length || after ? "" : t("member_none_found");
+}
+
+// One click, one call; what the server refuses is said on the member's own line.
+async function memberAction(m, what, item) {
+  const said = item.querySelector(".said");
+  let response;
+  if (what === "code") {
+    response = await api("POST", `/api/members/${m.id}/sign-in-code`);
+    if (response.ok) {
+      const given = await response.json();
+      said.dataset.code = given.code;  // also what a browser test reads
+      said.innerHTML = `<strong>${esc(tf("member_code_given", { code: given.code, time: stationTime(given.expires_at) }))}</strong>
+        <br>${esc(tf("member_page_link", { url: `${location.origin}/m` }))}`;
+      return;
+    }
+  } else if (what === "edit") {
+    const name = prompt(t("member_col.name"), m.name);
+    if (name === null) return;
+    const employer = prompt(t("member_col.employer"), m.employer || "");
+    if (employer === null) return;
+    response = await api("PATCH", `/api/members/${m.id}`, { name, employer: employer || null });
+  } else if (what === "delete") {
+    if (!confirm(t("member_delete_confirm"))) return;
+    response = await api("DELETE", `/api/members/${m.id}`);
+  } else {
+    const body = { status: what };
+    if (what !== "active") {
+      body.reason = prompt(t("member_reason")) || null;
+      const until = prompt(t("member_until"), "");
+      if (until) body.until = new Date(until).toISOString();
+    }
+    response = await api("POST", `/api/members/${m.id}/status`, body);
+  }
+  if (!response.ok) { said.textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
+  loadMembers();
+}
+
+document.getElementById("member-search").addEventListener("submit", (event) => { event.preventDefault(); loadMembers(); });
+document.getElementById("member-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const values = Object.fromEntries([...new FormData(form)].filter(([, value]) => value !== ""));
+  const response = await api("POST", "/api/members", values);
+  const message = document.getElementById("member-message");
+  if (!response.ok) { message.textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
+  form.reset();
+  message.textContent = t("member_saved");
+  loadMembers();
+});

@@ -1,0 +1,216 @@
+"""The member register on the web: custodians and officers enrol, change, ban, reactivate and forget members, and give
+a member a one-time code to sign in on their phone; auditors read.
+
+Every write is ``store.members.Members``' (its rules, its audit entry in the same
+transaction), so the web, the CLI and an imported file cannot differ.  Operators run
+the devices and the planner; the register is personal data they do not need, so they
+are not let in (least privilege, ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import Path as ApiPath
+from pydantic import BaseModel, Field
+
+from actors.door_access import Standing
+from store import members as register
+from store.audit import key_file_for, load_or_create_key
+from store.members import Actor, MemberConflict, MemberError, MemberInvalid, MemberNotFound, Members
+from store.models import Member, MemberSignInCode, User
+from web.auth import Role
+from web.deps import DatabaseDep, Instant, Refused, RequireRole, Services, ServicesDep, Strict, as_instant, audit, client_of
+
+MemberId = Annotated[int, ApiPath(ge=1, le=2**31 - 1)]
+Keepers = Annotated[User, Depends(RequireRole(Role.CUSTODIAN, Role.ADMIN))]
+"""Who keeps the register: the custodian at the desk and the union's officers."""
+Readers = Annotated[User, Depends(RequireRole(Role.CUSTODIAN, Role.ADMIN, Role.AUDITOR))]
+
+CODE_LIFE = timedelta(minutes=10)
+CODE_TRIES = 5
+"""Codes typed against one issued code before it takes no more: 5 in a million guesses, then a custodian must give a new one."""
+CODE_LABEL = b"yunxiaoyi member sign-in code v1"
+
+
+@functools.cache
+def _station_key(path: Path) -> bytes:
+    return load_or_create_key(path)
+
+
+def station_key(svc: Services) -> bytes:
+    """The station's one secret (the audit key file): the register's visit keys, the door passes and the codes derive from it."""
+    return _station_key(key_file_for(svc.settings.database_url, svc.settings.audit_key_file))
+
+
+def the_register(svc: Services) -> Members:
+    return Members(svc.audit_log, station_key(svc))
+
+
+def code_hash(svc: Services, member_id: int, code: str) -> str:
+    """A keyed hash, bound to the member: a copy of the table cannot be searched through a million codes without the key."""
+    secret = hmac.new(station_key(svc), CODE_LABEL, hashlib.sha256).digest()
+    return hmac.new(secret, f"{member_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def now() -> datetime:
+    """The web's clock for codes and member sessions; tests replace it to see ten minutes pass."""
+    return datetime.now(UTC)
+
+
+@contextmanager
+def refusing() -> Iterator[None]:
+    """The register's mistakes as HTTP refusals, each problem with its field and catalog code (``member_problem_<code>``)."""
+    try:
+        yield
+    except MemberError as exc:
+        problems = [{"field": p.field, "code": p.code, "params": dict(p.params)} for p in exc.problems]
+        kind: tuple[int, str] = (
+            (status.HTTP_404_NOT_FOUND, "member_not_found")
+            if isinstance(exc, MemberNotFound)
+            else (status.HTTP_409_CONFLICT, "member_conflict")
+            if isinstance(exc, MemberConflict)
+            else (status.HTTP_422_UNPROCESSABLE_CONTENT, "member_invalid")
+        )
+        raise Refused(kind[0], kind[1], str(exc), problems=problems) from None
+
+
+def actor(request: Request, user: User) -> Actor:
+    return Actor(user.username, user.role, client_of(request))
+
+
+Short = Annotated[str, Field(max_length=128)]
+
+
+class MemberBody(Strict):
+    """Enrolment or a change, bounded at the edge; the register's rule book (``store.members.MemberIn``) checks the rest."""
+
+    name: Short | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    worker_group: Annotated[str, Field(max_length=32)] | None = None
+    employer: Annotated[str, Field(max_length=256)] | None = None
+    member_no: Annotated[str, Field(max_length=64)] | None = None
+    face_consent: bool | None = None
+    face_consent_on: date | None = None
+    face_consent_scope: Annotated[str, Field(max_length=1000)] | None = None
+
+    def given(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class StatusBody(Strict):
+    status: Standing
+    reason: Annotated[str, Field(max_length=1000)] | None = None
+    until: datetime | None = Field(None, description="When it lapses, ISO 8601 with an offset; none: until lifted.")
+
+
+class MemberView(BaseModel):
+    """A member as staff see them (the door sees less: store.members.standings)."""
+
+    id: int
+    name: str
+    phone: str
+    worker_group: str
+    employer: str | None
+    member_no: str | None
+    face_consent: bool
+    face_consent_on: date | None
+    face_consent_scope: str | None
+    status: Standing
+    status_reason: str | None
+    status_until: Instant | None
+    created_at: Instant
+    updated_at: Instant
+
+    @classmethod
+    def of(cls, row: Member) -> MemberView:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class MemberPage(BaseModel):
+    members: list[MemberView]
+    next_after: int | None = Field(description="Give it as ``after`` for the next page; null on the last.")
+
+
+class SignInCode(BaseModel):
+    """Shown once to the custodian, who reads it out or sends it; only its keyed hash is kept."""
+
+    code: str
+    expires_at: Instant
+
+
+members = APIRouter(prefix="/api/members", tags=["members"])
+
+
+@members.get("", response_model=MemberPage)
+def list_members(
+    _: Readers,
+    db: DatabaseDep,
+    q: Annotated[str, Query(max_length=64, description="Part of a name, membership number or phone.")] = "",
+    limit: Annotated[int, Query(ge=1, le=register.MOST_LISTED)] = 50,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1, description="The last id of the page before.")] = 0,
+) -> MemberPage:
+    with refusing():
+        page = register.search(db, q, limit=limit, after=after)
+    return MemberPage(members=[MemberView.of(row) for row in page.members], next_after=page.next_after)
+
+
+@members.get("/{member_id}", response_model=MemberView)
+def read_member(member_id: MemberId, _: Readers, db: DatabaseDep) -> MemberView:
+    with refusing():
+        return MemberView.of(register.get(db, member_id))
+
+
+@members.post("", response_model=MemberView, status_code=201)
+def enrol(body: MemberBody, request: Request, user: Keepers, db: DatabaseDep, svc: ServicesDep) -> MemberView:
+    with refusing():
+        return MemberView.of(the_register(svc).enrol(db, actor(request, user), body.given()))
+
+
+@members.patch("/{member_id}", response_model=MemberView)
+def change(member_id: MemberId, body: MemberBody, request: Request, user: Keepers, db: DatabaseDep, svc: ServicesDep) -> MemberView:
+    """Change the fields given; the member as changed is checked whole, as at enrolment."""
+    with refusing():
+        return MemberView.of(the_register(svc).change(db, actor(request, user), member_id, body.given()))
+
+
+@members.post("/{member_id}/status", response_model=MemberView)
+def set_status(member_id: MemberId, body: StatusBody, request: Request, user: Keepers, db: DatabaseDep, svc: ServicesDep) -> MemberView:
+    """Ban (a reason needed) or deactivate, until a moment or until lifted; or make active again."""
+    with refusing():
+        if body.until is not None and body.until.tzinfo is None:
+            raise MemberInvalid(register.Problem("until_past", field="status_until"))
+        until = None if body.until is None else as_instant(body.until)
+        return MemberView.of(the_register(svc).set_status(db, actor(request, user), member_id, body.status, body.reason, until))
+
+
+@members.delete("/{member_id}", status_code=204)
+def delete(member_id: MemberId, request: Request, user: Keepers, db: DatabaseDep, svc: ServicesDep) -> None:
+    """Forget the member: their row, codes and phone sessions go; the audit log keeps only ``member:<id>``."""
+    with refusing():
+        the_register(svc).delete(db, actor(request, user), member_id)
+
+
+@members.post("/{member_id}/sign-in-code", response_model=SignInCode, status_code=201)
+def issue_code(member_id: MemberId, request: Request, user: Keepers, db: DatabaseDep, svc: ServicesDep) -> SignInCode:
+    """A fresh 6-digit code for the member's phone page, replacing any before it; the audit log records that one was given,
+    never the code."""
+    with refusing():
+        register.get(db, member_id)
+    code = f"{secrets.randbelow(10**6):06d}"
+    issued = now()
+    audit(db, request, user, "member_code_issued", f"member:{member_id}")
+    row = db.get(MemberSignInCode, member_id) or MemberSignInCode(member_id=member_id)
+    row.code_hash, row.tries, row.expires_at, row.created_at = code_hash(svc, member_id, code), 0, issued + CODE_LIFE, issued
+    db.add(row)
+    db.flush()
+    return SignInCode(code=code, expires_at=issued + CODE_LIFE)
