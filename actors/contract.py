@@ -74,6 +74,9 @@ class DoorSet(Schema):
     locked: bool | None = None
     open: bool | None = None
     """True: let one person through now (the door's decision on a pass or a face); the door closes by itself."""
+    forget_face: Annotated[int, Field(ge=1)] | None = None
+    """A member withdrew consent to face entry: the terminal deletes the face template it holds for this member
+    number (commercial terminals keep templates; the station never had the face), and acknowledges like any command."""
 
 
 class MicrowaveState(QueueState):

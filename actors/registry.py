@@ -52,6 +52,9 @@ class DeviceKind:
     """What a command to it may set; None: it takes no commands (an AED, a seat)."""
     policy: type[Device] = Device
     """What live mode hosts; the simulated class is always a subclass of it."""
+    actions: frozenset[str] = frozenset()
+    """Settable fields that are things to do, not a state to reach (a door letting one through, forgetting a face): a
+    command of only these is done when the device acknowledges it, not when a report matches it."""
 
 
 DEVICE_KINDS: dict[str, DeviceKind] = {
@@ -77,7 +80,16 @@ DEVICE_KINDS: dict[str, DeviceKind] = {
         policy=AirConditionerPolicy,
     ),
     "lights": DeviceKind(Lights, LightsConfig, False, c.LightsState, Label("照明", "Lights"), obeys=c.LightsSet),
-    "door": DeviceKind(Door, DoorConfig, False, c.DoorState, Label("智能门禁", "Smart door"), obeys=c.DoorSet, policy=DoorPolicy),
+    "door": DeviceKind(
+        Door,
+        DoorConfig,
+        False,
+        c.DoorState,
+        Label("智能门禁", "Smart door"),
+        obeys=c.DoorSet,
+        policy=DoorPolicy,
+        actions=frozenset({"open", "forget_face"}),
+    ),
     "aed": DeviceKind(Aed, AedConfig, False, c.AedState, Label("除颤仪", "AED")),
     "screen": DeviceKind(Device, ScreenConfig, False, c.ScreenState, Label("信息屏", "Screen"), obeys=c.ScreenSet),
     "tv": DeviceKind(Device, ScreenConfig, False, c.ScreenState, Label("电视", "TV"), obeys=c.ScreenSet),

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.message import DeviceCommand
+from actors.registry import DEVICE_KINDS
 from hardware_bridge import discovery as ha
 from hardware_bridge import payloads, topics
 from hardware_bridge.clock import epoch_s
@@ -131,7 +132,10 @@ class CommandRouter:
             self.rejected["DuplicateCommand"] += 1
             logger.warning("command %s to %s: the id is already used; not sent again", outgoing.command_id, outgoing.device)
             return
-        command = self.twin.desire(outgoing.device, now, outgoing.fields, outgoing.command_id, outgoing.by, self.ack_timeout_s)
+        command = self.twin.desire(
+            outgoing.device, now, outgoing.fields, outgoing.command_id, outgoing.by, self.ack_timeout_s,
+            done_when_acknowledged=self._actions_only(outgoing.device, outgoing.fields),
+        )  # fmt: skip
         try:
             self.binding.deliver(outgoing.device, DeviceCommand(outgoing.fields, outgoing.by, outgoing.command_id))
         except Exception as exc:
@@ -163,7 +167,9 @@ class CommandRouter:
             if self.audit is not None and (answering is None or answering.audited):
                 self._audit_then_send(by, device, checked, reason, command_id)
                 return
-            command = self.twin.desire(device, now, checked, command_id, by, self.ack_timeout_s, reason)
+            command = self.twin.desire(
+                device, now, checked, command_id, by, self.ack_timeout_s, reason, self._actions_only(device, checked)
+            )
         self._publish_set(command.id, device, checked, now)
 
     def _audit_then_send(self, by: str, device: str, fields: dict[str, Any], reason: Mapping[str, Any] | None, command_id: str) -> None:
@@ -192,8 +198,12 @@ class CommandRouter:
     def _send_own(self, by: str, device: str, fields: dict[str, Any], reason: Mapping[str, Any] | None, command_id: str) -> None:
         """In the loop, once audited: desired under the station's own id, then out."""
         now = self.binding.env.now
-        command = self.twin.desire(device, now, fields, command_id, by, self.ack_timeout_s, reason)
+        command = self.twin.desire(device, now, fields, command_id, by, self.ack_timeout_s, reason, self._actions_only(device, fields))
         self._publish_set(command.id, device, fields, now)
+
+    def _actions_only(self, device: str, fields: Mapping[str, Any]) -> bool:
+        actions = DEVICE_KINDS[self.devices[device]].actions
+        return bool(actions) and set(fields) <= actions
 
     def _publish_set(self, command_id: str, device: str, fields: dict[str, Any], now: float) -> None:
         """QoS 1 and never retained (a retained command would replay on every reconnect), and never late.

@@ -70,6 +70,9 @@ class EmulatedDevice:
         self.report_interval_s = report_interval_s
         self.faults = faults or Faults()
         self.state: dict[str, Any] = dict(state or {})
+        self._reports = frozenset(DEVICE_KINDS[kind].reports.model_fields)
+        self.done: list[dict[str, Any]] = []
+        """Every command carried out, in order (a test reads what a terminal was told to do)."""
         self.sent = 0
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -172,8 +175,9 @@ class EmulatedDevice:
         if self._stopped.is_set():
             return
         if not self.faults.stuck:
-            with self._lock:
-                self.state.update(fields)
+            with self._lock:  # an action (let one through, forget a face) is done, not a state to report
+                self.state.update({k: v for k, v in fields.items() if k in self._reports})
+                self.done.append(fields)
             self.publish_state()
         self.acknowledge(command_id)
 

@@ -148,6 +148,15 @@ class LiveStation:
         epoch_at_zero_s = self.bridge_clock.start.timestamp()  # the bridge's clock is the wall's, dated in UTC
         self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s))
 
+    def forget_face(self, member: int, by: str) -> list[str]:
+        """A member withdrew consent to face entry: every door hears at once that they have none (so a face match no
+        longer lets them in), and each door's terminal is told to delete its template; returns the commands' ids, whose
+        acknowledgement (or failure) arrives on the feed like any command's."""
+        self.brief_doors()
+        assert self.bridge is not None, "a started station"
+        doors = [device for device, kind in self.devices.items() if kind == "door"]
+        return [self.bridge.command(door, {"forget_face": member}, by) for door in doors]
+
     def _keep_doors_briefed(self) -> None:
         while not self._briefing.wait(BRIEF_DOORS_EVERY_S):
             try:

@@ -43,6 +43,9 @@ class Command:
     """When it went out to the device; None while nothing has (an actor that refused it, a bridge offline)."""
     reason: dict[str, Any] | None = None
     """Why the automations asked; None for a person's command."""
+    done_when_acknowledged: bool = False
+    """Its fields are things to do (a door letting one through), not a state a report will match: the acknowledgement
+    settles them."""
 
 
 @dataclass(slots=True)
@@ -139,6 +142,7 @@ class Twin:
         by: str,
         ack_timeout_s: float,
         reason: Mapping[str, Any] | None = None,
+        done_when_acknowledged: bool = False,
     ) -> Command:
         """Ask for ``fields``; the returned command must be sent to the device and acknowledged.
 
@@ -146,7 +150,10 @@ class Twin:
         entity = self.entity(entity_id)
         if command_id in self.commands:
             raise ValueError(f"command id {command_id!r} is already used")
-        command = Command(command_id, entity_id, dict(fields), by, t, t + ack_timeout_s, reason=dict(reason) if reason else None)
+        command = Command(
+            command_id, entity_id, dict(fields), by, t, t + ack_timeout_s, reason=dict(reason) if reason else None,
+            done_when_acknowledged=done_when_acknowledged,
+        )  # fmt: skip
         self.commands[command_id] = command
         entity.desired.update(fields)
         entity.commands.update(dict.fromkeys(fields, command_id))
@@ -194,6 +201,8 @@ class Twin:
         if ok:
             command.state = CommandState.ACKED
             self.feed.append(t, entity.id, "command_acked", entity.version, {"command": command_id})
+            if command.done_when_acknowledged:
+                self._clear_desired(entity, t, [k for k, cid in entity.commands.items() if cid == command.id], "done")
         else:
             self._fail(entity, command, t, error or "the device refused the command")
         return command

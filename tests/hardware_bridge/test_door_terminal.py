@@ -31,6 +31,7 @@ from store.db import sessions
 from store.members import Actor, Members, door_key
 from tests.conftest import IN_CI, LIBRARY
 from tests.hardware_bridge.conftest import MOSQUITTO, free_port, reachable, wait_for
+from twin.entity import Twin
 from twin.feed import Change
 
 OFFICER = Actor("officer", "admin", "127.0.0.1")
@@ -149,3 +150,20 @@ def test_what_a_terminal_may_not_say_is_refused_and_counted(door: Door) -> None:
     door.terminal.event("face_matched", {"member": 1, "score": 7})
     wait_for(lambda: sum(bridge.rejected.values()) >= before + 3, timeout_s=10, what="three refusals")
     assert door.decisions == [] and door.opened() == 0
+
+
+def test_withdrawing_consent_stops_face_entry_at_once_and_the_terminal_forgets_the_face(door: Door, tmp_path: Path) -> None:
+    kept = door.members["kept"]
+    assert door.ask("face_matched", {"member": kept, "score": 0.97})["admitted"]
+    register = Members(AuditLog(tmp_path / "audit.key"), load_or_create_key(tmp_path / "audit.key"))
+    with sessions(door.station.db).begin() as db:
+        register.change(db, OFFICER, kept, {"face_consent": "否", "face_consent_on": None, "face_consent_scope": None})
+    (command,) = door.station.forget_face(kept, f"member:{kept}")
+    assert door.ask("face_matched", {"member": kept, "score": 0.99})["reason"] == "no_face_consent"
+    wait_for(lambda: {"forget_face": kept} in door.terminal.done, timeout_s=5, what="the terminal to be told to forget the face")
+
+    def settled(twin: Twin) -> bool:
+        return twin.commands[command].state.value == "acked" and "forget_face" not in twin.entity("door").desired
+
+    wait_for(lambda: door.bridge.read(settled), timeout_s=5, what="the acknowledgement to settle the command")
+    assert door.ask("pass_scanned", {"text": door.pass_for(kept)})["admitted"]  # the pass still works: only the face went
