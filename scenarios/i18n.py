@@ -81,6 +81,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "door.replayed": "二维码已被使用",
         "door.busy": "门禁繁忙",
         "door.gave_up": "满员等待后离开",
+        "door_admitted": "放行",
+        "door_refused": "未放行",
+        "member_number": "{n} 号会员",
+        "door_visitor": "访客",
         "sec.summary": "概要",
         "summary.run": "本报告模拟了“{title}”，测量期 {horizon}，重复 {replications} 次，平均每次 {visits} 人次到访。",
         "summary.changes": "与情景文件相比，本次改动：{changes}。",
@@ -761,6 +765,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "door.replayed": "Code already used",
         "door.busy": "Door busy",
         "door.gave_up": "Left after waiting at the full door",
+        "door_admitted": "let in",
+        "door_refused": "not let in",
+        "member_number": "member no. {n}",
+        "door_visitor": "visitor",
         "sec.summary": "Summary",
         "summary.run": (
             "This report simulates “{title}” over {horizon} of measurement, {replications} "

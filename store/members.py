@@ -520,6 +520,12 @@ def every_member(db: Session, batch: int = 500) -> Iterator[Member]:
         after = page[-1].id
 
 
+def member_names(db: Session, members: Iterable[int]) -> dict[int, str]:
+    """The names of these members that the register still holds (a deleted member has none to show)."""
+    wanted = sorted(set(members))[:1000]
+    return {member: name for member, name in db.execute(select(Member.id, Member.name).where(Member.id.in_(wanted)))}  # noqa: C416
+
+
 def standings(db: Session) -> dict[int, MemberStanding]:
     """What the door needs of every member to decide (actors/door_access.py): no name, no phone."""
     rows = db.execute(select(Member.id, Member.status, Member.status_until, Member.face_consent))

@@ -106,6 +106,10 @@ class Services:
     station_time: StationTime
     holds: ManualHolds
     """Devices a person's command holds against the automations; read only under ``bridge.read``."""
+    tell_doors: Callable[[], None]
+    """Tell the doors the register again (``LiveStation.brief_doors``), once a change to it is committed."""
+    forget_face: Callable[[int, str], list[str]]
+    """A member's face consent is gone: the doors stop face entry and their terminals delete the template."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from web import members as web_members
 from web.accounts import Paced
 from web.auth import user_for
 from web.deps import DatabaseDep, Instant, Refused, RequireRole, ServicesDep, Strict, client_of, token_of
-from web.members import CODE_TRIES, MemberView, code_hash, refusing, the_register
+from web.members import CODE_TRIES, MemberView, code_hash, doors_told, refusing, the_register
 
 COOKIE = "yxy_member"
 SESSION_LIFE = timedelta(minutes=30)
@@ -209,12 +209,16 @@ def withdraw_consent(request: Request, member: SignedInMember, db: DatabaseDep, 
         changed = the_register(svc).change(
             db, as_member(request, member), member.id, {"face_consent": False, "face_consent_on": None, "face_consent_scope": None}
         )
-    return MemberView.of(changed)
+    view = MemberView.of(changed)
+    doors_told(db, svc, f"member:{member.id}", face_gone=member.id)
+    return view
 
 
 @member_api.delete("/me", status_code=204)
 def forget_me(request: Request, response: Response, member: SignedInMember, db: DatabaseDep, svc: ServicesDep) -> None:
     """Delete the member on their own request, as an officer's delete does; the session ends with the row."""
+    gone = member.id
     with refusing():
-        the_register(svc).delete(db, as_member(request, member), member.id)
+        the_register(svc).delete(db, as_member(request, member), gone)
+    doors_told(db, svc, f"member:{gone}", face_gone=gone)
     response.delete_cookie(COOKIE)

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi import Path as ApiPath
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from actors.door_access import Standing
 from store import members as register
@@ -172,15 +173,31 @@ def read_member(member_id: MemberId, _: Readers, db: DatabaseDep) -> MemberView:
 
 @members.post("", response_model=MemberView, status_code=201)
 def enrol(body: MemberBody, request: Request, user: Keepers, db: DatabaseDep, svc: ServicesDep) -> MemberView:
+    """A new member; the doors know them before the answer leaves, so their first pass opens the door."""
     with refusing():
-        return MemberView.of(the_register(svc).enrol(db, actor(request, user), body.given()))
+        view = MemberView.of(the_register(svc).enrol(db, actor(request, user), body.given()))
+    doors_told(db, svc, user.username)
+    return view
+
+
+def doors_told(db: Session, svc: Services, by: str, face_gone: int | None = None) -> None:
+    """The register's change is committed, then the doors hear of it (they read the committed register); a member
+    whose face consent went has their template deleted from every door's terminal."""
+    db.commit()
+    if face_gone is None:
+        svc.tell_doors()
+    else:
+        svc.forget_face(face_gone, by)
 
 
 @members.patch("/{member_id}", response_model=MemberView)
 def change(member_id: MemberId, body: MemberBody, request: Request, user: Keepers, db: DatabaseDep, svc: ServicesDep) -> MemberView:
     """Change the fields given; the member as changed is checked whole, as at enrolment."""
     with refusing():
-        return MemberView.of(the_register(svc).change(db, actor(request, user), member_id, body.given()))
+        had_consent = register.get(db, member_id).face_consent
+        view = MemberView.of(the_register(svc).change(db, actor(request, user), member_id, body.given()))
+    doors_told(db, svc, user.username, member_id if had_consent and not view.face_consent else None)
+    return view
 
 
 @members.post("/{member_id}/status", response_model=MemberView)
@@ -190,7 +207,9 @@ def set_status(member_id: MemberId, body: StatusBody, request: Request, user: Ke
         if body.until is not None and body.until.tzinfo is None:
             raise MemberInvalid(register.Problem("until_past", field="status_until"))
         until = None if body.until is None else as_instant(body.until)
-        return MemberView.of(the_register(svc).set_status(db, actor(request, user), member_id, body.status, body.reason, until))
+        view = MemberView.of(the_register(svc).set_status(db, actor(request, user), member_id, body.status, body.reason, until))
+    doors_told(db, svc, user.username)
+    return view
 
 
 @members.delete("/{member_id}", status_code=204)
@@ -198,6 +217,7 @@ def delete(member_id: MemberId, request: Request, user: Keepers, db: DatabaseDep
     """Forget the member: their row, codes and phone sessions go; the audit log keeps only ``member:<id>``."""
     with refusing():
         the_register(svc).delete(db, actor(request, user), member_id)
+    doors_told(db, svc, user.username, face_gone=member_id)
 
 
 @members.post("/{member_id}/sign-in-code", response_model=SignInCode, status_code=201)

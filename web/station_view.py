@@ -9,7 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from store.members import member_names
+from web.auth import Role
 from web.deps import (
+    DatabaseDep,
     Everyone,
     Instant,
     ServicesDep,
@@ -19,9 +22,13 @@ from web.deps import (
 class DoorEvent(BaseModel):
     at: Instant
     door: str
-    event: str
+    event: str = Field(description="worker_entered, worker_left, or door_decided (the door checked someone).")
     worker: str | None
     group: str | None
+    reason: str | None = Field(None, description="door_decided: why the door opened or stayed shut (the catalog's door.<reason>).")
+    admitted: bool | None = None
+    member: int | None = Field(None, description="door_decided: the member's number, when a member asked.")
+    member_name: str | None = Field(None, description="The member's name while they are in the register, for custodians and officers only.")
 
 
 class PlacedDevice(BaseModel):
@@ -77,19 +84,29 @@ station_log = APIRouter(prefix="/api/station", tags=["station"])
 
 @station_log.get("/door-log", response_model=list[DoorEvent])
 def door_log(
-    _: Everyone,
+    user: Everyone,
     svc: ServicesDep,
+    db: DatabaseDep,
     hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24.0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[DoorEvent]:
-    """Who came in and who left, newest first (the door's worker_entered and worker_left events)."""
+    """Who came in and who left, and whom the door let in or turned away and why, newest first.
+
+    A member is named only to those who look after the station (custodians and officers), and only while the register
+    holds them: the door log itself keeps a number."""
     now = datetime.now(UTC)
-    rows = svc.history.events(now - timedelta(hours=hours), now, names=["worker_entered", "worker_left"], limit=10_000)
-    events = [
-        DoorEvent(at=r.at, door=r.entity_id, event=r.name, worker=r.data.get("worker"), group=r.data.get("group"))
+    names = ["worker_entered", "worker_left", "door_decided"]
+    rows = svc.history.events(now - timedelta(hours=hours), now, names=names, limit=limit, newest_first=True)
+    numbers = {int(r.data["member"]) for r in rows if r.name == "door_decided" and r.data.get("member") is not None}
+    known = member_names(db, numbers) if numbers and user.role in (Role.CUSTODIAN, Role.ADMIN) else {}
+    return [
+        DoorEvent(
+            at=r.at, door=r.entity_id, event=r.name, worker=r.data.get("worker"), group=r.data.get("group"),
+            reason=r.data.get("reason"), admitted=r.data.get("admitted"), member=r.data.get("member"),
+            member_name=known.get(r.data["member"]) if r.data.get("member") is not None else None,
+        )
         for r in rows
     ]  # fmt: skip
-    return events[::-1][:limit]
 
 
 @station_log.get("/plan", response_model=StationPlan)

@@ -337,6 +337,14 @@ function onChange(change) {
       document.getElementById("door-log").insertAdjacentHTML("afterbegin", doorLine(entry));
     }
   }
+  else if (change.name === "door_decided") {
+    // Shown at once by number; the member's name comes from the server (the feed carries none) once the history has
+    // it, so the log is read again a moment later.
+    const entry = { at: change.at, event: change.name, ...change.data };
+    document.getElementById("door-log").insertAdjacentHTML("afterbegin", doorLine(entry));
+    clearTimeout(state.doorLogTimer);
+    state.doorLogTimer = setTimeout(loadDoorLog, 2500);
+  }
   else if (change.name === "desired" && device) { desired(device, change); renderDevice(device); }
   else if ((change.name === "command_acked" || change.name === "command_failed") && device) {
     // Whoever sent it (this page, another operator, a rule): the feed says it was desired before it says its fate.
@@ -839,16 +847,26 @@ async function loadDoorLog() {
   document.getElementById("door-log").innerHTML = events.map(doorLine).join("");
 }
 
-const doorKey = (e) => `${e.event}|${e.worker}|${Date.parse(e.at)}`;
+const doorKey = (e) => `${e.event}|${e.worker ?? e.member}|${Date.parse(e.at)}`;
 
 // A simulated crowd's worker is "riders.visits.17": shown as the 17th of the delivery riders, not as an id.
 const SIMULATED_WORKER = /^[\w-]+\.[\w-]+\.(\d+)$/;
 
 function doorLine(e) {
+  if (e.event === "door_decided") return decisionLine(e);
   const numbered = SIMULATED_WORKER.exec(e.worker || "");
   const who = numbered ? esc(tf("visitor_number", { n: numbered[1] })) : named(e.worker);
   return `<li class="${esc(e.event)}" data-key="${esc(doorKey(e))}" title="${esc(e.worker)}"><time datetime="${esc(e.at)}">${stationTime(e.at)}</time>
     <b>${esc(t(e.event))}</b> ${who} <small>${esc(known(`group.${e.group}`, e.group))}</small></li>`;
+}
+
+function decisionLine(e) {
+  // Whom the door let in or turned away, and why: a member by name for those who look after the station, else by number.
+  const who = e.member_name ? named(e.member_name)
+    : esc(e.member != null ? tf("member_number", { n: e.member }) : t("door_visitor"));
+  const verdict = e.admitted ? "door_admitted" : "door_refused";
+  return `<li class="door_decided ${e.admitted ? "admitted" : "refused"}" data-key="${esc(doorKey(e))}"><time datetime="${esc(e.at)}">${stationTime(e.at)}</time>
+    <b>${esc(t(verdict))}</b> ${who} <small>${esc(known(`door.${e.reason}`, e.reason))}</small></li>`;
 }
 
 function auditTarget(entry) {
