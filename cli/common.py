@@ -70,6 +70,12 @@ def load(scenario: str, overrides: list[str], seed: int | None) -> Scenario:
     return load_scenario(resolve(scenario), overrides)
 
 
+def database_failed(database_url: str, error: Exception) -> typer.Exit:
+    """A database that cannot be reached or read: its URL and what kind of failure, one line, exit 2 (no traceback)."""
+    errors.print(f"[red]error:[/red] {escape(database_url)}: {error.__class__.__name__}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
 def fail(error: ScenarioError | BrokerConfigError) -> typer.Exit:
     for line in str(error).splitlines():
         errors.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)

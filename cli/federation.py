@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cli.common import app, console, errors, resolve
+from cli.common import app, console, database_failed, errors, resolve
 
 federation_app = typer.Typer(name="federation", help="What the station reports to the city's or province's platform.", no_args_is_help=True)
 app.add_typer(federation_app, name="federation")
@@ -56,8 +56,7 @@ def export(
         errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=2) from None
     except SQLAlchemyError as exc:
-        errors.print(f"[red]error:[/red] {escape(settings.database_url)}: {exc.__class__.__name__}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        raise database_failed(settings.database_url, exc) from None
     finally:
         engine.dispose()
     text = json.dumps(document, ensure_ascii=False, indent=2)

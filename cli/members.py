@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from cli.common import app, check_lang, check_writable, console, errors
+from cli.common import app, check_lang, check_writable, console, database_failed, errors
 from cli.planner import Format, FormatOption
 
 if TYPE_CHECKING:  # the database is imported by the commands that open it
@@ -91,8 +91,7 @@ def _register(database: str | None, key_file: Path | None, lang: str) -> Iterato
         errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
     except SQLAlchemyError as exc:
-        errors.print(f"[red]error:[/red] {escape(settings.database_url)}: {exc.__class__.__name__}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        raise database_failed(settings.database_url, exc) from None
     finally:
         engine.dispose()
 

@@ -4,7 +4,6 @@ member withdraws face consent, a face match no longer opens the door and the ter
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +18,9 @@ from scenarios.schema import load_scenario
 from station.live import LiveStation
 from tests.conftest import IN_CI, LIBRARY
 from tests.hardware_bridge.conftest import MOSQUITTO, reachable, wait_for
-from tests.web.conftest import PASSWORD, serve, started
+from tests.web.conftest import serve, started
 from tests.web.test_browser import chromium
-from tests.web.test_member_page import _staff
+from tests.web.test_member_page import _staff, code_from_the_desk
 
 WORDS = {
     "zh": {"in": "放行", "out": "未放行", "replayed": "二维码已被使用", "no_face": "未授权刷脸", "withdrawn": "已撤回人脸识别授权"},
@@ -58,18 +57,7 @@ def test_a_members_qr_opens_the_door_once_and_the_custodian_sees_who(door_statio
                 ).json()
             with chromium() as browser:
                 phone: dict[str, Any] = {"viewport": {"width": 360, "height": 780}, "timezone_id": zone}
-                desk = browser.new_context(**phone).new_page()
-                desk.add_init_script(f"localStorage.setItem('yxy-lang', '{lang}')")
-                desk.goto(server)
-                desk.fill("input[name=username]", "custodian")
-                desk.fill("input[name=password]", PASSWORD)
-                desk.click("#login-form button[type=submit]")
-                row = desk.locator(f"#member-list li[data-member='{member['id']}']")
-                row.locator("button[data-do=code]").click()
-                said = row.locator(".said")
-                expect(said).to_have_attribute("data-code", re.compile(r"^\d{6}$"))
-                code = said.get_attribute("data-code")
-                assert code
+                desk, code = code_from_the_desk(browser, server, member["id"], lang, **phone)
 
                 page = browser.new_context(**phone).new_page()
                 page.goto(f"{server}/m?lang={lang}")

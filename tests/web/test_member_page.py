@@ -34,6 +34,25 @@ def _staff(server: str, role: str = "custodian") -> Iterator[httpx.Client]:
         yield web
 
 
+def code_from_the_desk(browser: Any, server: str, member: int, lang: str = "zh", **context: Any) -> tuple[Any, str]:
+    """A custodian signs in on the staff page (in ``lang``) and gives ``member`` a sign-in code: (the staff page, the code)."""
+    from playwright.sync_api import expect
+
+    desk = browser.new_context(**context).new_page()
+    desk.add_init_script(f"localStorage.setItem('yxy-lang', '{lang}')")
+    desk.goto(server)
+    desk.fill("input[name=username]", "custodian")
+    desk.fill("input[name=password]", PASSWORD)
+    desk.click("#login-form button[type=submit]")
+    row = desk.locator(f"#member-list li[data-member='{member}']")
+    row.locator("button[data-do=code]").click()
+    said = row.locator(".said")
+    expect(said).to_have_attribute("data-code", re.compile(r"^\d{6}$"))
+    code = said.get_attribute("data-code")
+    assert code
+    return desk, code
+
+
 def _no_sideways_scroll(page: Any) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 360, f"the page is {width} px wide on a 360 px phone"
@@ -57,17 +76,7 @@ def test_a_member_signs_in_shows_a_renewing_pass_withdraws_consent_and_takes_the
             "locale": "zh-CN" if lang == "zh" else "en-GB",
             "timezone_id": zone,
         }
-        desk = browser.new_context(**phone).new_page()
-        desk.goto(server)
-        desk.fill("input[name=username]", "custodian")
-        desk.fill("input[name=password]", PASSWORD)
-        desk.click("#login-form button[type=submit]")
-        row = desk.locator(f"#member-list li[data-member='{member['id']}']")
-        row.locator("button[data-do=code]").click()
-        said = row.locator(".said")
-        expect(said).to_have_attribute("data-code", re.compile(r"^\d{6}$"))
-        code = said.get_attribute("data-code")
-        assert code
+        _, code = code_from_the_desk(browser, server, member["id"], lang, **phone)
 
         context = browser.new_context(**phone, accept_downloads=True)
         page = context.new_page()
