@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import NamedTuple
 
 from actors.actor import Device
@@ -39,6 +40,7 @@ from actors.message import (
 )
 from actors.port import Port, Timer
 from actors.visitor import Visitor
+from twin.clock import Clock
 
 WORKER_ENTERED = "worker_entered"
 WORKER_LEFT = "worker_left"
@@ -94,6 +96,12 @@ SIMULATED_KEY = b"the simulated population's door passes"
 """Simulated passes are real ones under this key: the door checks them with the same code as the station's."""
 GAVE_UP = "gave_up"
 """Why a worker who waited at a full door went away: a door_decided reason beside the Verdicts and Refusals."""
+
+
+def simulated_epoch_s(clock: Clock, now: float) -> float:
+    """A simulated moment as the Unix time a pass carries: the scenario's naive local time read as UTC, so the host's own
+    zone (and its daylight saving) never shifts a pass's age."""
+    return clock.datetime_at(now).replace(tzinfo=UTC).timestamp()
 
 
 class _EveryoneActive(Mapping[int, MemberStanding]):
@@ -220,6 +228,8 @@ class Door(DoorPolicy):
         if isinstance(message, Actuate) and "locked" in message.fields:
             # A locked door lets nobody in: the crowd turns its arrivals away until it is unlocked (leaving stays free).
             super().receive(message)
+            if self.waiting and not self.locked:
+                self._let_in_waiting()  # unlocked with people at the door
             if self.config.crowd is not None:
                 self.port.send(self.config.crowd, DoorLocked(bool(message.fields["locked"])))
             return
@@ -253,7 +263,7 @@ class Door(DoorPolicy):
         checked = None
         shows = message.shows
         if isinstance(shows, str):
-            epoch_s = self.port.clock.datetime_at(self.port.now()).timestamp()
+            epoch_s = simulated_epoch_s(self.port.clock, self.port.now())
             result = check(SIMULATED_KEY, SIMULATED_STATION, shows, epoch_s, self.accepted)
             if not isinstance(result, Checked):
                 self._deny(message.worker, message.group, result.value, 0.0)
@@ -272,11 +282,15 @@ class Door(DoorPolicy):
     def _let_in_waiting(self) -> None:
         for worker, waiting in list(self.waiting.items()):
             decision = self._decide(waiting.shows)
-            if not decision.admitted:
+            if decision.verdict is Verdict.FULL:
                 return  # still full: the first in line goes first, nobody passes them
             del self.waiting[worker]
             waiting.timer.cancel()
-            self._admit(worker, waiting.group, decision.verdict, waiting.checked, self.port.now() - waiting.since)
+            waited_s = self.port.now() - waiting.since
+            if decision.admitted:
+                self._admit(worker, waiting.group, decision.verdict, waiting.checked, waited_s)
+            else:  # the rules changed while they waited (the night ended, the door was locked): told, and the line moves
+                self._deny(worker, waiting.group, decision.verdict.value, waited_s)
 
     def _gave_up(self, worker: str) -> None:
         waiting = self.waiting.pop(worker, None)

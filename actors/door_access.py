@@ -138,7 +138,7 @@ def decide(
         refused = _member_refusal(rules, entrant, members.get(entrant.member), now_s)
         admitted = Verdict.MEMBER
     else:
-        at_night = rules.at_night(hour) and set(entrant.needs) <= rules.night_needs
+        at_night = bool(entrant.needs) and set(entrant.needs) <= rules.night_needs and rules.at_night(hour)
         refused = None if entrant.approved or at_night else Verdict.NEEDS_APPROVAL
         admitted = Verdict.VISITOR_APPROVED if entrant.approved else Verdict.VISITOR_AT_NIGHT
     if refused is not None:

@@ -36,6 +36,8 @@ MOST_PASS_CHARS = 200
 STATION = re.compile(r"^[a-z0-9_-]{1,64}$")
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 NUMBER = re.compile(r"^[0-9]{1,12}$")
+SIGNATURE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+"""16 bytes in URL-safe base64 without padding."""
 """ASCII digits only: str.isdigit() also takes "²", which int() then refuses."""
 MOST_REMEMBERED = 100_000
 """Nonces a door keeps at once: a busy door accepts a pass every few seconds, and each is forgotten after 35 s."""
@@ -98,10 +100,12 @@ class Checked:
 
 def check(key: bytes, station: str, text: str, now_s: float, accepted: AcceptedPasses, rules: PassRules = PassRules()) -> Checked | Refusal:
     """Whether ``text`` is a pass this door may take now; it is not yet marked used (``admit`` does, once the door opens)."""
-    if len(text) > MOST_PASS_CHARS:
-        return Refusal.MALFORMED
+    if len(text) > MOST_PASS_CHARS or not text.isascii():
+        return Refusal.MALFORMED  # a QR of any other text: refused before anything of it is hashed or compared
     parts = text.strip().split(".")
-    if len(parts) != 6 or parts[0] != PREFIX or not NUMBER.match(parts[2]) or not NUMBER.match(parts[3]) or not NONCE.match(parts[4]):
+    if len(parts) != 6 or parts[0] != PREFIX or not STATION.match(parts[1]) or not SIGNATURE.match(parts[5]):
+        return Refusal.MALFORMED
+    if not NUMBER.match(parts[2]) or not NUMBER.match(parts[3]) or not NONCE.match(parts[4]):
         return Refusal.MALFORMED
     body = ".".join(parts[:5])
     if not hmac.compare_digest(_signature(key, body), parts[5]):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from actors.actor import Actor
 from actors.distribution import Distribution
-from actors.door import SIMULATED_KEY, SIMULATED_STATION
+from actors.door import SIMULATED_KEY, SIMULATED_STATION, simulated_epoch_s
 from actors.door_access import AsVisitor
 from actors.door_pass import issue
 from actors.message import DoorLocked, WeatherChanged
@@ -284,7 +284,7 @@ class Population(Actor):
         self._passes += 1
         if not member:
             return AsVisitor(tuple(need.need for need in needs), approved < group.visitor_approval_share)
-        issued_s = self.port.clock.datetime_at(now).timestamp() - (STALE_PASS_S if fails else 0.0)
+        issued_s = simulated_epoch_s(self.port.clock, now) - (STALE_PASS_S if fails else 0.0)
         return issue(SIMULATED_KEY, SIMULATED_STATION, self._passes, issued_s, f"p{self._passes:015d}")
 
 

@@ -21,6 +21,7 @@ from actors.door import DOOR_EVENTS, PASS_SCANNED, TERMINAL_EVENTS, WORKER_ENTER
 from actors.door_pass import MOST_PASS_CHARS
 from actors.message import DeviceEvent, Reported
 from hardware_bridge import payloads, topics
+from hardware_bridge.clock import epoch_s
 from hardware_bridge.commands import refuse_retained
 from hardware_bridge.errors import BridgeError, OutOfRangeError, PassageError, PayloadError
 from hardware_bridge.live_binding import LiveBinding
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ACTORS = 2_000
 """Visitors inside plus device actors; more means a door is lying (or nobody ever left)."""
+TERMINAL_FRESH_S = 10.0
+"""How far a door terminal's moment may be from the bridge's: further, and the one asking may be gone."""
 DIRECT_SETS_KEPT = 1_000
 """Ids of commands sent straight to devices by others, remembered so their acks are expected (oldest forgotten first)."""
 
@@ -79,6 +82,7 @@ class Ingest:
             if event.event in TERMINAL_EVENTS:
                 # Not recorded as it came: a pass's text must not outlive its use in the history; the door records
                 # its decision (door_decided) instead.
+                self._check_asked_now(message, event.event, event.ts)
                 self._check_terminal(device, kind, event.event, event.data)
                 self.binding.deliver(device, DeviceEvent(event.event, event.data))
                 return
@@ -134,6 +138,19 @@ class Ingest:
             raise PayloadError(f"door {device}: {event} needs a worker and a group made of A-Z, a-z, 0-9, _, - or .")
         if event == WORKER_ENTERED and len(self.binding.actors) >= MAX_ACTORS:
             raise BridgeError(f"door {device}: {MAX_ACTORS} actors already; a visitor was not hosted")
+
+    def _check_asked_now(self, message: Incoming, event: str, ts: float) -> None:
+        """Someone asking at the door is there now: a retained ask would open the door on every reconnect, and one
+        queued while the bridge was away (its session keeps QoS 1 messages) may be for someone long gone."""
+        if message.retained:
+            self.mqtt.publish(message.topic, b"", qos=1, retain=True)
+            raise PayloadError(f"{message.topic}: a retained {event} is never taken (it would open the door again); cleared")
+        late_s = epoch_s() - ts
+        if abs(late_s) > TERMINAL_FRESH_S:
+            raise PayloadError(
+                f"{message.topic}: {event} told {late_s:+.0f} s from now by the terminal's clock; a door opens only for who "
+                f"is there (within {TERMINAL_FRESH_S:g} s: terminals keep their clocks by NTP)"
+            )
 
     def _check_terminal(self, device: str, kind: str, event: str, data: Mapping[str, Any]) -> None:
         """Someone asking at a door, told by a door: the QR text it read (bounded), or a member number and a score."""

@@ -30,7 +30,7 @@ from actors.runtime import Placement
 from actors.service_point import ServicePointConfig
 from hardware_bridge.bridge import Bridge
 from hardware_bridge.broker import EmbeddedBroker
-from hardware_bridge.clock import emulated_clock, station_now, wall_clock
+from hardware_bridge.clock import emulated_clock, epoch_s, station_now, wall_clock
 from hardware_bridge.emulator import Emulator
 from hardware_bridge.mqtt import BrokerConfig
 from hardware_bridge.security import (
@@ -88,6 +88,7 @@ class LiveStation:
         self.audit_log: AuditLog | None = None
         self._door_key = b""
         self._briefing = threading.Event()
+        self._briefing_lock = threading.Lock()
         """Set when the station stops: the doors' briefing thread ends."""
         self.bridge_clock: Clock = wall_clock()
         self.station_time: Clock = self.bridge_clock
@@ -143,10 +144,13 @@ class LiveStation:
         doors = [device for device, kind in self.devices.items() if kind == "door"]
         if not doors or self.bridge is None:
             return
-        with sessions(self.db)() as db:
+        # Read and handed over under one lock: the 30 s briefing and a web request's must not cross, or the doors could
+        # keep the older register (a ban committed in between) until the next.
+        with self._briefing_lock, sessions(self.db)() as db:
             members = standings(db)
-        epoch_at_zero_s = self.bridge_clock.start.timestamp()  # the bridge's clock is the wall's, dated in UTC
-        self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s))
+            # The wall now, less the bridge's run seconds: a clock stepped since the start (NTP after boot) is followed.
+            epoch_at_zero_s = epoch_s() - self.bridge_clock.now()
+            self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s))
 
     def forget_face(self, member: int, by: str) -> list[str]:
         """A member withdrew consent to face entry: every door hears at once that they have none (so a face match no

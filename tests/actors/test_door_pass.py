@@ -59,6 +59,14 @@ def test_any_scanned_text_gets_an_answer_and_never_opens_without_the_key(text: s
     assert isinstance(check(KEY, "yunting", text, 1.8e9, AcceptedPasses(), RULES), Refusal)
 
 
+@given(st.text(min_size=1, max_size=20), st.sampled_from([1, 5]))
+def test_a_pass_shaped_text_with_other_characters_is_refused_not_an_error(odd: str, part: int) -> None:
+    """Found in review: non-ASCII in the station or signature part raised instead of being refused."""
+    parts = issue(KEY, "yunting", 7, 1.8e9, "abcdefgh1234").split(".")
+    parts[part] = odd
+    assert isinstance(check(KEY, "yunting", ".".join(parts), 1.8e9, AcceptedPasses(), RULES), Refusal)
+
+
 def test_a_huge_scan_is_refused_unread() -> None:
     assert check(KEY, "yunting", "Y" * (MOST_PASS_CHARS + 1), 1.8e9, AcceptedPasses(), RULES) is Refusal.MALFORMED
 
