@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import threading
 from collections.abc import Mapping
@@ -48,10 +49,10 @@ from station.settings import Settings
 from store.audit import AuditLog, key_file_for, load_or_create_key
 from store.db import engine_for, migrate, sessions
 from store.history import History, HistoryWriter
-from store.members import door_key, standings
+from store.members import door_key, face_forgotten, faces_to_forget, standings
 from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
-from twin.entity import AVAILABILITY
+from twin.entity import AVAILABILITY, Twin
 from twin.feed import STATE
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class LiveStation:
         self._door_key = b""
         self._briefing = threading.Event()
         self._briefing_lock = threading.Lock()
+        self._forgetting: dict[int, list[str]] = {}
+        """Member -> the forget_face commands last sent for them, one per door (a restart sends them again)."""
         """Set when the station stops: the doors' briefing thread ends."""
         self.bridge_clock: Clock = wall_clock()
         self.station_time: Clock = self.bridge_clock
@@ -153,18 +156,35 @@ class LiveStation:
             self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s))
 
     def forget_face(self, member: int, by: str) -> list[str]:
-        """A member withdrew consent to face entry: every door hears at once that they have none (so a face match no
-        longer lets them in), and each door's terminal is told to delete its template; returns the commands' ids, whose
-        acknowledgement (or failure) arrives on the feed like any command's."""
+        """A member's face consent went (the register has asked, in the committed change): every door hears at once
+        that they have none, and each door's terminal is told to delete the template now; returns the commands' ids."""
         self.brief_doors()
-        assert self.bridge is not None, "a started station"
+        return self.forget_faces(by).get(member, [])
+
+    def forget_faces(self, by: str = "station") -> dict[int, list[str]]:
+        """Tell every terminal to delete the templates the register asks to forget, until each has acknowledged: one
+        away when asked (its command failed) is asked again at the next round. Returns the commands sent, by member."""
         doors = [device for device, kind in self.devices.items() if kind == "door"]
-        return [self.bridge.command(door, {"forget_face": member}, by) for door in doors]
+        if not doors or self.bridge is None:
+            return {}
+        bridge = self.bridge
+        sent: dict[int, list[str]] = {}
+        with self._briefing_lock, sessions(self.db).begin() as db:
+            for member in faces_to_forget(db):
+                asked = self._forgetting.get(member, [])
+                fates = bridge.read(functools.partial(_fates, asked))
+                if asked and all(fate == "acked" for fate in fates):
+                    face_forgotten(db, member)
+                    self._forgetting.pop(member, None)
+                elif not asked or any(fate in ("failed", None) for fate in fates):
+                    sent[member] = self._forgetting[member] = [bridge.command(door, {"forget_face": member}, by) for door in doors]
+        return sent
 
     def _keep_doors_briefed(self) -> None:
         while not self._briefing.wait(BRIEF_DOORS_EVERY_S):
             try:
                 self.brief_doors()
+                self.forget_faces()
             except Exception:  # the database away for a while: the doors keep the register they have
                 logger.exception("the doors could not be told the register; they keep the last one")
 
@@ -241,3 +261,8 @@ class LiveStation:
         book.pause(last)  # the station stopped (or at least was last heard of) then: the time since was not observed
         bridge.twin.subscribe(lambda change: book.observe(clock.datetime_at(change.t), change.entity_id, change.name, change.data))
         return book
+
+
+def _fates(commands: list[str], twin: Twin) -> list[str | None]:
+    """Each command's state, or None for one the twin no longer holds (a restart, or forgotten)."""
+    return [twin.commands[c].state.value if c in twin.commands else None for c in commands]

@@ -40,7 +40,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -48,7 +48,7 @@ from sqlalchemy.sql import ColumnElement
 from actors.door_access import MemberStanding, Standing
 from store.audit import AuditLog
 from store.db import as_utc, take_sqlite_write_lock
-from store.models import Member
+from store.models import FaceToForget, Member
 
 _LOCK_KEY = 0x79786D62  # "yxmb": the advisory lock writes to the register take on PostgreSQL
 VISIT_KEY_LABEL = b"yunxiaoyi member visit key v1"
@@ -394,6 +394,8 @@ class Members:
         if conflicts:
             raise MemberConflict(*conflicts)
         before = _facts(row)
+        if row.face_consent and not member.face_consent:
+            forget_face(db, row.id)
         for name in changed:
             setattr(row, name, getattr(member, name))
         row.updated_at = datetime.now(UTC)
@@ -449,6 +451,8 @@ class Members:
         if db.get_bind().dialect.name == "sqlite":
             db.execute(text("PRAGMA secure_delete = ON"))
         self._audit.append(db, actor.username, actor.role, "member_deleted", _target(row), _facts(row), None, actor.client)
+        if row.face_consent:
+            forget_face(db, row.id)
         db.delete(row)
         _flush(db)
 
@@ -458,6 +462,20 @@ _STATUS_ACTIONS = {
     Standing.DEACTIVATED: "member_deactivated",
     Standing.BANNED: "member_banned",
 }
+
+
+def forget_face(db: Session, member: int) -> None:
+    """Ask (in the caller's transaction) that every door terminal delete this member's face template."""
+    if db.get(FaceToForget, member) is None:
+        db.add(FaceToForget(member=member, asked_at=datetime.now(UTC)))
+
+
+def faces_to_forget(db: Session) -> list[int]:
+    return list(db.scalars(select(FaceToForget.member).order_by(FaceToForget.asked_at).limit(1000)))
+
+
+def face_forgotten(db: Session, member: int) -> None:
+    db.execute(delete(FaceToForget).where(FaceToForget.member == member))
 
 
 def lock_register(db: Session) -> None:

@@ -179,3 +179,13 @@ class MemberSession(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FaceToForget(Base):
+    """A member whose face consent went (withdrawn, or the member deleted): by number only, kept until every door's
+    terminal has acknowledged deleting the template, so a terminal away when it was asked is asked again."""
+
+    __tablename__ = "face_to_forget"
+
+    member: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

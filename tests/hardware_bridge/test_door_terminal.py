@@ -10,6 +10,7 @@ reason and no name or phone.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 import uuid
@@ -178,3 +179,34 @@ def test_withdrawing_consent_stops_face_entry_at_once_and_the_terminal_forgets_t
 
     wait_for(lambda: door.bridge.read(settled), timeout_s=5, what="the acknowledgement to settle the command")
     assert door.ask("pass_scanned", {"text": door.pass_for(kept)})["admitted"]  # the pass still works: only the face went
+
+
+def fate(command: str, twin: Twin) -> str | None:
+    """The command's state once the loop has taken it (it is queued first)."""
+    return twin.commands[command].state.value if command in twin.commands else None
+
+
+def test_a_terminal_away_when_asked_to_forget_a_face_is_asked_again_until_it_has(door: Door, tmp_path: Path) -> None:
+    """Found in review: a forget_face sent once to a terminal that was off left the template on it."""
+    from store.members import faces_to_forget
+
+    kept, station = door.members["kept"], door.station
+    door.terminal.stop()  # the terminal is away
+    wait_for(lambda: door.bridge.read(lambda t: t.entity("door").available) is False, timeout_s=10, what="the terminal gone")
+    register = Members(AuditLog(tmp_path / "audit.key"), load_or_create_key(tmp_path / "audit.key"))
+    with sessions(station.db).begin() as db:
+        register.change(db, OFFICER, kept, {"face_consent": "否", "face_consent_on": None, "face_consent_scope": None})
+    (first,) = station.forget_face(kept, "officer")
+    wait_for(lambda: door.bridge.read(functools.partial(fate, first)) == "failed", timeout_s=15, what="no answer")
+    back = EmulatedDevice(station.station.id, "door", "door", door.terminal.mqtt.config).start()  # it comes back
+    try:
+        # It subscribes to its set topic on connecting, before it says it is online: once the twin hears that, it is asked.
+        wait_for(lambda: door.bridge.read(lambda t: t.entity("door").available) is True, timeout_s=10, what="the terminal back")
+        (again,) = station.forget_faces()[kept]
+        wait_for(lambda: {"forget_face": kept} in back.done, timeout_s=10, what="the terminal back to be asked again")
+        wait_for(lambda: door.bridge.read(functools.partial(fate, again)) == "acked", timeout_s=10, what="its ack")
+        assert station.forget_faces() == {}  # acknowledged by every door: nothing more to send, and nothing left to ask
+        with sessions(station.db)() as db:
+            assert faces_to_forget(db) == []
+    finally:
+        back.stop()
