@@ -441,8 +441,13 @@ function renderDevice(device) {
   const control = device.settable && "on" in device.settable && canOperate()
     ? `<button type="button" class="switch" data-device="${device.id}">${device.reported.on ? t("switch_off") : t("switch_on")}</button>`
     : "";
-  card.innerHTML = `<h3>${named(deviceName(device.id))}${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
+  const html = `<h3>${named(deviceName(device.id))}${device.available === false ? ` <em>${t("offline")}</em>` : ""}</h3>
     <ul>${fields}</ul>${control}${last ? `<p class="command ${esc(last.state)}" data-command="${esc(last.id)}">${esc(commandLine(last))}</p>` : ""}${holdLine(device)}`;
+  // Rebuilt only when what it shows has changed: a busy station's feed must not pull the switch from under a finger.
+  if (card.dataset.html !== html) {
+    card.innerHTML = html;
+    card.dataset.html = html;
+  }
   const button = card.querySelector("button.switch");
   if (button) button.onclick = (event) => { event.stopPropagation(); command(device, { on: !device.reported.on }); };
   card.onclick = () => showDevice(device.id);
