@@ -1089,7 +1089,15 @@ async function loadMembers(after = 0) {
   const more = document.getElementById("member-more");
   more.hidden = page.next_after === null;
   more.onclick = () => loadMembers(page.next_after);
-  document.getElementById("member-message").textContent = page.members.length || after ? "" : t("member_none_found");
+  // Said through data-i18n, so a language switch redraws it at once, not when the list is read again.
+  const message = document.getElementById("member-message");
+  if (page.members.length || after) {
+    message.textContent = "";
+    delete message.dataset.i18n;
+  } else {
+    message.dataset.i18n = "member_none_found";
+    message.textContent = t("member_none_found");
+  }
 }
 
 // One click, one call; what the server refuses is said on the member's own line.
