@@ -35,6 +35,8 @@ def _open(browser: Any, path: Path, zone: str, media: str = "screen") -> tuple[A
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Nothing leaves the file: the vendored plotly.js names cdn.plot.ly only as the default of map traces it lacks.
+    page.on("request", lambda request: None if request.url.split(":")[0] in ("file", "data", "blob") else errors.append(request.url))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.emulate_media(media=media)
     page.goto(path.as_uri())
