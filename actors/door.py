@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from actors.actor import Device
 from actors.bounds import CLOCK_HOUR, MOST_INSIDE, POSITIVE
-from actors.door_access import AsVisitor, ByFace, ByPass, Decision, EntryRules, MemberStanding, Verdict, decide
+from actors.door_access import AsVisitor, ByFace, ByPass, Decision, EntryRules, MemberStanding, Verdict, decide, member_visit
 from actors.door_pass import AcceptedPasses, Checked, Refusal, admit, check
 from actors.message import (
     Actuate,
@@ -46,6 +46,8 @@ WORKER_ENTERED = "worker_entered"
 WORKER_LEFT = "worker_left"
 DOOR_EVENTS = (WORKER_ENTERED, WORKER_LEFT)
 """What a door (and only a door) tells of the people passing it."""
+DOOR_DECIDED = "door_decided"
+"""The door's record of each decision (reason, admitted, how they asked, a visit key, the wait): the door log, the KPIs."""
 PASS_SCANNED = "pass_scanned"
 FACE_MATCHED = "face_matched"
 TERMINAL_EVENTS = (PASS_SCANNED, FACE_MATCHED)
@@ -195,8 +197,10 @@ class DoorPolicy(Device):
         self._decided(decision.verdict.value, decision.admitted, decision.member, via)
 
     def _decided(self, reason: str, admitted: bool, member: int | None, via: str) -> None:
-        """The door log's line: a member by number only (the web shows officers the name while the member exists)."""
-        self.port.record("door_decided", {"reason": reason, "admitted": admitted, "member": member, "via": via, "waited_s": 0.0})
+        """The door log's line: a member by visit key only (the web shows officers the name while the member exists)."""
+        secret = self.register.visit_secret if self.register is not None else b""
+        visit = member_visit(secret, member) if member is not None and secret else None
+        self.port.record(DOOR_DECIDED, {"reason": reason, "admitted": admitted, "visit": visit, "via": via, "waited_s": 0.0})
 
     def _passed(self, event: str, worker: str, group: str) -> None:
         """A second scan of someone inside, or a leaving never seen coming in (the station restarted), changes nothing."""
@@ -300,13 +304,13 @@ class Door(DoorPolicy):
     def _admit(self, worker: str, group: str, verdict: Verdict, checked: Checked | None, waited_s: float) -> None:
         if checked is not None:
             admit(checked, self.accepted)
-        self.port.record("door_decided", {"group": group, "reason": verdict.value, "admitted": True, "waited_s": waited_s})
+        self.port.record(DOOR_DECIDED, {"group": group, "reason": verdict.value, "admitted": True, "waited_s": waited_s})
         self.entries += 1
         self._counted()
         self.port.send(worker, Admitted())
 
     def _deny(self, worker: str, group: str, reason: str, waited_s: float) -> None:
-        self.port.record("door_decided", {"group": group, "reason": reason, "admitted": False, "waited_s": waited_s})
+        self.port.record(DOOR_DECIDED, {"group": group, "reason": reason, "admitted": False, "waited_s": waited_s})
         self.port.send(worker, Denied(reason))
 
     def _publish(self) -> None:

@@ -19,6 +19,8 @@ Rules, in the order they are applied:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -162,3 +164,16 @@ def _member_refusal(rules: EntryRules, entrant: ByPass | ByFace, standing: Membe
         if entrant.score < rules.face_min_score:
             return Verdict.FACE_NOT_SURE
     return None
+
+
+def visit_key(secret: bytes, who: str) -> str:
+    """The pseudonym that links someone's repeat visits (``member:<id>``, ``visitor:<phone>``) and nothing else.
+
+    An HMAC under the station's visit secret: the door log and the visitor records keep only this, so visits are
+    counted per person while the register can say who that is, and are anonymous once it cannot (a member deleted, a
+    visitor who never gave more than a phone, which is not stored); another station's keys link nothing."""
+    return hmac.new(secret, who.encode(), hashlib.sha256).hexdigest()
+
+
+def member_visit(secret: bytes, member: int) -> str:
+    return visit_key(secret, f"member:{member}")

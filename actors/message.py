@@ -96,6 +96,9 @@ class Register(NamedTuple):
     epoch_at_zero_s: float
     """The Unix time at run second 0: passes carry Unix times, and the actors' clock is the station's local one (and
     an emulated demo's runs faster than the wall), so the door reads the wall as this plus its run seconds."""
+    visit_secret: bytes = b""
+    """What the door log's visit keys are made under (``actors.door_access.visit_key``): it names nobody, by number
+    or otherwise, so a deleted member's visits link to no one, not even to the next member given their number."""
 
 
 class Admitted(NamedTuple):

@@ -49,7 +49,7 @@ from station.settings import Settings
 from store.audit import AuditLog, key_file_for, load_or_create_key
 from store.db import engine_for, migrate, sessions
 from store.history import History, HistoryWriter
-from store.members import door_key, face_forgotten, faces_to_forget, standings
+from store.members import door_key, face_forgotten, faces_to_forget, standings, visit_secret
 from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
 from twin.entity import AVAILABILITY, Twin
@@ -88,6 +88,7 @@ class LiveStation:
         """Devices a person's command holds against the automations; read under ``bridge.read``."""
         self.audit_log: AuditLog | None = None
         self._door_key = b""
+        self._visit_secret = b""
         self._briefing = threading.Event()
         self._briefing_lock = threading.Lock()
         self._forgetting: dict[int, list[str]] = {}
@@ -102,7 +103,8 @@ class LiveStation:
         settings = self.settings
         key_file = key_file_for(settings.database_url, settings.audit_key_file)
         self.audit_log = AuditLog(key_file)
-        self._door_key = door_key(load_or_create_key(key_file))
+        station_key = load_or_create_key(key_file)
+        self._door_key, self._visit_secret = door_key(station_key), visit_secret(station_key)
         file = settings.broker_secret_file
         secret = read_secret(Path(file)) if file else (new_secret() if settings.mqtt_url is None else None)
         accounts = station_accounts(self.station.id, self.devices, secret) if secret is not None else None
@@ -153,7 +155,7 @@ class LiveStation:
             members = standings(db)
             # The wall now, less the bridge's run seconds: a clock stepped since the start (NTP after boot) is followed.
             epoch_at_zero_s = epoch_s() - self.bridge_clock.now()
-            self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s))
+            self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s, self._visit_secret))
 
     def forget_face(self, member: int, by: str) -> list[str]:
         """A member's face consent went (the register has asked, in the committed change): every door hears at once

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from actors.door import DOOR_DECIDED
 from store.models import HistoryRow
 from twin.clock import Clock
 from twin.feed import STATE, Change
@@ -179,6 +180,19 @@ class History:
         order = (HistoryRow.at.desc(), HistoryRow.seq.desc()) if newest_first else (HistoryRow.seq,)
         with Session(self._engine) as session:
             return list(session.scalars(query.order_by(*order).limit(limit)))
+
+    def visits(self, visit: str, limit: int = 500) -> list[HistoryRow]:
+        """The door's decisions on one person (their visit key, ``actors.door_access.visit_key``), newest first: what
+        the history still holds, so no more than its retention allows."""
+        query = (
+            select(HistoryRow)
+            .where(HistoryRow.station == self._station, HistoryRow.name == DOOR_DECIDED)
+            .where(HistoryRow.data["visit"].as_string() == visit)
+            .order_by(HistoryRow.at.desc(), HistoryRow.seq.desc())
+            .limit(limit)
+        )
+        with Session(self._engine) as session:
+            return list(session.scalars(query))
 
     def replay(self, since: datetime, until: datetime, names: Iterable[str]) -> Iterator[tuple[datetime, str, str, dict[str, Any]]]:
         """(when, entity, name, data) of the changes named ``names`` in [since, until], in feed order, streamed."""

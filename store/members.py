@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from actors.door_access import MemberStanding, Standing
+from actors.door_access import MemberStanding, Standing, member_visit
 from store.audit import AuditLog
 from store.db import as_utc, take_sqlite_write_lock
 from store.models import FaceToForget, Member
@@ -61,7 +61,12 @@ def door_key(station_key: bytes) -> bytes:
     return hmac.new(station_key, DOOR_KEY_LABEL, hashlib.sha256).digest()
 
 
-"""Derives the visit-key secret from the audit key: one secret file per station, two purposes kept apart."""
+def visit_secret(station_key: bytes) -> bytes:
+    """The secret visit keys are made under (``actors.door_access.visit_key``): derived from the audit key under its
+    own label, so one secret file per station serves both purposes, kept apart."""
+    return hmac.new(station_key, VISIT_KEY_LABEL, hashlib.sha256).digest()
+
+
 MOST_LISTED = 500
 """The most members one search answers with; page on with ``after``."""
 
@@ -331,10 +336,10 @@ class Members:
     def __init__(self, audit: AuditLog, station_key: bytes) -> None:
         """``station_key``: the audit key's bytes (``store.audit.load_or_create_key``); the visit keys' secret is derived from it."""
         self._audit = audit
-        self._visit_secret = hmac.new(station_key, VISIT_KEY_LABEL, hashlib.sha256).digest()
+        self._visit_secret = visit_secret(station_key)
 
     def visit_key(self, member_id: int) -> str:
-        return hmac.new(self._visit_secret, f"member:{member_id}".encode(), hashlib.sha256).hexdigest()
+        return member_visit(self._visit_secret, member_id)
 
     def enrol(self, db: Session, actor: Actor, values: Mapping[str, Any]) -> Member:
         member = validated(values)
@@ -538,10 +543,12 @@ def every_member(db: Session, batch: int = 500) -> Iterator[Member]:
         after = page[-1].id
 
 
-def member_names(db: Session, members: Iterable[int]) -> dict[int, str]:
-    """The names of these members that the register still holds (a deleted member has none to show)."""
-    wanted = sorted(set(members))[:1000]
-    return {member: name for member, name in db.execute(select(Member.id, Member.name).where(Member.id.in_(wanted)))}  # noqa: C416
+def members_by_visit(db: Session, visits: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """The number and name of the members behind these visit keys that the register still holds (a deleted member's
+    key links nobody: the door log that keeps it is anonymous from then on)."""
+    wanted = sorted(set(visits))[:1000]
+    rows = db.execute(select(Member.visit_key, Member.id, Member.name).where(Member.visit_key.in_(wanted)))
+    return {str(key): (member, name) for key, member, name in rows}
 
 
 def standings(db: Session) -> dict[int, MemberStanding]:

@@ -36,7 +36,7 @@ from web import members as web_members
 from web.accounts import Paced
 from web.auth import user_for
 from web.deps import DatabaseDep, Instant, Refused, RequireRole, ServicesDep, Strict, client_of, token_of
-from web.members import CODE_TRIES, MemberView, code_hash, doors_told, refusing, the_register
+from web.members import CODE_TRIES, MemberView, VisitView, code_hash, doors_told, refusing, the_register
 
 COOKIE = "yxy_member"
 SESSION_LIFE = timedelta(minutes=30)
@@ -169,6 +169,12 @@ def my_data(member: SignedInMember, svc: ServicesDep) -> MemberSelf:
     return MemberSelf(**MemberView.of(member).model_dump(), timezone=svc.station.timezone)
 
 
+@member_api.get("/visits", response_model=list[VisitView])
+def my_visits(member: SignedInMember, svc: ServicesDep) -> list[VisitView]:
+    """When the door let the member in or turned them away, as long as the station keeps its door log."""
+    return VisitView.of_history(svc, member.visit_key)
+
+
 @member_api.get("/pass", response_model=PassView)
 def door_pass_now(member: SignedInMember, svc: ServicesDep) -> PassView:
     """A fresh pass (30 s, one-time) for this station's door; a member the door would turn away gets the reason instead."""
@@ -186,13 +192,15 @@ def door_pass_now(member: SignedInMember, svc: ServicesDep) -> PassView:
 
 @member_api.get("/export")
 def export(request: Request, member: SignedInMember, db: DatabaseDep, svc: ServicesDep) -> Response:
-    """Everything the station keeps about the member, as a JSON file: the register's row and what was done to it when."""
+    """Everything the station keeps about the member, as a JSON file: the register's row, what was done to it when, and
+    their visits (the door log, by their visit key)."""
     history = db.scalars(select(AuditEntry).where(AuditEntry.target == f"member:{member.id}").order_by(AuditEntry.id))
     document: dict[str, Any] = {
         "station": svc.station.id,
         "exported_at": web_members.now().isoformat(),
         "member": MemberView.of(member).model_dump(mode="json"),
         "history": [{"at": as_utc(entry.at).isoformat(), "action": entry.action, "by_role": entry.role} for entry in history],
+        "visits": [visit.model_dump(mode="json") for visit in VisitView.of_history(svc, member.visit_key)],
     }
     svc.audit_log.append(db, f"member:{member.id}", "member", "member_data_exported", f"member:{member.id}", None, None, client_of(request))
     return Response(

@@ -145,6 +145,27 @@ class MemberPage(BaseModel):
     next_after: int | None = Field(description="Give it as ``after`` for the next page; null on the last.")
 
 
+class VisitView(BaseModel):
+    """One time the door decided on this person: when, which door, whether it opened and why."""
+
+    at: Instant
+    door: str
+    admitted: bool
+    reason: str
+    via: str | None
+
+    @classmethod
+    def of_history(cls, svc: Services, visit_key: str | None) -> list[VisitView]:
+        """Newest first, as far back as the history keeps the door log (the station's retention)."""
+        if not visit_key:
+            return []
+        return [
+            cls(at=as_instant(row.at), door=row.entity_id, admitted=bool(row.data.get("admitted")), reason=str(row.data.get("reason")),
+                via=row.data.get("via"))
+            for row in svc.history.visits(visit_key)
+        ]  # fmt: skip
+
+
 class SignInCode(BaseModel):
     """Shown once to the custodian, who reads it out or sends it; only its keyed hash is kept."""
 
@@ -172,6 +193,14 @@ def list_members(
 def read_member(member_id: MemberId, _: Readers, db: DatabaseDep) -> MemberView:
     with refusing():
         return MemberView.of(register.get(db, member_id))
+
+
+@members.get("/{member_id}/visits", response_model=list[VisitView])
+def member_visits(member_id: MemberId, _: Readers, db: DatabaseDep, svc: ServicesDep) -> list[VisitView]:
+    """The member's visits, linked by their visit key: the door log never names them otherwise."""
+    with refusing():
+        member = register.get(db, member_id)
+    return VisitView.of_history(svc, member.visit_key)
 
 
 @members.post("", response_model=MemberView, status_code=201)

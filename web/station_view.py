@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from store.members import member_names
+from store.members import members_by_visit
 from web.auth import Role
 from web.deps import (
     DatabaseDep,
@@ -27,7 +27,8 @@ class DoorEvent(BaseModel):
     group: str | None
     reason: str | None = Field(None, description="door_decided: why the door opened or stayed shut (the catalog's door.<reason>).")
     admitted: bool | None = None
-    member: int | None = Field(None, description="door_decided: the member's number, when a member asked.")
+    via: str | None = Field(None, description="door_decided: how they asked: pass or face (a member), visitor, emergency.")
+    member: int | None = Field(None, description="door_decided: the member's number while the register holds them (custodians, officers).")
     member_name: str | None = Field(None, description="The member's name while they are in the register, for custodians and officers only.")
 
 
@@ -93,20 +94,20 @@ def door_log(
     """Who came in and who left, and whom the door let in or turned away and why, newest first.
 
     A member is named only to those who look after the station (custodians and officers), and only while the register
-    holds them: the door log itself keeps a number."""
+    holds them: the door log itself keeps a visit key, which names nobody."""
     now = datetime.now(UTC)
     names = ["worker_entered", "worker_left", "door_decided"]
     rows = svc.history.events(now - timedelta(hours=hours), now, names=names, limit=limit, newest_first=True)
-    numbers = {int(r.data["member"]) for r in rows if r.name == "door_decided" and r.data.get("member") is not None}
-    known = member_names(db, numbers) if numbers and user.role in (Role.CUSTODIAN, Role.ADMIN) else {}
-    return [
-        DoorEvent(
+    visits = {str(r.data["visit"]) for r in rows if r.name == "door_decided" and r.data.get("visit")}
+    known = members_by_visit(db, visits) if visits and user.role in (Role.CUSTODIAN, Role.ADMIN) else {}
+    events = []
+    for r in rows:
+        member, name = known.get(str(r.data.get("visit")), (None, None))
+        events.append(DoorEvent(
             at=r.at, door=r.entity_id, event=r.name, worker=r.data.get("worker"), group=r.data.get("group"),
-            reason=r.data.get("reason"), admitted=r.data.get("admitted"), member=r.data.get("member"),
-            member_name=known.get(r.data["member"]) if r.data.get("member") is not None else None,
-        )
-        for r in rows
-    ]  # fmt: skip
+            reason=r.data.get("reason"), admitted=r.data.get("admitted"), via=r.data.get("via"), member=member, member_name=name,
+        ))  # fmt: skip
+    return events
 
 
 @station_log.get("/plan", response_model=StationPlan)

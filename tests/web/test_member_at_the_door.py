@@ -1,6 +1,7 @@
 """A member at the door, end to end (issue 12's browser test): the phone shows the QR, a scripted door terminal scans it
 over Mosquitto, the door opens, and the custodian's door log names the member; the same QR again is refused; once the
-member withdraws face consent, a face match no longer opens the door and the terminal is told to forget the face."""
+member withdraws face consent, a face match no longer opens the door and the terminal is told to forget the face; the
+member's page lists their visits."""
 
 from __future__ import annotations
 
@@ -87,6 +88,17 @@ def test_a_members_qr_opens_the_door_once_and_the_custodian_sees_who(door_statio
                 terminal.event("face_matched", {"member": member["id"], "score": 0.99})
                 expect(desk.locator("#door-log li.door_decided.refused").first).to_contain_text(words["no_face"], timeout=15_000)
                 assert terminal.done.count({"open": True}) == 1
+
+                def visits_shown() -> int:  # the page reads the history, which the station writes in batches
+                    page.reload()
+                    page.locator("#visits-card").wait_for()
+                    page.wait_for_load_state("networkidle")
+                    return page.locator("#visits li").count()
+
+                # The member's own visits, linked by their visit key: let in by QR, refused by face.
+                wait_for(lambda: visits_shown() == 2, timeout_s=15, what="the member's two visits on their page")
+                expect(page.locator("#visits li.refused").first).to_contain_text(words["no_face"])
+                expect(page.locator("#visits li.admitted")).to_have_count(1)
                 width = desk.evaluate("() => document.documentElement.scrollWidth")
                 assert width <= 360, f"the custodian's page is {width} px wide on a 360 px phone"
     finally:

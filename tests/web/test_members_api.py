@@ -20,7 +20,7 @@ from station.live import LiveStation
 from station.settings import Settings
 from store.db import sessions
 from store.members import door_key
-from store.models import AuditEntry, Member, MemberSession, MemberSignInCode
+from store.models import AuditEntry, HistoryRow, Member, MemberSession, MemberSignInCode
 from tests.web.conftest import as_role
 from web import members as web_members
 from web.app import create_app
@@ -37,8 +37,9 @@ ROUTES = [
     ("POST", "/api/members/1/status"),
     ("DELETE", "/api/members/1"),
     ("POST", "/api/members/1/sign-in-code"),
+    ("GET", "/api/members/1/visits"),
 ]
-READS = {("GET", "/api/members"), ("GET", "/api/members/1")}
+READS = {("GET", "/api/members"), ("GET", "/api/members/1"), ("GET", "/api/members/1/visits")}
 
 
 def enrol(client: TestClient, headers: dict[str, str], **values: Any) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def test_anonymous_is_401_and_each_role_gets_what_it_may(client: TestClient) -> 
         assert client.request(method, path, json={}, headers=tokens[Role.OPERATOR]).status_code == 403, (method, path)
         auditor = client.request(method, path, json={}, headers=tokens[Role.AUDITOR]).status_code
         assert (auditor == 200) if (method, path) in READS else (auditor == 403), (method, path, auditor)
-    for path in ("/api/member/me", "/api/member/pass", "/api/member/export"):
+    for path in ("/api/member/me", "/api/member/pass", "/api/member/export", "/api/member/visits"):
         assert client.get(path).status_code == 401
         assert client.get(path, headers=tokens[Role.ADMIN]).status_code == 403, "a staff session is no member's"
 
@@ -259,3 +260,36 @@ def test_a_code_is_accepted_at_most_once_and_signs_in_its_own_member(roomy: Test
     assert answers.count(200) == 1
     text = client.get("/api/member/pass").json()["text"]
     assert text.split(".")[2] == str(member["id"])
+
+
+def _door_decided(station: LiveStation, at: datetime, visit: str | None, reason: str, admitted: bool) -> None:
+    """A decision as the live door records it (tests/hardware_bridge/test_door_terminal.py drives the real one)."""
+    with sessions(station.db).begin() as db:
+        db.add(HistoryRow(station=station.station.id, seq=0, at=at, entity_id="door", name="door_decided", version=0, t=0.0,
+                          data={"reason": reason, "admitted": admitted, "visit": visit, "via": "pass", "waited_s": 0.0}))  # fmt: skip
+
+
+def test_visits_are_linked_by_the_visit_key_alone_and_end_with_the_member(
+    client: TestClient, custodian: dict[str, str], station: LiveStation
+) -> None:
+    first, second = enrol(client, custodian), enrol(client, custodian, name="李四", phone="13900139000")
+    with sessions(station.db)() as db:
+        keys = {m["id"]: db.get(Member, m["id"]).visit_key for m in (first, second)}  # type: ignore[union-attr]
+    now = datetime.now(UTC)
+    _door_decided(station, now - timedelta(hours=2), keys[first["id"]], "member", True)
+    _door_decided(station, now - timedelta(hours=1), keys[first["id"]], "banned", False)
+    _door_decided(station, now, keys[second["id"]], "member", True)
+    _door_decided(station, now, None, "replayed", False)
+    visits = client.get(f"/api/members/{first['id']}/visits", headers=as_role(client, Role.AUDITOR)).json()
+    assert [(v["reason"], v["admitted"]) for v in visits] == [("banned", False), ("member", True)], "newest first, only theirs"
+    assert sign_in(client, code_for(client, custodian, first["id"])).status_code == 200
+    assert client.get("/api/member/visits").json() == visits
+    assert client.get("/api/member/export").json()["visits"] == visits
+    log = client.get("/api/station/door-log", headers=custodian).json()
+    assert [e["member_name"] for e in log if e["event"] == "door_decided"].count("王小明") == 2
+    assert all(e["member"] is None for e in client.get("/api/station/door-log", headers=as_role(client, Role.OPERATOR)).json())
+    assert client.delete("/api/member/me").status_code == 204
+    after = enrol(client, custodian, name="赵六", phone="13700137000")  # SQLite may give them the deleted member's number
+    assert client.get(f"/api/members/{after['id']}/visits", headers=custodian).json() == [], "no one inherits a deleted member's visits"
+    names = [e["member_name"] for e in client.get("/api/station/door-log", headers=custodian).json()]
+    assert "王小明" not in names and "赵六" not in names

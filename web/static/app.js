@@ -338,8 +338,8 @@ function onChange(change) {
     }
   }
   else if (change.name === "door_decided") {
-    // Shown at once by number; the member's name comes from the server (the feed carries none) once the history has
-    // it, so the log is read again a moment later.
+    // Shown at once as "a member" or "a visitor"; the member's name comes from the server (the feed carries only a
+    // visit key) once the history has it, so the log is read again a moment later.
     const entry = { at: change.at, event: change.name, ...change.data };
     document.getElementById("door-log").insertAdjacentHTML("afterbegin", doorLine(entry));
     clearTimeout(state.doorLogTimer);
@@ -852,7 +852,7 @@ async function loadDoorLog() {
   document.getElementById("door-log").innerHTML = events.map(doorLine).join("");
 }
 
-const doorKey = (e) => `${e.event}|${e.worker ?? e.member}|${Date.parse(e.at)}`;
+const doorKey = (e) => `${e.event}|${e.worker ?? e.via}|${Date.parse(e.at)}`;
 
 // A simulated crowd's worker is "riders.visits.17": shown as the 17th of the delivery riders, not as an id.
 const SIMULATED_WORKER = /^[\w-]+\.[\w-]+\.(\d+)$/;
@@ -866,9 +866,9 @@ function doorLine(e) {
 }
 
 function decisionLine(e) {
-  // Whom the door let in or turned away, and why: a member by name for those who look after the station, else by number.
+  // Whom the door let in or turned away, and why: a member by name for those who look after the station, else as "a member".
   const who = e.member_name ? named(e.member_name)
-    : esc(e.member != null ? tf("member_number", { n: e.member }) : t("door_visitor"));
+    : esc(t(e.via === "pass" || e.via === "face" ? "door_member" : "door_visitor"));
   const verdict = e.admitted ? "door_admitted" : "door_refused";
   return `<li class="door_decided ${e.admitted ? "admitted" : "refused"}" data-key="${esc(doorKey(e))}"><time datetime="${esc(e.at)}">${stationTime(e.at)}</time>
     <b>${esc(t(verdict))}</b> ${who} <small>${esc(known(`door.${e.reason}`, e.reason))}</small></li>`;

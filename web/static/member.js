@@ -50,6 +50,24 @@ function showData(me) {
     return [term, said];
   }));
   $("withdraw").hidden = !me.face_consent;
+  showVisits(me);
+}
+
+// The door's decisions on the member, newest first, in the station's time zone: what the door log keeps of them.
+function showVisits(me) {
+  const moment = new Intl.DateTimeFormat(member.lang === "zh" ? "zh-CN" : "en-GB",
+    { dateStyle: "medium", timeStyle: "short", timeZone: me.timezone });
+  const list = $("visits");
+  list.replaceChildren(...(member.visits || []).map((visit) => {
+    const item = document.createElement("li");
+    item.className = visit.admitted ? "admitted" : "refused";
+    const when = document.createElement("time");
+    when.dateTime = visit.at;
+    when.textContent = moment.format(new Date(visit.at));
+    item.append(when, ` ${t(visit.admitted ? "door_admitted" : "door_refused")} · ${t(`door.${visit.reason}`)}`);
+    return item;
+  }));
+  $("visits-none").hidden = (member.visits || []).length > 0;
 }
 
 async function renewPass() {
@@ -86,6 +104,7 @@ async function signedIn() {
   $("login").hidden = true;
   $("home").hidden = false;
   $("sign-out").hidden = false;
+  member.visits = await api("GET", "/api/member/visits").catch(() => []);
   showData(member.me);
   renewPass();
 }
