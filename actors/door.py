@@ -37,6 +37,7 @@ from actors.message import (
     OccupancyChanged,
     Register,
     Reported,
+    VisitorAtDoor,
 )
 from actors.port import Port, Timer
 from actors.visitor import Visitor
@@ -157,6 +158,8 @@ class DoorPolicy(Device):
             self._passed(message.event, str(message.data["worker"]), str(message.data["group"]))
         elif isinstance(message, DeviceEvent) and message.event in TERMINAL_EVENTS:
             self._asked(message.event, message.data)
+        elif isinstance(message, VisitorAtDoor):
+            self._visitor(message)
         elif isinstance(message, Register):
             self.register = message
         elif isinstance(message, Actuate) and "forget_face" in message.fields:
@@ -196,11 +199,22 @@ class DoorPolicy(Device):
             self.port.actuate(LET_THROUGH.fields, LET_THROUGH)
         self._decided(decision.verdict.value, decision.admitted, decision.member, via)
 
-    def _decided(self, reason: str, admitted: bool, member: int | None, via: str) -> None:
-        """The door log's line: a member by visit key only (the web shows officers the name while the member exists)."""
+    def _visitor(self, message: VisitorAtDoor) -> None:
+        """A visitor at the real door: the night rule and the capacity decide, with the custodian's approval if given."""
+        now = self.port.now()
+        entrant = AsVisitor(message.needs, message.approved)
+        decision = decide(self.rules, entrant, {}, len(self.inside), self.locked, now, self.port.clock.hour_of_day(now))
+        if decision.admitted:
+            self.port.actuate(LET_THROUGH.fields, LET_THROUGH)
+        self._decided(decision.verdict.value, decision.admitted, None, "visitor", visit=message.visit, ask=message.ask)
+
+    def _decided(self, reason: str, admitted: bool, member: int | None, via: str, visit: str | None = None, ask: int | None = None) -> None:
+        """The door log's line: a person by visit key only (the web shows officers a member's name while they exist)."""
         secret = self.register.visit_secret if self.register is not None else b""
-        visit = member_visit(secret, member) if member is not None and secret else None
-        self.port.record(DOOR_DECIDED, {"reason": reason, "admitted": admitted, "visit": visit, "via": via, "waited_s": 0.0})
+        if member is not None and secret:
+            visit = member_visit(secret, member)
+        record = {"reason": reason, "admitted": admitted, "visit": visit, "via": via, "waited_s": 0.0}
+        self.port.record(DOOR_DECIDED, record if ask is None else {**record, "ask": ask})
 
     def _passed(self, event: str, worker: str, group: str) -> None:
         """A second scan of someone inside, or a leaving never seen coming in (the station restarted), changes nothing."""

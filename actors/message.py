@@ -101,6 +101,18 @@ class Register(NamedTuple):
     or otherwise, so a deleted member's visits link to no one, not even to the next member given their number."""
 
 
+class VisitorAtDoor(NamedTuple):
+    """A visitor (not a member) asks the live door to let them in: registered on their phone, approved by the custodian
+    or not. The door decides by its rules (the night rule, capacity) and records ``door_decided`` with ``ask``."""
+
+    ask: int
+    """The visitor record's number, so the station can tell the visitor's page what the door decided."""
+    visit: str
+    """Their visit key: the door log links a visitor's repeat visits by this, never by the phone."""
+    needs: tuple[str, ...]
+    approved: bool
+
+
 class Admitted(NamedTuple):
     """The door let the worker in (after a wait, when the station was full)."""
 

@@ -627,6 +627,21 @@ class SecuritySection(_Strict):
         return {key: value for key, value in named.items() if value is not None}
 
 
+class PrivacySection(_Strict):
+    """How long the station keeps what it knows of people (PIPL: no longer than needed); a purge job forgets the rest."""
+
+    door_log: Annotated[Duration, Field(gt=0)] | None = None
+    """Who the door let in or turned away, and why (default 30 days)."""
+    visitor_records: Annotated[Duration, Field(gt=0)] | None = None
+    """Visitors' asks: their needs, the answer, a visit key (default 30 days)."""
+    face_consent: Annotated[Duration, Field(gt=0)] | None = None
+    """A consent to face entry lapses this long after it was given (default 365 days): asked again, or the face goes."""
+
+    def settings(self) -> dict[str, Any]:
+        named = {"door_log_days": self.door_log, "visitor_records_days": self.visitor_records, "face_consent_days": self.face_consent}
+        return {key: value / 86400 for key, value in named.items() if value is not None}
+
+
 class StationFile(_Strict):
     """What a station is: a station file, and the part of a scenario that the scenario's ``extends`` brings in."""
 
@@ -635,6 +650,7 @@ class StationFile(_Strict):
     automations: AutomationsSection | None = None
     broker: BrokerSection = BrokerSection()
     security: SecuritySection = SecuritySection()
+    privacy: PrivacySection = PrivacySection()
 
 
 class ScenarioFile(StationFile):
@@ -668,7 +684,7 @@ class Station:
     floor_m: tuple[float, float] = (8.0, 5.0)
     """The floor plan's width and depth."""
     settings: tuple[tuple[str, Any], ...] = ()
-    """Live settings from the file's [broker] and [security], by ``Settings`` field name (the environment wins)."""
+    """Live settings from the file's [broker], [security] and [privacy], by ``Settings`` field name (the environment wins)."""
     source: str = ""
 
     def device(self, device_id: str) -> Device:
@@ -847,7 +863,7 @@ def _station(parsed: StationFile, source: str, overridden: Sequence[str]) -> Sta
         timezone=parsed.station.timezone,
         name=parsed.station.name,
         floor_m=(parsed.station.floor.width_m, parsed.station.floor.depth_m),
-        settings=tuple({**parsed.broker.settings(), **parsed.security.settings()}.items()),
+        settings=tuple({**parsed.broker.settings(), **parsed.security.settings(), **parsed.privacy.settings()}.items()),
         source=source,
     )
 

@@ -25,7 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from actors.automation import MANUAL_HOLD, ManualHolds
-from actors.message import Register
+from actors.door import DOOR_DECIDED
+from actors.message import Register, VisitorAtDoor
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
 from actors.service_point import ServicePointConfig
@@ -59,6 +60,8 @@ logger = logging.getLogger(__name__)
 __version__ = version("yunxiaoyi")
 LIVE_SEED = 0
 """The live actors' random streams: the station's policies draw nothing that matters, and a restart draws the same."""
+DOOR_ANSWERS_KEPT = 1000
+"""Door decisions on visitors kept for the web to collect: a page that stopped waiting leaves its answer behind."""
 BRIEF_DOORS_EVERY_S = 30.0
 """How often the doors are told the register again: a change made elsewhere (yxy members in another process) reaches
 them within this; a change made through this station's web view is told at once (``brief_doors``)."""
@@ -91,6 +94,9 @@ class LiveStation:
         self._visit_secret = b""
         self._briefing = threading.Event()
         self._briefing_lock = threading.Lock()
+        self._door_answers: dict[int, dict[str, Any]] = {}
+        """Visitor ask -> the door's decision on it (``door_decided``), heard on the feed, until the web collects it."""
+        self._door_answered = threading.Condition()
         self._forgetting: dict[int, list[str]] = {}
         """Member -> the forget_face commands last sent for them, one per door (a restart sends them again)."""
         """Set when the station stops: the doors' briefing thread ends."""
@@ -130,6 +136,7 @@ class LiveStation:
             audit=self._audit_command,
         )  # fmt: skip
         bridge.twin.subscribe(lambda change: self.holds.observe(change.data), names=(MANUAL_HOLD,))
+        bridge.twin.subscribe(lambda change: self._door_answered_ask(change.data), names=(DOOR_DECIDED,))
         retention_s = settings.retention_days * 86400
         writer = self._writer = HistoryWriter(self.db, self.station.id, clock, batch=200, retention_s=retention_s).start()
         bridge.twin.subscribe(writer)
@@ -156,6 +163,27 @@ class LiveStation:
             # The wall now, less the bridge's run seconds: a clock stepped since the start (NTP after boot) is followed.
             epoch_at_zero_s = epoch_s() - self.bridge_clock.now()
             self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s, self._visit_secret))
+
+    def ask_door(self, door: str, ask: VisitorAtDoor, timeout_s: float = 3.0) -> dict[str, Any] | None:
+        """Hand a visitor's ask to ``door`` and wait for its decision (``door_decided``: reason, admitted); None when
+        the door is not one of the station's or did not answer in time (the station's loop stopped)."""
+        if self.bridge is None or self.devices.get(door) != "door":
+            return None
+        self.bridge.tell([door], ask)
+        with self._door_answered:
+            self._door_answered.wait_for(lambda: ask.ask in self._door_answers, timeout_s)
+            return self._door_answers.pop(ask.ask, None)
+
+    def _door_answered_ask(self, decided: Mapping[str, Any]) -> None:
+        """In the loop: a door decided on a visitor's ask; kept (a bounded few) for ``ask_door`` to collect."""
+        ask = decided.get("ask")
+        if not isinstance(ask, int):
+            return
+        with self._door_answered:
+            while len(self._door_answers) >= DOOR_ANSWERS_KEPT:
+                self._door_answers.pop(next(iter(self._door_answers)))
+            self._door_answers[ask] = dict(decided)
+            self._door_answered.notify_all()
 
     def forget_face(self, member: int, by: str) -> list[str]:
         """A member's face consent went (the register has asked, in the committed change): every door hears at once

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     report_interval_s: Annotated[float, Field(gt=0)] = 30.0
     ack_timeout_s: Annotated[float, Field(gt=0)] = 5.0
     retention_days: Annotated[float, Field(gt=0)] = 30.0
+    door_log_days: Annotated[float, Field(gt=0)] = Field(30.0, description="Who the door let in or turned away is kept this long.")
+    visitor_records_days: Annotated[float, Field(gt=0)] = Field(30.0, description="Visitors' asks (no phone: a visit key) kept this long.")
+    face_consent_days: Annotated[float, Field(gt=0)] = Field(
+        365.0, description="A consent to face entry lapses this long after it was given; the terminals then forget the face."
+    )
     discovery: bool = Field(False, description="Announce the devices to Home Assistant (MQTT discovery).")
     placement: Placement = Field(Placement.INLINE, description="Where the device actors live: this process, or Ray.")
     ray_address: str | None = Field(None, description="With placement ray: a cluster to join; None starts Ray here.")

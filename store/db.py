@@ -50,6 +50,15 @@ def sessions(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def hold_write_lock(db: Session, key: int) -> None:
+    """Hold a write lock named ``key`` for the rest of ``db``'s transaction, before reading what a write depends on:
+    PostgreSQL's advisory lock of that number, SQLite's one write lock."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        take_sqlite_write_lock(db)
+
+
 def take_sqlite_write_lock(db: Session) -> None:
     """On SQLite, start ``db``'s transaction with a write, so that it holds the write lock before it reads.
 

@@ -47,7 +47,7 @@ from sqlalchemy.sql import ColumnElement
 
 from actors.door_access import MemberStanding, Standing, member_visit
 from store.audit import AuditLog
-from store.db import as_utc, take_sqlite_write_lock
+from store.db import as_utc, hold_write_lock
 from store.models import FaceToForget, Member
 
 _LOCK_KEY = 0x79786D62  # "yxmb": the advisory lock writes to the register take on PostgreSQL
@@ -485,10 +485,7 @@ def face_forgotten(db: Session, member: int) -> None:
 
 def lock_register(db: Session) -> None:
     """Hold the register's write lock for the rest of ``db``'s transaction, before reading what a write depends on."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    else:
-        take_sqlite_write_lock(db)
+    hold_write_lock(db, _LOCK_KEY)
 
 
 def get(db: Session, member_id: int) -> Member:

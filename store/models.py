@@ -189,3 +189,28 @@ class FaceToForget(Base):
 
     member: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VisitorAsk(Base):
+    """A visitor who asked at the door (issue 12): what for, and what became of it. The phone is not kept, only its
+    visit key (``actors.door_access.visit_key`` of ``visitor:<phone>``), so repeat visits are counted, not profiled;
+    the row goes after the station's retention for visitor records. ``sqlite_autoincrement``: an id is never given
+    twice, so a visitor's page polling an old request cannot see a newer one's fate."""
+
+    __tablename__ = "visitor_ask"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012  (SQLAlchemy reads it; nothing mutates it)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the random token the visitor's page holds: their only way back to the request."""
+    visit_key: Mapped[str] = mapped_column(String(64), index=True)
+    door: Mapped[str] = mapped_column(String(64))
+    needs: Mapped[list[str]] = mapped_column(JSON)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    """waiting (for the custodian), admitted, refused, expired (nobody answered in time)."""
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The door's verdict (``door.<reason>``), or ``custodian_refused``."""
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The staff account that approved or refused; None for the door's own night rule."""

@@ -9,6 +9,7 @@ from web.member_page import member_api
 from web.members import members
 from web.runs import runs
 from web.station_view import station_log
+from web.visitors import visitor_api, visitors
 
 PUBLIC = {
     ("POST", "/api/auth/login"),
@@ -20,9 +21,13 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("POST", "/api/member/sign-in"),
     ("GET", "/m"),
+    ("GET", "/v"),
+    ("GET", "/api/visitor/door"),
+    ("POST", "/api/visitor/ask"),
+    ("GET", "/api/visitor/ask/{token}"),
 }
 """The only routes anyone may call unsigned (signing in, the pages and their assets); tests/web/test_routes.py checks every other."""
 LARGE_BODIES = {("POST", "/api/runs")}
 """Routes whose body may be larger than a command's (an uploaded scenario); web/limits.py bounds both."""
 
-ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs, station_log, members, member_api)
+ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs, station_log, members, member_api, visitors, visitor_api)

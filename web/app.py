@@ -46,7 +46,9 @@ PAGE = STATIC / "index.html"
 """A template: ``$app_js`` and the like become those files' content-hashed URLs (see ``render_page``)."""
 MEMBER_PAGE = STATIC / "member.html"
 """The member's phone page (web/member_page.py), a template like ``PAGE``."""
-PAGES = {PAGE.name, MEMBER_PAGE.name}
+VISITOR_PAGE = STATIC / "visitor.html"
+"""The visitor's phone page (web/visitors.py), reached from the QR on the door."""
+PAGES = {PAGE.name, MEMBER_PAGE.name, VISITOR_PAGE.name}
 IMMUTABLE = "public, max-age=31536000, immutable"
 """For a URL that names its content: the browser keeps it a year and never asks again, not even on a reload."""
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8"}
@@ -67,7 +69,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         app.state.services = Services(
             settings, made, live.bridge, live.history, Planner(made, Budget.of(settings)), station, live.daybook, metrics,
             SignInGate(made, Rules.of(settings), sign_in_recorder(audit_log)), audit_log,
-            StationTime(live.station_time, live.emulated), live.holds, live.brief_doors, live.forget_face,
+            StationTime(live.station_time, live.emulated), live.holds, live.brief_doors, live.forget_face, live.ask_door,
         )  # fmt: skip
         try:
             yield
@@ -121,6 +123,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     urls = {name: f"/static/{asset.digest}/{name}" for name, asset in assets.items()}
     page = render_page(PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
     member_page = render_page(MEMBER_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
+    visitor_page = render_page(VISITOR_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
 
     async def static(request: Request) -> Response:
         """web/static's files and plotly.js (from the installed plotly package, never a CDN), each gzipped once.
@@ -161,6 +164,11 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     def member_home(request: Request) -> Response:
         """The member's phone page (sign in with a code, the door pass, one's own data); revalidated like the staff page."""
         return member_page.response(request, "no-cache")
+
+    @app.get("/v", include_in_schema=False)
+    def visitor_home(request: Request) -> Response:
+        """The visitor's phone page (ask to come in, see the answer); reached from the QR on the door."""
+        return visitor_page.response(request, "no-cache")
 
     return app
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from actors.automation import ManualHolds
+from actors.message import VisitorAtDoor
 from hardware_bridge.bridge import Bridge
 from scenarios.schema import Station
 from station.settings import Settings
@@ -110,6 +111,8 @@ class Services:
     """Tell the doors the register again (``LiveStation.brief_doors``), once a change to it is committed."""
     forget_face: Callable[[int, str], list[str]]
     """A member's face consent is gone: the doors stop face entry and their terminals delete the template."""
+    ask_door: Callable[[str, VisitorAtDoor], dict[str, Any] | None]
+    """A visitor's ask handed to a door, and its decision (``LiveStation.ask_door``)."""
 
 
 @dataclass(frozen=True)

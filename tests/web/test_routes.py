@@ -15,6 +15,7 @@ from web.metrics import ScraperOrOversight
 
 SAMPLE = {
     "device": "lights",
+    "ask_id": "1",
     "command_id": "c1",
     "alarm_id": "A1",
     "step": "acknowledge",

@@ -68,7 +68,7 @@ function applyLanguage() {
     fillDeviceFilter();
     if (document.getElementById("closed-alarms").open) loadClosedAlarms();
     loadDoorLog();
-    if (readsMembers(state.me.role)) loadMembers();
+    if (readsMembers(state.me.role)) { loadMembers(); loadVisitors(); }
     loadRuns();
     fillLibrary();
     labelValues();
@@ -133,6 +133,11 @@ async function start(me) {
   document.getElementById("members").hidden = !readsMembers(me.role);
   document.getElementById("member-form").hidden = !keepsMembers(me.role);
   if (readsMembers(me.role)) loadMembers();
+  document.getElementById("visitors").hidden = !readsMembers(me.role);
+  if (readsMembers(me.role)) {
+    loadVisitors();
+    state.visitorsTimer ??= setInterval(loadVisitors, 5000);  // a visitor waits at the door: a new ask shows within 5 s
+  }
   state.plan = await (await api("GET", "/api/station/plan")).json();  // its time zone dates everything below
   const { now, speed, emulated } = state.plan.clock;
   state.clock = { at: Date.parse(now), read: performance.now(), speed, emulated };
@@ -344,6 +349,7 @@ function onChange(change) {
     document.getElementById("door-log").insertAdjacentHTML("afterbegin", doorLine(entry));
     clearTimeout(state.doorLogTimer);
     state.doorLogTimer = setTimeout(loadDoorLog, 2500);
+    if (change.data.via === "visitor" && readsMembers(state.me.role)) loadVisitors();
   }
   else if (change.name === "desired" && device) { desired(device, change); renderDevice(device); }
   else if ((change.name === "command_acked" || change.name === "command_failed") && device) {
@@ -1147,3 +1153,43 @@ document.getElementById("member-form").addEventListener("submit", async (event) 
   message.textContent = t("member_saved");
   loadMembers();
 });
+
+// ---- visitors (issue 12): who asked at the door on their phone; the custodian approves or refuses on theirs ----
+// Declared as functions (hoisted), like the members' above.
+
+async function loadVisitors() {
+  if (!readsMembers(state.me?.role)) return;
+  const response = await api("GET", "/api/visitors");
+  const message = document.getElementById("visitor-message");
+  if (!response.ok) { message.textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
+  const asks = await response.json();
+  const keeper = keepsMembers(state.me.role);
+  const list = document.getElementById("visitor-list");
+  const key = JSON.stringify(asks.map((a) => [a.id, a.status, a.reason])) + state.lang;
+  if (list.dataset.shown === key) return;  // unchanged: a custodian's finger is not pulled from under them
+  list.dataset.shown = key;
+  list.replaceChildren(...asks.map((a) => {
+    const item = document.createElement("li");
+    item.className = `visitor status-${a.status}`;
+    item.dataset.ask = a.id;
+    const needs = a.needs.map((need) => t(`need.${need}`)).join(t("list_and"));
+    const reason = a.reason ? ` · ${esc(t(`door.${a.reason}`))}` : "";
+    item.innerHTML = `<time datetime="${esc(a.asked_at)}">${stationTime(a.asked_at)}</time> <strong>${esc(needs)}</strong>
+      · ${esc(tf("visitor_times", { n: a.asked_this_month }))} · <span class="status">${esc(t(`visitor_status.${a.status}`))}</span>${reason}
+      ${keeper && a.status === "waiting" ? `<div class="actions">
+        <button type="button" data-do="approve">${esc(t("visitor_approve"))}</button>
+        <button type="button" class="danger" data-do="refuse">${esc(t("visitor_refuse"))}</button></div>` : ""}
+      <p class="said" role="status"></p>`;
+    item.querySelectorAll("button[data-do]").forEach((button) => {
+      button.onclick = async () => {
+        const answered = await api("POST", `/api/visitors/${a.id}/${button.dataset.do}`);
+        if (!answered.ok) item.querySelector(".said").textContent = refusal(answered.status, await answered.json().catch(() => ({})));
+        else loadVisitors();
+      };
+    });
+    return item;
+  }));
+  if (asks.length) { message.textContent = ""; delete message.dataset.i18n; }
+  else { message.dataset.i18n = "visitors_none"; message.textContent = t("visitors_none"); }
+  document.getElementById("visitor-link").textContent = tf("visitor_page_link", { url: `${location.origin}/v` });
+}

@@ -1,0 +1,171 @@
+"""Visitors at the live door (issue 12, item 4): a non-member asks on their phone; at night the door's own rule lets
+them in for the toilet and water, by day the custodian approves or refuses; the phone is never stored, only a visit
+key that counts their repeat visits; every answer is audited and every bound holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, select, text
+
+from scenarios.schema import load_scenario
+from station.live import LiveStation
+from station.settings import Settings
+from store import visitors as book
+from store.db import sessions
+from store.models import AuditEntry, VisitorAsk
+from tests.conftest import LIBRARY
+from tests.hardware_bridge.conftest import wait_for
+from tests.web.conftest import as_role, started
+from web import members as web_members
+from web.app import create_app
+from web.auth import Role
+
+PHONE = "13800138000"
+ALWAYS_NIGHT = ["devices.door.night_from_h=0", "devices.door.night_to_h=24"]
+NEVER_NIGHT = ["devices.door.night_from_h=3", "devices.door.night_to_h=3"]
+
+
+def _station(tmp_path: Path, overrides: list[str]) -> LiveStation:
+    return started(load_scenario(LIBRARY / "typical_week_door.toml", overrides), tmp_path / "visitors.db")
+
+
+@pytest.fixture
+def night(tmp_path: Path) -> Iterator[TestClient]:
+    live = _station(tmp_path, ALWAYS_NIGHT)
+    settings = Settings(database_url=live.settings.database_url, login_per_minute=1_000)
+    with TestClient(create_app(settings, live.station, live)) as client:
+        yield client
+    live.stop()
+
+
+@pytest.fixture
+def day(tmp_path: Path) -> Iterator[TestClient]:
+    live = _station(tmp_path, NEVER_NIGHT)
+    settings = Settings(database_url=live.settings.database_url, login_per_minute=1_000)
+    with TestClient(create_app(settings, live.station, live)) as client:
+        yield client
+    live.stop()
+
+
+def ask(client: TestClient, phone: str = PHONE, needs: tuple[str, ...] = ("toilet",), **more: Any) -> Any:
+    return client.post("/api/visitor/ask", json={"phone": phone, "needs": list(needs), **more})
+
+
+def opened(client: TestClient) -> int:
+    bridge = client.app.state.services.bridge  # type: ignore[attr-defined]
+    return sum(1 for c in bridge.read(lambda t: list(t.commands.values())) if c.entity_id == "door" and c.fields.get("open"))
+
+
+def every_text(client: TestClient) -> str:
+    """Every row of every table, as text: where a phone number would be if it were stored anywhere."""
+    engine = client.app.state.services.sessions.kw["bind"]  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        tables = inspect(connection).get_table_names()
+        return "\n".join(str(row) for table in tables for row in connection.execute(text(f'SELECT * FROM "{table}"')))
+
+
+def test_at_night_the_toilet_opens_the_door_at_once_and_the_phone_is_kept_nowhere(night: TestClient) -> None:
+    answer = ask(night, "+86 138-0013-8000", ("toilet", "drink_water"))
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["status"] == "admitted" and body["reason"] == "visitor_at_night" and body["token"]
+    assert opened(night) == 1
+    assert night.get(f"/api/visitor/ask/{body['token']}").json()["status"] == "admitted"
+    resting = ask(night, "13900139000", ("rest",)).json()  # not a night need: the custodian decides
+    assert resting["status"] == "waiting" and opened(night) == 1
+    custodian = as_role(night, Role.CUSTODIAN)
+    wait_for(
+        lambda: any(e.get("via") == "visitor" for e in night.get("/api/station/door-log", headers=custodian).json()),
+        timeout_s=10, what="the visitor in the door log",
+    )  # fmt: skip
+    log = [e for e in night.get("/api/station/door-log", headers=custodian).json() if e.get("via") == "visitor"]
+    assert {e["reason"] for e in log} == {"visitor_at_night", "needs_approval"}
+    assert all(e["member_name"] is None for e in log), "a visitor has no name at the station"
+    stored = every_text(night)
+    assert PHONE not in stored and "13900139000" not in stored and "0013" not in stored
+
+
+def test_by_day_the_custodian_approves_once_and_each_answer_is_audited(day: TestClient) -> None:
+    custodian, auditor = as_role(day, Role.CUSTODIAN), as_role(day, Role.AUDITOR)
+    first = ask(day).json()
+    assert first["status"] == "waiting" and opened(day) == 0
+    again = ask(day).json()  # the same phone asks again: one ask waits, the first is replaced
+    other = ask(day, "13900139000", ("drink_water", "charge_phone")).json()
+    listed = {a["id"]: a for a in day.get("/api/visitors", headers=auditor).json()}
+    assert listed[first["id"]]["status"] == "expired" and listed[again["id"]]["status"] == "waiting"
+    assert listed[again["id"]]["asked_this_month"] == 2 and listed[other["id"]]["asked_this_month"] == 1
+    assert "phone" not in listed[again["id"]]
+    assert day.get("/api/visitors").status_code == 401
+    assert day.get("/api/visitors", headers=as_role(day, Role.OPERATOR)).status_code == 403
+    assert day.post(f"/api/visitors/{again['id']}/approve", headers=auditor).status_code == 403
+    assert day.post(f"/api/visitors/{again['id']}/approve").status_code == 401
+
+    with ThreadPoolExecutor(8) as pool:  # two custodians' phones, many taps: one approval, one opening
+        codes = list(pool.map(lambda _: day.post(f"/api/visitors/{again['id']}/approve", headers=custodian).status_code, range(8)))
+    assert sorted(codes) == [200] + [409] * 7, codes
+    assert opened(day) == 1
+    polled = day.get(f"/api/visitor/ask/{again['token']}").json()  # what the visitor's page sees
+    assert (polled["status"], polled["reason"], polled["token"]) == ("admitted", "visitor_approved", None)
+    refused = day.post(f"/api/visitors/{other['id']}/refuse", headers=custodian)
+    assert refused.status_code == 200 and refused.json()["reason"] == "custodian_refused"
+    assert day.get(f"/api/visitor/ask/{other['token']}").json()["status"] == "refused"
+    assert opened(day) == 1
+    with day.app.state.services.sessions() as db:  # type: ignore[attr-defined]
+        actions = [(e.action, e.target) for e in db.scalars(select(AuditEntry).where(AuditEntry.action.like("visitor_%")))]
+    assert actions == [("visitor_approved", f"visitor:{again['id']}"), ("visitor_refused", f"visitor:{other['id']}")]
+
+
+def test_an_unanswered_ask_expires_and_the_queue_is_bounded(day: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = ask(day).json()["token"]
+    later = web_members.now() + book.ASK_LIFE + timedelta(seconds=1)
+    monkeypatch.setattr(web_members, "now", lambda: later)
+    assert day.get(f"/api/visitor/ask/{token}").json()["status"] == "expired"
+    monkeypatch.undo()
+    for n in range(book.MOST_WAITING):
+        assert ask(day, f"139{n:08d}").status_code == 201
+    full = ask(day, "13700137000")
+    assert full.status_code == 429 and full.json()["code"] == "visitors_queue_full"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"phone": "12345", "needs": ["toilet"]}, 422, "member_invalid"),
+        ({"phone": PHONE, "needs": ["shower"]}, 422, "visitor_needs"),
+        ({"phone": PHONE, "needs": []}, 422, None),
+        ({"phone": PHONE, "needs": ["toilet"] * 1000}, 422, None),
+        ({"phone": PHONE, "needs": ["toilet"], "door": "microwave"}, 404, "no_visitor_door"),
+        ({"phone": PHONE, "needs": ["toilet"], "name": "王小明"}, 422, None),
+        ({"phone": "1" * 5000, "needs": ["toilet"]}, 422, None),
+    ],
+)
+def test_bad_asks_are_named_and_store_nothing(day: TestClient, body: dict[str, Any], status: int, code: str | None) -> None:
+    answer = day.post("/api/visitor/ask", json=body)
+    assert answer.status_code == status, answer.text
+    if code is not None:
+        assert answer.json()["code"] == code
+    with day.app.state.services.sessions() as db:  # type: ignore[attr-defined]
+        assert db.scalars(select(VisitorAsk)).first() is None
+
+
+def test_unknown_or_forged_tokens_find_nothing(day: TestClient) -> None:
+    ask(day)
+    assert day.get("/api/visitor/ask/" + "A" * 32).status_code == 404
+    assert day.get("/api/visitor/ask/short").status_code == 422
+    assert day.get("/api/visitor/ask/" + "%27%3B--" * 4).status_code in (404, 422)
+
+
+def test_the_visitors_page_rules_name_the_door_and_the_night(night: TestClient) -> None:
+    rules = night.get("/api/visitor/door").json()
+    assert rules["door"] == "door" and set(rules["night_needs"]) == {"toilet", "drink_water"}
+    assert rules["kept_days"] == 30.0 and rules["timezone"] == "Asia/Shanghai"
+    assert night.get("/api/visitor/door?door=nowhere").json()["code"] == "no_visitor_door"
+    page = night.get("/v")
+    assert page.status_code == 200 and "visitor" in page.text

@@ -1,0 +1,102 @@
+// The visitor's phone page (web/visitors.py): ask to come in, then see what the door or the custodian decided.
+"use strict";
+
+const POLL_S = 3;  // while the custodian decides: an answer is seen within this
+const visitor = { lang: new URLSearchParams(location.search).get("lang") || localStorage.getItem("yxy-lang") || "zh",
+  door: new URLSearchParams(location.search).get("door"), rules: null, ask: null, token: null, timer: null };
+const t = (key) => (TEXT[visitor.lang] && TEXT[visitor.lang][key]) || key;
+const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
+const $ = (id) => document.getElementById(id);
+const hour = (h) => `${String(Math.floor(h)).padStart(2, "0")}:${String(Math.round((h % 1) * 60)).padStart(2, "0")}`;
+
+// A refusal in the page's language, by its catalog code (a phone number's problem by the register's own words).
+function refusal(body, status) {
+  const params = { ...(body.params || {}) };
+  if (params.problems) params.problems = params.problems.map((p) => tf(`member_problem_${p.code}`, p.params || {})).join("; ");
+  return body.code ? tf(`problem_${body.code}`, params) : `${status}`;
+}
+
+function applyLanguage() {
+  document.documentElement.lang = visitor.lang === "zh" ? "zh-CN" : "en";
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  if (visitor.rules) showRules(visitor.rules);
+  if (visitor.ask) showAnswer(visitor.ask);
+}
+
+function showRules(rules) {
+  const night = rules.night_needs.map((need) => t(`need.${need}`)).join(t("list_and"));
+  $("night-rule").textContent = tf("v_night_rule", { from: hour(rules.night_from_h), to: hour(rules.night_to_h), needs: night });
+  $("privacy").textContent = tf("v_privacy", { days: rules.kept_days });
+  const chosen = new Set([...document.querySelectorAll("#needs input:checked")].map((box) => box.value));
+  const boxes = rules.needs.map((need) => {
+    const label = document.createElement("label");
+    label.className = "need";
+    const box = Object.assign(document.createElement("input"), { type: "checkbox", name: "need", value: need, checked: chosen.has(need) });
+    label.append(box, ` ${t(`need.${need}`)}`);
+    return label;
+  });
+  $("needs").replaceChildren($("needs").querySelector("legend"), ...boxes);
+}
+
+function showAnswer(ask) {
+  const line = $("ask-status");
+  line.dataset.status = ask.status;
+  const reason = ask.reason ? t(`door.${ask.reason}`) : "";
+  line.textContent = tf(`v_status_${ask.status}`, { reason });
+  $("asking").hidden = true;
+  $("answer").hidden = false;
+  $("ask-again").hidden = ask.status === "waiting";
+}
+
+async function poll() {
+  clearTimeout(visitor.timer);
+  if (!visitor.ask || visitor.ask.status !== "waiting") return;
+  const response = await fetch(`/api/visitor/ask/${encodeURIComponent(visitor.token)}`, { credentials: "same-origin" }).catch(() => null);
+  if (response && response.ok) {
+    visitor.ask = await response.json();
+    showAnswer(visitor.ask);
+  }
+  visitor.timer = setTimeout(poll, POLL_S * 1000);
+}
+
+$("ask-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const needs = [...document.querySelectorAll("#needs input:checked")].map((box) => box.value);
+  if (!needs.length) { $("ask-error").textContent = t("problem_visitor_needs"); return; }
+  const response = await fetch("/api/visitor/ask", {
+    method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ phone: event.target.phone.value, needs, door: visitor.door || undefined }),
+  }).catch(() => null);
+  if (!response) { $("ask-error").textContent = t("problem_offline"); return; }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) { $("ask-error").textContent = refusal(body, response.status); return; }
+  $("ask-error").textContent = "";
+  visitor.token = body.token;  // kept in this page only: the ask's one way back
+  visitor.ask = body;
+  showAnswer(body);
+  poll();
+});
+
+$("ask-again").addEventListener("click", () => {
+  visitor.ask = null;
+  $("answer").hidden = true;
+  $("asking").hidden = false;
+});
+
+$("lang").addEventListener("click", () => {
+  visitor.lang = visitor.lang === "zh" ? "en" : "zh";
+  localStorage.setItem("yxy-lang", visitor.lang);
+  applyLanguage();
+});
+
+async function start() {
+  applyLanguage();
+  const query = visitor.door ? `?${new URLSearchParams({ door: visitor.door })}` : "";
+  const response = await fetch(`/api/visitor/door${query}`).catch(() => null);
+  const body = response ? await response.json().catch(() => ({})) : {};
+  if (!response || !response.ok) { $("ask-error").textContent = response ? refusal(body, response.status) : t("problem_offline"); return; }
+  visitor.rules = body;
+  showRules(body);
+}
+
+start();
