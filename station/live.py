@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from store.audit import AuditLog, key_file_for, load_or_create_key
 from store.db import engine_for, migrate, sessions
 from store.history import History, HistoryWriter
 from store.members import door_key, face_forgotten, faces_to_forget, standings, visit_secret
+from store.privacy import Periods, purge
 from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
 from twin.entity import AVAILABILITY, Twin
@@ -62,6 +63,8 @@ LIVE_SEED = 0
 """The live actors' random streams: the station's policies draw nothing that matters, and a restart draws the same."""
 DOOR_ANSWERS_KEPT = 1000
 """Door decisions on visitors kept for the web to collect: a page that stopped waiting leaves its answer behind."""
+PURGE_EVERY_S = 3600.0
+"""How often personal data past its ``[privacy]`` period is forgotten (``store.privacy``)."""
 BRIEF_DOORS_EVERY_S = 30.0
 """How often the doors are told the register again: a change made elsewhere (yxy members in another process) reaches
 them within this; a change made through this station's web view is told at once (``brief_doors``)."""
@@ -92,6 +95,7 @@ class LiveStation:
         self.audit_log: AuditLog | None = None
         self._door_key = b""
         self._visit_secret = b""
+        self._station_key = b""
         self._briefing = threading.Event()
         self._briefing_lock = threading.Lock()
         self._door_answers: dict[int, dict[str, Any]] = {}
@@ -109,7 +113,7 @@ class LiveStation:
         settings = self.settings
         key_file = key_file_for(settings.database_url, settings.audit_key_file)
         self.audit_log = AuditLog(key_file)
-        station_key = load_or_create_key(key_file)
+        station_key = self._station_key = load_or_create_key(key_file)
         self._door_key, self._visit_secret = door_key(station_key), visit_secret(station_key)
         file = settings.broker_secret_file
         secret = read_secret(Path(file)) if file else (new_secret() if settings.mqtt_url is None else None)
@@ -142,9 +146,9 @@ class LiveStation:
         bridge.twin.subscribe(writer)
         self.daybook = self._open_daybook(bridge, self.station_time)
         self.bridge = bridge.start()
+        self.purge_personal_data()
         self.brief_doors()
-        if any(kind == "door" for kind in self.devices.values()):
-            threading.Thread(target=self._keep_doors_briefed, name="doors-briefing", daemon=True).start()
+        threading.Thread(target=self._keep_doors_briefed, name="doors-briefing", daemon=True).start()
         if settings.emulate and self.demand is not None:
             self.emulator = Emulator(self.demand, config, report_interval_s=settings.report_interval_s, secret=secret).start()
             now = self.station_time.datetime_at(clock.now()).astimezone(self.zone).replace(tzinfo=None)
@@ -210,13 +214,28 @@ class LiveStation:
                     sent[member] = self._forgetting[member] = [bridge.command(door, {"forget_face": member}, by) for door in doors]
         return sent
 
+    def purge_personal_data(self) -> None:
+        """Forget what is past the station's ``[privacy]`` periods: the door log, visitors' asks, lapsed face consents
+        (whose faces the terminals are then told to forget at the next round)."""
+        settings = self.settings
+        periods = Periods(settings.door_log_days, settings.visitor_records_days, settings.face_consent_days)
+        assert self.audit_log is not None
+        with sessions(self.db).begin() as db:
+            purge(db, self.station.id, periods, self.audit_log, self._station_key, datetime.now(UTC))
+
     def _keep_doors_briefed(self) -> None:
+        """Every 30 s the doors hear the register again (and faces to forget are asked for); every hour the purge runs."""
+        rounds_per_purge = round(PURGE_EVERY_S / BRIEF_DOORS_EVERY_S)
+        rounds = 0
         while not self._briefing.wait(BRIEF_DOORS_EVERY_S):
+            rounds += 1
             try:
                 self.brief_doors()
                 self.forget_faces()
-            except Exception:  # the database away for a while: the doors keep the register they have
-                logger.exception("the doors could not be told the register; they keep the last one")
+                if rounds % rounds_per_purge == 0:
+                    self.purge_personal_data()
+            except Exception:  # the database away for a while: the doors keep the register they have, the purge waits
+                logger.exception("the doors could not be told the register, or the purge failed; both are tried again")
 
     def _audit_command(self, by: str, device: str, fields: Mapping[str, Any], reason: Mapping[str, Any] | None, command: str) -> None:
         """The audit entry of a command the station sends itself (an automation's), committed before it goes out."""

@@ -18,7 +18,6 @@ from scenarios.schema import load_scenario
 from station.live import LiveStation
 from station.settings import Settings
 from store import visitors as book
-from store.db import sessions
 from store.models import AuditEntry, VisitorAsk
 from tests.conftest import LIBRARY
 from tests.hardware_bridge.conftest import wait_for

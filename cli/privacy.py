@@ -1,0 +1,68 @@
+"""``yxy privacy purge``: forget what is past the station file's ``[privacy]`` periods, now (the live station does it
+every hour; this is for a station that is not running, or for cron)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from cli.common import app, console, database_failed, errors, resolve
+
+privacy_app = typer.Typer(name="privacy", help="Personal data kept only as long as the station file says.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
+
+
+@privacy_app.command("purge")
+def purge(
+    station: Annotated[
+        str, typer.Option("--station", help="The station file or a library name (its id and [privacy] periods).")
+    ] = "yunting",
+    database: Annotated[
+        str | None, typer.Option("--database", help="Database URL (default: YXY_DATABASE_URL, else sqlite:///yxy.db).")
+    ] = None,
+    key_file: Annotated[Path | None, typer.Option("--key-file", help="The station's key (default: beside a SQLite database).")] = None,
+) -> None:
+    """Delete the door log, visitors' asks and face consents past their periods; lapsed faces are queued for the terminals.
+
+    One audit entry says how many of each went, never who."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from scenarios.errors import ScenarioError
+    from scenarios.schema import load_station
+    from station.settings import Settings
+    from store.audit import AuditKeyError, AuditLog, key_file_for, load_or_create_key
+    from store.db import engine_for, migrate, sessions
+    from store.privacy import Periods
+    from store.privacy import purge as purge_now
+
+    try:
+        the_station = load_station(resolve(station))
+    except ScenarioError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    settings = Settings.from_options(dict(the_station.settings), database_url=database, audit_key_file=str(key_file) if key_file else None)
+    periods = Periods(settings.door_log_days, settings.visitor_records_days, settings.face_consent_days)
+    engine = engine_for(settings.database_url)
+    try:
+        path = key_file_for(settings.database_url, settings.audit_key_file)
+        audit, key = AuditLog(path), load_or_create_key(path)
+        migrate(engine)
+        with sessions(engine).begin() as db:
+            done = purge_now(db, the_station.id, periods, audit, key, datetime.now(UTC))
+    except AuditKeyError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    except SQLAlchemyError as exc:
+        raise database_failed(settings.database_url, exc) from None
+    finally:
+        engine.dispose()
+    console.print(
+        f"door log: {done.door_log} rows older than {periods.door_log_days:g} days deleted; "
+        f"visitor records: {done.visitor_records} older than {periods.visitor_records_days:g} days; "
+        f"face consents lapsed after {periods.face_consent_days:g} days: {len(done.consents_lapsed)}",
+        highlight=False,
+    )

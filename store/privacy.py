@@ -1,0 +1,67 @@
+"""Personal data kept only as long as needed: the purge job behind the station file's ``[privacy]`` periods.
+
+Three things about people age out, each by its own period (``Settings``):
+
+- the door log (``door_decided``, ``worker_entered``, ``worker_left`` in the history), after
+  ``door_log_days``: shorter than the history's own retention if the station says so;
+- visitors' asks (``store.visitors``), after ``visitor_records_days``;
+- a consent to face entry, ``face_consent_days`` after the day it was given: it lapses like a
+  withdrawal (the register's change, audited as the station's), so the face is forgotten by
+  every terminal (``face_to_forget``) and the member is asked again if they want face entry.
+
+Each run is one audit entry with the counts (never who). The live station runs it at start and
+every hour; ``yxy privacy purge`` runs it by hand or from cron for a station that is not running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from actors.door import DOOR_DECIDED, DOOR_EVENTS
+from store import visitors
+from store.audit import AuditLog
+from store.members import Actor, Members
+from store.models import HistoryRow, Member
+
+STATION = Actor("station", "station", "")
+"""Who the audit log says purged: the station's own job, not a person."""
+DOOR_LOG = (DOOR_DECIDED, *DOOR_EVENTS)
+
+
+@dataclass(frozen=True)
+class Periods:
+    door_log_days: float
+    visitor_records_days: float
+    face_consent_days: float
+
+
+@dataclass(frozen=True)
+class Purged:
+    door_log: int
+    visitor_records: int
+    consents_lapsed: list[int]
+    """The members whose consent lapsed (the live station tells the terminals to forget their faces)."""
+
+
+def purge(db: Session, station: str, periods: Periods, audit: AuditLog, station_key: bytes, now: datetime) -> Purged:
+    """Forget what is past its period, in ``db``'s transaction, and say so in the audit log (counts only)."""
+    door_log = db.execute(
+        delete(HistoryRow).where(
+            HistoryRow.station == station, HistoryRow.name.in_(DOOR_LOG), HistoryRow.at < now - timedelta(days=periods.door_log_days)
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    visitor_records = visitors.purge(db, now - timedelta(days=periods.visitor_records_days))
+    lapsed_before = (now - timedelta(days=periods.face_consent_days)).date()
+    stale = list(db.scalars(select(Member.id).where(Member.face_consent.is_(True), Member.face_consent_on < lapsed_before).limit(1000)))
+    register = Members(audit, station_key)
+    for member in stale:
+        register.change(db, STATION, member, {"face_consent": False, "face_consent_on": None, "face_consent_scope": None})
+    done = Purged(int(door_log), visitor_records, stale)
+    if door_log or visitor_records or stale:
+        counts = {**asdict(done), "consents_lapsed": len(stale), **asdict(periods)}
+        audit.append(db, STATION.username, STATION.role, "privacy_purged", station, None, counts, STATION.client)
+    return done
