@@ -34,16 +34,22 @@ def _staff(server: str, role: str = "custodian") -> Iterator[httpx.Client]:
         yield web
 
 
-def code_from_the_desk(browser: Any, server: str, member: int, lang: str = "zh", **context: Any) -> tuple[Any, str]:
-    """A custodian signs in on the staff page (in ``lang``) and gives ``member`` a sign-in code: (the staff page, the code)."""
-    from playwright.sync_api import expect
-
+def signed_in_desk(browser: Any, server: str, lang: str = "zh", **context: Any) -> Any:
+    """The staff page, signed in as the custodian, in ``lang``."""
     desk = browser.new_context(**context).new_page()
     desk.add_init_script(f"localStorage.setItem('yxy-lang', '{lang}')")
     desk.goto(server)
     desk.fill("input[name=username]", "custodian")
     desk.fill("input[name=password]", PASSWORD)
     desk.click("#login-form button[type=submit]")
+    return desk
+
+
+def code_from_the_desk(browser: Any, server: str, member: int, lang: str = "zh", **context: Any) -> tuple[Any, str]:
+    """A custodian signs in on the staff page (in ``lang``) and gives ``member`` a sign-in code: (the staff page, the code)."""
+    from playwright.sync_api import expect
+
+    desk = signed_in_desk(browser, server, lang, **context)
     row = desk.locator(f"#member-list li[data-member='{member}']")
     row.locator("button[data-do=code]").click()
     said = row.locator(".said")

@@ -16,8 +16,9 @@ from scenarios.schema import load_scenario
 from station.live import LiveStation
 from tests.conftest import LIBRARY
 from tests.hardware_bridge.conftest import wait_for
-from tests.web.conftest import PASSWORD, serve, started
+from tests.web.conftest import serve, started
 from tests.web.test_browser import ARTIFACTS, chromium
+from tests.web.test_member_page import signed_in_desk
 from tests.web.test_visitors import ALWAYS_NIGHT, NEVER_NIGHT
 
 WORDS = {
@@ -59,12 +60,7 @@ def test_by_day_the_custodian_approves_on_the_phone_and_the_visitor_sees_the_doo
         expect(visitor.locator("#ask-status")).to_contain_text(words["waiting"])
         assert {"open": True} not in door.done
 
-        desk = browser.new_context(**phone).new_page()
-        desk.add_init_script(f"localStorage.setItem('yxy-lang', '{lang}')")
-        desk.goto(server)
-        desk.fill("input[name=username]", "custodian")
-        desk.fill("input[name=password]", PASSWORD)
-        desk.click("#login-form button[type=submit]")
+        desk = signed_in_desk(browser, server, lang, **phone)
         waiting = desk.locator("#visitor-list li.status-waiting")
         expect(waiting).to_contain_text(words["toilet"], timeout=10_000)
         waiting.locator("button[data-do=approve]").click()

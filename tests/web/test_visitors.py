@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select, text
 
 from scenarios.schema import load_scenario
-from station.live import LiveStation
 from station.settings import Settings
 from store import visitors as book
 from store.models import AuditEntry, VisitorAsk
@@ -31,26 +30,23 @@ ALWAYS_NIGHT = ["devices.door.night_from_h=0", "devices.door.night_to_h=24"]
 NEVER_NIGHT = ["devices.door.night_from_h=3", "devices.door.night_to_h=3"]
 
 
-def _station(tmp_path: Path, overrides: list[str]) -> LiveStation:
-    return started(load_scenario(LIBRARY / "typical_week_door.toml", overrides), tmp_path / "visitors.db")
+def _client(tmp_path: Path, overrides: list[str]) -> Iterator[TestClient]:
+    """The door station's app, its per-place pace out of the way (the tests ask many times from one place)."""
+    live = started(load_scenario(LIBRARY / "typical_week_door.toml", overrides), tmp_path / "visitors.db")
+    settings = Settings(database_url=live.settings.database_url, login_per_minute=1_000)
+    with TestClient(create_app(settings, live.station, live)) as client:
+        yield client
+    live.stop()
 
 
 @pytest.fixture
 def night(tmp_path: Path) -> Iterator[TestClient]:
-    live = _station(tmp_path, ALWAYS_NIGHT)
-    settings = Settings(database_url=live.settings.database_url, login_per_minute=1_000)
-    with TestClient(create_app(settings, live.station, live)) as client:
-        yield client
-    live.stop()
+    yield from _client(tmp_path, ALWAYS_NIGHT)
 
 
 @pytest.fixture
 def day(tmp_path: Path) -> Iterator[TestClient]:
-    live = _station(tmp_path, NEVER_NIGHT)
-    settings = Settings(database_url=live.settings.database_url, login_per_minute=1_000)
-    with TestClient(create_app(settings, live.station, live)) as client:
-        yield client
-    live.stop()
+    yield from _client(tmp_path, NEVER_NIGHT)
 
 
 def ask(client: TestClient, phone: str = PHONE, needs: tuple[str, ...] = ("toilet",), **more: Any) -> Any:
