@@ -35,6 +35,7 @@ from actors.message import (
     Entered,
     Left,
     OccupancyChanged,
+    PassesSpent,
     Register,
     Reported,
     VisitorAtDoor,
@@ -51,7 +52,9 @@ DOOR_DECIDED = "door_decided"
 """The door's record of each decision (reason, admitted, how they asked, a visit key, the wait): the door log, the KPIs."""
 PASS_SCANNED = "pass_scanned"
 FACE_MATCHED = "face_matched"
-TERMINAL_EVENTS = (PASS_SCANNED, FACE_MATCHED)
+FACE_ENROLLED = "face_enrolled"
+"""The terminal made a template of a member's face (its own id for it): kept on record only while the consent holds."""
+TERMINAL_EVENTS = (PASS_SCANNED, FACE_MATCHED, FACE_ENROLLED)
 """What the door's terminal tells of someone asking to come in: the QR text it read, or the member its face match
 found with the score (commercial terminals match faces themselves; the station never sees a face)."""
 
@@ -91,6 +94,8 @@ class DoorConfig:
         return {"occupancy": self.most_inside}
 
 
+COUNT_SETTLES_S = 120.0
+"""Someone who came in this recently is never taken to have left on the door's count (its report may predate them)."""
 LET_THROUGH = DeviceCommand({"open": True}, "door", reason={"why": "admitted"}, audited=False)
 """The door's own reflex on a decision to admit: its record is ``door_decided``, not the audit log (which records who
 may come in: the register's changes), so a member is not kept waiting for a database write."""
@@ -152,14 +157,22 @@ class DoorPolicy(Device):
         self.accepted = AcceptedPasses()
         self.register: Register | None = None
         """The pass key and the members' standings, from the live station; until they come, nobody is let in by pass."""
+        self.reported_inside = 0
+        """The door's own count of people inside, as it last reported it (live)."""
+        self.entered_at: dict[str, float] = {}
 
     def receive(self, message: object) -> None:
         if isinstance(message, DeviceEvent) and message.event in DOOR_EVENTS:
             self._passed(message.event, str(message.data["worker"]), str(message.data["group"]))
+        elif isinstance(message, DeviceEvent) and message.event == FACE_ENROLLED:
+            self._face_enrolled(int(message.data["member"]), str(message.data["template"]))
         elif isinstance(message, DeviceEvent) and message.event in TERMINAL_EVENTS:
             self._asked(message.event, message.data)
         elif isinstance(message, VisitorAtDoor):
             self._visitor(message)
+        elif isinstance(message, PassesSpent):
+            epoch_s = (self.register.epoch_at_zero_s if self.register is not None else 0.0) + self.port.now()
+            self.accepted.spent(message.spent, epoch_s)
         elif isinstance(message, Register):
             self.register = message
         elif isinstance(message, Actuate) and "forget_face" in message.fields:
@@ -170,7 +183,26 @@ class DoorPolicy(Device):
         else:
             if isinstance(message, Reported | Actuate) and "locked" in message.fields:
                 self.locked = bool(message.fields["locked"])
+            if isinstance(message, Reported) and isinstance(message.fields.get("occupancy"), int):
+                self._counted_inside(int(message.fields["occupancy"]))
             super().receive(message)
+
+    @property
+    def occupied(self) -> int:
+        """How many are inside for the capacity rule: those seen coming in and not going out, or the door's own count
+        if it says more (someone slipped in behind another)."""
+        return max(len(self.inside), self.reported_inside)
+
+    def _counted_inside(self, occupancy: int) -> None:
+        """The door's own count: a leaving it never told (a lost message, a restart) would otherwise keep a place taken
+        for ever and turn people away from a half-empty room; the longest inside are taken to have left."""
+        self.reported_inside = max(occupancy, 0)
+        settled = self.port.now() - COUNT_SETTLES_S  # a report may be older than the last entries it does not count yet
+        while len(self.inside) > self.reported_inside:
+            worker = next(iter(self.inside))
+            if self.entered_at.get(worker, settled) > settled:
+                return
+            self._gone(worker)
 
     def _asked(self, event: str, data: object) -> None:
         """Someone at the real door: decide, let them through (``open``), and record why either way."""
@@ -192,37 +224,64 @@ class DoorPolicy(Device):
         else:
             entrant = ByFace(int(data["member"]), float(data["score"]))
         hour = self.port.clock.hour_of_day(now)
-        decision = decide(self.rules, entrant, self.register.members, len(self.inside), self.locked, epoch_s, hour)
+        decision = decide(self.rules, entrant, self.register.members, self.occupied, self.locked, epoch_s, hour)
+        spent = None
         if decision.admitted:
             if checked is not None:
                 admit(checked, self.accepted)
+                spent = {checked.spent: checked.expires_s}
             self.port.actuate(LET_THROUGH.fields, LET_THROUGH)
-        self._decided(decision.verdict.value, decision.admitted, decision.member, via)
+        self._decided(decision.verdict.value, decision.admitted, decision.member, via, spent=spent)
+
+    def _face_enrolled(self, member: int, template: str) -> None:
+        """A template made without a consent on file (or before the door knows the register) is deleted at once: the
+        terminal is told to forget it. With consent, the station keeps the template's id (``face_enrolled``)."""
+        register = self.register
+        standing = register.members.get(member) if register is not None else None
+        kept = standing is not None and bool(standing.face_consent)
+        if not kept:
+            forget = DeviceCommand({"forget_face": member}, "door", reason={"why": "no_face_consent"}, audited=False)
+            self.port.actuate(forget.fields, forget)
+        visit = member_visit(register.visit_secret, member) if register is not None and register.visit_secret else None
+        self.port.record(FACE_ENROLLED, {"visit": visit, "template": template, "kept": kept})
 
     def _visitor(self, message: VisitorAtDoor) -> None:
         """A visitor at the real door: the night rule and the capacity decide, with the custodian's approval if given."""
         now = self.port.now()
         entrant = AsVisitor(message.needs, message.approved)
-        decision = decide(self.rules, entrant, {}, len(self.inside), self.locked, now, self.port.clock.hour_of_day(now))
+        decision = decide(self.rules, entrant, {}, self.occupied, self.locked, now, self.port.clock.hour_of_day(now))
         if decision.admitted:
             self.port.actuate(LET_THROUGH.fields, LET_THROUGH)
         self._decided(decision.verdict.value, decision.admitted, None, "visitor", visit=message.visit, ask=message.ask)
 
-    def _decided(self, reason: str, admitted: bool, member: int | None, via: str, visit: str | None = None, ask: int | None = None) -> None:
-        """The door log's line: a person by visit key only (the web shows officers a member's name while they exist)."""
+    def _decided(
+        self, reason: str, admitted: bool, member: int | None, via: str,
+        visit: str | None = None, ask: int | None = None, spent: dict[str, float] | None = None,
+    ) -> None:  # fmt: skip
+        """The door log's line: a person by visit key only (the web shows officers a member's name while they exist);
+        the visitor's ask it answers; the pass it took (``spent``: for the station's other doors, and a restart)."""
         secret = self.register.visit_secret if self.register is not None else b""
         if member is not None and secret:
             visit = member_visit(secret, member)
-        record = {"reason": reason, "admitted": admitted, "visit": visit, "via": via, "waited_s": 0.0}
-        self.port.record(DOOR_DECIDED, record if ask is None else {**record, "ask": ask})
+        record: dict[str, object] = {"reason": reason, "admitted": admitted, "visit": visit, "via": via, "waited_s": 0.0}
+        if ask is not None:
+            record["ask"] = ask
+        if spent is not None:
+            record["spent"] = spent
+        self.port.record(DOOR_DECIDED, record)
 
     def _passed(self, event: str, worker: str, group: str) -> None:
         """A second scan of someone inside, or a leaving never seen coming in (the station restarted), changes nothing."""
         if event == WORKER_ENTERED and worker not in self.inside:
             self.inside[worker] = group
+            self.entered_at[worker] = self.port.now()
             self.port.spawn(Visitor, visitor_id(worker), group)
         elif event == WORKER_LEFT and worker in self.inside:
-            self.port.send(visitor_id(worker), Left(worker, self.inside.pop(worker)))
+            self._gone(worker)
+
+    def _gone(self, worker: str) -> None:
+        self.entered_at.pop(worker, None)
+        self.port.send(visitor_id(worker), Left(worker, self.inside.pop(worker)))
 
 
 class Door(DoorPolicy):

@@ -26,6 +26,7 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -62,11 +63,26 @@ class PassRules:
     skew_s: float = 5.0
 
 
+def spent_key(nonce: str) -> str:
+    """What a door remembers of a pass it took: a digest of its nonce, which a station's doors share and its history
+    keeps (``door_decided``'s ``spent``), so no part of a pass outlives its use."""
+    return hashlib.sha256(nonce.encode("ascii")).hexdigest()[:32]
+
+
 @dataclass
 class AcceptedPasses:
-    """The nonces a door has let in, each until its pass would have expired anyway: what makes a pass one-time."""
+    """The passes a door has let in (by ``spent_key``), each until it would have expired anyway: what makes a pass
+    one-time. The live station tells every door of the passes any of them took (``PassesSpent``), and again after a
+    restart from the history, so a pass is one-time station-wide."""
 
     until: dict[str, float] = field(default_factory=dict)
+
+    def spent(self, spent: Mapping[str, float], now_s: float) -> None:
+        """Passes another door took (or this one before a restart): refused here too until they expire."""
+        self.forget_expired(now_s)
+        for key, end in spent.items():
+            if end >= now_s and len(self.until) < MOST_REMEMBERED:
+                self.until[key] = end
 
     def forget_expired(self, now_s: float) -> None:
         if self.until and min(self.until.values()) < now_s:
@@ -94,7 +110,8 @@ class Checked:
     """A pass that is genuine, for this station, and fresh: the member it names (whose standing the door checks next)."""
 
     member: int
-    nonce: str
+    spent: str
+    """``spent_key`` of its nonce: what the door remembers once it opens on it."""
     expires_s: float
 
 
@@ -119,13 +136,14 @@ def check(key: bytes, station: str, text: str, now_s: float, accepted: AcceptedP
     if now_s > expires:
         return Refusal.EXPIRED
     accepted.forget_expired(now_s)
-    if parts[4] in accepted.until:
+    spent = spent_key(parts[4])
+    if spent in accepted.until:
         return Refusal.REPLAYED
     if len(accepted.until) >= MOST_REMEMBERED:
         return Refusal.BUSY
-    return Checked(int(parts[2]), parts[4], expires)
+    return Checked(int(parts[2]), spent, expires)
 
 
 def admit(checked: Checked, accepted: AcceptedPasses) -> None:
     """The door opened on this pass: it is spent."""
-    accepted.until[checked.nonce] = checked.expires_s
+    accepted.until[checked.spent] = checked.expires_s

@@ -101,6 +101,13 @@ class Register(NamedTuple):
     or otherwise, so a deleted member's visits link to no one, not even to the next member given their number."""
 
 
+class PassesSpent(NamedTuple):
+    """Passes a door of this station took (``door_pass.spent_key`` -> when each expires, Unix seconds): every door
+    refuses them too, and a door restarted refuses those it took before (the live station reads them from the history)."""
+
+    spent: Mapping[str, float]
+
+
 class VisitorAtDoor(NamedTuple):
     """A visitor (not a member) asks the live door to let them in: registered on their phone, approved by the custodian
     or not. The door decides by its rules (the night rule, capacity) and records ``door_decided`` with ``ask``."""

@@ -12,12 +12,13 @@ to that device.  A ``BridgeError`` rejects the message; the bridge counts it by 
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from actors.bounds import report_limits
-from actors.door import DOOR_EVENTS, PASS_SCANNED, TERMINAL_EVENTS, WORKER_ENTERED
+from actors.door import DOOR_EVENTS, FACE_ENROLLED, PASS_SCANNED, TERMINAL_EVENTS, WORKER_ENTERED
 from actors.door_pass import MOST_PASS_CHARS
 from actors.message import DeviceEvent, Reported
 from hardware_bridge import payloads, topics
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ACTORS = 2_000
 """Visitors inside plus device actors; more means a door is lying (or nobody ever left)."""
+TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TERMINAL_FRESH_S = 10.0
 """How far a door terminal's moment may be from the bridge's: further, and the one asking may be gone."""
 DIRECT_SETS_KEPT = 1_000
@@ -153,7 +155,8 @@ class Ingest:
             )
 
     def _check_terminal(self, device: str, kind: str, event: str, data: Mapping[str, Any]) -> None:
-        """Someone asking at a door, told by a door: the QR text it read (bounded), or a member number and a score."""
+        """Someone at a door, told by a door: the QR text it read (bounded), a member number and a score, or a member
+        number and the template id the terminal made of their face."""
         if kind != "door":
             raise PassageError(f"{device}: a {kind} cannot tell {event}; only a door's terminal can")
         if event == PASS_SCANNED:
@@ -164,6 +167,11 @@ class Ingest:
         member, score = data.get("member"), data.get("score")
         if not isinstance(member, int) or isinstance(member, bool) or not 1 <= member < 2**53:
             raise PayloadError(f"door {device}: {event} needs the member's number, a whole number from 1")
+        if event == FACE_ENROLLED:
+            template = data.get("template")
+            if not isinstance(template, str) or not TEMPLATE_ID.match(template):
+                raise PayloadError(f"door {device}: {event} needs the terminal's template id, 1-64 of A-Z, a-z, 0-9, _ or -")
+            return
         if not isinstance(score, int | float) or isinstance(score, bool) or not 0.0 <= score <= 1.0:
             raise PayloadError(f"door {device}: {event} needs the match's score, from 0 to 1")
 

@@ -235,6 +235,9 @@ class KpiCollector:
         self._door[data["reason"]] += 1
         if data["admitted"]:
             self._door["admitted"] += 1
+        if data["admitted"] or data["waited_s"] > 0:
+            # Everyone the door decided on after a wait, let in or not: leaving out those who gave up at a full door
+            # would make its waits look shortest exactly when it turned the most away.
             self._door_waits.append(data["waited_s"])
 
     def _on_unmet(self, change: Change) -> None:
@@ -305,13 +308,14 @@ class KpiCollector:
     def _door_kpis(self, np: Any) -> dict[str, KPI]:
         assert self._door is not None
         door, waits = self._door, np.frombuffer(self._door_waits)
-        admitted = len(self._door_waits)
+        admitted = door["admitted"]
+        waited = len(self._door_waits)
         return {
             "door_admitted": float(admitted),
             "door_denied": float(sum(door[reason] for reason in DOOR_REASONS)),
-            "door_wait_mean_s": float(waits.mean()) if admitted else None,
-            "door_wait_p95_s": float(np.percentile(waits, 95)) if admitted else None,
-            "door_waited_share": float((waits > 1e-9).mean()) if admitted else None,
+            "door_wait_mean_s": float(waits.mean()) if waited else None,
+            "door_wait_p95_s": float(np.percentile(waits, 95)) if waited else None,
+            "door_waited_share": float((waits > 1e-9).mean()) if waited else None,
             "door_visitors_at_night": float(door[Verdict.VISITOR_AT_NIGHT]),
             "door_visitors_approved": float(door[Verdict.VISITOR_APPROVED]),
             **{f"door_denied_{reason}": float(door[reason]) for reason in DOOR_REASONS},

@@ -76,6 +76,12 @@ class Table:
     """On a phone each row becomes a card; False for a table narrow enough to stay a table."""
     kind: Literal["table"] = "table"
 
+    @property
+    def cards(self) -> bool:
+        """Rows become cards on a phone only past two columns: a name and one value fit a phone as a table, and as
+        cards they would only be twice as long."""
+        return self.reflow and len(self.head) > 2
+
 
 @dataclass(frozen=True)
 class Facts:

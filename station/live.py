@@ -11,6 +11,7 @@ signing in with its own account.  With ``placement = ray`` every actor lives in 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -18,15 +19,15 @@ import logging
 import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from actors.automation import MANUAL_HOLD, ManualHolds
-from actors.door import DOOR_DECIDED
-from actors.message import Register, VisitorAtDoor
+from actors.door import DOOR_DECIDED, FACE_ENROLLED
+from actors.message import PassesSpent, Register, VisitorAtDoor
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
 from actors.service_point import ServicePointConfig
@@ -50,7 +51,7 @@ from station.settings import Settings
 from store.audit import AuditLog, key_file_for, load_or_create_key
 from store.db import engine_for, migrate, sessions
 from store.history import History, HistoryWriter
-from store.members import door_key, face_forgotten, faces_to_forget, standings, visit_secret
+from store.members import door_key, face_enrolled, face_forgotten, faces_to_forget, standings, visit_secret
 from store.privacy import Periods, purge
 from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
@@ -63,6 +64,8 @@ LIVE_SEED = 0
 """The live actors' random streams: the station's policies draw nothing that matters, and a restart draws the same."""
 DOOR_ANSWERS_KEPT = 1000
 """Door decisions on visitors kept for the web to collect: a page that stopped waiting leaves its answer behind."""
+PASSES_LIVE = timedelta(seconds=60)
+"""Longer than a pass lives at a door (30 s and 5 s of skew): what a restart reads back of the passes taken."""
 PURGE_EVERY_S = 3600.0
 """How often personal data past its ``[privacy]`` period is forgotten (``store.privacy``)."""
 BRIEF_DOORS_EVERY_S = 30.0
@@ -101,6 +104,8 @@ class LiveStation:
         self._door_answers: dict[int, dict[str, Any]] = {}
         """Visitor ask -> the door's decision on it (``door_decided``), heard on the feed, until the web collects it."""
         self._door_answered = threading.Condition()
+        self._templates: collections.deque[tuple[str, str]] = collections.deque(maxlen=DOOR_ANSWERS_KEPT)
+        """(visit key, template id) the terminals reported with consent on file, until stored (the briefing's round)."""
         self._forgetting: dict[int, list[str]] = {}
         """Member -> the forget_face commands last sent for them, one per door (a restart sends them again)."""
         """Set when the station stops: the doors' briefing thread ends."""
@@ -140,7 +145,8 @@ class LiveStation:
             audit=self._audit_command,
         )  # fmt: skip
         bridge.twin.subscribe(lambda change: self.holds.observe(change.data), names=(MANUAL_HOLD,))
-        bridge.twin.subscribe(lambda change: self._door_answered_ask(change.data), names=(DOOR_DECIDED,))
+        bridge.twin.subscribe(lambda change: self._door_decided(change.entity_id, change.data), names=(DOOR_DECIDED,))
+        bridge.twin.subscribe(lambda change: self._template_made(change.data), names=(FACE_ENROLLED,))
         retention_s = settings.retention_days * 86400
         writer = self._writer = HistoryWriter(self.db, self.station.id, clock, batch=200, retention_s=retention_s).start()
         bridge.twin.subscribe(writer)
@@ -148,6 +154,7 @@ class LiveStation:
         self.bridge = bridge.start()
         self.purge_personal_data()
         self.brief_doors()
+        self._passes_spent_before()
         threading.Thread(target=self._keep_doors_briefed, name="doors-briefing", daemon=True).start()
         if settings.emulate and self.demand is not None:
             self.emulator = Emulator(self.demand, config, report_interval_s=settings.report_interval_s, secret=secret).start()
@@ -168,6 +175,20 @@ class LiveStation:
             epoch_at_zero_s = epoch_s() - self.bridge_clock.now()
             self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s, self._visit_secret))
 
+    def _passes_spent_before(self) -> None:
+        """After a restart, the doors refuse the passes taken just before it (a pass lives 35 s at most): read from the
+        history, where each admission recorded the pass it took by digest."""
+        doors = [device for device, kind in self.devices.items() if kind == "door"]
+        if not doors or self.bridge is None:
+            return
+        now = datetime.now(UTC)
+        spent: dict[str, float] = {}
+        for row in self.history.events(now - PASSES_LIVE, now, names=[DOOR_DECIDED], limit=10_000):
+            if isinstance(row.data.get("spent"), Mapping):
+                spent.update(row.data["spent"])
+        if spent:
+            self.bridge.tell(doors, PassesSpent(spent))
+
     def ask_door(self, door: str, ask: VisitorAtDoor, timeout_s: float = 3.0) -> dict[str, Any] | None:
         """Hand a visitor's ask to ``door`` and wait for its decision (``door_decided``: reason, admitted); None when
         the door is not one of the station's or did not answer in time (the station's loop stopped)."""
@@ -178,8 +199,13 @@ class LiveStation:
             self._door_answered.wait_for(lambda: ask.ask in self._door_answers, timeout_s)
             return self._door_answers.pop(ask.ask, None)
 
-    def _door_answered_ask(self, decided: Mapping[str, Any]) -> None:
-        """In the loop: a door decided on a visitor's ask; kept (a bounded few) for ``ask_door`` to collect."""
+    def _door_decided(self, door: str, decided: Mapping[str, Any]) -> None:
+        """In the loop: a door decided. The pass it took is told to the station's other doors (one-time station-wide);
+        its answer to a visitor's ask is kept (a bounded few) for ``ask_door`` to collect."""
+        spent = decided.get("spent")
+        others = [device for device, kind in self.devices.items() if kind == "door" and device != door]
+        if isinstance(spent, Mapping) and others and self.bridge is not None:
+            self.bridge.tell(others, PassesSpent(dict(spent)))
         ask = decided.get("ask")
         if not isinstance(ask, int):
             return
@@ -188,6 +214,23 @@ class LiveStation:
                 self._door_answers.pop(next(iter(self._door_answers)))
             self._door_answers[ask] = dict(decided)
             self._door_answered.notify_all()
+
+    def _template_made(self, enrolled: Mapping[str, Any]) -> None:
+        """In the loop: a terminal made a template the door kept (consent on file); stored at the next round."""
+        if enrolled.get("kept") and isinstance(enrolled.get("visit"), str):
+            self._templates.append((str(enrolled["visit"]), str(enrolled["template"])))
+
+    def store_face_templates(self) -> int:
+        """Put the template ids the terminals reported on their members' rows (consent rechecked); returns how many."""
+        reported = list(self._templates)
+        if not reported:
+            return 0
+        assert self.audit_log is not None
+        with sessions(self.db).begin() as db:
+            stored = sum(face_enrolled(db, self.audit_log, visit, template) is not None for visit, template in reported)
+        for _ in reported:  # forgotten only once stored: a database away keeps them for the next round
+            self._templates.popleft()
+        return stored
 
     def forget_face(self, member: int, by: str) -> list[str]:
         """A member's face consent went (the register has asked, in the committed change): every door hears at once
@@ -230,6 +273,7 @@ class LiveStation:
         while not self._briefing.wait(BRIEF_DOORS_EVERY_S):
             rounds += 1
             try:
+                self.store_face_templates()
                 self.brief_doors()
                 self.forget_faces()
                 if rounds % rounds_per_purge == 0:

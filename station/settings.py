@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         None, description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); none by default."
     )
     secure_cookies: bool = Field(False, description="True behind HTTPS.")
+    sms_command: str | None = Field(
+        None,
+        description="Sends a member's sign-in code by SMS: your gateway's command or script, run with YXY_SMS_PHONE, YXY_SMS_CODE "
+        "and YXY_SMS_TEXT in its environment (never its arguments, which other users can see); exit 0 means sent.",
+    )
     planner_most_visits: Annotated[float, Field(gt=0)] = Field(
         2_000_000, description="The most visits one web planner run may simulate (all replications); about 15 min here."
     )

@@ -401,6 +401,7 @@ class Members:
         before = _facts(row)
         if row.face_consent and not member.face_consent:
             forget_face(db, row.id)
+            row.face_template = None
         for name in changed:
             setattr(row, name, getattr(member, name))
         row.updated_at = datetime.now(UTC)
@@ -546,6 +547,19 @@ def members_by_visit(db: Session, visits: Iterable[str]) -> dict[str, tuple[int,
     wanted = sorted(set(visits))[:1000]
     rows = db.execute(select(Member.visit_key, Member.id, Member.name).where(Member.visit_key.in_(wanted)))
     return {str(key): (member, name) for key, member, name in rows}
+
+
+def face_enrolled(db: Session, audit: AuditLog, visit: str, template: str) -> int | None:
+    """A door terminal made a template of a member's face (found by their visit key): kept on their row while their
+    consent holds, audited as the terminal's; returns the member, or None (no such member, or no consent any more)."""
+    lock_register(db)
+    row = db.scalar(select(Member).where(Member.visit_key == visit))
+    if row is None or not row.face_consent:
+        return None
+    if row.face_template != template:
+        row.face_template = template
+        audit.append(db, "door terminal", "device", "member_face_enrolled", _target(row), None, {"template": True}, "mqtt")
+    return row.id
 
 
 def standings(db: Session) -> dict[int, MemberStanding]:

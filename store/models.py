@@ -144,6 +144,9 @@ class Member(Base):
     face_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     face_consent_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     face_consent_scope: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    face_template: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The door terminal's id for the template it made of this member's face (the station never holds the face); set
+    when a terminal reports an enrolment while the consent holds, cleared when the consent goes."""
     status: Mapped[str] = mapped_column(String(16), default="active")
     """active, deactivated or banned."""
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)

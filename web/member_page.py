@@ -116,31 +116,25 @@ def sign_in(body: CodeSignIn, request: Request, response: Response, db: Database
     moment = web_members.now()
     with svc.sessions.begin() as own:  # the try is counted and committed before the code is compared
         member_id = register.enrolled_phones(own, [phone]).get(phone)
-        claimed = (
-            None
-            if member_id is None
-            else own.execute(
-                update(MemberSignInCode)
-                .where(
-                    MemberSignInCode.member_id == member_id,
-                    MemberSignInCode.tries < CODE_TRIES,
-                    MemberSignInCode.expires_at > moment,
-                )
-                .values(tries=MemberSignInCode.tries + 1)
-                .returning(MemberSignInCode.code_hash, MemberSignInCode.tries)
-            ).first()
-        )
+        # An unknown phone goes the same way as a known one (an update that finds no code, a hash, an audit entry), so
+        # the answer's time does not tell a stranger which phones are a member's.
+        claimed = own.execute(
+            update(MemberSignInCode)
+            .where(
+                MemberSignInCode.member_id == (member_id or 0),
+                MemberSignInCode.tries < CODE_TRIES,
+                MemberSignInCode.expires_at > moment,
+            )
+            .values(tries=MemberSignInCode.tries + 1)
+            .returning(MemberSignInCode.code_hash, MemberSignInCode.tries)
+        ).first()
     wrong = Refused(status.HTTP_401_UNAUTHORIZED, "member_code_wrong", "wrong phone or code, or the code expired or was used")
-    if member_id is None:
-        raise wrong
-    typed = code_hash(svc, member_id, body.code)
-    if claimed is None or not hmac.compare_digest(typed, claimed.code_hash):
+    typed = code_hash(svc, member_id or 0, body.code)
+    if member_id is None or claimed is None or not hmac.compare_digest(typed, claimed.code_hash):
+        who = "member:unknown" if member_id is None else f"member:{member_id}"
         with svc.sessions.begin() as own:
             tries = None if claimed is None else claimed.tries
-            svc.audit_log.append(
-                own, f"member:{member_id}", "member", "member_sign_in_failed", f"member:{member_id}", None, {"tries": tries},
-                client_of(request),
-            )  # fmt: skip
+            svc.audit_log.append(own, who, "member", "member_sign_in_failed", who, None, {"tries": tries}, client_of(request))
         raise wrong
     used = db.execute(delete(MemberSignInCode).where(MemberSignInCode.member_id == member_id, MemberSignInCode.code_hash == typed))
     if used.rowcount != 1:  # type: ignore[attr-defined]  # a parallel request with the same code won

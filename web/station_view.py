@@ -56,6 +56,7 @@ class StationPlan(BaseModel):
     depth_m: float
     devices: list[PlacedDevice]
     clock: StationClock
+    sms: bool = Field(False, description="The station can send members' sign-in codes by SMS (YXY_SMS_COMMAND is set).")
 
 
 class DeviceToday(BaseModel):
@@ -129,6 +130,7 @@ def plan(_: Everyone, svc: ServicesDep) -> StationPlan:
         station=station.id, name=station.name or station.id, timezone=station.timezone,
         width_m=width, depth_m=depth, devices=placed,
         clock=StationClock(now=svc.station_time.now(), speed=svc.station_time.clock.speed, emulated=svc.station_time.emulated),
+        sms=bool(svc.settings.sms_command),
     )  # fmt: skip
 
 

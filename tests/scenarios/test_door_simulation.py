@@ -49,6 +49,11 @@ def test_a_crowd_larger_than_the_station_waits_at_the_door_and_some_give_up() ->
     tight = _run("devices.door.capacity=3", "devices.door.reserve=0", "population.workers=5000", "devices.door.waits_when_full_s=5m")
     assert _mean(tight, "door_wait_mean_s") > 0 and _mean(tight, "door_waited_share") > 0
     assert _mean(tight, "door_denied_gave_up") > 0
+    for replication in tight["replications"]:  # those who gave up waited the full 5 minutes, and count in the waits
+        kpis = replication["station"]
+        decided = kpis["door_admitted"] + kpis["door_denied"]
+        assert kpis["door_wait_mean_s"] >= 300.0 * kpis["door_denied_gave_up"] / decided
+        assert kpis["door_wait_p95_s"] <= 300.0 + 1e-6
     roomy = _run("devices.door.capacity=200", "population.workers=5000")
     assert _mean(roomy, "door_wait_mean_s") == 0 and _mean(roomy, "door_denied_gave_up") == 0
 
@@ -86,3 +91,6 @@ def test_the_report_says_who_was_turned_away_and_why_in_the_readers_words(tmp_pa
         assert "expired" not in names(denials) and "needs_approval" not in page
         summary = element(page, "summary")
         assert {"zh": "门禁：平均每次", "en": "The door: "}[lang] in summary
+        # A name and a value stay a table on a phone; wider tables become cards.
+        assert 'id="door-denials" class="reflow"' not in page and 'id="door-figures" class="reflow"' not in page
+        assert 'id="kpi-resources" class="reflow"' in page

@@ -4,9 +4,11 @@ the one-time sign-in code (tries, expiry, replay), and the door pass it leads to
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -293,3 +295,47 @@ def test_visits_are_linked_by_the_visit_key_alone_and_end_with_the_member(
     assert client.get(f"/api/members/{after['id']}/visits", headers=custodian).json() == [], "no one inherits a deleted member's visits"
     names = [e["member_name"] for e in client.get("/api/station/door-log", headers=custodian).json()]
     assert "王小明" not in names and "赵六" not in names
+
+
+def test_an_unknown_phone_is_answered_as_a_known_one_and_audited_without_the_phone(client: TestClient, station: LiveStation) -> None:
+    """The same answer and the same work (a counted try, a hash, an audit entry), so neither the answer nor its time
+    tells a stranger whose phone is a member's."""
+    unknown = sign_in(client, "123456", phone="13900000000")
+    assert unknown.status_code == 401 and unknown.json()["code"] == "member_code_wrong"
+    with sessions(station.db)() as db:
+        entries = list(db.scalars(select(AuditEntry).where(AuditEntry.action == "member_sign_in_failed")))
+    assert [(e.username, e.target) for e in entries] == [("member:unknown", "member:unknown")]
+    assert "13900000000" not in json.dumps([e.after for e in entries])
+
+
+def test_a_code_goes_by_the_stations_sms_command_with_the_phone_never_in_its_arguments(station: LiveStation, tmp_path: Path) -> None:
+    """A gateway script stands in for the SMS provider's command: it gets the phone, the code and the text in its
+    environment; one that fails leaves the code to be read out; a station without one says so."""
+    heard = tmp_path / "sms.json"
+    script = tmp_path / "gateway.py"
+    script.write_text(
+        "import json, os, sys\n"
+        "heard = {k: v for k, v in os.environ.items() if k.startswith('YXY_SMS_')}\n"
+        "heard['argv'] = sys.argv\n"
+        f"json.dump(heard, open({str(heard)!r}, 'w'))\n"
+        "sys.exit(int(os.environ['YXY_SMS_PHONE'].endswith('9')))\n"
+    )
+    settings = Settings(database_url=station.settings.database_url, sms_command=f"{sys.executable} {script}")
+    with TestClient(create_app(settings, station.station, station)) as client:
+        custodian = as_role(client, Role.CUSTODIAN)
+        member = enrol(client, custodian)
+        given = client.post(f"/api/members/{member['id']}/sign-in-code?send=sms", headers=custodian).json()
+        assert given["sent_by_sms"] is True
+        message = json.loads(heard.read_text())
+        assert message["YXY_SMS_PHONE"] == PHONE and message["YXY_SMS_CODE"] == given["code"] and given["code"] in message["YXY_SMS_TEXT"]
+        assert PHONE not in " ".join(message["argv"]) and given["code"] not in " ".join(message["argv"])
+        assert sign_in(client, given["code"]).status_code == 200, "the code the SMS carried signs in"
+        failing = enrol(client, custodian, name="李四", phone="13900139009")
+        refused = client.post(f"/api/members/{failing['id']}/sign-in-code?send=sms", headers=custodian).json()
+        assert refused["sent_by_sms"] is False and len(refused["code"]) == 6
+        assert client.get("/api/station/plan", headers=custodian).json()["sms"] is True
+    with TestClient(create_app(Settings(database_url=station.settings.database_url), station.station, station)) as client:
+        custodian = as_role(client, Role.CUSTODIAN)
+        answer = client.post(f"/api/members/{member['id']}/sign-in-code?send=sms", headers=custodian)
+        assert answer.status_code == 409 and answer.json()["code"] == "sms_not_configured"
+        assert client.post(f"/api/members/{member['id']}/sign-in-code?send=fax", headers=custodian).status_code == 422

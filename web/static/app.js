@@ -139,6 +139,7 @@ async function start(me) {
     state.visitorsTimer ??= setInterval(loadVisitors, 5000);  // a visitor waits at the door: a new ask shows within 5 s
   }
   state.plan = await (await api("GET", "/api/station/plan")).json();  // its time zone dates everything below
+  if (state.plan.sms && readsMembers(me.role)) loadMembers();  // with the "send by SMS" buttons the plan allows
   const { now, speed, emulated } = state.plan.clock;
   state.clock = { at: Date.parse(now), read: performance.now(), speed, emulated };
   if (!document.getElementById("station-clock")) {
@@ -1083,6 +1084,7 @@ async function loadMembers(after = 0) {
       · ${esc(t("member_col.face_consent"))}: <span class="consent">${esc(t(m.face_consent ? "member_consent_yes" : "member_consent_no"))}</span>
       ${keeper ? `<div class="actions">
         <button type="button" data-do="code">${esc(t("member_give_code"))}</button>
+        ${state.plan?.sms ? `<button type="button" data-do="sms">${esc(t("member_send_code"))}</button>` : ""}
         <button type="button" data-do="edit">${esc(t("member_edit"))}</button>
         ${m.status === "active" ? `<button type="button" data-do="banned">${esc(t("member_ban"))}</button>
         <button type="button" data-do="deactivated">${esc(t("member_deactivate"))}</button>`
@@ -1110,13 +1112,14 @@ async function loadMembers(after = 0) {
 async function memberAction(m, what, item) {
   const said = item.querySelector(".said");
   let response;
-  if (what === "code") {
-    response = await api("POST", `/api/members/${m.id}/sign-in-code`);
+  if (what === "code" || what === "sms") {
+    response = await api("POST", `/api/members/${m.id}/sign-in-code${what === "sms" ? "?send=sms" : ""}`);
     if (response.ok) {
       const given = await response.json();
       said.dataset.code = given.code;  // also what a browser test reads
+      const sent = given.sent_by_sms === null ? "" : `<br>${esc(t(given.sent_by_sms ? "member_code_sent" : "member_code_not_sent"))}`;
       said.innerHTML = `<strong>${esc(tf("member_code_given", { code: given.code, time: stationTime(given.expires_at) }))}</strong>
-        <br>${esc(tf("member_page_link", { url: `${location.origin}/m` }))}`;
+        <br>${esc(tf("member_page_link", { url: `${location.origin}/m` }))}${sent}`;
       return;
     }
   } else if (what === "edit") {

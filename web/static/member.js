@@ -36,7 +36,8 @@ function showData(me) {
     ["name", me.name], ["phone", me.phone], ["member_no", me.member_no || "–"],
     ["worker_group", t(`group.${me.worker_group}`)], ["employer", me.employer || "–"],
     ["face_consent", t(me.face_consent ? "member_consent_yes" : "member_consent_no")],
-    ["face_consent_on", me.face_consent_on || "–"], ["status", t(`member_status.${me.status}`)],
+    ["face_consent_on", me.face_consent_on || "–"], ["face_template", me.face_template || "–"],
+    ["status", t(`member_status.${me.status}`)],
     ["status_until", me.status_until ? moment(me.status_until) : "–"],
   ];
   const list = $("my-data");
