@@ -19,6 +19,7 @@ briefing (10,000 standings read from PostgreSQL and handed to the door) is timed
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import random
 import secrets
@@ -118,7 +119,10 @@ def run(args: argparse.Namespace, host: str, port: int, database_url: str) -> No
         station.bridge.call(lambda _twin: None)  # the briefing was posted to the loop: wait until it has run
         print(f"the door told every standing (read and handed over) in {1000 * (time.perf_counter() - started):.0f} ms")
         key = door_key(load_or_create_key(key_file))
+        reasons: collections.Counter[str] = collections.Counter()
+        station.bridge.twin.subscribe(lambda change: reasons.update([change.data["reason"]]), names=["door_decided"])
         measure(args, host, port, station_id, key, enrolled)
+        print(f"the door's decisions, by reason: {dict(reasons)}; messages the bridge refused: {dict(station.bridge.rejected)}")
     finally:
         station.stop()
 
