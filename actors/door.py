@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from actors.actor import Device
 from actors.bounds import CLOCK_HOUR, MOST_INSIDE, POSITIVE
-from actors.door_access import AsVisitor, ByFace, ByPass, Decision, EntryRules, MemberStanding, Verdict, decide, member_visit
+from actors.door_access import AsVisitor, ByFace, ByPass, Decision, EntryRules, MemberStanding, Verdict, decide
 from actors.door_pass import AcceptedPasses, Checked, Refusal, admit, check
 from actors.message import (
     Actuate,
@@ -55,6 +55,8 @@ FACE_MATCHED = "face_matched"
 FACE_ENROLLED = "face_enrolled"
 """The terminal made a template of a member's face (its own id for it): kept on record only while the consent holds."""
 TERMINAL_EVENTS = (PASS_SCANNED, FACE_MATCHED, FACE_ENROLLED)
+FACE_REFUSED = "face_template_refused"
+"""The door told the terminal to delete a template made without consent on file (nothing of it is recorded)."""
 """What the door's terminal tells of someone asking to come in: the QR text it read, or the member its face match
 found with the score (commercial terminals match faces themselves; the station never sees a face)."""
 
@@ -94,6 +96,8 @@ class DoorConfig:
         return {"occupancy": self.most_inside}
 
 
+MOST_ASKS = 200
+"""Visitors' asks a door holds at once (the station keeps at most 20 waiting; ready ones lapse in minutes)."""
 COUNT_SETTLES_S = 120.0
 """Someone who came in this recently is never taken to have left on the door's count (its report may predate them)."""
 LET_THROUGH = DeviceCommand({"open": True}, "door", reason={"why": "admitted"}, audited=False)
@@ -159,6 +163,8 @@ class DoorPolicy(Device):
         """The pass key and the members' standings, from the live station; until they come, nobody is let in by pass."""
         self.reported_inside = 0
         """The door's own count of people inside, as it last reported it (live)."""
+        self.asks: dict[int, VisitorAtDoor] = {}
+        """Visitors' asks the station told of, by number, until their pass is scanned here or they lapse."""
         self.entered_at: dict[str, float] = {}
 
     def receive(self, message: object) -> None:
@@ -214,13 +220,19 @@ class DoorPolicy(Device):
         now = self.port.now()
         epoch_s = self.register.epoch_at_zero_s + now
         checked: Checked | None = None
-        entrant: ByPass | ByFace
+        entrant: ByPass | ByFace | AsVisitor
+        asked: VisitorAtDoor | None = None
         if event == PASS_SCANNED:
             result = check(self.register.key, self.register.station, str(data["text"]), epoch_s, self.accepted)
+            if isinstance(result, Checked) and result.visitor:
+                via, asked = "visitor", self.asks.get(result.member)
+                if asked is None or asked.until_s <= epoch_s:
+                    result = Refusal.NO_SUCH_ASK
             if not isinstance(result, Checked):
                 self._decided(result.value, False, None, via)
                 return
-            checked, entrant = result, ByPass(result.member)
+            checked = result
+            entrant = ByPass(result.member) if asked is None else AsVisitor(asked.needs, asked.approved)
         else:
             entrant = ByFace(int(data["member"]), float(data["score"]))
         hour = self.port.clock.hour_of_day(now)
@@ -230,8 +242,11 @@ class DoorPolicy(Device):
             if checked is not None:
                 admit(checked, self.accepted)
                 spent = {checked.spent: checked.expires_s}
+            if asked is not None:
+                del self.asks[asked.ask]  # one entry an ask
             self.port.actuate(LET_THROUGH.fields, LET_THROUGH)
-        self._decided(decision.verdict.value, decision.admitted, decision.member, via, spent=spent)
+        visit, ask = (asked.visit, asked.ask) if asked is not None else (None, None)
+        self._decided(decision.verdict.value, decision.admitted, decision.member, via, visit=visit, ask=ask, spent=spent)
 
     def _face_enrolled(self, member: int, template: str) -> None:
         """A template made without a consent on file (or before the door knows the register) is deleted at once: the
@@ -242,17 +257,19 @@ class DoorPolicy(Device):
         if not kept:
             forget = DeviceCommand({"forget_face": member}, "door", reason={"why": "no_face_consent"}, audited=False)
             self.port.actuate(forget.fields, forget)
-        visit = member_visit(register.visit_secret, member) if register is not None and register.visit_secret else None
-        self.port.record(FACE_ENROLLED, {"visit": visit, "template": template, "kept": kept})
+        if kept:  # an unconsented template's id is not kept anywhere, not even in the history
+            self.port.record(FACE_ENROLLED, {"visit": standing.visit if standing is not None else None, "template": template})
+        else:
+            self.port.record(FACE_REFUSED, {"reason": Verdict.NO_FACE_CONSENT.value})
 
     def _visitor(self, message: VisitorAtDoor) -> None:
-        """A visitor at the real door: the night rule and the capacity decide, with the custodian's approval if given."""
-        now = self.port.now()
-        entrant = AsVisitor(message.needs, message.approved)
-        decision = decide(self.rules, entrant, {}, self.occupied, self.locked, now, self.port.clock.hour_of_day(now))
-        if decision.admitted:
-            self.port.actuate(LET_THROUGH.fields, LET_THROUGH)
-        self._decided(decision.verdict.value, decision.admitted, None, "visitor", visit=message.visit, ask=message.ask)
+        """A visitor's ask to hold until their pass is scanned here (or withdrawn); the oldest go first past ``MOST_ASKS``."""
+        self.asks.pop(message.ask, None)
+        epoch_s = (self.register.epoch_at_zero_s if self.register is not None else 0.0) + self.port.now()
+        if message.until_s > epoch_s:
+            self.asks[message.ask] = message
+            while len(self.asks) > MOST_ASKS:
+                self.asks.pop(next(iter(self.asks)))
 
     def _decided(
         self, reason: str, admitted: bool, member: int | None, via: str,
@@ -260,9 +277,9 @@ class DoorPolicy(Device):
     ) -> None:  # fmt: skip
         """The door log's line: a person by visit key only (the web shows officers a member's name while they exist);
         the visitor's ask it answers; the pass it took (``spent``: for the station's other doors, and a restart)."""
-        secret = self.register.visit_secret if self.register is not None else b""
-        if member is not None and secret:
-            visit = member_visit(secret, member)
+        if member is not None and self.register is not None:
+            standing = self.register.members.get(member)
+            visit = standing.visit if standing is not None else None
         record: dict[str, object] = {"reason": reason, "admitted": admitted, "visit": visit, "via": via, "waited_s": 0.0}
         if ask is not None:
             record["ask"] = ask

@@ -83,6 +83,8 @@ class MemberStanding:
     until_s: float | None = None
     """When a ban or deactivation ends, on the door's clock; None: until lifted."""
     face_consent: bool = False
+    visit: str | None = None
+    """The member's visit key (random, drawn at enrolment): what the door log links their visits by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +169,9 @@ def _member_refusal(rules: EntryRules, entrant: ByPass | ByFace, standing: Membe
 
 
 def visit_key(secret: bytes, who: str) -> str:
-    """The pseudonym that links someone's repeat visits (``member:<id>``, ``visitor:<phone>``) and nothing else.
+    """The pseudonym that links a visitor's repeat visits (``visitor:<phone>``) and nothing else.
 
-    An HMAC under the station's visit secret: the door log and the visitor records keep only this, so visits are
-    counted per person while the register can say who that is, and are anonymous once it cannot (a member deleted, a
-    visitor who never gave more than a phone, which is not stored); another station's keys link nothing."""
+    An HMAC under the station's visit secret: the visitor records and the door log keep only this, so visits are
+    counted per person without the phone being stored; another station's keys link nothing. (A member's visit key is
+    random, drawn at enrolment: ``MemberStanding.visit``.)"""
     return hmac.new(secret, who.encode(), hashlib.sha256).hexdigest()
-
-
-def member_visit(secret: bytes, member: int) -> str:
-    return visit_key(secret, f"member:{member}")

@@ -13,6 +13,7 @@ Issuing and checking are both here, so the format has one home: the web layer ca
 clock.  Pure: the key, the time and the nonce are given, nothing is read.
 
     YXY1.<station>.<member>.<issued_at_s>.<nonce>.<signature>
+    YXV1.<station>.<ask>.<issued_at_s>.<nonce>.<signature>     (a visitor's, for their ask)
 
 Decisions: the signature is the first 16 bytes of the HMAC (128 bits: a forgery
 needs 2^128 tries, and the QR stays small enough to scan from a cracked phone
@@ -31,6 +32,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 PREFIX = "YXY1"
+VISITOR_PREFIX = "YXV1"
+"""A visitor's pass names their ask (``store.visitors``) where a member's names the member; the prefix is signed too,
+so one cannot be turned into the other."""
 SIGNATURE_BYTES = 16
 MOST_PASS_CHARS = 200
 """A scanned text longer than this is not a pass (a terminal sending a whole page is refused unread)."""
@@ -55,6 +59,8 @@ class Refusal(StrEnum):
     REPLAYED = "replayed"
     BUSY = "busy"
     """The door remembers as many accepted passes as it can hold: refuse rather than forget one (never expected)."""
+    NO_SUCH_ASK = "no_such_ask"
+    """A visitor's pass for an ask the door was not told of, or no longer holds (expired, answered)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +103,12 @@ def _signature(key: bytes, body: str) -> str:
     return _b64(hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()[:SIGNATURE_BYTES])
 
 
-def issue(key: bytes, station: str, member: int, issued_at_s: float, nonce: str) -> str:
-    """A pass for ``member`` at ``station``; ``nonce`` is random (the caller's: secrets.token_urlsafe(12))."""
+def issue(key: bytes, station: str, member: int, issued_at_s: float, nonce: str, visitor: bool = False) -> str:
+    """A pass for ``member`` at ``station`` (for a visitor: their ask's number); ``nonce`` is random (the caller's:
+    secrets.token_urlsafe(12))."""
     if not STATION.match(station) or not NONCE.match(nonce) or member < 1:
         raise ValueError("a pass names a station id, a member number above 0 and a nonce of 8-32 URL-safe characters")
-    body = f"{PREFIX}.{station}.{member}.{int(issued_at_s)}.{nonce}"
+    body = f"{VISITOR_PREFIX if visitor else PREFIX}.{station}.{member}.{int(issued_at_s)}.{nonce}"
     return f"{body}.{_signature(key, body)}"
 
 
@@ -110,9 +117,11 @@ class Checked:
     """A pass that is genuine, for this station, and fresh: the member it names (whose standing the door checks next)."""
 
     member: int
+    """The member it names, or for a visitor's pass their ask."""
     spent: str
     """``spent_key`` of its nonce: what the door remembers once it opens on it."""
     expires_s: float
+    visitor: bool = False
 
 
 def check(key: bytes, station: str, text: str, now_s: float, accepted: AcceptedPasses, rules: PassRules = PassRules()) -> Checked | Refusal:
@@ -120,7 +129,7 @@ def check(key: bytes, station: str, text: str, now_s: float, accepted: AcceptedP
     if len(text) > MOST_PASS_CHARS or not text.isascii():
         return Refusal.MALFORMED  # a QR of any other text: refused before anything of it is hashed or compared
     parts = text.strip().split(".")
-    if len(parts) != 6 or parts[0] != PREFIX or not STATION.match(parts[1]) or not SIGNATURE.match(parts[5]):
+    if len(parts) != 6 or parts[0] not in (PREFIX, VISITOR_PREFIX) or not STATION.match(parts[1]) or not SIGNATURE.match(parts[5]):
         return Refusal.MALFORMED
     if not NUMBER.match(parts[2]) or not NUMBER.match(parts[3]) or not NONCE.match(parts[4]):
         return Refusal.MALFORMED
@@ -141,7 +150,7 @@ def check(key: bytes, station: str, text: str, now_s: float, accepted: AcceptedP
         return Refusal.REPLAYED
     if len(accepted.until) >= MOST_REMEMBERED:
         return Refusal.BUSY
-    return Checked(int(parts[2]), spent, expires)
+    return Checked(int(parts[2]), spent, expires, visitor=parts[0] == VISITOR_PREFIX)
 
 
 def admit(checked: Checked, accepted: AcceptedPasses) -> None:

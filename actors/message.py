@@ -96,9 +96,6 @@ class Register(NamedTuple):
     epoch_at_zero_s: float
     """The Unix time at run second 0: passes carry Unix times, and the actors' clock is the station's local one (and
     an emulated demo's runs faster than the wall), so the door reads the wall as this plus its run seconds."""
-    visit_secret: bytes = b""
-    """What the door log's visit keys are made under (``actors.door_access.visit_key``): it names nobody, by number
-    or otherwise, so a deleted member's visits link to no one, not even to the next member given their number."""
 
 
 class PassesSpent(NamedTuple):
@@ -109,15 +106,18 @@ class PassesSpent(NamedTuple):
 
 
 class VisitorAtDoor(NamedTuple):
-    """A visitor (not a member) asks the live door to let them in: registered on their phone, approved by the custodian
-    or not. The door decides by its rules (the night rule, capacity) and records ``door_decided`` with ``ask``."""
+    """A visitor's ask, told to the live door by the station: who (a visit key), what for, whether the custodian
+    approved it, until when it holds. The door decides only when the visitor shows the ask's pass at its scanner (they
+    must be at the door), by its own rules then (the night rule, the lock, the capacity); an ``until_s`` already past
+    withdraws the ask (the custodian refused it)."""
 
     ask: int
-    """The visitor record's number, so the station can tell the visitor's page what the door decided."""
     visit: str
     """Their visit key: the door log links a visitor's repeat visits by this, never by the phone."""
     needs: tuple[str, ...]
     approved: bool
+    until_s: float
+    """Unix seconds."""
 
 
 class Admitted(NamedTuple):

@@ -51,8 +51,7 @@ def purge(
         path = key_file_for(settings.database_url, settings.audit_key_file)
         audit, key = AuditLog(path), load_or_create_key(path)
         migrate(engine)
-        with sessions(engine).begin() as db:
-            done = purge_now(db, the_station.id, periods, audit, key, datetime.now(UTC))
+        done = purge_now(sessions(engine), the_station.id, periods, audit, key, datetime.now(UTC))
     except AuditKeyError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None

@@ -628,13 +628,14 @@ class SecuritySection(_Strict):
 
 
 class PrivacySection(_Strict):
-    """How long the station keeps what it knows of people (PIPL: no longer than needed); a purge job forgets the rest."""
+    """How long the station keeps what it knows of people (PIPL: no longer than needed); a purge job forgets the rest.
+    Each at least a day: the door log feeds today's figures and the passes read back after a restart."""
 
-    door_log: Annotated[Duration, Field(gt=0)] | None = None
+    door_log: Annotated[Duration, Field(ge=86400)] | None = None
     """Who the door let in or turned away, and why (default 30 days)."""
-    visitor_records: Annotated[Duration, Field(gt=0)] | None = None
+    visitor_records: Annotated[Duration, Field(ge=86400)] | None = None
     """Visitors' asks: their needs, the answer, a visit key (default 30 days)."""
-    face_consent: Annotated[Duration, Field(gt=0)] | None = None
+    face_consent: Annotated[Duration, Field(ge=86400)] | None = None
     """A consent to face entry lapses this long after it was given (default 365 days): asked again, or the face goes."""
 
     def settings(self) -> dict[str, Any]:

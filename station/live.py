@@ -11,13 +11,12 @@ signing in with its own account.  With ``placement = ray`` every actor lives in 
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import functools
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, time, timedelta
 from importlib.metadata import version
@@ -48,10 +47,11 @@ from hardware_bridge.security import (
 from scenarios.schema import Scenario, Station
 from station.ray import ray_session
 from station.settings import Settings
+from store import visitors
 from store.audit import AuditLog, key_file_for, load_or_create_key
 from store.db import engine_for, migrate, sessions
 from store.history import History, HistoryWriter
-from store.members import door_key, face_enrolled, face_forgotten, faces_to_forget, standings, visit_secret
+from store.members import door_key, face_enrolled, face_forgotten, faces_to_forget, standings
 from store.privacy import Periods, purge
 from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
@@ -63,7 +63,9 @@ __version__ = version("yunxiaoyi")
 LIVE_SEED = 0
 """The live actors' random streams: the station's policies draw nothing that matters, and a restart draws the same."""
 DOOR_ANSWERS_KEPT = 1000
-"""Door decisions on visitors kept for the web to collect: a page that stopped waiting leaves its answer behind."""
+"""Door decisions on visitors' passes kept until the briefing round stores them on their asks."""
+TEMPLATES_WAITING = 1000
+"""Template ids reported and not yet stored, at most (a terminal enrolling faces in a loop is bounded too)."""
 PASSES_LIVE = timedelta(seconds=60)
 """Longer than a pass lives at a door (30 s and 5 s of skew): what a restart reads back of the passes taken."""
 PURGE_EVERY_S = 3600.0
@@ -97,15 +99,15 @@ class LiveStation:
         """Devices a person's command holds against the automations; read under ``bridge.read``."""
         self.audit_log: AuditLog | None = None
         self._door_key = b""
-        self._visit_secret = b""
         self._station_key = b""
         self._briefing = threading.Event()
         self._briefing_lock = threading.Lock()
         self._door_answers: dict[int, dict[str, Any]] = {}
-        """Visitor ask -> the door's decision on it (``door_decided``), heard on the feed, until the web collects it."""
-        self._door_answered = threading.Condition()
-        self._templates: collections.deque[tuple[str, str]] = collections.deque(maxlen=DOOR_ANSWERS_KEPT)
+        """Visitor ask -> the door's decision on its pass (``door_decided``), heard on the feed, until stored."""
+        self._door_answered = threading.Lock()
+        self._templates: list[tuple[str, str]] = []
         """(visit key, template id) the terminals reported with consent on file, until stored (the briefing's round)."""
+        self._templates_lock = threading.Lock()
         self._forgetting: dict[int, list[str]] = {}
         """Member -> the forget_face commands last sent for them, one per door (a restart sends them again)."""
         """Set when the station stops: the doors' briefing thread ends."""
@@ -119,7 +121,7 @@ class LiveStation:
         key_file = key_file_for(settings.database_url, settings.audit_key_file)
         self.audit_log = AuditLog(key_file)
         station_key = self._station_key = load_or_create_key(key_file)
-        self._door_key, self._visit_secret = door_key(station_key), visit_secret(station_key)
+        self._door_key = door_key(station_key)
         file = settings.broker_secret_file
         secret = read_secret(Path(file)) if file else (new_secret() if settings.mqtt_url is None else None)
         accounts = station_accounts(self.station.id, self.devices, secret) if secret is not None else None
@@ -152,9 +154,13 @@ class LiveStation:
         bridge.twin.subscribe(writer)
         self.daybook = self._open_daybook(bridge, self.station_time)
         self.bridge = bridge.start()
-        self.purge_personal_data()
+        self._passes_spent_before()  # before the register: until the doors know it, they let nobody in by pass
         self.brief_doors()
-        self._passes_spent_before()
+        self._tell_ready_visitors()
+        try:
+            self.purge_personal_data()
+        except Exception:  # the station starts all the same; the purge is tried again within the hour
+            logger.exception("the purge of personal data past its period failed at start")
         threading.Thread(target=self._keep_doors_briefed, name="doors-briefing", daemon=True).start()
         if settings.emulate and self.demand is not None:
             self.emulator = Emulator(self.demand, config, report_interval_s=settings.report_interval_s, secret=secret).start()
@@ -173,7 +179,7 @@ class LiveStation:
             members = standings(db)
             # The wall now, less the bridge's run seconds: a clock stepped since the start (NTP after boot) is followed.
             epoch_at_zero_s = epoch_s() - self.bridge_clock.now()
-            self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s, self._visit_secret))
+            self.bridge.tell(doors, Register(self._door_key, self.station.id, members, epoch_at_zero_s))
 
     def _passes_spent_before(self) -> None:
         """After a restart, the doors refuse the passes taken just before it (a pass lives 35 s at most): read from the
@@ -189,19 +195,48 @@ class LiveStation:
         if spent:
             self.bridge.tell(doors, PassesSpent(spent))
 
-    def ask_door(self, door: str, ask: VisitorAtDoor, timeout_s: float = 3.0) -> dict[str, Any] | None:
-        """Hand a visitor's ask to ``door`` and wait for its decision (``door_decided``: reason, admitted); None when
-        the door is not one of the station's or did not answer in time (the station's loop stopped)."""
-        if self.bridge is None or self.devices.get(door) != "door":
-            return None
-        self.bridge.tell([door], ask)
+    def tell_visitor(self, ask: VisitorAtDoor, door: str) -> None:
+        """A visitor's ask is ready (or withdrawn): ``door`` holds it until its pass is scanned there. Not waited for:
+        the door decides when the visitor is at it."""
+        if self.bridge is not None and self.devices.get(door) == "door":
+            self.bridge.tell([door], ask)
+
+    def visitor_outcome(self, ask: int) -> dict[str, Any] | None:
+        """What a door last decided on a visitor's pass for ``ask`` (``door_decided``), until the round stores it."""
         with self._door_answered:
-            self._door_answered.wait_for(lambda: ask.ask in self._door_answers, timeout_s)
-            return self._door_answers.pop(ask.ask, None)
+            found = self._door_answers.get(ask)
+            return None if found is None else dict(found)
+
+    def store_visitor_outcomes(self) -> int:
+        """Write what the doors decided on visitors' passes to their asks (the custodian's list says who came in)."""
+        with self._door_answered:
+            decided, self._door_answers = self._door_answers, {}
+        if not decided:
+            return 0
+        try:
+            with sessions(self.db).begin() as db:
+                for ask, answer in decided.items():
+                    row = visitors.get(db, ask)
+                    if row is not None:
+                        visitors.settle_by_door(row, answer, datetime.now(UTC))
+        except Exception:
+            with self._door_answered:  # the database away: kept for the next round
+                self._door_answers = {**decided, **self._door_answers}
+            raise
+        return len(decided)
+
+    def _tell_ready_visitors(self) -> None:
+        """After a restart the doors hold no asks: the ready ones are told again (each briefing round, idempotent)."""
+        doors = [device for device, kind in self.devices.items() if kind == "door"]
+        if not doors or self.bridge is None:
+            return
+        with sessions(self.db)() as db:
+            for row in visitors.ready(db, datetime.now(UTC)):
+                self.tell_visitor(visitors.at_door(row), row.door if row.door in doors else doors[0])
 
     def _door_decided(self, door: str, decided: Mapping[str, Any]) -> None:
         """In the loop: a door decided. The pass it took is told to the station's other doors (one-time station-wide);
-        its answer to a visitor's ask is kept (a bounded few) for ``ask_door`` to collect."""
+        what it decided on a visitor's pass is kept (a bounded few) for their page and the next round."""
         spent = decided.get("spent")
         others = [device for device, kind in self.devices.items() if kind == "door" and device != door]
         if isinstance(spent, Mapping) and others and self.bridge is not None:
@@ -213,24 +248,28 @@ class LiveStation:
             while len(self._door_answers) >= DOOR_ANSWERS_KEPT:
                 self._door_answers.pop(next(iter(self._door_answers)))
             self._door_answers[ask] = dict(decided)
-            self._door_answered.notify_all()
 
     def _template_made(self, enrolled: Mapping[str, Any]) -> None:
         """In the loop: a terminal made a template the door kept (consent on file); stored at the next round."""
-        if enrolled.get("kept") and isinstance(enrolled.get("visit"), str):
-            self._templates.append((str(enrolled["visit"]), str(enrolled["template"])))
+        if isinstance(enrolled.get("visit"), str) and isinstance(enrolled.get("template"), str):
+            with self._templates_lock:
+                if len(self._templates) < TEMPLATES_WAITING:
+                    self._templates.append((str(enrolled["visit"]), str(enrolled["template"])))
 
     def store_face_templates(self) -> int:
         """Put the template ids the terminals reported on their members' rows (consent rechecked); returns how many."""
-        reported = list(self._templates)
+        with self._templates_lock:
+            reported, self._templates = self._templates, []
         if not reported:
             return 0
         assert self.audit_log is not None
-        with sessions(self.db).begin() as db:
-            stored = sum(face_enrolled(db, self.audit_log, visit, template) is not None for visit, template in reported)
-        for _ in reported:  # forgotten only once stored: a database away keeps them for the next round
-            self._templates.popleft()
-        return stored
+        try:
+            with sessions(self.db).begin() as db:
+                return sum(face_enrolled(db, self.audit_log, visit, template) is not None for visit, template in reported)
+        except Exception:
+            with self._templates_lock:  # the database away: kept for the next round, ahead of what came since
+                self._templates = (reported + self._templates)[:TEMPLATES_WAITING]
+            raise
 
     def forget_face(self, member: int, by: str) -> list[str]:
         """A member's face consent went (the register has asked, in the committed change): every door hears at once
@@ -263,8 +302,7 @@ class LiveStation:
         settings = self.settings
         periods = Periods(settings.door_log_days, settings.visitor_records_days, settings.face_consent_days)
         assert self.audit_log is not None
-        with sessions(self.db).begin() as db:
-            purge(db, self.station.id, periods, self.audit_log, self._station_key, datetime.now(UTC))
+        purge(sessions(self.db), self.station.id, periods, self.audit_log, self._station_key, datetime.now(UTC))
 
     def _keep_doors_briefed(self) -> None:
         """Every 30 s the doors hear the register again (and faces to forget are asked for); every hour the purge runs."""
@@ -272,14 +310,16 @@ class LiveStation:
         rounds = 0
         while not self._briefing.wait(BRIEF_DOORS_EVERY_S):
             rounds += 1
-            try:
-                self.store_face_templates()
-                self.brief_doors()
-                self.forget_faces()
-                if rounds % rounds_per_purge == 0:
-                    self.purge_personal_data()
-            except Exception:  # the database away for a while: the doors keep the register they have, the purge waits
-                logger.exception("the doors could not be told the register, or the purge failed; both are tried again")
+            tasks: list[Callable[[], object]] = [
+                self.brief_doors, self._tell_ready_visitors, self.forget_faces, self.store_face_templates, self.store_visitor_outcomes,
+            ]  # fmt: skip
+            if rounds % rounds_per_purge == 0:
+                tasks.append(self.purge_personal_data)
+            for task in tasks:  # each on its own: one failing (the database away) does not keep the others from the doors
+                try:
+                    task()
+                except Exception:
+                    logger.exception("%s failed; it is tried again at the next round", task.__name__)
 
     def _audit_command(self, by: str, device: str, fields: Mapping[str, Any], reason: Mapping[str, Any] | None, command: str) -> None:
         """The audit entry of a command the station sends itself (an automation's), committed before it goes out."""

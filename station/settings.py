@@ -34,9 +34,9 @@ class Settings(BaseSettings):
     report_interval_s: Annotated[float, Field(gt=0)] = 30.0
     ack_timeout_s: Annotated[float, Field(gt=0)] = 5.0
     retention_days: Annotated[float, Field(gt=0)] = 30.0
-    door_log_days: Annotated[float, Field(gt=0)] = Field(30.0, description="Who the door let in or turned away is kept this long.")
-    visitor_records_days: Annotated[float, Field(gt=0)] = Field(30.0, description="Visitors' asks (no phone: a visit key) kept this long.")
-    face_consent_days: Annotated[float, Field(gt=0)] = Field(
+    door_log_days: Annotated[float, Field(ge=1)] = Field(30.0, description="Who the door let in or turned away is kept this long.")
+    visitor_records_days: Annotated[float, Field(ge=1)] = Field(30.0, description="Visitors' asks (no phone: a visit key) kept this long.")
+    face_consent_days: Annotated[float, Field(ge=1)] = Field(
         365.0, description="A consent to face entry lapses this long after it was given; the terminals then forget the face."
     )
     discovery: bool = Field(False, description="Announce the devices to Home Assistant (MQTT discovery).")
@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         None, description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); none by default."
     )
     secure_cookies: bool = Field(False, description="True behind HTTPS.")
+    public_url: str | None = Field(
+        None, description="The address members and visitors reach the station at (https://…, behind a proxy); links in SMS use it."
+    )
     sms_command: str | None = Field(
         None,
         description="Sends a member's sign-in code by SMS: your gateway's command or script, run with YXY_SMS_PHONE, YXY_SMS_CODE "

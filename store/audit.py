@@ -29,10 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from store.db import as_utc, take_sqlite_write_lock
+from store.db import as_utc, hold_write_lock
 from store.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -102,10 +102,7 @@ class AuditLog:
 
     def append(self, db: Session, username: str, role: str, action: str, target: str, before: Any, after: Any, client: str) -> None:
         """Add one entry at the end of the chain, in ``db``'s transaction; the head file follows once it commits."""
-        if db.get_bind().dialect.name == "postgresql":
-            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        else:
-            take_sqlite_write_lock(db)
+        hold_write_lock(db, _LOCK_KEY)
         last = db.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
         entry = AuditEntry(
             id=(last.id + 1) if last else 1, at=datetime.now(UTC), username=username[:64], role=role, action=action,

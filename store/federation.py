@@ -8,8 +8,9 @@ leaves; a count from 1 to ``SMALLEST_SHOWN - 1`` is sent as ``null`` (fewer than
 a day with one sanitation worker at 3 a.m. would otherwise point at that worker).  The
 format is documented in docs/federation.md and versioned in ``format``.
 
-Read from the history's ``door_decided`` records, which the live door writes, so the
-counts are as long-lived as the history's own retention (``[security] retention``).
+Read from the history's ``door_decided`` records, which the live door writes (a member by
+their visit key, a visitor by theirs), so the counts are as long-lived as the door log
+(``[privacy] door_log``, within the history's ``[security] retention``).
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ def daily_counts(engine: Engine, station: str, timezone: str, first: date, last:
         raise FederationError(f"{(last - first).days + 1} days asked; at most {MOST_DAYS} at once")
     zone = ZoneInfo(timezone)
     with Session(engine) as db:
-        groups_of: dict[int, str] = {member: group for member, group in db.execute(select(Member.id, Member.worker_group))}  # noqa: C416
+        groups_of = {str(visit): group for visit, group in db.execute(select(Member.visit_key, Member.worker_group))}
     entries: defaultdict[date, Counter[str]] = defaultdict(Counter)
-    people: defaultdict[date, defaultdict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    people: defaultdict[date, defaultdict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     turned_away: defaultdict[date, Counter[str]] = defaultdict(Counter)
     since = datetime.combine(first, time(), zone)
     until = datetime.combine(last + timedelta(days=1), time(), zone) - timedelta(microseconds=1)
@@ -62,11 +63,14 @@ def daily_counts(engine: Engine, station: str, timezone: str, first: date, last:
         if not data.get("admitted"):
             turned_away[day][str(data.get("reason"))] += 1
             continue
-        member = data.get("member")
-        if member is None:
-            group, person = VISITOR, -(visitors := visitors + 1)  # visitors are counted, never linked
-        else:
-            group, person = groups_of.get(member, UNKNOWN), int(member)
+        visit = data.get("visit")
+        if data.get("via") not in ("pass", "face"):
+            # A visitor's key (or none) links their visits within the station; the platform gets a count of people.
+            group, person = VISITOR, str(visit) if visit else f"unlinked {(visitors := visitors + 1)}"
+        else:  # a member by their visit key: their group while the register holds them
+            group, person = (
+                (groups_of.get(str(visit), UNKNOWN), str(visit)) if visit else (UNKNOWN, f"unlinked {(visitors := visitors + 1)}")
+            )
         entries[day][group] += 1
         people[day][group].add(person)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -8,10 +8,11 @@ Who may come in is personal data a worker entrusts to the union, so three rules 
   and which fields changed, never a name, a phone, a membership number or free text an
   officer typed (a ban's reason may name the person, so it stays on the row).  Deleting
   the row therefore forgets the person everywhere.
-- Repeat visits are linked by ``visit_key``, an HMAC of the id under a secret derived from
-  the station's audit key (the same key file, ``Settings.audit_key_file``, kept outside the
-  database), so a door log can count a member's visits and show the custodian a name
-  while the member exists, and is anonymous once they are deleted.
+- Repeat visits are linked by ``visit_key``, 256 random bits drawn at enrolment and kept on
+  the row (and told to the door with the member's standing), so a door log can count a
+  member's visits and show the custodian a name while the member exists, and is anonymous
+  once they are deleted: nothing else links to it, not even a later member given the same
+  number (SQLite may reuse a deleted row's id).
 - Writes to the register are serialised (a PostgreSQL advisory lock, the SQLite write
   lock) before anything is read, so two imports of overlapping lists cannot both find a
   phone free: the second sees the first's rows.  The unique constraints on phone and
@@ -31,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from actors.door_access import MemberStanding, Standing, member_visit
+from actors.door_access import MemberStanding, Standing
 from store.audit import AuditLog
 from store.db import as_utc, hold_write_lock
 from store.models import FaceToForget, Member
@@ -334,12 +336,8 @@ class Members:
     """The register's operations, each in the caller's transaction (``with sessions(engine).begin() as db``)."""
 
     def __init__(self, audit: AuditLog, station_key: bytes) -> None:
-        """``station_key``: the audit key's bytes (``store.audit.load_or_create_key``); the visit keys' secret is derived from it."""
+        """``station_key``: the audit key's bytes (``store.audit.load_or_create_key``)."""
         self._audit = audit
-        self._visit_secret = visit_secret(station_key)
-
-    def visit_key(self, member_id: int) -> str:
-        return member_visit(self._visit_secret, member_id)
 
     def enrol(self, db: Session, actor: Actor, values: Mapping[str, Any]) -> Member:
         member = validated(values)
@@ -372,11 +370,11 @@ class Members:
 
     def _insert(self, db: Session, members: Sequence[MemberIn]) -> list[Member]:
         now = datetime.now(UTC)
-        rows = [Member(**member.model_dump(), status=Standing.ACTIVE.value, created_at=now, updated_at=now) for member in members]
+        rows = [
+            Member(**member.model_dump(), status=Standing.ACTIVE.value, created_at=now, updated_at=now, visit_key=secrets.token_hex(32))
+            for member in members
+        ]
         db.add_all(rows)
-        _flush(db)  # the ids, which the visit keys are made of
-        for row in rows:
-            row.visit_key = self.visit_key(row.id)
         _flush(db)
         return rows
 
@@ -410,6 +408,21 @@ class Members:
         )
         _flush(db)
         return row
+
+    def lapse_consent(self, db: Session, actor: Actor, member_id: int) -> None:
+        """A face consent past its period (``store.privacy``) ends like a withdrawal: the consent, its day, scope and
+        template id go and the terminals are asked to forget the face. Only those fields are touched, so a row that an
+        older rule let in (and today's would refuse) still has its consent end."""
+        lock_register(db)
+        row = get(db, member_id)
+        if not row.face_consent:
+            return
+        before = _facts(row)
+        forget_face(db, row.id)
+        row.face_consent, row.face_consent_on, row.face_consent_scope, row.face_template = False, None, None, None
+        row.updated_at = datetime.now(UTC)
+        self._audit.append(db, actor.username, actor.role, "member_consent_lapsed", _target(row), before, _facts(row), actor.client)
+        _flush(db)
 
     def set_status(
         self, db: Session, actor: Actor, member_id: int, status: Standing, reason: str | None = None, until: datetime | None = None
@@ -563,11 +576,11 @@ def face_enrolled(db: Session, audit: AuditLog, visit: str, template: str) -> in
 
 
 def standings(db: Session) -> dict[int, MemberStanding]:
-    """What the door needs of every member to decide (actors/door_access.py): no name, no phone."""
-    rows = db.execute(select(Member.id, Member.status, Member.status_until, Member.face_consent))
+    """What the door needs of every member to decide (actors/door_access.py) and to log it: no name, no phone."""
+    rows = db.execute(select(Member.id, Member.status, Member.status_until, Member.face_consent, Member.visit_key))
     return {
-        member: MemberStanding(member, Standing(status), None if until is None else as_utc(until).timestamp(), bool(consent))
-        for member, status, until, consent in rows
+        member: MemberStanding(member, Standing(status), None if until is None else as_utc(until).timestamp(), bool(consent), visit)
+        for member, status, until, consent, visit in rows
     }
 
 

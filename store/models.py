@@ -208,12 +208,16 @@ class VisitorAsk(Base):
     """SHA-256 of the random token the visitor's page holds: their only way back to the request."""
     visit_key: Mapped[str] = mapped_column(String(64), index=True)
     door: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str] = mapped_column(String(64))
+    """A keyed hash of the address the ask came from: bounds the asks waiting from one place, says nothing else."""
     needs: Mapped[list[str]] = mapped_column(JSON)
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
-    """waiting (for the custodian), admitted, refused, expired (nobody answered in time)."""
+    """waiting (for the custodian), ready (show the pass at the door), admitted, refused, expired."""
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     """The door's verdict (``door.<reason>``), or ``custodian_refused``."""
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ready_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """Ready (the night rule, or the custodian's approval): until when its pass opens the door."""
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The staff account that approved or refused; None for the door's own night rule."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -137,16 +138,21 @@ TARPIT_S = 1.0
 so that strangers hammering the sign-in get a second's answer each, not hundreds a second (see bench/web_load.py)."""
 
 
-async def paced(request: Request, svc: ServicesDep) -> None:
-    """The sign-in's per-place pace, checked before the route takes a worker thread."""
-    try:
-        svc.gate.pace(client_of(request))
-    except TooManyAttempts as exc:
-        await asyncio.sleep(min(exc.retry_after_s, TARPIT_S))
-        raise _refused(exc) from None
+def paced_as(bucket: str) -> Callable[[Request, Services], Awaitable[None]]:
+    """The sign-in's per-place pace, checked before the route takes a worker thread; ``bucket`` keeps another kind of
+    caller's tries apart (visitors asking at the door do not use up members' and staff's sign-in tries)."""
+
+    async def paced(request: Request, svc: ServicesDep) -> None:
+        try:
+            svc.gate.pace(f"{bucket} {client_of(request)}" if bucket else client_of(request))
+        except TooManyAttempts as exc:
+            await asyncio.sleep(min(exc.retry_after_s, TARPIT_S))
+            raise _refused(exc) from None
+
+    return paced
 
 
-Paced = Depends(paced)
+Paced = Depends(paced_as(""))
 SIGN_IN_REFUSALS: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 429: {"model": Problem}, 503: {"model": Problem}}
 
 

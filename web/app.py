@@ -69,7 +69,8 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         app.state.services = Services(
             settings, made, live.bridge, live.history, Planner(made, Budget.of(settings)), station, live.daybook, metrics,
             SignInGate(made, Rules.of(settings), sign_in_recorder(audit_log)), audit_log,
-            StationTime(live.station_time, live.emulated), live.holds, live.brief_doors, live.forget_face, live.ask_door,
+            StationTime(live.station_time, live.emulated), live.holds, live.brief_doors, live.forget_face,
+            live.tell_visitor, live.visitor_outcome,
         )  # fmt: skip
         try:
             yield

@@ -111,8 +111,10 @@ class Services:
     """Tell the doors the register again (``LiveStation.brief_doors``), once a change to it is committed."""
     forget_face: Callable[[int, str], list[str]]
     """A member's face consent is gone: the doors stop face entry and their terminals delete the template."""
-    ask_door: Callable[[str, VisitorAtDoor], dict[str, Any] | None]
-    """A visitor's ask handed to a door, and its decision (``LiveStation.ask_door``)."""
+    tell_visitor: Callable[[VisitorAtDoor, str], None]
+    """A visitor's ask made ready (or withdrawn) at a door (``LiveStation.tell_visitor``)."""
+    visitor_outcome: Callable[[int], dict[str, Any] | None]
+    """What a door decided on a visitor's pass, before the round stores it (``LiveStation.visitor_outcome``)."""
 
 
 @dataclass(frozen=True)

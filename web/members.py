@@ -189,7 +189,10 @@ def send_by_sms(svc: Services, phone: str, code: str, page: str) -> bool:
     if not command:
         raise Refused(status.HTTP_409_CONFLICT, "sms_not_configured", "this station has no SMS gateway (YXY_SMS_COMMAND)")
     text = f"【云小驿】您的登录码 {code}，{int(CODE_LIFE.total_seconds() // 60)} 分钟内有效，请在 {page} 登录。"
-    environment = {**os.environ, "YXY_SMS_PHONE": phone, "YXY_SMS_CODE": code, "YXY_SMS_TEXT": text}
+    # The gateway's own settings (its credentials) stay in the environment; the station's (its database, its secrets:
+    # every YXY_ variable) are not handed to another program.
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("YXY_")}
+    environment |= {"YXY_SMS_PHONE": phone, "YXY_SMS_CODE": code, "YXY_SMS_TEXT": text}
     try:
         done = subprocess.run(  # the station's own command, from its settings, never a caller's
             shlex.split(command), env=environment, stdin=subprocess.DEVNULL, capture_output=True, timeout=SMS_TIMEOUT_S, check=False
@@ -304,5 +307,6 @@ def issue_code(
     row.code_hash, row.tries, row.expires_at, row.created_at = code_hash(svc, member_id, code), 0, issued + CODE_LIFE, issued
     db.add(row)
     db.commit()  # the code works before the message that carries it leaves
-    sent = send_by_sms(svc, member.phone, code, f"{request.base_url}m") if by_sms else None
+    page = f"{(svc.settings.public_url or str(request.base_url)).rstrip('/')}/m"
+    sent = send_by_sms(svc, member.phone, code, page) if by_sms else None
     return SignInCode(code=code, expires_at=issued + CODE_LIFE, sent_by_sms=sent)

@@ -23,8 +23,8 @@ def test_purge_forgets_old_visitors_and_says_how_many(tmp_path: Path) -> None:
     secret = visit_secret(load_or_create_key(tmp_path / "yxy-audit.key"))
     now = datetime.now(UTC)
     with sessions(engine).begin() as db:
-        visitors.ask(db, secret, "13800138000", ["toilet"], "door", now - timedelta(days=31))
-        kept = visitors.ask(db, secret, "13900139000", ["toilet"], "door", now - timedelta(days=2)).ask.id
+        visitors.ask(db, secret, "13800138000", ["toilet"], "door", "10.0.0.1", False, now - timedelta(days=31))
+        kept = visitors.ask(db, secret, "13900139000", ["toilet"], "door", "10.0.0.1", False, now - timedelta(days=2)).ask.id
     result = CliRunner().invoke(app, ["privacy", "purge", "--database", database, "--key-file", str(tmp_path / "yxy-audit.key")])
     assert result.exit_code == 0, result.output
     assert "visitor records: 1 older than 30 days" in " ".join(result.output.split())

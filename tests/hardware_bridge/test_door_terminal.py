@@ -223,12 +223,17 @@ def test_a_terminal_away_when_asked_to_forget_a_face_is_asked_again_until_it_has
 
 def test_a_template_is_kept_by_id_with_consent_and_forgotten_at_once_without(door: Door, tmp_path: Path) -> None:
     kept, banned = door.members["kept"], door.members["banned"]  # the banned member never consented to face entry
-    enrolled: list[dict[str, Any]] = []
-    door.bridge.twin.subscribe(lambda change: enrolled.append(dict(change.data)), names=["face_enrolled"])
+    enrolled: list[tuple[str, dict[str, Any]]] = []
+    door.bridge.twin.subscribe(
+        lambda change: enrolled.append((change.name, dict(change.data))), names=["face_enrolled", "face_template_refused"]
+    )
     door.terminal.event("face_enrolled", {"member": kept, "template": "T-0042"})
     door.terminal.event("face_enrolled", {"member": banned, "template": "T-0043"})
     wait_for(lambda: len(enrolled) == 2, timeout_s=10, what="the door to take both enrolments")
-    assert [e["kept"] for e in enrolled] == [True, False] and all(e["visit"] for e in enrolled)
+    assert enrolled == [
+        ("face_enrolled", {"visit": door.visit_keys["kept"], "template": "T-0042"}),
+        ("face_template_refused", {"reason": "no_face_consent"}),
+    ], "an unconsented template's id is kept nowhere"
     wait_for(lambda: {"forget_face": banned} in door.terminal.done, timeout_s=5, what="the unconsented template deleted")
     assert {"forget_face": kept} not in door.terminal.done
     assert door.station.store_face_templates() == 1

@@ -81,16 +81,24 @@ def test_enrolment_stores_the_normalised_values_and_a_visit_key(made: sessionmak
         assert stored is not None
         assert (stored.phone, stored.worker_group, stored.member_no) == ("13800138000", "couriers", "A001")
         assert (stored.face_consent, stored.face_consent_on, stored.status) == (True, date(2024, 5, 1), "active")
-        assert stored.visit_key == register.visit_key(member.id) and len(stored.visit_key) == 64
+        assert stored.visit_key and len(stored.visit_key) == 64
         assert stored.created_at is not None and stored.updated_at is not None
 
 
-def test_visit_keys_need_the_station_key(tmp_path: Path) -> None:
-    """The same id under two stations' keys links nothing; the same station always gives the same key."""
-    one, other = (Members(AuditLog(tmp_path / f"{n}.key"), load_or_create_key(tmp_path / f"{n}.key")) for n in ("a", "b"))
-    again = Members(AuditLog(tmp_path / "a.key"), load_or_create_key(tmp_path / "a.key"))
-    assert one.visit_key(7) == again.visit_key(7) != other.visit_key(7)
-    assert one.visit_key(7) != one.visit_key(8)
+def test_a_visit_key_is_drawn_afresh_for_every_enrolment(made: sessionmaker[Session], register: Members) -> None:
+    """A deleted member's visits link to nobody: not to the next member given the same number (SQLite reuses the
+    highest id once it is deleted), whose key is a new draw."""
+    first = enrol(made, register)
+    with made.begin() as db:
+        gone = db.get(Member, first.id)
+        assert gone is not None
+        key = gone.visit_key
+        register.delete(db, OFFICER, first.id)
+    again = enrol(made, register)
+    with made() as db:
+        stored = db.get(Member, again.id)
+        assert stored is not None and stored.visit_key != key
+        assert {m.visit: m.member for m in standings(db).values()} == {stored.visit_key: again.id}, "the door learns the new key"
 
 
 def test_a_phone_or_number_is_enrolled_once(made: sessionmaker[Session], register: Members) -> None:
@@ -293,7 +301,8 @@ def test_parallel_enrolments_of_one_phone_store_it_once(made: sessionmaker[Sessi
 
 
 def test_the_door_learns_each_members_standing_and_nothing_personal(made: sessionmaker[Session], register: Members) -> None:
-    """What the door decides by (actors/door_access.py): standing, when it lapses, face consent; no name or phone."""
+    """What the door decides by (actors/door_access.py): standing, when it lapses, face consent, and the visit key it
+    logs by; no name or phone."""
     kept = enrol(made, register, worker_group="riders", face_consent="是", face_consent_on="2024-05-01", face_consent_scope="门禁")
     banned = enrol(made, register, name="李四", phone="13900139000")
     until = datetime(2030, 1, 1, tzinfo=UTC)
@@ -301,6 +310,6 @@ def test_the_door_learns_each_members_standing_and_nothing_personal(made: sessio
         register.set_status(db, OFFICER, banned.id, Standing.BANNED, "fought at the door", until)
     with made() as db:
         known = standings(db)
-    assert known[kept.id] == MemberStanding(kept.id, Standing.ACTIVE, None, True)
-    assert known[banned.id] == MemberStanding(banned.id, Standing.BANNED, until.timestamp(), False)
+    assert known[kept.id] == MemberStanding(kept.id, Standing.ACTIVE, None, True, kept.visit_key)
+    assert known[banned.id] == MemberStanding(banned.id, Standing.BANNED, until.timestamp(), False, banned.visit_key)
     assert "张三" not in repr(known) and "13800138000" not in repr(known)

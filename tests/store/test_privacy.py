@@ -38,14 +38,13 @@ def test_each_kind_goes_after_its_own_period_and_nothing_else(engine: Engine, tm
         elsewhere = _row("door_decided", 90)
         elsewhere.station = "elsewhere"  # another station's log in the same database is its own
         db.add(elsewhere)
-        old = visitors.ask(db, visit_secret(key), "13800138000", ["toilet"], "door", NOW - timedelta(days=8))
-        recent = visitors.ask(db, visit_secret(key), "13900139000", ["rest"], "door", NOW - timedelta(days=6))
+        old = visitors.ask(db, visit_secret(key), "13800138000", ["toilet"], "door", "10.0.0.1", False, NOW - timedelta(days=8))
+        recent = visitors.ask(db, visit_secret(key), "13900139000", ["rest"], "door", "10.0.0.1", False, NOW - timedelta(days=6))
         lapsed = register.enrol(db, OFFICER, {"name": "王小明", "phone": "13700137000", "face_consent": True,
                                               "face_consent_on": date(2025, 12, 1), "face_consent_scope": "门禁"})  # fmt: skip
         kept = register.enrol(db, OFFICER, {"name": "李四", "phone": "13600136000", "face_consent": True,
                                             "face_consent_on": date(2026, 6, 1)})  # fmt: skip
-    with made.begin() as db:
-        done = purge(db, "yunting", PERIODS, audit, key, NOW)
+    done = purge(made, "yunting", PERIODS, audit, key, NOW)
     assert (done.door_log, done.visitor_records, done.consents_lapsed) == (2, 1, [lapsed.id])
     with made() as db:
         left = sorted((r.station, r.name, round((NOW - r.at.replace(tzinfo=UTC)).days)) for r in db.scalars(select(HistoryRow)))
@@ -58,8 +57,7 @@ def test_each_kind_goes_after_its_own_period_and_nothing_else(engine: Engine, tm
         entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "privacy_purged")).one()
         assert entry.username == "station" and entry.after["door_log"] == 2 and entry.after["consents_lapsed"] == 1
         assert "王小明" not in str(entry.after) and "13700137000" not in str(entry.after)
-    with made.begin() as db:  # nothing left to purge: nothing done, nothing audited
-        assert purge(db, "yunting", PERIODS, audit, key, NOW) == type(done)(0, 0, [])
+    assert purge(made, "yunting", PERIODS, audit, key, NOW) == type(done)(0, 0, []), "nothing left: nothing done or audited"
     with made() as db:
         assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "privacy_purged")) == 1
 

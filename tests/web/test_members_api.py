@@ -308,19 +308,23 @@ def test_an_unknown_phone_is_answered_as_a_known_one_and_audited_without_the_pho
     assert "13900000000" not in json.dumps([e.after for e in entries])
 
 
-def test_a_code_goes_by_the_stations_sms_command_with_the_phone_never_in_its_arguments(station: LiveStation, tmp_path: Path) -> None:
+def test_a_code_goes_by_the_stations_sms_command_with_the_phone_never_in_its_arguments(
+    station: LiveStation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A gateway script stands in for the SMS provider's command: it gets the phone, the code and the text in its
     environment; one that fails leaves the code to be read out; a station without one says so."""
     heard = tmp_path / "sms.json"
     script = tmp_path / "gateway.py"
     script.write_text(
         "import json, os, sys\n"
-        "heard = {k: v for k, v in os.environ.items() if k.startswith('YXY_SMS_')}\n"
+        "heard = {k: v for k, v in os.environ.items() if k.startswith('YXY_')}\n"
         "heard['argv'] = sys.argv\n"
         f"json.dump(heard, open({str(heard)!r}, 'w'))\n"
         "sys.exit(int(os.environ['YXY_SMS_PHONE'].endswith('9')))\n"
     )
-    settings = Settings(database_url=station.settings.database_url, sms_command=f"{sys.executable} {script}")
+    monkeypatch.setenv("YXY_DATABASE_URL", station.settings.database_url)  # the station's own settings stay its own
+    settings = Settings(database_url=station.settings.database_url, sms_command=f"{sys.executable} {script}",
+                        public_url="https://yunting.example.cn/")  # fmt: skip
     with TestClient(create_app(settings, station.station, station)) as client:
         custodian = as_role(client, Role.CUSTODIAN)
         member = enrol(client, custodian)
@@ -328,6 +332,8 @@ def test_a_code_goes_by_the_stations_sms_command_with_the_phone_never_in_its_arg
         assert given["sent_by_sms"] is True
         message = json.loads(heard.read_text())
         assert message["YXY_SMS_PHONE"] == PHONE and message["YXY_SMS_CODE"] == given["code"] and given["code"] in message["YXY_SMS_TEXT"]
+        assert "https://yunting.example.cn/m" in message["YXY_SMS_TEXT"]
+        assert set(message) == {"YXY_SMS_PHONE", "YXY_SMS_CODE", "YXY_SMS_TEXT", "argv"}, "no YXY_DATABASE_URL or other secret"
         assert PHONE not in " ".join(message["argv"]) and given["code"] not in " ".join(message["argv"])
         assert sign_in(client, given["code"]).status_code == 200, "the code the SMS carried signs in"
         failing = enrol(client, custodian, name="李四", phone="13900139009")

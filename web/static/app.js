@@ -1179,8 +1179,8 @@ async function loadVisitors() {
     const reason = a.reason ? ` · ${esc(t(`door.${a.reason}`))}` : "";
     item.innerHTML = `<time datetime="${esc(a.asked_at)}">${stationTime(a.asked_at)}</time> <strong>${esc(needs)}</strong>
       · ${esc(tf("visitor_times", { n: a.asked_this_month }))} · <span class="status">${esc(t(`visitor_status.${a.status}`))}</span>${reason}
-      ${keeper && a.status === "waiting" ? `<div class="actions">
-        <button type="button" data-do="approve">${esc(t("visitor_approve"))}</button>
+      ${keeper && (a.status === "waiting" || a.status === "ready") ? `<div class="actions">
+        ${a.status === "waiting" ? `<button type="button" data-do="approve">${esc(t("visitor_approve"))}</button>` : ""}
         <button type="button" class="danger" data-do="refuse">${esc(t("visitor_refuse"))}</button></div>` : ""}
       <p class="said" role="status"></p>`;
     item.querySelectorAll("button[data-do]").forEach((button) => {

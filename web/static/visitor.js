@@ -1,9 +1,10 @@
 // The visitor's phone page (web/visitors.py): ask to come in, then see what the door or the custodian decided.
 "use strict";
 
-const POLL_S = 3;  // while the custodian decides: an answer is seen within this
+const POLL_S = 3;  // while the custodian or the door decides: an answer is seen within this
+const RENEW_S = 15;  // a pass lives 30 s at the door: shown for 15, it is always fresh when scanned
 const visitor = { lang: new URLSearchParams(location.search).get("lang") || localStorage.getItem("yxy-lang") || "zh",
-  door: new URLSearchParams(location.search).get("door"), rules: null, ask: null, token: null, timer: null };
+  door: new URLSearchParams(location.search).get("door"), rules: null, ask: null, token: null, timer: null, shownAt: 0 };
 const t = (key) => (TEXT[visitor.lang] && TEXT[visitor.lang][key]) || key;
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
 const $ = (id) => document.getElementById(id);
@@ -42,15 +43,25 @@ function showAnswer(ask) {
   const line = $("ask-status");
   line.dataset.status = ask.status;
   const reason = ask.reason ? t(`door.${ask.reason}`) : "";
-  line.textContent = tf(`v_status_${ask.status}`, { reason });
+  // Ready, and the door said no at the last scan (full, locked): said, and the pass works again once it does not.
+  line.textContent = ask.status === "ready" && ask.reason ? tf("v_status_ready_again", { reason }) : tf(`v_status_${ask.status}`, { reason });
+  const qr = $("qr");
+  // The pass is renewed every RENEW_S on the phone's own clock, not at every poll: a scanner reading it is not disturbed.
+  if (ask.door_pass && (!qr.dataset.pass || performance.now() - visitor.shownAt > RENEW_S * 1000)) {
+    qr.src = ask.door_pass.qr;
+    qr.dataset.pass = ask.door_pass.text;
+    visitor.shownAt = performance.now();
+  }
+  qr.hidden = !ask.door_pass;
+  if (!ask.door_pass) qr.removeAttribute("data-pass");
   $("asking").hidden = true;
   $("answer").hidden = false;
-  $("ask-again").hidden = ask.status === "waiting";
+  $("ask-again").hidden = ask.status === "waiting" || ask.status === "ready";
 }
 
 async function poll() {
   clearTimeout(visitor.timer);
-  if (!visitor.ask || visitor.ask.status !== "waiting") return;
+  if (!visitor.ask || !["waiting", "ready"].includes(visitor.ask.status)) return;
   const response = await fetch(`/api/visitor/ask/${encodeURIComponent(visitor.token)}`, { credentials: "same-origin" }).catch(() => null);
   if (response && response.ok) {
     visitor.ask = await response.json();

@@ -22,11 +22,13 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("visit_key", sa.String(64), nullable=False, index=True),
         sa.Column("door", sa.String(64), nullable=False),
+        sa.Column("place", sa.String(64), nullable=False),
         sa.Column("needs", sa.JSON(), nullable=False),
         sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False, index=True),
         sa.Column("status", sa.String(16), nullable=False, index=True),
         sa.Column("reason", sa.String(32), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ready_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decided_by", sa.String(64), nullable=True),
         sqlite_autoincrement=True,
     )
