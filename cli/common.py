@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,9 +16,12 @@ from scenarios.errors import ScenarioError
 
 if TYPE_CHECKING:  # the scenario schema, the simulation and rich's progress are imported by the commands that use them
     from rich.progress import Progress
+    from sqlalchemy import Engine
 
     from scenarios.event_log import EventLog
     from scenarios.schema import Scenario, Station
+    from station.settings import Settings
+    from store.audit import AuditLog
 
 LIBRARY = Path(__file__).resolve().parent.parent / "scenarios" / "library"
 
@@ -74,6 +78,32 @@ def database_failed(database_url: str, error: Exception) -> typer.Exit:
     """A database that cannot be reached or read: its URL and what kind of failure, one line, exit 2 (no traceback)."""
     errors.print(f"[red]error:[/red] {escape(database_url)}: {error.__class__.__name__}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+@contextmanager
+def station_database(settings: Settings) -> Iterator[tuple[Engine, AuditLog, bytes]]:
+    """The migrated database the settings name, its audit log and the station's key; a key file or a database that
+    cannot be used is one line and exit 2 (no traceback), and the engine is let go however the block ends."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from store.audit import AuditKeyError, AuditLog, key_file_for, load_or_create_key
+    from store.db import engine_for, migrate
+
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = engine_for(settings.database_url)
+    try:
+        path = key_file_for(settings.database_url, settings.audit_key_file)
+        audit, key = AuditLog(path), load_or_create_key(path)
+        migrate(engine)
+        yield engine, audit, key
+    except AuditKeyError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    except SQLAlchemyError as exc:
+        raise database_failed(settings.database_url, exc) from None
+    finally:
+        engine.dispose()
 
 
 def fail(error: ScenarioError | BrokerConfigError) -> typer.Exit:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from cli.common import app, check_lang, check_writable, console, database_failed, errors
+from cli.common import app, check_lang, check_writable, console, errors, station_database
 from cli.planner import Format, FormatOption
 
 if TYPE_CHECKING:  # the database is imported by the commands that open it
@@ -67,33 +67,18 @@ def _actor() -> Actor:
 @contextmanager
 def _register(database: str | None, key_file: Path | None, lang: str) -> Iterator[tuple[Session, Members]]:
     """A transaction on the migrated database and the register over it; every user mistake inside ends in exit code 2."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from station.settings import Settings
-    from store.audit import AuditKeyError, AuditLog, key_file_for, load_or_create_key
-    from store.db import engine_for, migrate, sessions
+    from store.db import sessions
     from store.members import MemberError, Members
 
     check_lang(lang)
     settings = Settings.from_options(database_url=database, audit_key_file=str(key_file) if key_file else None)
-    if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = engine_for(settings.database_url)
-    try:
-        path = key_file_for(settings.database_url, settings.audit_key_file)
-        register = Members(AuditLog(path), load_or_create_key(path))
-        migrate(engine)
-        with sessions(engine).begin() as db:
-            yield db, register
-    except MemberError as exc:
-        raise _refuse(exc.problems, lang) from None
-    except AuditKeyError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
-    except SQLAlchemyError as exc:
-        raise database_failed(settings.database_url, exc) from None
-    finally:
-        engine.dispose()
+    with station_database(settings) as (engine, audit, key):
+        try:
+            with sessions(engine).begin() as db:
+                yield db, Members(audit, key)
+        except MemberError as exc:
+            raise _refuse(exc.problems, lang) from None
 
 
 @members_app.command("import")

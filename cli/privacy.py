@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cli.common import app, console, database_failed, errors, resolve
+from cli.common import app, console, errors, resolve, station_database
 
 privacy_app = typer.Typer(name="privacy", help="Personal data kept only as long as the station file says.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
@@ -29,13 +29,10 @@ def purge(
     """Delete the door log, visitors' asks and face consents past their periods; lapsed faces are queued for the terminals.
 
     One audit entry says how many of each went, never who."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from scenarios.errors import ScenarioError
     from scenarios.schema import load_station
     from station.settings import Settings
-    from store.audit import AuditKeyError, AuditLog, key_file_for, load_or_create_key
-    from store.db import engine_for, migrate, sessions
+    from store.db import sessions
     from store.privacy import Periods
     from store.privacy import purge as purge_now
 
@@ -46,19 +43,8 @@ def purge(
         raise typer.Exit(code=2) from None
     settings = Settings.from_options(dict(the_station.settings), database_url=database, audit_key_file=str(key_file) if key_file else None)
     periods = Periods(settings.door_log_days, settings.visitor_records_days, settings.face_consent_days)
-    engine = engine_for(settings.database_url)
-    try:
-        path = key_file_for(settings.database_url, settings.audit_key_file)
-        audit, key = AuditLog(path), load_or_create_key(path)
-        migrate(engine)
+    with station_database(settings) as (engine, audit, key):
         done = purge_now(sessions(engine), the_station.id, periods, audit, key, datetime.now(UTC))
-    except AuditKeyError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
-    except SQLAlchemyError as exc:
-        raise database_failed(settings.database_url, exc) from None
-    finally:
-        engine.dispose()
     console.print(
         f"door log: {done.door_log} rows older than {periods.door_log_days:g} days deleted; "
         f"visitor records: {done.visitor_records} older than {periods.visitor_records_days:g} days; "
