@@ -96,6 +96,8 @@ class DoorConfig:
         return {"occupancy": self.most_inside}
 
 
+CLOSED_KEPT_S = 3600.0
+"""How long past its lapse a used or withdrawn ask stays closed at the door (the station re-tells only live asks)."""
 MOST_ASKS = 200
 """Visitors' asks a door holds at once (the station keeps at most 20 waiting; ready ones lapse in minutes)."""
 COUNT_SETTLES_S = 120.0
@@ -165,6 +167,8 @@ class DoorPolicy(Device):
         """The door's own count of people inside, as it last reported it (live)."""
         self.asks: dict[int, VisitorAtDoor] = {}
         """Visitors' asks the station told of, by number, until their pass is scanned here or they lapse."""
+        self.closed: dict[int, float] = {}
+        """Asks used or withdrawn, until well past when they would have lapsed: never opened again."""
         self.entered_at: dict[str, float] = {}
 
     def receive(self, message: object) -> None:
@@ -243,7 +247,7 @@ class DoorPolicy(Device):
                 admit(checked, self.accepted)
                 spent = {checked.spent: checked.expires_s}
             if asked is not None:
-                del self.asks[asked.ask]  # one entry an ask
+                self._close(asked.ask, asked.until_s + CLOSED_KEPT_S)  # one entry an ask
             self.port.actuate(LET_THROUGH.fields, LET_THROUGH)
         visit, ask = (asked.visit, asked.ask) if asked is not None else (None, None)
         self._decided(decision.verdict.value, decision.admitted, decision.member, via, visit=visit, ask=ask, spent=spent)
@@ -263,13 +267,24 @@ class DoorPolicy(Device):
             self.port.record(FACE_REFUSED, {"reason": Verdict.NO_FACE_CONSENT.value})
 
     def _visitor(self, message: VisitorAtDoor) -> None:
-        """A visitor's ask to hold until their pass is scanned here (or withdrawn); the oldest go first past ``MOST_ASKS``."""
+        """A visitor's ask to hold until their pass is scanned here (or withdrawn); the oldest go first past ``MOST_ASKS``.
+        An ask that has let someone in, or was withdrawn, is closed here for good: told again (the station's round re-tells
+        ready asks it has not yet heard were used), it stays closed, so its other passes open nothing."""
         self.asks.pop(message.ask, None)
         epoch_s = (self.register.epoch_at_zero_s if self.register is not None else 0.0) + self.port.now()
-        if message.until_s > epoch_s:
+        self.closed = {ask: until for ask, until in self.closed.items() if until > epoch_s}
+        if message.until_s <= epoch_s:
+            self._close(message.ask, epoch_s + CLOSED_KEPT_S)
+        elif message.ask not in self.closed:
             self.asks[message.ask] = message
             while len(self.asks) > MOST_ASKS:
                 self.asks.pop(next(iter(self.asks)))
+
+    def _close(self, ask: int, until_s: float) -> None:
+        self.asks.pop(ask, None)
+        self.closed[ask] = until_s
+        while len(self.closed) > MOST_ASKS * 10:
+            self.closed.pop(next(iter(self.closed)))
 
     def _decided(
         self, reason: str, admitted: bool, member: int | None, via: str,

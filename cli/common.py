@@ -89,10 +89,11 @@ def station_database(settings: Settings) -> Iterator[tuple[Engine, AuditLog, byt
     from store.audit import AuditKeyError, AuditLog, key_file_for, load_or_create_key
     from store.db import engine_for, migrate
 
-    if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = engine_for(settings.database_url)
+    engine = None
     try:
+        if settings.database_url.startswith("sqlite:///"):
+            Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = engine_for(settings.database_url)
         path = key_file_for(settings.database_url, settings.audit_key_file)
         audit, key = AuditLog(path), load_or_create_key(path)
         migrate(engine)
@@ -100,10 +101,11 @@ def station_database(settings: Settings) -> Iterator[tuple[Engine, AuditLog, byt
     except AuditKeyError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, OSError) as exc:  # an unknown kind of URL, a folder that cannot be made
         raise database_failed(settings.database_url, exc) from None
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
 def fail(error: ScenarioError | BrokerConfigError) -> typer.Exit:

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from actors.automation import MANUAL_HOLD, ManualHolds
 from actors.door import DOOR_DECIDED, FACE_ENROLLED
-from actors.message import PassesSpent, Register, VisitorAtDoor
+from actors.message import PassesSpent, Register
 from actors.registry import DEVICE_KINDS
 from actors.runtime import Placement
 from actors.service_point import ServicePointConfig
@@ -52,6 +52,7 @@ from store.audit import AuditLog, key_file_for, load_or_create_key
 from store.db import engine_for, migrate, sessions
 from store.history import History, HistoryWriter
 from store.members import door_key, face_enrolled, face_forgotten, faces_to_forget, standings
+from store.models import VisitorAsk
 from store.privacy import Periods, purge
 from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
@@ -105,6 +106,8 @@ class LiveStation:
         self._door_answers: dict[int, dict[str, Any]] = {}
         """Visitor ask -> the door's decision on its pass (``door_decided``), heard on the feed, until stored."""
         self._door_answered = threading.Lock()
+        self._visitors_told = threading.Lock()
+        """Held while a visitor's ask is read and told to its door: the doors hear asks in the order they were committed."""
         self._templates: list[tuple[str, str]] = []
         """(visit key, template id) the terminals reported with consent on file, until stored (the briefing's round)."""
         self._templates_lock = threading.Lock()
@@ -155,12 +158,13 @@ class LiveStation:
         self.daybook = self._open_daybook(bridge, self.station_time)
         self.bridge = bridge.start()
         self._passes_spent_before()  # before the register: until the doors know it, they let nobody in by pass
-        self.brief_doors()
-        self._tell_ready_visitors()
         try:
-            self.purge_personal_data()
+            self.purge_personal_data()  # before the doors hear the register: a lapsed consent opens nothing
         except Exception:  # the station starts all the same; the purge is tried again within the hour
             logger.exception("the purge of personal data past its period failed at start")
+        self.brief_doors()
+        self._visitor_outcomes_before()
+        self._tell_ready_visitors()
         threading.Thread(target=self._keep_doors_briefed, name="doors-briefing", daemon=True).start()
         if settings.emulate and self.demand is not None:
             self.emulator = Emulator(self.demand, config, report_interval_s=settings.report_interval_s, secret=secret).start()
@@ -195,11 +199,19 @@ class LiveStation:
         if spent:
             self.bridge.tell(doors, PassesSpent(spent))
 
-    def tell_visitor(self, ask: VisitorAtDoor, door: str) -> None:
-        """A visitor's ask is ready (or withdrawn): ``door`` holds it until its pass is scanned there. Not waited for:
-        the door decides when the visitor is at it."""
-        if self.bridge is not None and self.devices.get(door) == "door":
-            self.bridge.tell([door], ask)
+    def tell_visitor(self, ask: int) -> None:
+        """A visitor's ask was made ready or withdrawn (committed): its door hears the ask as the database now holds it.
+        Read and sent under one lock, as the round's re-telling is, so an older "ready" never reaches the door after a
+        newer withdrawal. Not waited for: the door decides when the visitor is at it."""
+        with self._visitors_told, sessions(self.db)() as db:
+            row = visitors.get(db, ask)
+            if row is not None:
+                self._tell_door(row)
+
+    def _tell_door(self, row: VisitorAsk) -> None:
+        doors = [device for device, kind in self.devices.items() if kind == "door"]
+        if doors and self.bridge is not None:
+            self.bridge.tell([row.door if row.door in doors else doors[0]], visitors.at_door(row))
 
     def visitor_outcome(self, ask: int) -> dict[str, Any] | None:
         """What a door last decided on a visitor's pass for ``ask`` (``door_decided``), until the round stores it."""
@@ -226,13 +238,20 @@ class LiveStation:
         return len(decided)
 
     def _tell_ready_visitors(self) -> None:
-        """After a restart the doors hold no asks: the ready ones are told again (each briefing round, idempotent)."""
-        doors = [device for device, kind in self.devices.items() if kind == "door"]
-        if not doors or self.bridge is None:
-            return
-        with sessions(self.db)() as db:
+        """After a restart the doors hold no asks: the ready ones are told again each round (a door keeps an ask it has
+        let someone in on closed, so telling it again opens nothing)."""
+        with self._visitors_told, sessions(self.db)() as db:
             for row in visitors.ready(db, datetime.now(UTC)):
-                self.tell_visitor(visitors.at_door(row), row.door if row.door in doors else doors[0])
+                self._tell_door(row)
+
+    def _visitor_outcomes_before(self) -> None:
+        """After a restart, what the doors decided on visitors' passes shortly before (the history's door log) is stored
+        on the asks before they are told to the doors again."""
+        now = datetime.now(UTC)
+        for row in self.history.events(now - visitors.ASK_LIFE, now, names=[DOOR_DECIDED], limit=10_000):
+            if isinstance(row.data.get("ask"), int):
+                self._door_decided(row.entity_id, {**row.data, "spent": None})
+        self.store_visitor_outcomes()
 
     def _door_decided(self, door: str, decided: Mapping[str, Any]) -> None:
         """In the loop: a door decided. The pass it took is told to the station's other doors (one-time station-wide);
@@ -302,7 +321,10 @@ class LiveStation:
         settings = self.settings
         periods = Periods(settings.door_log_days, settings.visitor_records_days, settings.face_consent_days)
         assert self.audit_log is not None
-        purge(sessions(self.db), self.station.id, periods, self.audit_log, self._station_key, datetime.now(UTC))
+        done = purge(sessions(self.db), self.station.id, periods, self.audit_log, self._station_key, datetime.now(UTC))
+        if done.consents_lapsed:  # the doors stop face entry for them at once, and the terminals forget the faces
+            self.brief_doors()
+            self.forget_faces()
 
     def _keep_doors_briefed(self) -> None:
         """Every 30 s the doors hear the register again (and faces to forget are asked for); every hour the purge runs."""
@@ -311,7 +333,7 @@ class LiveStation:
         while not self._briefing.wait(BRIEF_DOORS_EVERY_S):
             rounds += 1
             tasks: list[Callable[[], object]] = [
-                self.brief_doors, self._tell_ready_visitors, self.forget_faces, self.store_face_templates, self.store_visitor_outcomes,
+                self.brief_doors, self.store_visitor_outcomes, self._tell_ready_visitors, self.forget_faces, self.store_face_templates,
             ]  # fmt: skip
             if rounds % rounds_per_purge == 0:
                 tasks.append(self.purge_personal_data)

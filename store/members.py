@@ -409,20 +409,22 @@ class Members:
         _flush(db)
         return row
 
-    def lapse_consent(self, db: Session, actor: Actor, member_id: int) -> None:
-        """A face consent past its period (``store.privacy``) ends like a withdrawal: the consent, its day, scope and
-        template id go and the terminals are asked to forget the face. Only those fields are touched, so a row that an
-        older rule let in (and today's would refuse) still has its consent end."""
+    def lapse_consent(self, db: Session, actor: Actor, member_id: int, given_before: date) -> bool:
+        """A face consent given before ``given_before`` (``store.privacy``: past its period) ends like a withdrawal: the
+        consent, its day, scope and template id go and the terminals are asked to forget the face. Only those fields
+        are touched, so a row that an older rule let in (and today's would refuse) still has its consent end. Checked
+        again under the register's lock: a consent given anew since the purge looked is kept. Whether it ended."""
         lock_register(db)
         row = get(db, member_id)
-        if not row.face_consent:
-            return
+        if not row.face_consent or row.face_consent_on is None or row.face_consent_on >= given_before:
+            return False
         before = _facts(row)
         forget_face(db, row.id)
         row.face_consent, row.face_consent_on, row.face_consent_scope, row.face_template = False, None, None, None
         row.updated_at = datetime.now(UTC)
         self._audit.append(db, actor.username, actor.role, "member_consent_lapsed", _target(row), before, _facts(row), actor.client)
         _flush(db)
+        return True
 
     def set_status(
         self, db: Session, actor: Actor, member_id: int, status: Standing, reason: str | None = None, until: datetime | None = None

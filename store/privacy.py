@@ -68,8 +68,8 @@ def purge(made: sessionmaker[Session], station: str, periods: Periods, audit: Au
     for member in stale:
         try:
             with made.begin() as db:
-                register.lapse_consent(db, STATION, member)
-            lapsed.append(member)
+                if register.lapse_consent(db, STATION, member, lapsed_before):
+                    lapsed.append(member)
         except Exception:
             logger.exception("the face consent of member:%s could not be ended; tried again at the next purge", member)
     done = Purged(int(door_log), visitor_records, lapsed)

@@ -10,9 +10,10 @@ door, and nothing to profile them:
 - the visitor's page holds a random token; the row keeps its SHA-256;
 - rows go after the station's retention for visitor records (``[privacy] visitor_records``).
 
-Bounds, each checked under the visitors' own write lock: at most ``MOST_WAITING`` asks wait
-for the custodian at once, and ``MOST_WAITING_FROM_ONE_PLACE`` from one address (a script
-cannot bury the custodian's list); one phone has one open ask (asking again replaces it);
+Bounds, each checked under the visitors' own write lock: at most ``MOST_WAITING`` asks are
+open at once (waiting or ready), and ``MOST_WAITING_FROM_ONE_PLACE`` from one address (a
+script cannot bury the custodian's list or the door's); one phone has one open ask (asking
+again replaces it);
 an ask nobody answered lapses after ``ASK_LIFE``, and so does a ready one nobody used.
 """
 
@@ -39,9 +40,10 @@ _LOCK_KEY = 0x79787673  # "yxvs"
 ASK_LIFE = timedelta(minutes=10)
 """How long an ask waits for the custodian, and how long a ready one's pass opens the door."""
 MOST_WAITING = 20
-"""Asks waiting for the custodian at once, station-wide: more is a script, not a queue at one door."""
+"""Asks open at once (waiting for the custodian, or ready to scan), station-wide: more is a script, not a queue at one
+door; well below what a door holds (``actors.door.MOST_ASKS``)."""
 MOST_WAITING_FROM_ONE_PLACE = 3
-"""Asks waiting at once from one address (a family at the door shares a phone's hotspot, a script does not stop)."""
+"""Asks open at once from one address (a family at the door shares a phone's hotspot, a script does not stop)."""
 VISITOR_NEEDS = ("toilet", "drink_water", "rest", "charge_phone", "heat_meal")
 """What a visitor may ask to come in for (the catalog's ``need.<name>``); the door's night rule admits some of them."""
 CUSTODIAN_REFUSED = "custodian_refused"
@@ -100,13 +102,13 @@ def ask(db: Session, secret: bytes, phone: str, needs: Sequence[str], door: str,
     db.execute(
         update(VisitorAsk).where(VisitorAsk.visit_key == key, VisitorAsk.status.in_(OPEN)).values(status=AskStatus.EXPIRED, decided_at=now)
     )  # asking again replaces one's own open ask
-    if not ready:
-        waiting = _open(AskStatus.WAITING, now)
-        if (db.scalar(select(func.count()).select_from(VisitorAsk).where(waiting)) or 0) >= MOST_WAITING:
-            raise VisitorError("visitors_queue_full", f"{MOST_WAITING} visitors already wait for the custodian; please ring the bell")
-        from_here = db.scalar(select(func.count()).select_from(VisitorAsk).where(waiting, VisitorAsk.place == place_key)) or 0
-        if from_here >= MOST_WAITING_FROM_ONE_PLACE:
-            raise VisitorError("visitors_queue_full", f"{from_here} asks from here already wait for the custodian")
+    # Waiting and ready asks alike: a flood at night must not push real visitors out of the door's list either.
+    still_open = _open(AskStatus.WAITING, now) | _open(AskStatus.READY, now)
+    if (db.scalar(select(func.count()).select_from(VisitorAsk).where(still_open)) or 0) >= MOST_WAITING:
+        raise VisitorError("visitors_queue_full", f"{MOST_WAITING} visitors already wait at the door; please ring the bell")
+    from_here = db.scalar(select(func.count()).select_from(VisitorAsk).where(still_open, VisitorAsk.place == place_key)) or 0
+    if from_here >= MOST_WAITING_FROM_ONE_PLACE:
+        raise VisitorError("visitors_queue_full", f"{from_here} asks from here already wait at the door")
     token = secrets.token_urlsafe(24)
     row = VisitorAsk(
         token_hash=token_hash(token), visit_key=key, door=door, needs=list(wanted), asked_at=now, place=place_key,
@@ -189,7 +191,9 @@ def settle_by_door(row: VisitorAsk, decided: Mapping[str, Any], now: datetime) -
     reason = str(decided.get("reason"))
     if decided.get("admitted"):
         settle(row, AskStatus.ADMITTED, reason, None, now)
-    elif reason == Verdict.NEEDS_APPROVAL:
+    elif reason == Verdict.NEEDS_APPROVAL and row.status == AskStatus.READY and row.decided_by is None:
+        # A night ask scanned after the night: the custodian decides now. (An approved ask cannot need approval: such an
+        # answer is older than the approval, and changes nothing.)
         row.status, row.reason, row.ready_until = AskStatus.WAITING, reason, None
     else:
         row.reason = reason

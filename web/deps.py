@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from actors.automation import ManualHolds
-from actors.message import VisitorAtDoor
 from hardware_bridge.bridge import Bridge
 from scenarios.schema import Station
 from station.settings import Settings
@@ -111,8 +110,8 @@ class Services:
     """Tell the doors the register again (``LiveStation.brief_doors``), once a change to it is committed."""
     forget_face: Callable[[int, str], list[str]]
     """A member's face consent is gone: the doors stop face entry and their terminals delete the template."""
-    tell_visitor: Callable[[VisitorAtDoor, str], None]
-    """A visitor's ask made ready (or withdrawn) at a door (``LiveStation.tell_visitor``)."""
+    tell_visitor: Callable[[int], None]
+    """A visitor's ask, made ready or withdrawn and committed, told to its door (``LiveStation.tell_visitor``)."""
     visitor_outcome: Callable[[int], dict[str, Any] | None]
     """What a door decided on a visitor's pass, before the round stores it (``LiveStation.visitor_outcome``)."""
 

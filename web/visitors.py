@@ -182,7 +182,7 @@ def ask(body: AskBody, request: Request, db: DatabaseDep, svc: ServicesDep) -> A
     view = _view(asked.ask, moment, asked.token, _pass_for(svc, asked.ask, moment))
     db.commit()  # stored before the door hears of it
     if ready:
-        svc.tell_visitor(book.at_door(asked.ask), asked.ask.door)
+        svc.tell_visitor(asked.ask.id)
     return view
 
 
@@ -230,7 +230,7 @@ def approve(ask_id: AskId, request: Request, user: Keepers, db: DatabaseDep, svc
     book.approve(row, user.username, moment)
     view = _staff_views(db, [row], moment)[0]
     db.commit()  # audited and stored before the door hears of it
-    svc.tell_visitor(book.at_door(row), row.door)
+    svc.tell_visitor(row.id)
     return view
 
 
@@ -239,9 +239,14 @@ def refuse(ask_id: AskId, request: Request, user: Keepers, db: DatabaseDep, svc:
     """Turn the visitor away, waiting or ready (a night ask too: the custodian sees who is at the door)."""
     moment = now()
     row = _open(db, ask_id, moment, book.AskStatus.WAITING, book.AskStatus.READY)
+    decided = svc.visitor_outcome(row.id)
+    if decided is not None and decided.get("admitted"):  # the door let them in a moment ago: they are inside
+        book.settle_by_door(row, decided, moment)
+        db.commit()
+        raise Refused(status.HTTP_409_CONFLICT, "visitor_not_waiting", "this visitor has just come in", status=row.status)
     audit(db, request, user, "visitor_refused", f"visitor:{row.id}", None, {"needs": list(row.needs), "door": row.door})
     book.settle(row, book.AskStatus.REFUSED, book.CUSTODIAN_REFUSED, user.username, moment)
     view = _staff_views(db, [row], moment)[0]
     db.commit()
-    svc.tell_visitor(book.at_door(row), row.door)  # withdrawn: its pass no longer opens the door
+    svc.tell_visitor(row.id)  # withdrawn: its pass no longer opens the door
     return view

@@ -36,3 +36,8 @@ def test_purge_forgets_old_visitors_and_says_how_many(tmp_path: Path) -> None:
 def test_an_unknown_station_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["privacy", "purge", "--station", "nowhere", "--database", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2 and "nowhere" in result.output and "Traceback" not in result.output
+
+
+def test_a_database_url_of_an_unknown_kind_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["privacy", "purge", "--database", "postgres+nothing://x@127.0.0.1/x"])
+    assert result.exit_code == 2 and "Traceback" not in result.output and "postgres+nothing" in result.output

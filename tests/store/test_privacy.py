@@ -70,3 +70,17 @@ def test_a_visit_key_links_one_phone_and_never_shows_it(phone: str, other: str) 
     assert key == visitors.visitor_visit(secret, phone) and phone not in key
     assert (key == visitors.visitor_visit(secret, other)) == (phone == other)
     assert key != visitors.visitor_visit(visit_secret(b"another station"), phone), "another station's keys link nothing"
+
+
+def test_a_consent_given_anew_since_the_purge_looked_is_kept(engine: Engine, tmp_path: Path) -> None:
+    key_file = tmp_path / "audit.key"
+    register = Members(AuditLog(key_file), load_or_create_key(key_file))
+    made = sessions(engine)
+    with made.begin() as db:
+        member = register.enrol(
+            db, OFFICER, {"name": "王小明", "phone": "13700137000", "face_consent": True, "face_consent_on": date(2026, 12, 6)}
+        )
+    with made.begin() as db:  # the purge looked for consents before 2026-01-01; this one is newer
+        assert register.lapse_consent(db, OFFICER, member.id, date(2026, 1, 1)) is False
+    with made() as db:
+        assert db.get(Member, member.id).face_consent is True  # type: ignore[union-attr]

@@ -214,3 +214,31 @@ def test_the_visitors_page_rules_name_the_door_and_the_night(night: TestClient) 
     assert night.get("/api/visitor/door?door=nowhere").json()["code"] == "no_visitor_door"
     page = night.get("/v")
     assert page.status_code == 200 and "visitor" in page.text
+
+
+def test_an_ask_that_let_someone_in_opens_nothing_again_even_when_told_again(night: TestClient) -> None:
+    """Found in review: every poll hands out a fresh pass, and the round re-tells ready asks; an ask used once stays
+    closed at the door, so a second pass of it (a companion's phone) opens nothing."""
+    body = ask(night).json()
+    spare = night.get(f"/api/visitor/ask/{body['token']}").json()["door_pass"]["text"]  # a second pass, before the scan
+    assert scanned(night, body["door_pass"]["text"])["admitted"]
+    live = night.live  # type: ignore[attr-defined]
+    with night.app.state.services.sessions() as db:  # type: ignore[attr-defined]
+        row = book.get(db, body["id"])
+        assert row is not None
+        live.bridge.tell(["door"], book.at_door(row))  # the stale "ready" the round could send before it heard
+    assert scanned(night, spare)["reason"] == "no_such_ask"
+    assert opened(night) == 1
+    assert night.post(f"/api/visitors/{body['id']}/refuse", headers=as_role(night, Role.CUSTODIAN)).status_code == 409
+
+
+def test_a_stale_needs_approval_does_not_undo_the_custodians_approval(night: TestClient) -> None:
+    from datetime import UTC, datetime
+
+    body = ask(night, needs=("rest",)).json()
+    assert night.post(f"/api/visitors/{body['id']}/approve", headers=as_role(night, Role.CUSTODIAN)).status_code == 200
+    with night.app.state.services.sessions.begin() as db:  # type: ignore[attr-defined]
+        row = book.get(db, body["id"])
+        assert row is not None
+        book.settle_by_door(row, {"reason": "needs_approval", "admitted": False}, datetime.now(UTC))
+        assert row.status == "ready", "an approved ask cannot need approval: the answer predates the approval"
