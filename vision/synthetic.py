@@ -1,0 +1,330 @@
+"""Keypoint sequences of people doing what people do in a station, seen through a CCTV camera: what the behaviour models
+learn from, what the held-out evaluation measures on, and what a simulated camera sees (no pixels anywhere).
+
+A person is a 3-D skeleton of the 17 COCO keypoints (``vision.pose.KEYPOINTS``) built by forward
+kinematics from a few joint angles (the torso's lean, each hip, knee, shoulder and elbow) and
+their height; an activity is those angles, where the person stands and which way they face, as
+functions of time. The camera stands 2.5-4 m up, looks down 20-60 degrees, and projects
+through a pinhole onto its frame (448x256 unless told). The pose model's own ways of being
+wrong are added on top (``Noise``): jitter, keypoints it does not see, people lying down that it
+misses, frames that repeat.
+
+Coordinates: metres, x east, y north, z up; a person facing ``heading`` (radians from +y,
+clockwise seen from above) has their right to +x when the heading is 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from vision.pose import KEYPOINTS
+
+J = {name: n for n, name in enumerate(KEYPOINTS)}
+
+
+class Activity(StrEnum):
+    STAND = "stand"
+    WALK = "walk"
+    SIT = "sit"
+    LIE = "lie"
+    FALL = "fall"
+    SMOKE = "smoke"
+    DRINK = "drink"
+    PHONE = "phone"
+    EAT = "eat"
+
+
+@dataclass(frozen=True)
+class Body:
+    height_m: float = 1.72
+    build: float = 1.0
+    """Shoulder and hip width against an average build."""
+
+
+@dataclass(frozen=True)
+class Posture:
+    """The angles a pose is made of (radians) and where the body is; zero angles: standing straight, arms down."""
+
+    x: float = 0.0
+    y: float = 0.0
+    heading: float = 0.0
+    pelvis_z: float | None = None
+    """Height of the hips above the floor; None: standing on straight legs."""
+    lean: float = 0.0
+    """The torso bent forward at the hips."""
+    tilt: float = 0.0
+    """The whole body tipped over (forward, about the feet): pi/2 is lying face down."""
+    roll: float = 0.0
+    """The whole body tipped sideways."""
+    hip: tuple[float, float] = (0.0, 0.0)
+    """Each thigh raised forward (left, right)."""
+    knee: tuple[float, float] = (0.0, 0.0)
+    shoulder: tuple[float, float] = (0.0, 0.0)
+    """Each upper arm raised forward."""
+    shoulder_out: tuple[float, float] = (0.1, 0.1)
+    """Each upper arm raised out to the side."""
+    elbow: tuple[float, float] = (0.0, 0.0)
+    head_pitch: float = 0.0
+
+
+def skeleton(body: Body, pose: Posture) -> np.ndarray:
+    """The 17 keypoints in the world, (17, 3), by forward kinematics."""
+    h, w = body.height_m, body.build
+    thigh, shin = 0.245 * h, 0.246 * h
+    upper_arm, forearm = 0.186 * h, 0.146 * h
+    points = np.zeros((17, 3))
+    standing_hip = thigh + shin + 0.04 * h
+    hip_z = standing_hip if pose.pelvis_z is None else pose.pelvis_z
+    torso_up = np.array([0.0, math.sin(pose.lean), math.cos(pose.lean)])  # local: x right, y forward, z up
+    pelvis = np.array([0.0, 0.0, hip_z])
+    neck = pelvis + torso_up * 0.29 * h
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        n = 0 if side == "left" else 1
+        hip = pelvis + np.array([sign * 0.09 * h * w, 0.0, 0.0])
+        thigh_dir = np.array([0.0, math.sin(pose.hip[n]), -math.cos(pose.hip[n])])
+        knee = hip + thigh_dir * thigh
+        shin_angle = pose.hip[n] - pose.knee[n]
+        ankle = knee + np.array([0.0, math.sin(shin_angle), -math.cos(shin_angle)]) * shin
+        shoulder = neck + np.array([sign * 0.13 * h * w, 0.0, -0.02 * h])
+        forward, out = pose.shoulder[n], pose.shoulder_out[n]
+        arm_dir = np.array([sign * math.sin(out), math.sin(forward) * math.cos(out), -math.cos(forward) * math.cos(out)])
+        elbow = shoulder + arm_dir * upper_arm
+        bend = forward + pose.elbow[n]
+        forearm_dir = np.array([sign * math.sin(out) * 0.5, math.sin(bend), -math.cos(bend)])
+        wrist = elbow + forearm_dir / np.linalg.norm(forearm_dir) * forearm
+        points[J[f"{side}_hip"]], points[J[f"{side}_knee"]], points[J[f"{side}_ankle"]] = hip, knee, ankle
+        points[J[f"{side}_shoulder"]], points[J[f"{side}_elbow"]], points[J[f"{side}_wrist"]] = shoulder, elbow, wrist
+    head_up = np.array([0.0, math.sin(pose.lean + pose.head_pitch), math.cos(pose.lean + pose.head_pitch)])
+    head = neck + head_up * 0.1 * h
+    face = np.array([0.0, math.cos(pose.lean + pose.head_pitch), -math.sin(pose.lean + pose.head_pitch)])
+    points[J["nose"]] = head + face * 0.1 * h
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        points[J[f"{side}_eye"]] = head + face * 0.085 * h + np.array([sign * 0.032 * h, 0.0, 0.025 * h])
+        points[J[f"{side}_ear"]] = head + np.array([sign * 0.075 * h, 0.0, 0.01 * h])
+    # Tipped over about the feet (a fall), then turned to face the heading and put where the person is.
+    feet = (points[J["left_ankle"]] + points[J["right_ankle"]]) / 2
+    points = (points - feet) @ _rotation_x(-pose.tilt).T @ _rotation_y(pose.roll).T + feet
+    points[:, 2] = np.maximum(points[:, 2] - min(0.0, float(points[:, 2].min())), 0.0)  # nobody sinks into the floor
+    placed: np.ndarray = points @ _rotation_z(-pose.heading).T + np.array([pose.x, pose.y, 0.0])
+    return placed
+
+
+def _rotation_x(angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def _rotation_y(angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+
+
+def _rotation_z(angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+
+
+@dataclass(frozen=True)
+class CCTV:
+    """A camera up on a wall: where, how high, which way, how far down it looks, and its picture."""
+
+    x: float = 0.0
+    y: float = 0.0
+    height_m: float = 3.0
+    heading: float = 0.0
+    """Which way it looks, as a person's heading."""
+    pitch: float = math.radians(35)
+    """How far below the horizon it looks."""
+    fov: float = math.radians(90)
+    """Horizontal field of view."""
+    width: int = 448
+    height: int = 256
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel positions (n, 2) of world points (n, 3), and which are in front of the camera."""
+        relative = points - np.array([self.x, self.y, self.height_m])
+        local = relative @ _rotation_z(self.heading).T  # x right, y ahead, z up
+        c, s = math.cos(self.pitch), math.sin(self.pitch)
+        forward = local[:, 1] * c - local[:, 2] * s
+        up = local[:, 1] * s + local[:, 2] * c
+        focal = self.width / 2 / math.tan(self.fov / 2)
+        ahead = forward > 0.1
+        depth = np.where(ahead, forward, 0.1)
+        pixels = np.stack([self.width / 2 + focal * local[:, 0] / depth, self.height / 2 - focal * up / depth], axis=1)
+        return pixels, ahead
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The pose model's ways of being wrong, as this project measured and the issue describes them."""
+
+    jitter: float = 0.01
+    """Of the person's height in the picture, the spread of each keypoint's error."""
+    dropped: float = 0.05
+    """Share of keypoints not seen (scored low)."""
+    missed_lying: float = 0.6
+    """Chance a person lying down is not found at all in a frame (MoveNet misses most rotated people)."""
+    stale: float = 0.02
+    """Share of frames that repeat the one before (a stuck encoder, a dropped frame)."""
+
+
+NO_NOISE = Noise(0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One person in one frame, as the pose stage reports them (``vision.pose.Person``'s shape) and who it truly is."""
+
+    box: tuple[float, float, float, float]
+    keypoints: np.ndarray
+    truth: int
+    activity: Activity
+
+
+Script = Callable[[float], Posture]
+
+
+@dataclass
+class Actor:
+    """One person in a clip: who, and what they do when (``script(t)``)."""
+
+    truth: int
+    body: Body
+    activity: Activity
+    script: Script
+    events: dict[str, float] = field(default_factory=dict)
+    """What happened when (``fell`` at the moment the body hit the floor)."""
+
+
+def clip(actors: list[Actor], camera: CCTV, seconds: float, fps: float, noise: Noise, rng: np.random.Generator) -> list[list[Seen]]:
+    """Every frame's people as the pose stage would list them."""
+    frames: list[list[Seen]] = []
+    for n in range(int(seconds * fps)):
+        t = n / fps
+        if frames and rng.random() < noise.stale:
+            frames.append(frames[-1])
+            continue
+        frame = []
+        for actor in actors:
+            seen = _seen(actor, actor.script(t), camera, noise, rng)
+            if seen is not None:
+                frame.append(seen)
+        frames.append([frame[k] for k in rng.permutation(len(frame))])  # the pose stage lists people in no set order
+    return frames
+
+
+def _seen(actor: Actor, pose: Posture, camera: CCTV, noise: Noise, rng: np.random.Generator) -> Seen | None:
+    pixels, ahead = camera.project(skeleton(actor.body, pose))
+    if not ahead.all():
+        return None
+    lying = abs(pose.tilt) > math.radians(60) or abs(pose.roll) > math.radians(60)
+    if lying and rng.random() < noise.missed_lying:
+        return None
+    tall = float(np.ptp(pixels[:, 1])) or 1.0
+    points = np.column_stack([pixels + rng.normal(0.0, noise.jitter * tall, pixels.shape), rng.uniform(0.5, 0.95, 17)])
+    dropped = rng.random(17) < noise.dropped
+    points[dropped, 2] = rng.uniform(0.0, 0.15, int(dropped.sum()))
+    inside = (points[:, 0] >= 0) & (points[:, 0] < camera.width) & (points[:, 1] >= 0) & (points[:, 1] < camera.height)
+    if inside.sum() < 5:
+        return None  # mostly out of the picture
+    points[~inside, 2] = 0.0
+    margin = 0.05 * tall
+    box = (
+        float(points[:, 0].min() - margin),
+        float(points[:, 1].min() - margin),
+        float(points[:, 0].max() + margin),
+        float(points[:, 1].max() + margin),
+    )
+    return Seen(box, points.astype(np.float32), actor.truth, actor.activity)
+
+
+# ---- activities: each a function of time giving the posture ------------------------------------------------------
+
+
+def standing(x: float, y: float, heading: float) -> Script:
+    return lambda t: Posture(x, y, heading, shoulder=(0.05 * math.sin(t), 0.05 * math.sin(t + 1)))
+
+
+def walking(x: float, y: float, heading: float, speed: float = 1.2, cadence: float = 1.8) -> Script:
+    """Straight on at ``speed`` (m/s), ``cadence`` steps a second, arms swinging against the legs."""
+
+    def at(t: float) -> Posture:
+        phase = 2 * math.pi * cadence / 2 * t
+        swing = 0.35 * math.sin(phase)
+        distance = speed * t
+        return Posture(
+            x + distance * math.sin(heading), y + distance * math.cos(heading), heading,
+            hip=(swing, -swing), knee=(0.3 * max(0.0, -math.sin(phase)), 0.3 * max(0.0, math.sin(phase))),
+            shoulder=(-0.5 * swing, 0.5 * swing), elbow=(0.2, 0.2),
+        )  # fmt: skip
+
+    return at
+
+
+def sitting(x: float, y: float, heading: float, seat_m: float = 0.45) -> Script:
+    return lambda t: Posture(x, y, heading, pelvis_z=seat_m, lean=0.1, hip=(1.5, 1.5), knee=(1.5, 1.5), elbow=(0.6, 0.6))
+
+
+def hand_to_mouth(base: Script, every_s: float, hold_s: float, rise_s: float = 0.6, hand: int = 1, offset_s: float = 0.0) -> Script:
+    """``base`` with one hand brought to the mouth every ``every_s``, held ``hold_s``: smoking, drinking, eating."""
+
+    def at(t: float) -> Posture:
+        pose = base(t)
+        into = (t + offset_s) % every_s
+        if into < rise_s:
+            up = into / rise_s
+        elif into < rise_s + hold_s:
+            up = 1.0
+        elif into < 2 * rise_s + hold_s:
+            up = 1.0 - (into - rise_s - hold_s) / rise_s
+        else:
+            return pose
+        shoulder, elbow, out = list(pose.shoulder), list(pose.elbow), list(pose.shoulder_out)
+        # At the mouth: the upper arm raised 1.55 rad forward and 0.5 across, the elbow bent 2.05 (found by search).
+        shoulder[hand] += up * (1.55 - shoulder[hand])
+        elbow[hand] += up * (2.05 - elbow[hand])
+        out[hand] += up * (-0.5 - out[hand])
+        return Posture(**{**pose.__dict__, "shoulder": tuple(shoulder), "elbow": tuple(elbow), "shoulder_out": tuple(out)})
+
+    return at
+
+
+def phoning(base: Script, hand: int = 1) -> Script:
+    """A hand held at the ear (a call): near the face for minutes, unlike smoking's rhythm."""
+
+    def at(t: float) -> Posture:
+        pose = base(t)
+        shoulder, elbow, out = list(pose.shoulder), list(pose.elbow), list(pose.shoulder_out)
+        shoulder[hand], elbow[hand], out[hand] = 2.0, 2.4, -0.2  # the hand at the ear (found by search)
+        return Posture(**{**pose.__dict__, "shoulder": tuple(shoulder), "elbow": tuple(elbow), "shoulder_out": tuple(out)})
+
+    return at
+
+
+def falling(base: Script, at_s: float, duration_s: float, direction: str = "forward") -> Script:
+    """``base`` until ``at_s``, then a fall lasting ``duration_s`` (knees buckling, the body tipping over, faster as it
+    goes), then lying still where it landed."""
+
+    def at(t: float) -> Posture:
+        pose = base(min(t, at_s))
+        if t <= at_s:
+            return pose
+        done = min(1.0, (t - at_s) / duration_s) ** 2
+        buckle = 0.8 * math.sin(math.pi * min(1.0, (t - at_s) / duration_s))
+        over = {"forward": (math.pi / 2, 0.0), "backward": (-math.pi / 2, 0.0), "sideways": (0.0, math.pi / 2)}[direction]
+        return Posture(**{
+            **pose.__dict__, "tilt": over[0] * done, "roll": over[1] * done, "knee": (buckle, buckle), "hip": (buckle / 2, buckle / 2),
+            "shoulder": (0.8 * done, 0.6 * done), "pelvis_z": None,
+        })  # fmt: skip
+
+    return at
+
+
+def lying(x: float, y: float, heading: float) -> Script:
+    """Asleep on a bench or the floor: on the back, arms by the side."""
+    return lambda t: Posture(x, y, heading, tilt=-math.pi / 2, shoulder=(0.1, 0.1))
