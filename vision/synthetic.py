@@ -78,8 +78,7 @@ def skeleton(body: Body, pose: Posture) -> np.ndarray:
     thigh, shin = 0.245 * h, 0.246 * h
     upper_arm, forearm = 0.186 * h, 0.146 * h
     points = np.zeros((17, 3))
-    standing_hip = thigh + shin + 0.04 * h
-    hip_z = standing_hip if pose.pelvis_z is None else pose.pelvis_z
+    hip_z = skeleton_hip_height(body) if pose.pelvis_z is None else pose.pelvis_z
     torso_up = np.array([0.0, math.sin(pose.lean), math.cos(pose.lean)])  # local: x right, y forward, z up
     pelvis = np.array([0.0, 0.0, hip_z])
     neck = pelvis + torso_up * 0.29 * h
@@ -328,3 +327,43 @@ def falling(base: Script, at_s: float, duration_s: float, direction: str = "forw
 def lying(x: float, y: float, heading: float) -> Script:
     """Asleep on a bench or the floor: on the back, arms by the side."""
     return lambda t: Posture(x, y, heading, tilt=-math.pi / 2, shoulder=(0.1, 0.1))
+
+
+def sitting_down(
+    x: float, y: float, heading: float, at_s: float, duration_s: float = 1.0, seat_m: float = 0.45, body: Body = Body()
+) -> Script:
+    """Standing, then sitting down on a seat over ``duration_s`` (a quick drop of the hips with the torso upright: the
+    look-alike of a fall that a model must not take for one)."""
+    stand, sit = standing(x, y, heading), sitting(x, y, heading, seat_m)
+
+    def at(t: float) -> Posture:
+        if t <= at_s:
+            return stand(t)
+        done = min(1.0, (t - at_s) / duration_s)
+        a, b = stand(t), sit(t)
+        hip_z = skeleton_hip_height(body) * (1 - done) + seat_m * done
+        return Posture(
+            x, y, heading, pelvis_z=hip_z, lean=b.lean * done, hip=(b.hip[0] * done, b.hip[1] * done),
+            knee=(b.knee[0] * done, b.knee[1] * done), shoulder=a.shoulder, elbow=(b.elbow[0] * done, b.elbow[1] * done),
+        )  # fmt: skip
+
+    return at
+
+
+def lying_down(x: float, y: float, heading: float, at_s: float, duration_s: float = 4.0) -> Script:
+    """Sitting on a bench, then lying down on it slowly to sleep: lying at the end, as after a fall, but gently."""
+    sit = sitting(x, y, heading)
+
+    def at(t: float) -> Posture:
+        if t <= at_s:
+            return sit(t)
+        done = min(1.0, (t - at_s) / duration_s)
+        pose = sit(t)
+        return Posture(**{**pose.__dict__, "roll": (math.pi / 2) * done, "pelvis_z": 0.45})
+
+    return at
+
+
+def skeleton_hip_height(body: Body) -> float:
+    """How high the hips stand above the floor on straight legs."""
+    return (0.245 + 0.246 + 0.04) * body.height_m
