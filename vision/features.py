@@ -11,6 +11,7 @@ gaps); features that need speed divide by the real time between frames.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,7 +27,7 @@ EARS = [J["left_ear"], J["right_ear"]]
 NAMES = (
     "torso_angle", "torso_angle_max", "torso_angle_change", "aspect", "aspect_change", "drop_speed_max", "hip_drop",
     "hand_mouth_min", "hand_mouth_near_share", "hand_mouth_approaches", "hand_ear_near_share", "seen_share",
-    "lost_after_drop",
+    "lost_after_drop", "torso_turn_speed_max", "torso_angle_first",
 )  # fmt: skip
 """The single-track features, in the order ``track_features`` gives them."""
 NEAR_MOUTH = 0.12
@@ -59,6 +60,14 @@ def _at_ear(points: np.ndarray) -> float:
     """The nearest wrist to either ear, in pixels (NaN when no wrist or ear is seen)."""
     found = [d for ear in EARS if (d := _nearest(points, WRISTS, ear)) is not None]
     return min(found) if found else float("nan")
+
+
+def _turn_speed_max(times: np.ndarray, angles: list[float | None]) -> float:
+    """The fastest the torso turned towards or from lying, in radians a second (a fall turns it within a second; lying
+    down to sleep takes several)."""
+    known = [(t, a) for t, a in zip(times, angles, strict=True) if a is not None]
+    speeds = [abs(b - a) / max(u - t, 1e-3) for (t, a), (u, b) in itertools.pairwise(known)]
+    return float(max(speeds, default=0.0))
 
 
 def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], lost_for_s: float = 0.0) -> np.ndarray:
@@ -95,7 +104,7 @@ def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], lost_
             float(aspect[-1]), float(aspect[-1] - aspect[0]), max(drop_max, 0.0), hip_drop,
             float(np.nanmin(mouth)) if np.isfinite(mouth).any() else 1.0, float(np.nanmean(near)) if len(near) else 0.0, float(approaches),
             float(np.nanmean(ear < NEAR_EAR)) if np.isfinite(ear).any() else 0.0, seen,
-            lost_for_s if drop_max > 0.8 else 0.0,
+            lost_for_s if drop_max > 0.8 else 0.0, _turn_speed_max(times, angles), known[0] if known else 0.0,
         ],
         np.float32,
     )  # fmt: skip

@@ -1,0 +1,61 @@
+"""The behaviour models' training (issue 13, in progress): clips are the same for the same seed, held-out conditions
+lie outside every training range, the exported ONNX model gives scikit-learn's own probabilities, and the event-level
+evaluation counts alarms as the issue defines them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnxruntime as ort
+
+from vision.features import NAMES
+from vision.training import AFTER_FALL_S, CLIP_S, Clip, dataset, draw, evaluate, fit_fall_model, labels, to_onnx
+
+
+def test_the_same_seed_gives_the_same_clips_and_falls_are_labelled_around_the_fall() -> None:
+    one, two = dataset(9, held_out=False, seed=5), dataset(9, held_out=False, seed=5)
+    assert all(np.array_equal(a.features, b.features) for a, b in zip(one, two, strict=True))
+    falls = [c for c in one if c.fall is not None]
+    assert len(falls) == 3 and all(c.features.shape[1] == len(NAMES) for c in one)
+    for c in falls:
+        start, end = c.fall  # type: ignore[misc]
+        marked = c.times[labels(c) == 1]
+        assert marked.min() >= start and marked.max() <= end + AFTER_FALL_S
+
+
+def test_held_out_conditions_lie_outside_the_training_ranges() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        c = draw(rng, held_out=True)
+        assert not 1.55 <= c.height_m <= 1.85 and not 2.7 <= c.camera_height_m <= 3.6
+        assert not math.radians(25) <= c.pitch <= math.radians(50) and c.fps != 5.0
+
+
+def test_the_onnx_model_gives_scikit_learns_probabilities() -> None:
+    clips = dataset(12, held_out=False, seed=3)
+    model = fit_fall_model(clips)
+    session = ort.InferenceSession(to_onnx(model), providers=["CPUExecutionProvider"])
+    features = np.concatenate([c.features for c in clips])
+    labels_out, probabilities = session.run(None, {session.get_inputs()[0].name: features})
+    assert np.allclose(probabilities[:, 1], model.predict_proba(features)[:, 1], atol=1e-5)
+    assert np.array_equal(labels_out, model.predict(features))
+
+
+def test_the_evaluation_counts_alarms_by_the_issues_definitions() -> None:
+    times = np.arange(0, CLIP_S, 0.2)
+    marked = np.zeros((len(times), len(NAMES)), np.float32)
+    marked[:, 0] = 1.0  # the fall clip's frames carry a mark the toy model below looks for
+    fall = Clip("fall", times, marked, (4.0, 5.0))
+    calm = Clip("stand", times, np.zeros((len(times), len(NAMES)), np.float32), None)
+
+    def at(moment: float) -> object:
+        """A toy model: sure of a fall around ``moment`` in the marked clip, sure of nothing elsewhere."""
+        return lambda f: f[:, 0] * (np.abs(times - moment) < 0.5)
+
+    caught = evaluate(at(4.5), [fall, calm])  # type: ignore[arg-type]
+    assert (caught.precision, caught.recall, caught.false_alarms_per_hour) == (1.0, 1.0, 0.0) and 0.0 < caught.delays_s[0] < 1.0
+    early = evaluate(at(1.0), [fall, calm])  # type: ignore[arg-type]
+    assert early.recall == 0.0 and early.precision == 0.0, "an alarm before the fall is a false one"
+    noisy = evaluate(lambda f: np.ones(len(f)), [calm, calm])
+    assert noisy.false_alarms_per_hour == 2 * 3600 / (2 * CLIP_S)
