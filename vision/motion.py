@@ -27,9 +27,12 @@ class MotionGate:
 
     def wants(self, t: float, frame_bgr: np.ndarray, tracking: bool = False) -> bool:
         """Whether to run the pose stage on this frame (at time ``t``, seconds)."""
+        if tracking:  # analysed anyway: no difference to compute (the first frame after is compared with an old one)
+            self._analysed_at = t
+            return True
         small = cv2.GaussianBlur(cv2.cvtColor(cv2.resize(frame_bgr, SMALL, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY), (5, 5), 0)
         moved = self._reference is None or float((cv2.absdiff(small, self._reference) > self.pixel_delta).mean()) >= self.changed_share
-        if moved or tracking or t - self._analysed_at >= self.every_s:
+        if moved or t - self._analysed_at >= self.every_s:
             self._reference, self._analysed_at = small, t
             return True
         self.skipped += 1

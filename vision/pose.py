@@ -146,5 +146,7 @@ def _letterboxed(frame_bgr: np.ndarray, height: int, width: int) -> tuple[np.nda
     w, h = max(1, round(frame_bgr.shape[1] * scale)), max(1, round(frame_bgr.shape[0] * scale))
     canvas = np.zeros((height, width, 3), np.uint8)
     left, top = (width - w) // 2, (height - h) // 2
-    canvas[top : top + h, left : left + w] = cv2.cvtColor(cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    # Linear interpolation, as TensorFlow's own resizing feeds MoveNet: faster than area averaging on a 720p frame (the
+    # pipeline's overhead went from 1.15 to 1.04 of onnxruntime alone); the keypoints moved by up to 7 px of 720p.
+    canvas[top : top + h, left : left + w] = cv2.cvtColor(cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
     return canvas, scale, left, top
