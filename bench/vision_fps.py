@@ -83,8 +83,11 @@ def main() -> None:
         pipeline = sum(run_pipeline(model, busy, args.fps, MotionGate())) / len(busy)
         rounds.append((alone, pipeline))
     alone, pipeline = statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
-    print(f"busy feed ({args.frames} frames, someone always moving): onnxruntime alone {1000 * alone:.1f} ms a frame, "
-          f"the pipeline {1000 * pipeline:.1f} ms ({1 / pipeline:.1f} fps on one core): overhead {pipeline / alone:.2f} (target <= 1.1)")  # fmt: skip
+    print(
+        f"busy feed ({args.frames} frames, someone always moving): onnxruntime alone {1000 * alone:.1f} ms a frame, "
+        f"the pipeline {1000 * pipeline:.1f} ms ({1 / pipeline:.1f} fps on one core): "
+        f"overhead {pipeline / alone:.2f} (target <= 1.1)"
+    )
 
     minute = int(60 * args.fps)
     quiet = []
@@ -95,8 +98,10 @@ def main() -> None:
     gate = MotionGate()
     spent = run_pipeline(model, quiet, args.fps, gate)
     per_frame = sum(spent) / len(spent)
-    print(f"quiet feed (3 min at {args.fps:g} fps, someone crossing 6 s a minute): {1000 * per_frame:.1f} ms a frame with motion gating, "
-          f"{gate.skipped} of {len(quiet)} frames skipped; one core sustains {1 / (per_frame * args.fps):.0f} such cameras")  # fmt: skip
+    print(
+        f"quiet feed (3 min at {args.fps:g} fps, someone crossing 6 s a minute): {1000 * per_frame:.1f} ms a frame with "
+        f"motion gating, {gate.skipped} of {len(quiet)} frames skipped; one core sustains {1 / (per_frame * args.fps):.0f} such cameras"
+    )
 
 
 if __name__ == "__main__":
