@@ -51,6 +51,7 @@ bench: setup
 	$(BIN)/python bench/live_ingest.py
 	$(BIN)/python bench/web_load.py
 	$(BIN)/python bench/door.py
+	$(BIN)/python bench/vision_fps.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis
