@@ -61,6 +61,8 @@ class Posture:
     """The whole body tipped over (forward, about the feet): pi/2 is lying face down."""
     roll: float = 0.0
     """The whole body tipped sideways."""
+    about_hips: bool = False
+    """Tipped about the hips (lying down on a bench from sitting) rather than the feet (a fall)."""
     hip: tuple[float, float] = (0.0, 0.0)
     """Each thigh raised forward (left, right)."""
     knee: tuple[float, float] = (0.0, 0.0)
@@ -106,8 +108,12 @@ def skeleton(body: Body, pose: Posture) -> np.ndarray:
         points[J[f"{side}_eye"]] = head + face * 0.085 * h + np.array([sign * 0.032 * h, 0.0, 0.025 * h])
         points[J[f"{side}_ear"]] = head + np.array([sign * 0.075 * h, 0.0, 0.01 * h])
     # Tipped over about the feet (a fall), then turned to face the heading and put where the person is.
-    feet = (points[J["left_ankle"]] + points[J["right_ankle"]]) / 2
-    points = (points - feet) @ _rotation_x(-pose.tilt).T @ _rotation_y(pose.roll).T + feet
+    pivot = (
+        (points[J["left_hip"]] + points[J["right_hip"]]) / 2
+        if pose.about_hips
+        else (points[J["left_ankle"]] + points[J["right_ankle"]]) / 2
+    )
+    points = (points - pivot) @ _rotation_x(-pose.tilt).T @ _rotation_y(pose.roll).T + pivot
     points[:, 2] = np.maximum(points[:, 2] - min(0.0, float(points[:, 2].min())), 0.0)  # nobody sinks into the floor
     placed: np.ndarray = points @ _rotation_z(-pose.heading).T + np.array([pose.x, pose.y, 0.0])
     return placed
@@ -359,7 +365,7 @@ def lying_down(x: float, y: float, heading: float, at_s: float, duration_s: floa
             return sit(t)
         done = min(1.0, (t - at_s) / duration_s)
         pose = sit(t)
-        return Posture(**{**pose.__dict__, "roll": (math.pi / 2) * done, "pelvis_z": 0.45})
+        return Posture(**{**pose.__dict__, "roll": (math.pi / 2) * done, "about_hips": True})
 
     return at
 

@@ -109,7 +109,7 @@ def scene(kind: str, conditions: Conditions, rng: np.random.Generator) -> tuple[
         return falling(base, at, duration, direction), Activity.FALL, at, at + duration
     scripts: dict[str, Callable[[], tuple[Script, Activity]]] = {
         "stand": lambda: (standing(x, distance, heading), Activity.STAND),
-        "walk": lambda: (walking(x - 0.5, distance, heading, speed=float(rng.uniform(0.1, 0.25))), Activity.WALK),
+        "walk": lambda: (_walk_through(x, distance, heading, float(rng.uniform(0.8, 1.6))), Activity.WALK),
         "sit": lambda: (sitting(x, distance, heading), Activity.SIT),
         "sit_down": lambda: (sitting_down(x, distance, heading, at, float(rng.uniform(0.5, 1.2)), body=body), Activity.SIT),
         "lie_down": lambda: (lying_down(x, distance, heading, at, float(rng.uniform(2.5, 5.0))), Activity.LIE),
@@ -123,6 +123,12 @@ def scene(kind: str, conditions: Conditions, rng: np.random.Generator) -> tuple[
     }
     script, activity = scripts[kind]()
     return script, activity, None, None
+
+
+def _walk_through(x: float, y: float, heading: float, speed: float) -> Script:
+    """Walking at an ordinary pace, in any direction, passing the spot (x, y) at the clip's middle."""
+    half = speed * CLIP_S / 2
+    return walking(x - half * math.sin(heading), y - half * math.cos(heading), heading, speed=speed)
 
 
 @dataclass(frozen=True)
