@@ -87,6 +87,8 @@ class LiveStation:
         self.broker: EmbeddedBroker | None = None
         self.emulator: Emulator | None = None
         self.devices = {d.id: d.kind for d in station.devices}
+        self.doors = [device for device, kind in self.devices.items() if kind == "door"]
+        """The station's doors that check who comes in: told the register, the spent passes, the visitors' asks."""
         self.zone = ZoneInfo(station.timezone)
         self.db = engine_for(settings.database_url)
         self.history = History(self.db, station.id)
@@ -174,7 +176,7 @@ class LiveStation:
 
     def brief_doors(self) -> None:
         """Tell every door the pass key, the station's id and each member's standing (no name, no phone)."""
-        doors = [device for device, kind in self.devices.items() if kind == "door"]
+        doors = self.doors
         if not doors or self.bridge is None:
             return
         # Read and handed over under one lock: the 30 s briefing and a web request's must not cross, or the doors could
@@ -188,7 +190,7 @@ class LiveStation:
     def _passes_spent_before(self) -> None:
         """After a restart, the doors refuse the passes taken just before it (a pass lives 35 s at most): read from the
         history, where each admission recorded the pass it took by digest."""
-        doors = [device for device, kind in self.devices.items() if kind == "door"]
+        doors = self.doors
         if not doors or self.bridge is None:
             return
         now = datetime.now(UTC)
@@ -209,7 +211,7 @@ class LiveStation:
                 self._tell_door(row)
 
     def _tell_door(self, row: VisitorAsk) -> None:
-        doors = [device for device, kind in self.devices.items() if kind == "door"]
+        doors = self.doors
         if doors and self.bridge is not None:
             self.bridge.tell([row.door if row.door in doors else doors[0]], visitors.at_door(row))
 
@@ -257,7 +259,7 @@ class LiveStation:
         """In the loop: a door decided. The pass it took is told to the station's other doors (one-time station-wide);
         what it decided on a visitor's pass is kept (a bounded few) for their page and the next round."""
         spent = decided.get("spent")
-        others = [device for device, kind in self.devices.items() if kind == "door" and device != door]
+        others = [device for device in self.doors if device != door]
         if isinstance(spent, Mapping) and others and self.bridge is not None:
             self.bridge.tell(others, PassesSpent(dict(spent)))
         ask = decided.get("ask")
@@ -299,7 +301,7 @@ class LiveStation:
     def forget_faces(self, by: str = "station") -> dict[int, list[str]]:
         """Tell every terminal to delete the templates the register asks to forget, until each has acknowledged: one
         away when asked (its command failed) is asked again at the next round. Returns the commands sent, by member."""
-        doors = [device for device, kind in self.devices.items() if kind == "door"]
+        doors = self.doors
         if not doors or self.bridge is None:
             return {}
         bridge = self.bridge

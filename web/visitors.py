@@ -14,7 +14,7 @@ turned into its visit key at once and never stored (``store.visitors``).
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import segno
@@ -97,8 +97,7 @@ def now() -> datetime:
 
 
 def _view(row: VisitorAsk, moment: datetime, token: str | None = None, door_pass_of: VisitorPass | None = None) -> AskView:
-    asked = row.asked_at if row.asked_at.tzinfo else row.asked_at.replace(tzinfo=UTC)
-    return AskView(id=row.id, status=book.shown_status(row, moment), reason=row.reason, needs=list(row.needs), asked_at=asked,
+    return AskView(id=row.id, status=book.shown_status(row, moment), reason=row.reason, needs=list(row.needs), asked_at=row.asked_at,
                    token=token, door_pass=door_pass_of)  # fmt: skip
 
 
