@@ -24,8 +24,8 @@ from tests.web.test_browser import chromium
 from tests.web.test_member_page import _staff, code_from_the_desk
 
 WORDS = {
-    "zh": {"in": "放行", "out": "未放行", "replayed": "二维码已被使用", "no_face": "未授权刷脸", "withdrawn": "已撤回人脸识别授权"},
-    "en": {"in": "let in", "out": "not let in", "replayed": "Code already used", "no_face": "No consent to face entry",
+    "zh": {"in": "放行", "out": "未放行", "replayed": "二维码已被使用", "code": "扫码", "no_face": "未授权刷脸", "withdrawn": "已撤回人脸识别授权"},
+    "en": {"in": "let in", "out": "not let in", "replayed": "Code already used", "code": "a scanned code", "no_face": "No consent to face entry",
            "withdrawn": "Face-entry consent withdrawn"},
 }  # fmt: skip
 
@@ -78,6 +78,7 @@ def test_a_members_qr_opens_the_door_once_and_the_custodian_sees_who(door_statio
 
                 terminal.event("pass_scanned", {"text": shown})  # the same QR shown a second time
                 expect(desk.locator("#door-log li.door_decided.refused").first).to_contain_text(words["replayed"], timeout=15_000)
+                expect(desk.locator("#door-log li.door_decided.refused").first).to_contain_text(words["code"])  # names nobody
                 assert terminal.done.count({"open": True}) == 1
 
                 page.on("dialog", lambda dialog: dialog.accept())

@@ -872,10 +872,17 @@ function doorLine(e) {
     <b>${esc(t(e.event))}</b> ${who} <small>${esc(known(`group.${e.group}`, e.group))}</small></li>`;
 }
 
+// The door's verdicts on someone it knew as a member (actors/door_access.py); the pass's own refusals name nobody.
+// A function, not a constant: it is hoisted, and the log may be drawn before the script's end is reached.
+function memberVerdict(reason) {
+  return ["member", "unknown_member", "deactivated", "banned", "no_face_consent", "face_not_sure", "full", "locked"].includes(reason);
+}
+
 function decisionLine(e) {
   // Whom the door let in or turned away, and why: a member by name for those who look after the station, else as "a member".
+  // A pass refused before it named anyone (forged, replayed, expired) is only "a scanned code", not a member.
   const who = e.member_name ? named(e.member_name)
-    : esc(t(e.via === "pass" || e.via === "face" ? "door_member" : "door_visitor"));
+    : esc(t(e.via === "visitor" ? "door_visitor" : e.via === "face" || memberVerdict(e.reason) ? "door_member" : "door_code"));
   const verdict = e.admitted ? "door_admitted" : "door_refused";
   return `<li class="door_decided ${e.admitted ? "admitted" : "refused"}" data-key="${esc(doorKey(e))}"><time datetime="${esc(e.at)}">${stationTime(e.at)}</time>
     <b>${esc(t(verdict))}</b> ${who} <small>${esc(known(`door.${e.reason}`, e.reason))}</small></li>`;
