@@ -813,7 +813,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "problem_visitor_not_waiting": "This visitor has been answered already",
         "v_title": "Yunxiaoyi · Visitor entry",
         "v_welcome": "You may come in without being a member",
-        "v_night_rule": "At night ({from}-{to}) you need no approval for {needs}: ask, then scan your code at the door; at other times the custodian approves.",
+        "v_night_rule": (
+            "At night ({from}-{to}) you need no approval for {needs}: ask, then scan your code at the door; "
+            "at other times the custodian approves."
+        ),
         "v_privacy": "We do not keep your phone number, only a code made from it to count visits, deleted after {days} days.",
         "v_needs": "You need",
         "v_ask": "Ask to come in",

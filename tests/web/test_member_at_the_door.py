@@ -24,8 +24,10 @@ from tests.web.test_browser import chromium
 from tests.web.test_member_page import _staff, code_from_the_desk
 
 WORDS = {
-    "zh": {"in": "放行", "out": "未放行", "replayed": "二维码已被使用", "code": "扫码", "no_face": "未授权刷脸", "withdrawn": "已撤回人脸识别授权"},
-    "en": {"in": "let in", "out": "not let in", "replayed": "Code already used", "code": "a scanned code", "no_face": "No consent to face entry",
+    "zh": {"in": "放行", "out": "未放行", "replayed": "二维码已被使用", "code": "扫码",
+            "no_face": "未授权刷脸", "withdrawn": "已撤回人脸识别授权"},
+    "en": {"in": "let in", "out": "not let in", "replayed": "Code already used", "code": "a scanned code",
+           "no_face": "No consent to face entry",
            "withdrawn": "Face-entry consent withdrawn"},
 }  # fmt: skip
 
