@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cli.common import app, console, database_failed, errors, resolve
+from cli.common import app, console, database_failed, errors, load_station_or_scenario
 
 federation_app = typer.Typer(name="federation", help="What the station reports to the city's or province's platform.", no_args_is_help=True)
 app.add_typer(federation_app, name="federation")
@@ -20,7 +20,9 @@ app.add_typer(federation_app, name="federation")
 def export(
     first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD, in the station's time zone.")],
     last: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: the first).")] = None,
-    station: Annotated[str, typer.Option("--station", help="The station file or a library name (its id and time zone).")] = "yunting",
+    station: Annotated[
+        str, typer.Option("--station", help="The station file, or a scenario (its station); a path or a library name.")
+    ] = "yunting",
     database: Annotated[
         str | None, typer.Option("--database", help="Database URL (default: YXY_DATABASE_URL, else sqlite:///yxy.db).")
     ] = None,
@@ -32,7 +34,6 @@ def export(
     from sqlalchemy.exc import SQLAlchemyError
 
     from scenarios.errors import ScenarioError
-    from scenarios.schema import load_station
     from station.settings import Settings
     from store.db import engine_for, migrate
     from store.federation import FederationError, daily_counts
@@ -43,7 +44,7 @@ def export(
         errors.print(f"[red]error:[/red] --from/--to: {escape(str(exc))}; write a day as 2026-12-06", highlight=False)
         raise typer.Exit(code=2) from None
     try:
-        the_station = load_station(resolve(station))
+        the_station, _ = load_station_or_scenario(station)
     except ScenarioError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cli.common import app, console, errors, resolve, station_database
+from cli.common import app, console, errors, load_station_or_scenario, station_database
 
 privacy_app = typer.Typer(name="privacy", help="Personal data kept only as long as the station file says.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
@@ -30,14 +30,13 @@ def purge(
 
     One audit entry says how many of each went, never who."""
     from scenarios.errors import ScenarioError
-    from scenarios.schema import load_station
     from station.settings import Settings
     from store.db import sessions
     from store.privacy import Periods
     from store.privacy import purge as purge_now
 
     try:
-        the_station = load_station(resolve(station))
+        the_station, _ = load_station_or_scenario(station)
     except ScenarioError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None

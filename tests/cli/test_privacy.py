@@ -41,3 +41,11 @@ def test_an_unknown_station_is_one_line(tmp_path: Path) -> None:
 def test_a_database_url_of_an_unknown_kind_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["privacy", "purge", "--database", "postgres+nothing://x@127.0.0.1/x"])
     assert result.exit_code == 2 and "Traceback" not in result.output and "postgres+nothing" in result.output
+
+
+def test_a_scenario_names_its_station_as_yxy_serve_takes_it(tmp_path: Path) -> None:
+    """Found using it: `yxy serve typical_week_door` runs, so the purge and the federation export take the same name."""
+    database = f"sqlite:///{tmp_path / 'yxy.db'}"
+    for command in (["privacy", "purge"], ["federation", "export", "--from", "2026-12-07"]):
+        result = CliRunner().invoke(app, [*command, "--station", "typical_week_door", "--database", database])
+        assert result.exit_code == 0, result.output
