@@ -67,34 +67,36 @@ def run_jobs(
     on_failure: Callable[[JobFailure], None],
     in_flight: int | None = None,
 ) -> None:
-    """Run ``jobs`` on Ray, calling back as each finishes (in finishing order)."""
+    """Run ``jobs`` on Ray, calling back as each finishes (in finishing order).
+
+    Tasks still running when this is left early (Ctrl-C, a failing callback) are
+    not cancelled here: Ray 2.x aborts the driver when a cancelled task's reply
+    races its cancellation ("Tried to complete task that was not pending"). The
+    caller's ``ray_session`` shuts Ray down, and tasks whose owner is gone die with it.
+    """
     import ray
 
     task = ray.remote(replicate).options(max_retries=1, retry_exceptions=True, num_cpus=1)
     limit = in_flight or 2 * cluster_cpus()
     pending: dict[Any, Job] = {}
     queue = iter(jobs)
-    try:
-        while True:
-            while len(pending) < limit:
-                job = next(queue, None)
-                if job is None:
-                    break
-                pending[task.remote(job.scenario, job.replication)] = job
-            if not pending:
-                return
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                job = pending.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except (ray.exceptions.RayTaskError, ray.exceptions.WorkerCrashedError) as exc:
-                    on_failure(JobFailure(job.variant, job.replication, _first_line(exc)))
-                    continue
-                on_result(job, result)
-    finally:
-        for ref in pending:  # not force=True: Ray 2.60 aborts the driver when a force-cancelled task finishes meanwhile
-            ray.cancel(ref)
+    while True:
+        while len(pending) < limit:
+            job = next(queue, None)
+            if job is None:
+                break
+            pending[task.remote(job.scenario, job.replication)] = job
+        if not pending:
+            return
+        done, _ = ray.wait(list(pending), num_returns=1)
+        for ref in done:
+            job = pending.pop(ref)
+            try:
+                result = ray.get(ref)
+            except (ray.exceptions.RayTaskError, ray.exceptions.WorkerCrashedError) as exc:
+                on_failure(JobFailure(job.variant, job.replication, _first_line(exc)))
+                continue
+            on_result(job, result)
 
 
 def _first_line(exc: BaseException) -> str:
