@@ -56,7 +56,7 @@ def run_pipeline(model: PoseModel, frames: list[np.ndarray], fps: float, gate: M
         if gate is None or gate.wants(t, frame, tracking=bool(tracker.tracks)):
             update = tracker.update(t, model.people(frame))
             for track in update.seen:
-                track_features(list(track.history)[-15:])
+                track_features(list(track.history)[-15:], (frame.shape[1], frame.shape[0]))
         spent.append(time.perf_counter() - started)
     return spent
 

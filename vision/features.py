@@ -11,8 +11,7 @@ gaps); features that need speed divide by the real time between frames.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -24,88 +23,140 @@ SHOULDERS = [J["left_shoulder"], J["right_shoulder"]]
 HIPS = [J["left_hip"], J["right_hip"]]
 WRISTS = [J["left_wrist"], J["right_wrist"]]
 EARS = [J["left_ear"], J["right_ear"]]
+ANKLES = [J["left_ankle"], J["right_ankle"]]
+HEAD = [J["nose"], J["left_eye"], J["right_eye"], J["left_ear"], J["right_ear"]]
 NAMES = (
-    "torso_angle", "torso_angle_max", "torso_angle_change", "aspect", "aspect_change", "drop_speed_max", "hip_drop",
+    "torso_angle", "torso_angle_max", "torso_angle_change", "aspect", "aspect_change", "hip_drop",
     "hand_mouth_min", "hand_mouth_near_share", "hand_mouth_approaches", "hand_ear_near_share", "seen_share",
-    "lost_after_drop", "torso_turn_speed_max", "torso_angle_first",
+    "lost_after_drop", "torso_angle_first",
+    "height_ratio_min_1s", "top_drop_max_1s", "torso_turn_max_1s", "hip_drop_max_1s", "height_ratio_now",
+    "feet_travel", "upright_drop_1s", "upright_now", "head_feet_change_1s", "head_hips_change_1s",
 )  # fmt: skip
 """The single-track features, in the order ``track_features`` gives them."""
 NEAR_MOUTH = 0.12
 """A wrist within this many heights of the nose is at the mouth."""
 NEAR_EAR = 0.1
+TURNED = 0.4
+"""A head that moved this many heights away from over the feet within ``SPAN_S``: a body that went down; losing it
+in the middle of the picture right after is evidence of a fall (the pose model misses most people lying down)."""
+SPAN_S = 1.2
+"""A fall takes about a second; sitting down fast takes as long but drops half as far, lying down to sleep takes several:
+the most that changes within this span tells them apart, and is measured between frames, not between neighbours, so
+it does not grow with the pose model's jitter or the frame rate."""
 
 
-def _mid(points: np.ndarray, joints: list[int]) -> np.ndarray | None:
-    seen = points[joints][points[joints, 2] >= SEEN]
-    return seen[:, :2].mean(axis=0) if len(seen) else None
+def _mids(points: np.ndarray, joints: list[int]) -> np.ndarray:
+    """Per frame (``points``: frames x 17 x 3), the middle of the ``joints`` seen, (frames, 2); NaN where none is."""
+    chosen = points[:, joints]
+    seen = chosen[..., 2] >= SEEN
+    count = seen.sum(axis=1)
+    total = (chosen[..., :2] * seen[..., None]).sum(axis=1)
+    return np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], np.nan)
 
 
-def _torso_angle(points: np.ndarray) -> float | None:
-    """Radians from upright (0) through lying (pi/2) to head down (pi): the line from the hips' middle to the shoulders'
-    middle. (A fall along the camera's line of sight foreshortens the torso instead of turning it: still to come.)"""
-    shoulders, hips = _mid(points, SHOULDERS), _mid(points, HIPS)
-    if shoulders is None or hips is None:
-        return None
-    dx, dy = shoulders - hips
-    return float(np.arctan2(abs(dx), -dy))  # picture y grows downward: upright (shoulders above) 0, upside down pi
+def _torso_angles(points: np.ndarray) -> np.ndarray:
+    """Per frame, radians from upright (0) through lying (pi/2) to head down (pi): the line from the hips' middle to the
+    shoulders' middle (NaN when either is unseen). Picture y grows downward: shoulders above the hips is 0."""
+    dx, dy = (_mids(points, SHOULDERS) - _mids(points, HIPS)).T
+    angles: np.ndarray = np.arctan2(np.abs(dx), -dy)
+    return angles
 
 
-def _nearest(points: np.ndarray, hands: list[int], target: int) -> float | None:
-    if points[target, 2] < SEEN:
-        return None
-    distances = [float(np.hypot(*(points[h, :2] - points[target, :2]))) for h in hands if points[h, 2] >= SEEN]
-    return min(distances) if distances else None
+def _nearest(points: np.ndarray, hands: list[int], target: int) -> np.ndarray:
+    """Per frame, the pixels from the nearest seen hand to the ``target`` joint (NaN when it or every hand is unseen)."""
+    distances = np.linalg.norm(points[:, hands, :2] - points[:, [target], :2], axis=-1)
+    distances[points[:, hands, 2] < SEEN] = np.inf
+    nearest: np.ndarray = distances.min(axis=1)
+    nearest[(points[:, target, 2] < SEEN) | ~np.isfinite(nearest)] = np.nan
+    return nearest
 
 
-def _at_ear(points: np.ndarray) -> float:
-    """The nearest wrist to either ear, in pixels (NaN when no wrist or ear is seen)."""
-    found = [d for ear in EARS if (d := _nearest(points, WRISTS, ear)) is not None]
-    return min(found) if found else float("nan")
+def _most_within(times: np.ndarray, values: np.ndarray, change: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> float:
+    """The largest ``change(earlier, later)`` between two frames at most ``SPAN_S`` apart (NaN values skipped; 0 when
+    no two known values are); ``values`` may be one number or one vector a frame."""
+    known = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
+    t, v = times[known], values[known]
+    pairs = (t[None, :] > t[:, None]) & (t[None, :] <= t[:, None] + SPAN_S)
+    if not pairs.any():
+        return 0.0
+    return max(float(change(v[:, None], v[None, :])[pairs].max()), 0.0)
 
 
-def _turn_speed_max(times: np.ndarray, angles: list[float | None]) -> float:
-    """The fastest the torso turned towards or from lying, in radians a second (a fall turns it within a second; lying
-    down to sleep takes several)."""
-    known = [(t, a) for t, a in zip(times, angles, strict=True) if a is not None]
-    speeds = [abs(b - a) / max(u - t, 1e-3) for (t, a), (u, b) in itertools.pairwise(known)]
-    return float(max(speeds, default=0.0))
+def _vectors(points: np.ndarray, tip: list[int], base: list[int]) -> np.ndarray:
+    """Per frame, the picture's vector from the ``base`` joints' middle to the ``tip`` joints' (NaN when either is unseen)."""
+    vectors: np.ndarray = _mids(points, tip) - _mids(points, base)
+    return vectors
 
 
-def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], lost_for_s: float = 0.0) -> np.ndarray:
-    """``NAMES`` for one track's window of (t, box, keypoints), oldest first; ``lost_for_s``: how long since it was last
-    seen (a person lying down after a fall is often not found at all)."""
+def _moved(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """How far a vector moved: whichever way a body falls in the picture, the head leaves where it stood over the feet."""
+    moved: np.ndarray = np.linalg.norm(after - before, axis=-1)
+    return moved
+
+
+def _last_known(values: np.ndarray) -> float:
+    known = values[np.isfinite(values)]
+    return float(known[-1]) if len(known) else 0.0
+
+
+def _rise(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    rise: np.ndarray = after - before
+    return rise
+
+
+def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], picture: tuple[int, int], lost_for_s: float = 0.0) -> np.ndarray:
+    """``NAMES`` for one track's window of (t, box, keypoints), oldest first, in a ``picture`` of (width, height);
+    ``lost_for_s``: how long since it was last seen (a person lying down after a fall is often not found at all).
+
+    Frames where the person is cut by the picture's edge are left out: their box and size say where the picture ends,
+    not how the person stands (someone walking out under the camera would otherwise seem to fall)."""
+    left_the_picture = bool(window) and not _inside(window[-1][1], picture)
+    window = [w for w in window if _inside(w[1], picture)]
     if len(window) < 2:
         return np.zeros(len(NAMES), np.float32)
     times = np.array([t for t, _, _ in window])
     boxes = np.array([box for _, box, _ in window], np.float64)
-    points = [np.asarray(k, np.float64) for _, _, k in window]
+    points = np.array([k for _, _, k in window], np.float64)
     heights = boxes[:, 3] - boxes[:, 1]
     widths = boxes[:, 2] - boxes[:, 0]
-    angles = [_torso_angle(p) for p in points]
-    upright = [h for h, a in zip(heights, angles, strict=True) if a is not None and a < 0.5]
-    size = max(upright) if upright else float(max(heights.max(), widths.max()))
-    size = max(size, 1.0)
-    known = [a for a in angles if a is not None]
-    torso_now = next((a for a in reversed(angles) if a is not None), 0.0)
+    angles = _torso_angles(points)
+    upright = heights[np.isfinite(angles) & (angles < 0.5)]
+    size = max(float(upright.max()) if len(upright) else float(max(heights.max(), widths.max())), 1.0)
+    known = angles[np.isfinite(angles)]
     aspect = widths / np.maximum(heights, 1.0)
-    hips = [_mid(p, HIPS) for p in points]
-    hip_y = np.array([h[1] if h is not None else np.nan for h in hips])
-    dt = np.maximum(np.diff(times), 1e-3)
-    drops = np.diff(hip_y) / dt / size
-    drop_max = float(np.nanmax(drops)) if np.isfinite(drops).any() else 0.0
-    hip_drop = float((np.nanmax(hip_y) - hip_y[np.isfinite(hip_y)][0]) / size) if np.isfinite(hip_y).any() else 0.0
-    mouth = np.array([np.nan if (d := _nearest(p, WRISTS, J["nose"])) is None else d / size for p in points])
-    ear = np.array([_at_ear(p) / size for p in points])
+    hip_y = _mids(points, HIPS)[:, 1] / size
+    hip_drop = float(np.nanmax(hip_y) - hip_y[np.isfinite(hip_y)][0]) if np.isfinite(hip_y).any() else 0.0
+    mouth = _nearest(points, WRISTS, J["nose"]) / size
+    ear = np.fmin(*(_nearest(points, WRISTS, e) for e in EARS)) / size
     near = mouth < NEAR_MOUTH
     approaches = int(np.sum(near[1:] & ~near[:-1])) + int(bool(near[0]))
-    seen = float(np.mean([p[:, 2].mean() >= SEEN for p in points]))
+    seen = float(np.mean(points[:, :, 2].mean(axis=1) >= SEEN))
+    shrink = _most_within(times, heights, lambda before, after: 1.0 - after / np.maximum(before, 1.0))
+    top_drop = _most_within(times, boxes[:, 1] / size, _rise)
+    head, ankles = _mids(points, HEAD), _mids(points, ANKLES)
+    head_over_feet = (ankles[:, 1] - head[:, 1]) / size
+    head_feet = (head - ankles) / size
+    turned = _most_within(times, head_feet, _moved)
+    head_hips = _vectors(points, HEAD, HIPS) / size
+    feet_seen = np.isfinite(ankles).all(axis=1)
+    feet, feet_times = ankles[feet_seen], times[feet_seen]
+    feet_travel = float(np.linalg.norm(feet[-1] - feet[0]) / size / max(feet_times[-1] - feet_times[0], 0.5)) if len(feet) > 1 else 0.0
     return np.array(
         [
-            torso_now, max(known, default=0.0), (known[-1] - known[0]) if len(known) > 1 else 0.0,
-            float(aspect[-1]), float(aspect[-1] - aspect[0]), max(drop_max, 0.0), hip_drop,
+            known[-1] if len(known) else 0.0, known.max(initial=0.0), (known[-1] - known[0]) if len(known) > 1 else 0.0,
+            float(aspect[-1]), float(aspect[-1] - aspect[0]), hip_drop,
             float(np.nanmin(mouth)) if np.isfinite(mouth).any() else 1.0, float(np.nanmean(near)) if len(near) else 0.0, float(approaches),
             float(np.nanmean(ear < NEAR_EAR)) if np.isfinite(ear).any() else 0.0, seen,
-            lost_for_s if drop_max > 0.8 else 0.0, _turn_speed_max(times, angles), known[0] if known else 0.0,
+            0.0 if left_the_picture or turned < TURNED else lost_for_s, known[0] if len(known) else 0.0,
+            1.0 - shrink, top_drop, _most_within(times, angles, _rise), _most_within(times, hip_y, _rise),
+            float(heights[-1] / max(heights.max(), 1.0)), feet_travel,
+            _most_within(times, head_over_feet, lambda before, after: before - after), _last_known(head_over_feet),
+            turned, _most_within(times, head_hips, _moved),
         ],
         np.float32,
     )  # fmt: skip
+
+
+def _inside(box: np.ndarray, picture: tuple[int, int], margin: float = 2.0) -> bool:
+    left, top, right, bottom = (float(v) for v in box)
+    return left > margin and top > margin and right < picture[0] - margin and bottom < picture[1] - margin

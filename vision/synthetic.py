@@ -239,11 +239,11 @@ def _seen(actor: Actor, pose: Posture, camera: CCTV, noise: Noise, rng: np.rando
         return None  # mostly out of the picture
     points[~inside, 2] = 0.0
     margin = 0.05 * tall
-    box = (
-        float(points[:, 0].min() - margin),
-        float(points[:, 1].min() - margin),
-        float(points[:, 0].max() + margin),
-        float(points[:, 1].max() + margin),
+    box = (  # clipped to the picture, as the pose stage's boxes are
+        max(float(points[:, 0].min() - margin), 0.0),
+        max(float(points[:, 1].min() - margin), 0.0),
+        min(float(points[:, 0].max() + margin), float(camera.width)),
+        min(float(points[:, 1].max() + margin), float(camera.height)),
     )
     return Seen(box, points.astype(np.float32), actor.truth, actor.activity)
 

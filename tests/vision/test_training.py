@@ -1,16 +1,34 @@
-"""The behaviour models' training (issue 13, in progress): clips are the same for the same seed, held-out conditions
-lie outside every training range, the exported ONNX model gives scikit-learn's own probabilities, and the event-level
-evaluation counts alarms as the issue defines them."""
+"""The behaviour models' training: clips are the same for the same seed, held-out conditions lie outside every training
+range, the exported ONNX model gives scikit-learn's own probabilities, the event-level evaluation counts alarms as the
+issue defines them, and training again reproduces the shipped models bit for bit."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 
+from vision.behaviour import BEHAVIOURS, load_behaviours
 from vision.features import NAMES
-from vision.training import AFTER_FALL_S, CLIP_S, Clip, dataset, draw, evaluate, fit_fall_model, labels, to_onnx
+from vision.training import (
+    AFTER_FALL_S,
+    CLIP_S,
+    FALL_FEATURES,
+    SEED,
+    Clip,
+    columns,
+    dataset,
+    draw,
+    evaluate,
+    fit_fall_model,
+    labels,
+    manifest_entry,
+    to_onnx,
+    train,
+)  # fmt: skip
 
 
 def test_the_same_seed_gives_the_same_clips_and_falls_are_labelled_around_the_fall() -> None:
@@ -36,7 +54,7 @@ def test_the_onnx_model_gives_scikit_learns_probabilities() -> None:
     clips = dataset(12, held_out=False, seed=3)
     model = fit_fall_model(clips)
     session = ort.InferenceSession(to_onnx(model), providers=["CPUExecutionProvider"])
-    features = np.concatenate([c.features for c in clips])
+    features = np.concatenate([columns(c.features, FALL_FEATURES) for c in clips])
     labels_out, probabilities = session.run(None, {session.get_inputs()[0].name: features})
     assert np.allclose(probabilities[:, 1], model.predict_proba(features)[:, 1], atol=1e-5)
     assert np.array_equal(labels_out, model.predict(features))
@@ -59,3 +77,21 @@ def test_the_evaluation_counts_alarms_by_the_issues_definitions() -> None:
     assert early.recall == 0.0 and early.precision == 0.0, "an alarm before the fall is a false one"
     noisy = evaluate(lambda f: np.ones(len(f)), [calm, calm])
     assert noisy.false_alarms_per_hour == 2 * 3600 / (2 * CLIP_S)
+
+
+@pytest.fixture(scope="module")
+def trained_again() -> dict[str, dict[str, object]]:
+    return {t.behaviour.value: manifest_entry(t, SEED) for t in train(SEED)}
+
+
+def test_training_again_reproduces_the_shipped_models_and_their_figures(trained_again: dict[str, dict[str, object]]) -> None:
+    shipped = json.loads(BEHAVIOURS.read_text(encoding="utf-8"))["models"]
+    assert trained_again == shipped, "yxy vision train no longer reproduces the shipped models: retrain and ship them"
+    assert set(load_behaviours()) == {"fall"}
+
+
+@pytest.mark.xfail(strict=True, reason="not met yet: held-out fall F1 0.89 and 5 false alarms a camera-hour (issue 13)")
+def test_the_shipped_fall_model_meets_the_issues_targets_on_held_out_conditions(trained_again: dict[str, dict[str, object]]) -> None:
+    figures = trained_again["fall"]["held_out"]
+    assert isinstance(figures, dict)
+    assert figures["f1"] >= 0.9 and figures["false_alarms_per_camera_hour"] <= 1.0
