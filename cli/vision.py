@@ -70,7 +70,7 @@ def train_models(
     manifest_path = out / BEHAVIOURS.name
     before = _recorded_hashes(manifest_path)
     with progress_bar() as progress:
-        task = progress.add_task("clips", total=TRAINING_CLIPS + HELD_OUT_CLIPS)
+        task = progress.add_task("clips", total=TRAINING_CLIPS + 2 * HELD_OUT_CLIPS)
         trained = train(seed, progress=lambda: progress.advance(task))
     entries = {t.behaviour.value: manifest_entry(t, seed) for t in trained}
     for t in trained:
@@ -87,11 +87,9 @@ def train_models(
 @vision_app.command("eval")
 def evaluate_models(seed: Annotated[int, typer.Option("--seed", help="The held-out clips' seed.")] = SEED + 1) -> None:
     """Measure the installed behaviour models on held-out clips (conditions outside every training range)."""
-    import numpy as np
-
     from vision.behaviour import load_behaviours
     from vision.pose import ModelError
-    from vision.training import HELD_OUT_CLIPS, dataset, evaluate
+    from vision.training import HELD_OUT_CLIPS, dataset, evaluate, figures
 
     try:
         models = load_behaviours()
@@ -101,18 +99,7 @@ def evaluate_models(seed: Annotated[int, typer.Option("--seed", help="The held-o
     with progress_bar() as progress:
         task = progress.add_task("held-out clips", total=HELD_OUT_CLIPS)
         clips = dataset(HELD_OUT_CLIPS, held_out=True, seed=seed, progress=lambda: progress.advance(task))
-    figures = {}
-    for behaviour, model in models.items():
-        measured = evaluate(model.scores, clips, model.rule)
-        figures[behaviour.value] = {
-            "held_out": {
-                "precision": measured.precision, "recall": measured.recall, "f1": measured.f1,
-                "false_alarms_per_camera_hour": measured.false_alarms_per_hour,
-                "camera_hours_of_ordinary_activity": measured.ordinary_hours,
-                "alert_delay_s_median": float(np.median(measured.delays_s)) if measured.delays_s else float("nan"),
-            }
-        }  # fmt: skip
-    _print_figures(figures)
+    _print_figures({b.value: {"held_out": figures(evaluate(m.scores, clips, m.rule))} for b, m in models.items()})
 
 
 TARGET_F1 = {"fall": 0.9, "dispute": 0.9, "smoking": 0.8}
@@ -126,7 +113,7 @@ def _print_figures(entries: dict[str, dict[str, Any]]) -> None:
     for name, entry in entries.items():
         h = entry["held_out"]
         table.add_row(
-            name, f"{h['precision']:.2f}", f"{h['recall']:.2f}", f"{h['f1']:.2f} (≥ {TARGET_F1[name]})",
+            name, f"{h['precision']:.3f}", f"{h['recall']:.3f}", f"{h['f1']:.3f} (≥ {TARGET_F1[name]})",
             f"{h['false_alarms_per_camera_hour']:.1f} over {h['camera_hours_of_ordinary_activity']:.1f} h",
             f"{h['alert_delay_s_median']:.1f} s",
         )  # fmt: skip

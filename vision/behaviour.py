@@ -45,6 +45,9 @@ class Rule:
 
     threshold: float
     smoothing: float = 0.5
+    hold_s: float = 0.0
+    """How long the smoothed score must have stayed at or above the threshold before an incident opens: a moment's
+    look-alike (someone striding past close under the camera) passes, a fallen person stays down."""
     clear_s: float = 10.0
     cooldown_s: float = 120.0
 
@@ -71,6 +74,7 @@ class Incidents:
         self._smoothed: dict[tuple[Behaviour, tuple[int, ...]], float] = {}
         self._open: dict[tuple[Behaviour, tuple[int, ...]], Incident] = {}
         self._cooling: dict[tuple[Behaviour, tuple[int, ...]], float] = {}
+        self._above_since: dict[tuple[Behaviour, tuple[int, ...]], float] = {}
         self._numbers = itertools.count(1)
 
     def judge(self, t: float, behaviour: Behaviour, subject: tuple[int, ...], score: float) -> Incident | None:
@@ -78,9 +82,13 @@ class Incidents:
         rule, key = self.rules[behaviour], (behaviour, subject)
         smoothed = rule.smoothing * score + (1 - rule.smoothing) * self._smoothed.get(key, 0.0)
         self._smoothed[key] = smoothed
+        if smoothed < rule.threshold:
+            self._above_since.pop(key, None)
+        else:
+            self._above_since.setdefault(key, t)
         incident = self._open.get(key)
         if incident is None:
-            if smoothed < rule.threshold or t < self._cooling.get(key, -np.inf):
+            if smoothed < rule.threshold or t < self._cooling.get(key, -np.inf) or t - self._above_since[key] < rule.hold_s:
                 return None
             incident = Incident(next(self._numbers), behaviour, subject, t, smoothed)
             self._open[key] = incident
@@ -103,6 +111,7 @@ class Incidents:
         ]
         for key in [k for k in self._smoothed if k[1] not in seen and k not in self._open]:
             del self._smoothed[key]
+            self._above_since.pop(key, None)
         for key in [k for k, until in self._cooling.items() if until <= t]:
             del self._cooling[key]
         return closed
@@ -116,6 +125,7 @@ class Incidents:
         incident.closed_at = t
         self._cooling[key] = t + self.rules[key[0]].cooldown_s
         self._smoothed.pop(key, None)
+        self._above_since.pop(key, None)
         return incident
 
 
@@ -149,7 +159,7 @@ def load_behaviours(manifest: Path = BEHAVIOURS) -> dict[Behaviour, BehaviourMod
         try:
             path, expected = manifest.parent / entry["file"], str(entry["sha256"])
             features = tuple(str(name) for name in entry["features"])
-            rule = Rule(float(entry["threshold"]), float(entry.get("smoothing", 0.5)))
+            rule = Rule(float(entry["threshold"]), float(entry["smoothing"]), float(entry["hold_s"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{manifest}: the {behaviour} model's entry is incomplete ({exc.__class__.__name__}: {exc})") from None
         unknown = [name for name in features if name not in NAMES]

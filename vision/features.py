@@ -31,14 +31,21 @@ NAMES = (
     "lost_after_drop", "torso_angle_first",
     "height_ratio_min_1s", "top_drop_max_1s", "torso_turn_max_1s", "hip_drop_max_1s", "height_ratio_now",
     "feet_travel", "upright_drop_1s", "upright_now", "head_feet_change_1s", "head_hips_change_1s",
+    "upright_max", "descent_s",
 )  # fmt: skip
 """The single-track features, in the order ``track_features`` gives them."""
 NEAR_MOUTH = 0.12
 """A wrist within this many heights of the nose is at the mouth."""
 NEAR_EAR = 0.1
+TORSO_SHARE = 3.3
+"""A standing person's height in upright torsos (shoulders' middle to hips'): so someone seen only sitting is measured in
+the height they would stand at, and lying down from a seat is not mistaken for a fall by being measured in a seated
+height."""
 TURNED = 0.4
 """A head that moved this many heights away from over the feet within ``SPAN_S``: a body that went down; losing it
 in the middle of the picture right after is evidence of a fall (the pose model misses most people lying down)."""
+DESCENT_NO = 5.0
+"""``descent_s`` when the head did not come down: longer than any descent a window holds."""
 SPAN_S = 1.2
 """A fall takes about a second; sitting down fast takes as long but drops half as far, lying down to sleep takes several:
 the most that changes within this span tells them apart, and is measured between frames, not between neighbours, so
@@ -120,8 +127,13 @@ def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], pictu
     heights = boxes[:, 3] - boxes[:, 1]
     widths = boxes[:, 2] - boxes[:, 0]
     angles = _torso_angles(points)
-    upright = heights[np.isfinite(angles) & (angles < 0.5)]
-    size = max(float(upright.max()) if len(upright) else float(max(heights.max(), widths.max())), 1.0)
+    upright = np.isfinite(angles) & (angles < 0.5)
+    torsos = np.linalg.norm(_mids(points, SHOULDERS) - _mids(points, HIPS), axis=1)[upright]
+    size = max(
+        float(heights[upright].max()) if upright.any() else float(max(heights.max(), widths.max())),
+        TORSO_SHARE * float(torsos.max()) if upright.any() else 0.0,
+        1.0,
+    )
     known = angles[np.isfinite(angles)]
     aspect = widths / np.maximum(heights, 1.0)
     hip_y = _mids(points, HIPS)[:, 1] / size
@@ -152,9 +164,28 @@ def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], pictu
             float(heights[-1] / max(heights.max(), 1.0)), feet_travel,
             _most_within(times, head_over_feet, lambda before, after: before - after), _last_known(head_over_feet),
             turned, _most_within(times, head_hips, _moved),
+            float(np.nanmax(head_over_feet)) if np.isfinite(head_over_feet).any() else 0.0, _descent_s(times, head_over_feet),
         ],
         np.float32,
     )  # fmt: skip
+
+
+def _descent_s(times: np.ndarray, upright: np.ndarray) -> float:
+    """How long the head took to come down from over the feet to its lowest, from the last moment it was still near its
+    highest to the first it was near its lowest (``DESCENT_NO`` when it did not come down by ``TURNED``): a fall takes
+    about a second whatever its size in the picture, lying down on a bench several."""
+    known = np.isfinite(upright)
+    t, u = times[known], upright[known]
+    if len(u) < 2:
+        return DESCENT_NO
+    lowest = int(np.argmin(u))
+    highest = int(np.argmax(u[: lowest + 1]))
+    drop = float(u[highest] - u[lowest])
+    if drop < TURNED:
+        return DESCENT_NO
+    began = highest + int(np.nonzero(u[highest : lowest + 1] >= u[highest] - 0.15 * drop)[0].max())
+    ended = highest + int(np.nonzero(u[highest : lowest + 1] <= u[lowest] + 0.15 * drop)[0].min())
+    return float(t[ended] - t[began])
 
 
 def _inside(box: np.ndarray, picture: tuple[int, int], margin: float = 2.0) -> bool:
