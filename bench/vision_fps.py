@@ -2,7 +2,7 @@
 
 Two measures, each beside its baseline in the same run (issue 13's bench):
   - overhead: the pipeline as a camera runs it (motion gate, letterboxing, the pose model,
-    mapping back, the tracker, each track's features) on a busy feed (someone always
+    mapping back, the tracker, each track's features, the behaviour models and incidents) on a busy feed (someone always
     moving: nothing gated), against onnxruntime alone run on the same frames already
     letterboxed (what any camera using this model pays). Target: at most 1.1.
   - cameras a core: a realistic, mostly empty feed (a still room with sensor noise; a
@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 from skimage import data
 
-from vision.features import track_features
+from vision.behaviour import load_behaviours
+from vision.camera import Judge
 from vision.motion import MotionGate
 from vision.pose import PoseModel, _letterboxed
-from vision.tracker import Tracker
 
 ROOM = (720, 1280)
 
@@ -48,15 +48,12 @@ def with_person(frame: np.ndarray, x: int) -> np.ndarray:
 
 
 def run_pipeline(model: PoseModel, frames: list[np.ndarray], fps: float, gate: MotionGate | None) -> list[float]:
-    """Seconds a frame, the whole pipeline as a camera runs it."""
-    tracker, spent = Tracker(), []
+    """Seconds a frame, the whole pipeline as a camera runs it (``vision.camera.Judge``)."""
+    judge = Judge(load_behaviours(), (ROOM[1], ROOM[0]), pose=model, gate=gate)
+    spent = []
     for n, frame in enumerate(frames):
-        t = n / fps
         started = time.perf_counter()
-        if gate is None or gate.wants(t, frame, tracking=bool(tracker.tracks)):
-            update = tracker.update(t, model.people(frame))
-            for track in update.seen:
-                track_features(list(track.history)[-15:], (frame.shape[1], frame.shape[0]))
+        judge.frame(n / fps, frame)
         spent.append(time.perf_counter() - started)
     return spent
 

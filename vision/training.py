@@ -4,14 +4,16 @@ card says so.
 
 A clip is ten seconds of one person doing one thing in front of one camera, under drawn
 conditions (``Conditions``: body, camera height and angle, distance, the pose model's noise,
-frame rate). Windows of ``WINDOW_S`` end at every frame; a window is labelled a fall when it
-ends from just after the fall began to ``LABELLED_AFTER_S`` after it ended.
+frame rate), read through the tracker as a camera reads them (``vision.camera.feature_rows``):
+a window of ``vision.camera.WINDOW_S`` ends at every frame, and is labelled a fall when it ends
+from just after the fall began to ``LABELLED_AFTER_S`` after it ended.
 
 The fall model is a logistic regression on standardised features that describe a body going
 down (``FALL_FEATURES``), exported to ONNX (skl2onnx, no ZipMap) so the cameras run it with
 onnxruntime like the pose model. Gradient-boosted trees fitted the training conditions better
 and the held-out ones worse (F1 0.80-0.87 against 0.89, and many more false alarms): trees
-cannot extrapolate to a steeper camera than they saw, a linear score can.
+cannot extrapolate to a steeper camera than they saw, a linear score can. Its threshold and
+hold (``vision.behaviour.Rule``) are chosen on validation clips of the training conditions.
 
 Events: a clip raises an alarm when ``vision.behaviour.Incidents`` (the cameras' own rule)
 opens an incident; a fall clip is detected when it does so between the fall's start and
@@ -30,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from vision.behaviour import Behaviour, Incidents, Rule
-from vision.features import NAMES, track_features
+from vision.camera import feature_rows
+from vision.features import NAMES
 from vision.synthetic import (
     CCTV,
     Activity,
@@ -50,7 +53,6 @@ from vision.synthetic import (
     walking,
 )
 
-WINDOW_S = 3.0
 AFTER_FALL_S = 3.0
 LABELLED_AFTER_S = 2.0
 """Windows are taught as falls until this long after the fall: later ones hold only a person lying still, which is
@@ -196,17 +198,9 @@ def make_clip(kind: str, conditions: Conditions, rng: np.random.Generator) -> Cl
         noise,
         rng,
     )
-    history: list[tuple[float, np.ndarray, np.ndarray]] = []
-    times, rows = [], []
-    for n, frame in enumerate(frames):
-        t = n / conditions.fps
-        if frame:
-            history.append((t, np.asarray(frame[0].box), frame[0].keypoints))
-        window = [h for h in history if h[0] > t - WINDOW_S]
-        lost = t - history[-1][0] if history else 0.0
-        times.append(t)
-        rows.append(track_features(window, (camera.width, camera.height), lost_for_s=lost))
-    return Clip(kind, np.array(times), np.array(rows, np.float32), None if start is None or end is None else (start, end))
+    times = np.arange(len(frames)) / conditions.fps
+    rows = feature_rows(frames, conditions.fps, (camera.width, camera.height))
+    return Clip(kind, times, rows, None if start is None or end is None else (start, end))
 
 
 def labels(one: Clip) -> np.ndarray:
