@@ -125,3 +125,56 @@ def _recorded_hashes(manifest: Path) -> dict[str, str]:
         return {name: str(entry["sha256"]) for name, entry in json.loads(manifest.read_text(encoding="utf-8"))["models"].items()}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
+
+
+UNTIL = "Stop after this long [default: a file's end, or Ctrl-C]."
+
+
+@vision_app.command("run")
+def run_camera(
+    camera: Annotated[str, typer.Option("--camera", help="rtsp://, http(s):// (MJPEG or a snapshot URL) or a video file.")],
+    name: Annotated[str, typer.Option("--name", help="The camera's id in reports and evidence.")] = "camera",
+    fps: Annotated[float, typer.Option("--fps", min=0.2, max=30.0, help="Frames a second to judge.")] = 5.0,
+    evidence: Annotated[Path | None, typer.Option("--evidence", help="A folder to keep incidents in (blurred snapshots).")] = None,
+    keep_days: Annotated[float, typer.Option("--keep-days", min=0.0, help="How long evidence is kept.")] = 30.0,
+    seconds: Annotated[
+        float | None, typer.Option("--seconds", min=0.0, help="Stop after this long [default: a file's end, or Ctrl-C].")
+    ] = None,
+) -> None:
+    """Watch one camera on its own, as an installer does while aiming it: what it sees, its lens, its incidents.
+
+    Reads nothing but the camera; writes nothing but the evidence folder (heads blurred before anything is written)."""
+    from vision.evidence import CAMERA_ID, Evidence
+    from vision.watch import CameraReport, CameraSettings, CameraWatcher
+
+    if not CAMERA_ID.match(name):
+        errors.print(f"[red]error:[/red] --name {escape(name)!r}: use lower-case letters, digits, '-' and '_'", highlight=False)
+        raise typer.Exit(code=2)
+    keeper = Evidence(evidence, keep_days * 86400) if evidence is not None else None
+    watcher = CameraWatcher(name, CameraSettings(camera, fps=fps, report_every_s=5.0))
+    started = time.monotonic()
+    try:
+        while not watcher.ended and (seconds is None or time.monotonic() - started < seconds):
+            for report in watcher.step(budget_s=1.0):
+                if isinstance(report, CameraReport):  # the camera's state
+                    state = "available" if report.available else "unavailable"
+                    console.print(
+                        f"{name}: {state}, lens {report.lens.value}{' (' + escape(report.problem) + ')' if report.problem else ''}; "
+                        f"{report.fps:.1f} fps, pose {report.inference_ms:.0f} ms, {report.frames} frames "
+                        f"({report.frames_skipped} skipped by motion gating), {report.people} people, {report.incidents} incidents",
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+                    continue
+                where = f" -> {keeper.folder / name / keeper.keep(report)}.json" if keeper is not None else ""
+                console.print(
+                    f"{name}: {report.behaviour.value} {report.step.value} (score {report.peak:.2f}){where}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            if keeper is not None:
+                keeper.purge(time.time())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.close()
