@@ -120,6 +120,19 @@ class AedState(Schema):
     """An ISO date string in JSON."""
 
 
+class CameraState(Schema):
+    """A camera's agent (``vision.agent``) on how the camera is and what it costs."""
+
+    lens: Literal["ok", "dark", "covered", "frozen", "no_frames"] | None = None
+    problem: Annotated[str, Field(max_length=500)] | None = None
+    fps: Annotated[float, Field(ge=0, le=120)] | None = None
+    inference_ms: Annotated[float, Field(ge=0, le=60_000)] | None = None
+    frames: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    frames_skipped: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    people: Annotated[int, Field(ge=0, le=100)] | None = None
+    incidents: Annotated[int, Field(ge=0, le=10**9)] | None = None
+
+
 class ScreenState(Schema):
     on: bool | None = None
     content: Annotated[str, Field(max_length=500)] | None = None

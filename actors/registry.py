@@ -19,6 +19,7 @@ from actors.actor import Device
 from actors.aed import Aed, AedConfig
 from actors.air_conditioner import AirConditioner, AirConditionerConfig, AirConditionerPolicy
 from actors.battery_cabinet import BatteryCabinet, BatteryCabinetConfig
+from actors.camera import CameraConfig, CameraPolicy
 from actors.charging_point import ChargingPoint, ChargingPointConfig
 from actors.coffee_machine import CoffeeMachine, CoffeeMachineConfig
 from actors.door import Door, DoorConfig, DoorPolicy
@@ -91,6 +92,7 @@ DEVICE_KINDS: dict[str, DeviceKind] = {
         actions=frozenset({"open", "forget_face"}),
     ),
     "aed": DeviceKind(Aed, AedConfig, False, c.AedState, Label("除颤仪", "AED")),
+    "camera": DeviceKind(CameraPolicy, CameraConfig, False, c.CameraState, Label("摄像头", "Camera"), policy=CameraPolicy),
     "screen": DeviceKind(Device, ScreenConfig, False, c.ScreenState, Label("信息屏", "Screen"), obeys=c.ScreenSet),
     "tv": DeviceKind(Device, ScreenConfig, False, c.ScreenState, Label("电视", "TV"), obeys=c.ScreenSet),
 }

@@ -637,9 +637,14 @@ class PrivacySection(_Strict):
     """Visitors' asks: their needs, the answer, a visit key (default 30 days)."""
     face_consent: Annotated[Duration, Field(ge=86400)] | None = None
     """A consent to face entry lapses this long after it was given (default 365 days): asked again, or the face goes."""
+    camera_evidence: Annotated[Duration, Field(ge=3600)] | None = None
+    """A camera's incident, its blurred snapshot and keypoints, kept this long after it ended (default 7 days)."""
 
     def settings(self) -> dict[str, Any]:
-        named = {"door_log_days": self.door_log, "visitor_records_days": self.visitor_records, "face_consent_days": self.face_consent}
+        named = {
+            "door_log_days": self.door_log, "visitor_records_days": self.visitor_records, "face_consent_days": self.face_consent,
+            "camera_evidence_days": self.camera_evidence,
+        }  # fmt: skip
         return {key: value / 86400 for key, value in named.items() if value is not None}
 
 

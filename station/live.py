@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from actors.automation import MANUAL_HOLD, ManualHolds
+from actors.camera import CameraConfig
 from actors.door import DOOR_DECIDED, FACE_ENROLLED
 from actors.message import PassesSpent, Register
 from actors.registry import DEVICE_KINDS
@@ -45,6 +46,7 @@ from hardware_bridge.security import (
     with_account,
 )
 from scenarios.schema import Scenario, Station
+from station.cameras import CameraHosts
 from station.ray import ray_session
 from station.settings import Settings
 from store import visitors
@@ -58,6 +60,7 @@ from twin.clock import Clock
 from twin.daybook import COUNTED_EVENTS, STATION_STOPPED, Daybook
 from twin.entity import AVAILABILITY, Twin
 from twin.feed import STATE
+from vision.evidence import Evidence, evidence_folder_for
 
 logger = logging.getLogger(__name__)
 __version__ = version("yunxiaoyi")
@@ -93,6 +96,9 @@ class LiveStation:
         self.db = engine_for(settings.database_url)
         self.history = History(self.db, station.id)
         self.bridge: Bridge | None = None
+        self.cameras: CameraHosts | None = None
+        self.evidence = Evidence(evidence_folder_for(settings.database_url, settings.evidence_dir), settings.camera_evidence_days * 86400)
+        """Cameras' incidents: blurred snapshots, keypoints, scores, the custodian's verdicts (``vision.evidence``)."""
         self._ray: AbstractContextManager[float] | None = None
         self._writer: HistoryWriter | None = None
         self._broker_config: BrokerConfig = BrokerConfig()
@@ -168,11 +174,32 @@ class LiveStation:
         self._visitor_outcomes_before()
         self._tell_ready_visitors()
         threading.Thread(target=self._keep_doors_briefed, name="doors-briefing", daemon=True).start()
+        self._start_cameras()
         if settings.emulate and self.demand is not None:
             self.emulator = Emulator(self.demand, config, report_interval_s=settings.report_interval_s, secret=secret).start()
             now = self.station_time.datetime_at(clock.now()).astimezone(self.zone).replace(tzinfo=None)
             self.emulator.drive(speed=settings.speed, start=now)  # the crowd's clock is the station's, to the second
         return self
+
+    def _start_cameras(self) -> None:
+        """An agent per camera the station reads (one with a ``url``), each signing in with the camera's own account."""
+        watched = {
+            d.id: d.config for d in self.station.devices if d.kind == "camera" and isinstance(d.config, CameraConfig) and d.config.url
+        }
+        self.purge_camera_evidence()
+        if watched:
+            self.cameras = CameraHosts(self.station.id, watched, self.device_broker, self.evidence, self.settings.placement).start()
+
+    def purge_camera_evidence(self) -> int:
+        """Delete the cameras' incidents past the station's ``[privacy] camera_evidence`` period; how many went."""
+        try:
+            gone = self.evidence.purge(epoch_s())
+        except OSError:
+            logger.exception("the cameras' evidence past its period could not be purged; tried again within the hour")
+            return 0
+        if gone:
+            logger.info("%d camera incidents past their period deleted", gone)
+        return gone
 
     def brief_doors(self) -> None:
         """Tell every door the pass key, the station's id and each member's standing (no name, no phone)."""
@@ -338,7 +365,7 @@ class LiveStation:
                 self.brief_doors, self.store_visitor_outcomes, self._tell_ready_visitors, self.forget_faces, self.store_face_templates,
             ]  # fmt: skip
             if rounds % rounds_per_purge == 0:
-                tasks.append(self.purge_personal_data)
+                tasks += [self.purge_personal_data, self.purge_camera_evidence]
             for task in tasks:  # each on its own: one failing (the database away) does not keep the others from the doors
                 try:
                     task()
@@ -387,6 +414,8 @@ class LiveStation:
 
     def stop(self) -> None:
         self._briefing.set()
+        if self.cameras is not None:
+            self.cameras.stop()
         if self.emulator is not None:
             self.emulator.stop()
         if self.bridge is not None:

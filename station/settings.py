@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     face_consent_days: Annotated[float, Field(ge=1)] = Field(
         365.0, description="A consent to face entry lapses this long after it was given; the terminals then forget the face."
     )
+    camera_evidence_days: Annotated[float, Field(gt=0)] = Field(
+        7.0, description="A camera's incident (blurred snapshot, keypoints, scores, verdict) is kept this long after it ended."
+    )
+    evidence_dir: str | None = Field(
+        None, description="Where cameras keep incidents' evidence; None: beside a SQLite database, else ./yxy-evidence."
+    )
     discovery: bool = Field(False, description="Announce the devices to Home Assistant (MQTT discovery).")
     placement: Placement = Field(Placement.INLINE, description="Where the device actors live: this process, or Ray.")
     ray_address: str | None = Field(None, description="With placement ray: a cluster to join; None starts Ray here.")

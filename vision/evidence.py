@@ -17,9 +17,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vision.watch import IncidentReport
+if TYPE_CHECKING:  # the station reads evidence without loading the cameras' models
+    from vision.watch import IncidentReport
 
 CAMERA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 INCIDENT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}-\d{1,16}-[a-z]+-\d{1,9}$")
@@ -124,6 +125,15 @@ class Evidence:
             record = self._read(path)
             if record is not None and "opened_at" in record:
                 yield record
+
+
+def evidence_folder_for(database_url: str, configured: str | None) -> Path:
+    """The configured folder, else beside a SQLite database, else ``yxy-evidence`` in the working directory."""
+    if configured:
+        return Path(configured)
+    if database_url.startswith("sqlite:///") and not database_url.endswith(":memory:"):
+        return Path(database_url.removeprefix("sqlite:///") + ".evidence")
+    return Path("yxy-evidence")
 
 
 def _write(path: Path, content: bytes) -> None:

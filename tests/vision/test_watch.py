@@ -32,7 +32,7 @@ def walking_video(path: Path, frames: int = 40, fps: float = 10.0) -> Path:
         frame = np.full((SIZE[1], SIZE[0], 3), 85, np.uint8)
         frame[240:] = 60
         frame = np.clip(frame.astype(np.int16) + rng.integers(-4, 5, frame.shape), 0, 255).astype(np.uint8)
-        x = 20 + 10 * n
+        x = 20 + abs((10 * n) % 840 - 420)  # to and fro
         frame[120:300, x : x + 180] = person
         writer.write(frame)
     writer.release()

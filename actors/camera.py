@@ -1,0 +1,69 @@
+"""A camera: what the station makes of what it saw (``vision/``) and of how it is.
+
+Live, a camera is read by the station's own camera agent (``vision.agent``, hosted inline or
+as a Ray actor with one CPU), which speaks the MQTT contract like any device: availability
+(offline while the camera gives no frames), a state of metrics and lens, and an ``incident``
+event for each incident a behaviour model opened, updated or closed, naming the evidence it
+kept (blurred snapshot, keypoints, scores). This policy raises one alarm per incident when it
+opens (a fall is critical: someone may be hurt; a dispute a warning; smoking information) and
+one ``camera_lens`` alarm while the picture is dark, covered or frozen, cleared when it is
+well again. Closing an incident clears nothing: the custodian closes the alarm once handled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from actors.actor import Device
+from actors.message import DeviceEvent, Reported
+
+logger = logging.getLogger(__name__)
+
+INCIDENT = "incident"
+LENS_ALARM = "camera_lens"
+SEVERITIES = {"fall": "critical", "dispute": "warning", "smoking": "info"}
+LENS_STATES = ("ok", "dark", "covered", "frozen", "no_frames")
+
+
+@dataclass(frozen=True, slots=True)
+class CameraConfig:
+    url: str = ""
+    """Where the station reads it live: rtsp://, http(s):// (MJPEG or a snapshot URL) or a video file; empty: a camera
+    only simulated (planners' runs), which live mode does not watch."""
+    fps: float = 5.0
+    """Frames a second judged: a fall takes about a second, and 5 keep its shape."""
+    unit_cost_cny: float = 0.0
+    monthly_cost_cny: float = 0.0
+
+
+class CameraPolicy(Device):
+    kind = "camera"
+
+    def receive(self, message: object) -> None:
+        if isinstance(message, DeviceEvent) and message.event == INCIDENT:
+            self._incident(message.data)
+        elif isinstance(message, Reported):
+            lens = message.fields.get("lens")
+            if lens == "ok":
+                self.port.clear_alarm(self.id, LENS_ALARM)
+            elif lens in ("dark", "covered", "frozen"):
+                self.port.raise_alarm(self.id, LENS_ALARM, "warning", f"lens {lens}: {str(message.fields.get('problem', ''))[:200]}")
+            super().receive(message)
+        else:
+            super().receive(message)
+
+    def _incident(self, data: Mapping[str, Any]) -> None:
+        behaviour, step = data.get("behaviour"), data.get("step")
+        if behaviour not in SEVERITIES or step not in ("opened", "updated", "closed"):
+            logger.warning("camera %s: an incident of %r, step %r, is not one this station knows; ignored", self.id, behaviour, step)
+            return
+        if step != "opened":
+            return
+        peak, evidence = data.get("peak"), data.get("evidence")
+        detail = f"{behaviour}: score {float(peak):.2f}" if isinstance(peak, int | float) else str(behaviour)
+        if isinstance(evidence, str):
+            detail += f"; evidence {evidence}"
+        self.port.raise_alarm(self.id, str(behaviour), SEVERITIES[str(behaviour)], detail)
