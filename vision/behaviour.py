@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from vision.features import NAMES
+from vision.features import Reading
 from vision.pose import MODELS, ModelError
 
 BEHAVIOURS = MODELS / "behaviours.json"
@@ -131,16 +131,17 @@ class Incidents:
 
 @dataclass(frozen=True)
 class BehaviourModel:
-    """One behaviour's model: its ONNX session and the features (of ``NAMES``) it reads, in order."""
+    """One behaviour's model: its ONNX session, what it reads of a track and which of those features, in order."""
 
     behaviour: Behaviour
     session: ort.InferenceSession
+    reading: Reading
     features: tuple[str, ...]
     rule: Rule
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        """The behaviour's probability for each row of ``NAMES`` features."""
-        columns = [NAMES.index(name) for name in self.features]
+        """The behaviour's probability for each row of its reading's features."""
+        columns = [self.reading.names.index(name) for name in self.features]
         chosen = np.ascontiguousarray(rows[:, columns], np.float32)
         _, probabilities = self.session.run(None, {self.session.get_inputs()[0].name: chosen})
         scores: np.ndarray = probabilities[:, 1]
@@ -158,14 +159,15 @@ def load_behaviours(manifest: Path = BEHAVIOURS) -> dict[Behaviour, BehaviourMod
     for behaviour, entry in entries.items():
         try:
             path, expected = manifest.parent / entry["file"], str(entry["sha256"])
+            reading = Reading(entry["reads"])
             features = tuple(str(name) for name in entry["features"])
-            rule = Rule(float(entry["threshold"]), float(entry["smoothing"]), float(entry["hold_s"]))
+            rule = Rule(*(float(entry[key]) for key in ("threshold", "smoothing", "hold_s", "clear_s", "cooldown_s")))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{manifest}: the {behaviour} model's entry is incomplete ({exc.__class__.__name__}: {exc})") from None
-        unknown = [name for name in features if name not in NAMES]
+        unknown = [name for name in features if name not in reading.names]
         if unknown:
             raise ModelError(f"{manifest}: the {behaviour} model reads features this version does not make: {', '.join(unknown)}")
-        models[behaviour] = BehaviourModel(behaviour, _session(path, expected), features, rule)
+        models[behaviour] = BehaviourModel(behaviour, _session(path, expected), reading, features, rule)
     return models
 
 

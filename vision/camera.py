@@ -2,7 +2,8 @@
 and a live camera's frames.
 
 ``Judge.observe(t, people)`` takes what the pose stage found (or what ``vision.synthetic``
-draws), tracks it, reads each track's last ``WINDOW_S`` seconds as features, scores them with
+draws), tracks it, reads each track's last seconds as features (``vision.features.Reading``: a
+moment's 3 s or a habit's 40 s, as each model asks), scores them with
 the behaviour models where the camera's zones say to, and turns the scores into incidents
 (``vision.behaviour.Incidents``). ``Judge.frame(t, frame)`` is the live front: motion gating,
 then the pose model, then ``observe``, timing each stage for the camera's metrics. Training
@@ -19,13 +20,13 @@ from enum import StrEnum
 import numpy as np
 
 from vision.behaviour import Behaviour, BehaviourModel, Incident, Incidents, Rule
-from vision.features import NAMES, track_features
+from vision.features import Reading
 from vision.motion import MotionGate
 from vision.pose import Person, PoseModel
 from vision.tracker import Seen, Track, Tracker
 
-WINDOW_S = 3.0
-"""The seconds of a track a behaviour model reads: a fall and the moment after it, a few puffs of a cigarette."""
+HISTORY = 400
+"""Frames a track keeps: a habit's 40 s at up to 10 fps."""
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,11 @@ class Judged:
     judge_s: float = 0.0
 
 
-def track_rows(tracks: Iterable[Track], t: float, picture: tuple[int, int]) -> dict[int, np.ndarray]:
-    """Each track's ``NAMES`` features at ``t``: its last ``WINDOW_S`` seconds, and how long it has been lost."""
+def track_rows(tracks: Iterable[Track], t: float, picture: tuple[int, int], reading: Reading = Reading.MOMENT) -> dict[int, np.ndarray]:
+    """Each track's features at ``t`` as ``reading`` reads them: its last ``reading.window_s``, and how long it has been
+    lost."""
     return {
-        track.id: track_features([h for h in track.history if h[0] > t - WINDOW_S], picture, lost_for_s=t - track.last_seen)
+        track.id: reading.features([h for h in track.history if h[0] > t - reading.window_s], picture, t - track.last_seen)
         for track in tracks
     }
 
@@ -111,9 +113,10 @@ class Judge:
         gate: MotionGate | None = None,
     ) -> None:
         self.models, self.picture, self.zones = models, picture, tuple(zones)
-        self.tracker = Tracker()
+        self.tracker = Tracker(window=HISTORY)
         self.incidents = Incidents({b: (rules or {}).get(b, m.rule) for b, m in models.items()})
         self.pose, self.gate = pose, gate
+        self._read_at: dict[Reading, float] = {}
 
     def frame(self, t: float, frame_bgr: np.ndarray) -> Judged:
         """A live frame: gated, posed, observed. The picture's size is the judge's: a camera whose frames change size is
@@ -138,10 +141,16 @@ class Judge:
         alive = [*update.seen, *update.lost]
         judged = Judged(t, analysed=True, people=len(update.seen), lost_boxes=[tuple(track.box) for track in update.lost])
         if alive and self.models:
-            rows = track_rows(alive, t, self.picture)
-            matrix = np.stack([rows[track.id] for track in alive])
+            matrices: dict[Reading, np.ndarray] = {}
+            due = {r for r in Reading if t - self._read_at.get(r, -np.inf) >= r.every_s - 1e-6}
+            self._read_at |= dict.fromkeys(due, t)
             for behaviour, model in self.models.items():
-                scores = model.scores(matrix)
+                if model.reading not in due:
+                    continue
+                if model.reading not in matrices:
+                    rows = track_rows(alive, t, self.picture, model.reading)
+                    matrices[model.reading] = np.stack([rows[track.id] for track in alive])
+                scores = model.scores(matrices[model.reading])
                 for track, score in zip(alive, scores, strict=True):
                     if not self._judged_here(track, behaviour):
                         continue
@@ -155,17 +164,22 @@ class Judge:
         return not self.zones or any(zone.holds(track.box, self.picture, behaviour) for zone in self.zones)
 
 
-def feature_rows(frames: Sequence[Sequence[Seen]], fps: float, picture: tuple[int, int]) -> np.ndarray:
-    """A one-person clip's frames as the camera reads them: through the tracker, one row of ``NAMES`` a frame (the
-    newest live track's; zeros when there is none). Training and the held-out evaluation read clips this way."""
-    tracker, rows = Tracker(), []
+def feature_rows(
+    frames: Sequence[Sequence[Seen]], fps: float, picture: tuple[int, int], reading: Reading = Reading.MOMENT, every: int = 1
+) -> np.ndarray:
+    """A one-person clip's frames as the camera reads them: through the tracker, one row of ``reading``'s features every
+    ``every`` frames (the newest live track's; zeros when there is none). Training and the held-out evaluation read clips
+    this way."""
+    tracker, rows = Tracker(window=HISTORY), []
     for n, people in enumerate(frames):
         t = n / fps
         update = tracker.update(t, people)
+        if n % every:
+            continue
         alive = [*update.seen, *update.lost]
         if alive:
             newest = max(alive, key=lambda track: (track.last_seen, track.id))
-            rows.append(track_rows([newest], t, picture)[newest.id])
+            rows.append(track_rows([newest], t, picture, reading)[newest.id])
         else:
-            rows.append(np.zeros(len(NAMES), np.float32))
+            rows.append(np.zeros(len(reading.names), np.float32))
     return np.array(rows, np.float32)

@@ -12,6 +12,7 @@ gaps); features that need speed divide by the real time between frames.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 
 import numpy as np
 
@@ -33,7 +34,17 @@ NAMES = (
     "feet_travel", "upright_drop_1s", "upright_now", "head_feet_change_1s", "head_hips_change_1s",
     "upright_max", "descent_s",
 )  # fmt: skip
-"""The single-track features, in the order ``track_features`` gives them."""
+"""The single-track features of a moment (``WINDOW_S``), in the order ``track_features`` gives them."""
+WINDOW_S = 3.0
+"""The seconds of a track a moment's features read: a fall and the moment after it."""
+HABIT_NAMES = (
+    "mouth_visits_per_min", "mouth_hold_median_s", "mouth_hold_max_s", "mouth_gap_median_s", "mouth_share", "ear_share",
+    "habit_span_s",
+)  # fmt: skip
+"""The single-track features of a habit (``HABIT_WINDOW_S``), in the order ``habit_features`` gives them."""
+HABIT_WINDOW_S = 40.0
+"""Long enough to hold two or three drags of a cigarette, a drag every 10-20 s."""
+VISIT_GAP_S = 1.0
 NEAR_MOUTH = 0.12
 """A wrist within this many heights of the nose is at the mouth."""
 NEAR_EAR = 0.1
@@ -127,13 +138,7 @@ def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], pictu
     heights = boxes[:, 3] - boxes[:, 1]
     widths = boxes[:, 2] - boxes[:, 0]
     angles = _torso_angles(points)
-    upright = np.isfinite(angles) & (angles < 0.5)
-    torsos = np.linalg.norm(_mids(points, SHOULDERS) - _mids(points, HIPS), axis=1)[upright]
-    size = max(
-        float(heights[upright].max()) if upright.any() else float(max(heights.max(), widths.max())),
-        TORSO_SHARE * float(torsos.max()) if upright.any() else 0.0,
-        1.0,
-    )
+    size = _standing_height(points, heights, widths, angles)
     known = angles[np.isfinite(angles)]
     aspect = widths / np.maximum(heights, 1.0)
     hip_y = _mids(points, HIPS)[:, 1] / size
@@ -170,6 +175,51 @@ def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], pictu
     )  # fmt: skip
 
 
+def _standing_height(points: np.ndarray, heights: np.ndarray, widths: np.ndarray, angles: np.ndarray) -> float:
+    """The person's height standing, in pixels: the tallest upright frame, or ``TORSO_SHARE`` upright torsos."""
+    upright = np.isfinite(angles) & (angles < 0.5)
+    torsos = np.linalg.norm(_mids(points, SHOULDERS) - _mids(points, HIPS), axis=1)[upright]
+    return max(
+        float(heights[upright].max()) if upright.any() else float(max(heights.max(), widths.max())),
+        TORSO_SHARE * float(torsos.max()) if upright.any() else 0.0,
+        1.0,
+    )
+
+
+def habit_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], picture: tuple[int, int]) -> np.ndarray:
+    """``HABIT_NAMES`` for a track's last ``HABIT_WINDOW_S``: each time a hand went to the mouth (a visit: frames with a
+    wrist at the mouth, gaps under ``VISIT_GAP_S`` bridged, as the pose model loses a wrist for a frame), how long it
+    stayed, how long between visits, and how much of the time a hand was at the mouth or an ear. A smoker draws for a
+    second or two every ten or twenty; an eater's hand comes every few seconds for a moment; a drinker's rarely and
+    long; a caller's stays at the ear."""
+    window = [w for w in window if _inside(w[1], picture)]
+    if len(window) < 2:
+        return np.zeros(len(HABIT_NAMES), np.float32)
+    times = np.array([t for t, _, _ in window])
+    boxes = np.array([box for _, box, _ in window], np.float64)
+    points = np.array([k for _, _, k in window], np.float64)
+    size = _standing_height(points, boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0], _torso_angles(points))
+    near = _nearest(points, WRISTS, J["nose"]) / size < NEAR_MOUTH
+    ear = np.fmin(*(_nearest(points, WRISTS, e) for e in EARS)) / size < NEAR_EAR
+    visits: list[list[float]] = []
+    for t in times[near]:
+        if visits and t - visits[-1][1] <= VISIT_GAP_S:
+            visits[-1][1] = t
+        else:
+            visits.append([t, t])
+    span = float(times[-1] - times[0])
+    step = span / max(len(times) - 1, 1)
+    holds = [end - start + step for start, end in visits]
+    gaps = np.diff([start for start, _ in visits])
+    return np.array(
+        [
+            len(visits) / max(span, 1.0) * 60.0, float(np.median(holds)) if holds else 0.0, max(holds, default=0.0),
+            float(np.median(gaps)) if len(gaps) else HABIT_WINDOW_S, float(near.mean()), float(ear.mean()), span,
+        ],
+        np.float32,
+    )  # fmt: skip
+
+
 def _descent_s(times: np.ndarray, upright: np.ndarray) -> float:
     """How long the head took to come down from over the feet to its lowest, from the last moment it was still near its
     highest to the first it was near its lowest (``DESCENT_NO`` when it did not come down by ``TURNED``): a fall takes
@@ -191,3 +241,28 @@ def _descent_s(times: np.ndarray, upright: np.ndarray) -> float:
 def _inside(box: np.ndarray, picture: tuple[int, int], margin: float = 2.0) -> bool:
     left, top, right, bottom = (float(v) for v in box)
     return left > margin and top > margin and right < picture[0] - margin and bottom < picture[1] - margin
+
+
+class Reading(StrEnum):
+    """What a behaviour model reads of a track: a moment (a fall, a shove) or a habit (smoking's rhythm)."""
+
+    MOMENT = "moment"
+    HABIT = "habit"
+
+    @property
+    def window_s(self) -> float:
+        return WINDOW_S if self is Reading.MOMENT else HABIT_WINDOW_S
+
+    @property
+    def every_s(self) -> float:
+        """How often it is read: a moment every frame, a habit once a second (its smoothing counts seconds, not frames)."""
+        return 0.0 if self is Reading.MOMENT else 1.0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return NAMES if self is Reading.MOMENT else HABIT_NAMES
+
+    def features(self, window: Sequence[tuple[float, np.ndarray, np.ndarray]], picture: tuple[int, int], lost_for_s: float) -> np.ndarray:
+        if self is Reading.MOMENT:
+            return track_features(window, picture, lost_for_s)
+        return habit_features(window, picture)

@@ -5,7 +5,7 @@ card says so.
 A clip is ten seconds of one person doing one thing in front of one camera, under drawn
 conditions (``Conditions``: body, camera height and angle, distance, the pose model's noise,
 frame rate), read through the tracker as a camera reads them (``vision.camera.feature_rows``):
-a window of ``vision.camera.WINDOW_S`` ends at every frame, and is labelled a fall when it ends
+a window of ``vision.features.WINDOW_S`` ends at every frame, and is labelled a fall when it ends
 from just after the fall began to ``LABELLED_AFTER_S`` after it ended.
 
 The fall model is a logistic regression on standardised features that describe a body going
@@ -23,6 +23,7 @@ activity is a false alarm.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Callable
@@ -33,13 +34,14 @@ import numpy as np
 
 from vision.behaviour import Behaviour, Incidents, Rule
 from vision.camera import feature_rows
-from vision.features import NAMES
+from vision.features import Reading
 from vision.synthetic import (
     CCTV,
     Activity,
     Actor,
     Body,
     Noise,
+    Posture,
     Script,
     clip,
     falling,
@@ -58,6 +60,12 @@ LABELLED_AFTER_S = 2.0
 """Windows are taught as falls until this long after the fall: later ones hold only a person lying still, which is
 also what someone asleep on a bench looks like."""
 CLIP_S = 10.0
+SMOKING_CLIP_S = 60.0
+SMOKING_TRAINING_CLIPS = 300
+SMOKING_HELD_OUT_CLIPS = 180
+"""Two thirds of them ordinary: 120 clips of 60 s, two camera-hours to count false alarms in."""
+SMOKING_SEEN_S = 20.0
+"""Rows are taught as smoking once this long has passed since the first drag: the window then holds a second one."""
 TRAINING_CLIPS = 900
 HELD_OUT_CLIPS = 540
 """Two thirds of them ordinary activity: 360 clips of 10 s, one camera-hour to count false alarms in."""
@@ -66,10 +74,15 @@ FALL_RULE = Rule(THRESHOLD)
 ORDINARY_WEIGHT = 10.0
 """A frame of ordinary activity counts this many times a fall's frame in training: a custodian alone at night called
 out for nothing stops trusting the alarms, so a false alarm costs more than a fall caught a frame later."""
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-HOLDS_S = (0.0, 0.5, 1.0)
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+RULES = {Behaviour.FALL: Rule(THRESHOLD), Behaviour.SMOKING: Rule(THRESHOLD, clear_s=30.0, cooldown_s=600.0)}
+"""Each behaviour's rule before its threshold and hold are chosen: a cigarette lasts minutes and is one alarm."""
+HOLDS_S = {Behaviour.FALL: (0.0, 0.5, 1.0), Behaviour.SMOKING: (0.0, 3.0, 6.0)}
 MOST_FALSE_ALARMS_PER_HOUR = 1.0
 SEED = 20261207
+SMOKING_FEATURES = (
+    "mouth_visits_per_min", "mouth_hold_median_s", "mouth_hold_max_s", "mouth_gap_median_s", "mouth_share", "ear_share",
+)  # fmt: skip
 FALL_FEATURES = (
     "head_feet_change_1s", "head_hips_change_1s", "torso_angle", "aspect", "aspect_change", "lost_after_drop",
     "height_ratio_min_1s", "top_drop_max_1s", "torso_turn_max_1s", "hip_drop_max_1s", "height_ratio_now", "feet_travel",
@@ -181,8 +194,11 @@ class Clip:
     kind: str
     times: np.ndarray
     features: np.ndarray
-    """One row of ``NAMES`` a frame: the window ending at that frame."""
-    fall: tuple[float, float] | None
+    """One row of features a frame (a fall's) or a second (smoking's): the window ending then."""
+    span: tuple[float, float] | None
+    """When the behaviour was there to see: a fall from its start to its end, smoking from the first drag to the clip's
+    end; None in a clip of ordinary activity."""
+    seconds: float = CLIP_S
 
 
 def make_clip(kind: str, conditions: Conditions, rng: np.random.Generator) -> Clip:
@@ -203,11 +219,14 @@ def make_clip(kind: str, conditions: Conditions, rng: np.random.Generator) -> Cl
     return Clip(kind, times, rows, None if start is None or end is None else (start, end))
 
 
-def labels(one: Clip) -> np.ndarray:
-    """Per frame: 1 from just after the fall began to ``LABELLED_AFTER_S`` after it ended."""
-    if one.fall is None:
+def labels(one: Clip, behaviour: Behaviour = Behaviour.FALL) -> np.ndarray:
+    """Per row: a fall's from just after it began to ``LABELLED_AFTER_S`` after it ended; smoking's once the window
+    holds ``SMOKING_SEEN_S`` of it (a second drag, not a single gesture)."""
+    if one.span is None:
         return np.zeros(len(one.times), np.int64)
-    start, end = one.fall
+    start, end = one.span
+    if behaviour is Behaviour.SMOKING:
+        return (one.times >= start + SMOKING_SEEN_S).astype(np.int64)
     return ((one.times >= start + 0.3) & (one.times <= end + LABELLED_AFTER_S)).astype(np.int64)
 
 
@@ -224,6 +243,86 @@ def dataset(clips: int, held_out: bool, seed: int, progress: Callable[[], None] 
     return made
 
 
+HABITS = ("eat", "drink", "phone", "touch_face", "stand", "sit", "walk")
+"""What people do with their hands at the station that is not smoking, the look-alikes first: eating (a hand to the
+mouth every few seconds, for a moment), drinking (rarely, and long), phoning (at the ear), touching the face (now and
+then, briefly)."""
+
+
+def habit_scene(kind: str, c: Conditions, rng: np.random.Generator) -> tuple[Script, Activity, float | None]:
+    """The script of a ``SMOKING_CLIP_S`` clip of ``kind`` (``smoke`` or one of ``HABITS``): (script, activity, when
+    the first drag began)."""
+    heading = float(rng.uniform(0, 2 * math.pi))
+    x, y = _whole_in_view(c, heading)
+    base = sitting(x, y, heading) if rng.random() < 0.4 else standing(x, y, heading)
+    hand = int(rng.integers(2))
+    if kind == "smoke":
+        every, offset = float(rng.uniform(8.0, 20.0)), float(rng.uniform(0.0, 8.0))
+        script = hand_to_mouth(base, every, float(rng.uniform(1.0, 2.5)), rise_s=float(rng.uniform(0.5, 0.8)), hand=hand, offset_s=offset)
+        return script, Activity.SMOKE, (every - offset) % every
+    scripts: dict[str, Callable[[], tuple[Script, Activity]]] = {
+        "eat": lambda: (
+            hand_to_mouth(sitting(x, y, heading), float(rng.uniform(2.5, 6.0)), float(rng.uniform(0.2, 0.6)), rise_s=0.4, hand=hand),
+            Activity.EAT,
+        ),
+        "drink": lambda: (
+            hand_to_mouth(
+                base, float(rng.uniform(25.0, 60.0)), float(rng.uniform(2.0, 4.0)), hand=hand, offset_s=float(rng.uniform(0, 25))
+            ),
+            Activity.DRINK,
+        ),
+        "phone": lambda: (phoning(base, hand=hand), Activity.PHONE),
+        "touch_face": lambda: (
+            hand_to_mouth(
+                base, float(rng.uniform(12.0, 30.0)), float(rng.uniform(0.2, 0.6)), hand=hand, offset_s=float(rng.uniform(0, 12))
+            ),
+            Activity.STAND,
+        ),
+        "stand": lambda: (standing(x, y, heading), Activity.STAND),
+        "sit": lambda: (sitting(x, y, heading), Activity.SIT),
+        "walk": lambda: (_walk_to_and_fro(x, y, heading, float(rng.uniform(0.5, 1.0))), Activity.WALK),
+    }
+    script, activity = scripts[kind]()
+    return script, activity, None
+
+
+def _walk_to_and_fro(x: float, y: float, heading: float, speed: float) -> Script:
+    """Pacing two metres each way about (x, y), as someone waiting does."""
+    ahead, back = walking(x, y, heading, speed=speed), walking(x, y, heading + math.pi, speed=speed)
+    leg = 2.0 / speed
+
+    def at(t: float) -> Posture:
+        into = t % (2 * leg)
+        return ahead(into - leg / 2) if into < leg else back(into - 1.5 * leg)
+
+    return at
+
+
+def make_habit_clip(kind: str, conditions: Conditions, rng: np.random.Generator) -> Clip:
+    script, activity, first = habit_scene(kind, conditions, rng)
+    camera = CCTV(height_m=conditions.camera_height_m, pitch=conditions.pitch)
+    noise = Noise(jitter=conditions.jitter, dropped=conditions.dropped)
+    frames = clip(
+        [Actor(1, Body(conditions.height_m, conditions.build), activity, script)], camera, SMOKING_CLIP_S, conditions.fps, noise, rng
+    )
+    every = max(1, round(conditions.fps * Reading.HABIT.every_s))
+    rows = feature_rows(frames, conditions.fps, (camera.width, camera.height), Reading.HABIT, every=every)
+    times = np.arange(0, len(frames), every) / conditions.fps
+    return Clip(kind, times, rows, None if first is None else (first, SMOKING_CLIP_S), SMOKING_CLIP_S)
+
+
+def habit_dataset(clips: int, held_out: bool, seed: int, progress: Callable[[], None] | None = None) -> list[Clip]:
+    """``clips`` clips of ``SMOKING_CLIP_S``, a third of them smoking, the rest ``HABITS`` in equal shares."""
+    rng = np.random.default_rng(seed)
+    kinds = ["smoke" if n % 3 == 0 else HABITS[(n // 3 * 2 + n % 3 - 1) % len(HABITS)] for n in range(clips)]
+    made = []
+    for kind in kinds:
+        made.append(make_habit_clip(kind, draw(rng, held_out), rng))
+        if progress is not None:
+            progress()
+    return made
+
+
 def fit_fall_model(clips: list[Clip]) -> Any:
     """Standardised ``FALL_FEATURES`` into a logistic regression, on every frame's window of every clip, each frame of
     ordinary activity weighing ``ORDINARY_WEIGHT`` (scikit-learn has no types: ``Any``). lbfgs from zeros on the same
@@ -231,36 +330,59 @@ def fit_fall_model(clips: list[Clip]) -> Any:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     features = np.concatenate([columns(c.features, FALL_FEATURES) for c in clips])
     targets = np.concatenate([labels(c) for c in clips])
-    weights = np.concatenate([np.full(len(c.times), 1.0 if c.fall is not None else ORDINARY_WEIGHT) for c in clips])
+    weights = np.concatenate([np.full(len(c.times), 1.0 if c.span is not None else ORDINARY_WEIGHT) for c in clips])
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=3000))
-    return model.fit(features, targets, logisticregression__sample_weight=weights)
+    with threadpool_limits(limits=1):  # BLAS and OpenMP on one thread: the same sums in the same order, the same file
+        return model.fit(features, targets, logisticregression__sample_weight=weights)
 
 
-def choose_rule(probability: Callable[[np.ndarray], np.ndarray], validation: list[Clip]) -> tuple[Rule, Evaluation]:
+def choose_rule(
+    probability: Callable[[np.ndarray], np.ndarray], validation: list[Clip], behaviour: Behaviour = Behaviour.FALL
+) -> tuple[Rule, Evaluation]:
     """The threshold and hold that give the best F1 with at most ``MOST_FALSE_ALARMS_PER_HOUR`` on ``validation``
-    (clips of the training conditions, never the held-out ones, so the held-out figures stay unseen); ties go to the
-    shorter alert delay."""
-    best: tuple[tuple[float, float], Rule, Evaluation] | None = None
-    for hold in HOLDS_S:
+    (clips of the training conditions, never the held-out ones, so the held-out figures stay unseen). Rules within a
+    hundredth of that F1 are ties, and go to fewer false alarms, then to the higher threshold and the longer hold: the
+    most cautious of equals, since a camera's conditions will differ from the validation clips'."""
+    best: tuple[tuple[float, ...], Rule, Evaluation] | None = None
+    base = RULES[behaviour]
+    for hold in HOLDS_S[behaviour]:
         for threshold in THRESHOLDS:
-            rule = Rule(threshold, hold_s=hold)
-            measured = evaluate(probability, validation, rule)
+            rule = dataclasses.replace(base, threshold=threshold, hold_s=hold)
+            measured = evaluate(probability, validation, rule, behaviour)
             if measured.false_alarms_per_hour > MOST_FALSE_ALARMS_PER_HOUR:
                 continue
-            rank = (measured.f1, -float(np.median(measured.delays_s)) if measured.delays_s else -np.inf)
+            rank = (round(measured.f1, 2), -measured.false_alarms_per_hour, threshold, hold)
             if best is None or rank > best[0]:
                 best = (rank, rule, measured)
     if best is None:
-        raise ValueError("no threshold keeps the validation clips' false alarms within the limit")
+        raise ValueError(f"no threshold keeps the {behaviour} validation clips' false alarms within the limit")
     return best[1], best[2]
 
 
-def columns(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """The ``names`` columns of rows of ``NAMES``, as a model reads them."""
-    return np.ascontiguousarray(rows[:, [NAMES.index(n) for n in names]], np.float32)
+def fit_smoking_model(clips: list[Clip]) -> Any:
+    """Gradient-boosted trees (scikit-learn's, the kind skl2onnx converts; no subsampling: reproducible) on ``SMOKING_FEATURES``
+    of every second of every clip, ordinary seconds weighing ``ORDINARY_WEIGHT``. Trees, unlike the fall's linear score:
+    smoking is a rhythm in a band (a drag every 8-20 s, held 1-2.5 s), with eating faster and drinking slower on either
+    side, which no single direction of a linear score separates; and its features are seconds and shares, which a
+    camera's height or angle does not stretch."""
+    from sklearn.ensemble import GradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
+
+    features = np.concatenate([columns(c.features, SMOKING_FEATURES, Reading.HABIT) for c in clips])
+    targets = np.concatenate([labels(c, Behaviour.SMOKING) for c in clips])
+    weights = np.concatenate([np.full(len(c.times), 1.0 if c.span is not None else ORDINARY_WEIGHT) for c in clips])
+    model = GradientBoostingClassifier(n_estimators=150, max_depth=3, random_state=SEED)
+    with threadpool_limits(limits=1):  # OpenMP's reductions in another order gave another last bit, and another file
+        return model.fit(features, targets, sample_weight=weights)
+
+
+def columns(rows: np.ndarray, names: tuple[str, ...], reading: Reading = Reading.MOMENT) -> np.ndarray:
+    """The ``names`` columns of rows of ``reading``'s features, as a model reads them."""
+    return np.ascontiguousarray(rows[:, [reading.names.index(n) for n in names]], np.float32)
 
 
 def to_onnx(model: Any) -> bytes:
@@ -282,25 +404,28 @@ class Evaluation:
     ordinary_hours: float
 
 
-def evaluate(probability: Callable[[np.ndarray], np.ndarray], clips: list[Clip], rule: Rule = FALL_RULE) -> Evaluation:
-    """Event-level figures: a fall clip whose first incident opens within its fall's window is a true alarm, any
-    incident in a clip of ordinary activity a false one (counted per camera-hour of ordinary activity).
-    ``probability`` takes rows of ``NAMES``."""
+def evaluate(
+    probability: Callable[[np.ndarray], np.ndarray], clips: list[Clip], rule: Rule = FALL_RULE, behaviour: Behaviour = Behaviour.FALL
+) -> Evaluation:
+    """Event-level figures: a clip of the behaviour whose first incident opens while it is there to see (a fall: to
+    ``AFTER_FALL_S`` after it) is a true alarm, any incident in a clip of ordinary activity a false one (counted per
+    camera-hour of ordinary activity). ``probability`` takes the clips' rows."""
     true_alarms = false_alarms = missed = 0
     delays = []
     ordinary_s = 0.0
+    after = AFTER_FALL_S if behaviour is Behaviour.FALL else 0.0
     for one in clips:
-        incidents, first = Incidents({Behaviour.FALL: rule}), None
+        incidents, first = Incidents({behaviour: rule}), None
         for t, p in zip(one.times, probability(one.features), strict=True):
-            if incidents.judge(float(t), Behaviour.FALL, (1,), float(p)) is not None:
+            if incidents.judge(float(t), behaviour, (1,), float(p)) is not None:
                 first = float(t)
                 break
-        if one.fall is None:
-            ordinary_s += CLIP_S
+        if one.span is None:
+            ordinary_s += one.seconds
             false_alarms += first is not None
-        elif first is not None and one.fall[0] <= first <= one.fall[1] + AFTER_FALL_S:
+        elif first is not None and one.span[0] <= first <= one.span[1] + after:
             true_alarms += 1
-            delays.append(first - one.fall[0])
+            delays.append(first - one.span[0])
         else:
             missed += 1
             false_alarms += first is not None
@@ -314,6 +439,7 @@ def evaluate(probability: Callable[[np.ndarray], np.ndarray], clips: list[Clip],
 class Trained:
     behaviour: Behaviour
     onnx: bytes
+    reading: Reading
     features: tuple[str, ...]
     rule: Rule
     validation: Evaluation
@@ -321,20 +447,41 @@ class Trained:
 
 
 def train(seed: int = SEED, progress: Callable[[], None] | None = None) -> list[Trained]:
-    """Every behaviour model, trained on ``TRAINING_CLIPS`` clips from ``seed``, its rule chosen on ``HELD_OUT_CLIPS``
-    validation clips of the training conditions from ``seed + 2``, and measured on as many held-out ones from
-    ``seed + 1`` (``progress`` is called after each clip)."""
+    """Every behaviour model: trained on clips of the training conditions, its rule chosen on validation clips of the
+    same conditions, measured on held-out clips from outside them (``progress`` is called after each clip).
+
+    Falls: ``TRAINING_CLIPS`` from ``seed``, ``HELD_OUT_CLIPS`` each for validation (``seed + 2``) and held out
+    (``seed + 1``). Smoking: ``SMOKING_TRAINING_CLIPS`` from ``seed + 10``, ``SMOKING_HELD_OUT_CLIPS`` each (``seed +
+    12``, ``seed + 11``)."""
     clips = dataset(TRAINING_CLIPS, held_out=False, seed=seed, progress=progress)
     validation = dataset(HELD_OUT_CLIPS, held_out=False, seed=seed + 2, progress=progress)
     held_out = dataset(HELD_OUT_CLIPS, held_out=True, seed=seed + 1, progress=progress)
     fall = fit_fall_model(clips)
+    smoking_clips = habit_dataset(SMOKING_TRAINING_CLIPS, held_out=False, seed=seed + 10, progress=progress)
+    smoking_validation = habit_dataset(SMOKING_HELD_OUT_CLIPS, held_out=False, seed=seed + 12, progress=progress)
+    smoking_held_out = habit_dataset(SMOKING_HELD_OUT_CLIPS, held_out=True, seed=seed + 11, progress=progress)
+    smoking = fit_smoking_model(smoking_clips)
+    trained = []
+    for behaviour, model, features, reading, (tuning, measuring) in (
+        (Behaviour.FALL, fall, FALL_FEATURES, Reading.MOMENT, (validation, held_out)),
+        (Behaviour.SMOKING, smoking, SMOKING_FEATURES, Reading.HABIT, (smoking_validation, smoking_held_out)),
+    ):
 
-    def probability(rows: np.ndarray) -> np.ndarray:
-        scores: np.ndarray = fall.predict_proba(columns(rows, FALL_FEATURES))[:, 1]
-        return scores
+        def probability(
+            rows: np.ndarray, model: Any = model, features: tuple[str, ...] = features, reading: Reading = reading
+        ) -> np.ndarray:
+            scores: np.ndarray = model.predict_proba(columns(rows, features, reading))[:, 1]
+            return scores
 
-    rule, validated = choose_rule(probability, validation)
-    return [Trained(Behaviour.FALL, to_onnx(fall), FALL_FEATURES, rule, validated, evaluate(probability, held_out, rule))]
+        rule, validated = choose_rule(probability, tuning, behaviour)
+        measured = evaluate(probability, measuring, rule, behaviour)
+        trained.append(Trained(behaviour, to_onnx(model), reading, features, rule, validated, measured))
+    return trained
+
+
+def _scores(model: Any, features: tuple[str, ...], reading: Reading, rows: np.ndarray) -> np.ndarray:
+    scores: np.ndarray = model.predict_proba(columns(rows, features, reading))[:, 1]
+    return scores
 
 
 def manifest_entry(trained: Trained, seed: int) -> dict[str, Any]:
@@ -342,16 +489,21 @@ def manifest_entry(trained: Trained, seed: int) -> dict[str, Any]:
     import skl2onnx
     import sklearn
 
+    fall = trained.behaviour is Behaviour.FALL
+    offset, clips, checks = (0, TRAINING_CLIPS, HELD_OUT_CLIPS) if fall else (10, SMOKING_TRAINING_CLIPS, SMOKING_HELD_OUT_CLIPS)
     return {
         "file": f"{trained.behaviour.value}.onnx",
         "sha256": hashlib.sha256(trained.onnx).hexdigest(),
+        "reads": trained.reading.value,
         "features": list(trained.features),
         "threshold": trained.rule.threshold,
         "smoothing": trained.rule.smoothing,
         "hold_s": trained.rule.hold_s,
-        "trained": {"seed": seed, "clips": TRAINING_CLIPS, "scikit-learn": sklearn.__version__, "skl2onnx": skl2onnx.__version__},
-        "validation": figures(trained.validation) | {"seed": seed + 2, "clips": HELD_OUT_CLIPS},
-        "held_out": figures(trained.held_out) | {"seed": seed + 1, "clips": HELD_OUT_CLIPS},
+        "clear_s": trained.rule.clear_s,
+        "cooldown_s": trained.rule.cooldown_s,
+        "trained": {"seed": seed + offset, "clips": clips, "scikit-learn": sklearn.__version__, "skl2onnx": skl2onnx.__version__},
+        "validation": figures(trained.validation) | {"seed": seed + offset + 2, "clips": checks},
+        "held_out": figures(trained.held_out) | {"seed": seed + offset + 1, "clips": checks},
     }
 
 

@@ -19,6 +19,7 @@ from vision.training import (
     FALL_FEATURES,
     SEED,
     Clip,
+    Trained,
     columns,
     dataset,
     draw,
@@ -34,10 +35,10 @@ from vision.training import (
 def test_the_same_seed_gives_the_same_clips_and_falls_are_labelled_around_the_fall() -> None:
     one, two = dataset(9, held_out=False, seed=5), dataset(9, held_out=False, seed=5)
     assert all(np.array_equal(a.features, b.features) for a, b in zip(one, two, strict=True))
-    falls = [c for c in one if c.fall is not None]
+    falls = [c for c in one if c.span is not None]
     assert len(falls) == 3 and all(c.features.shape[1] == len(NAMES) for c in one)
     for c in falls:
-        start, end = c.fall  # type: ignore[misc]
+        start, end = c.span  # type: ignore[misc]
         marked = c.times[labels(c) == 1]
         assert marked.min() >= start and marked.max() <= end + AFTER_FALL_S
 
@@ -79,15 +80,45 @@ def test_the_evaluation_counts_alarms_by_the_issues_definitions() -> None:
     assert noisy.false_alarms_per_hour == 2 * 3600 / (2 * CLIP_S)
 
 
+TOLERANCE = 1e-5
+"""How far a retrained model's probabilities may be from the shipped one's: numpy's sums depend on how an array happens
+to be aligned in memory, so the smoking trees' leaf values can differ in the last bit from one process to the next."""
+
+
 @pytest.fixture(scope="module")
-def trained_again() -> dict[str, dict[str, object]]:
-    return {t.behaviour.value: manifest_entry(t, SEED) for t in train(SEED)}
+def retrained() -> list[Trained]:
+    return train(SEED)
 
 
-def test_training_again_reproduces_the_shipped_models_and_their_figures(trained_again: dict[str, dict[str, object]]) -> None:
+@pytest.fixture(scope="module")
+def trained_again(retrained: list[Trained]) -> dict[str, dict[str, object]]:
+    return {t.behaviour.value: manifest_entry(t, SEED) for t in retrained}
+
+
+def test_training_again_reproduces_the_shipped_models_and_their_figures(
+    retrained: list[Trained], trained_again: dict[str, dict[str, object]]
+) -> None:
     shipped = json.loads(BEHAVIOURS.read_text(encoding="utf-8"))["models"]
-    assert trained_again == shipped, "yxy vision train no longer reproduces the shipped models: retrain and ship them"
-    assert set(load_behaviours()) == {"fall"}
+    without_hashes = {name: {k: v for k, v in entry.items() if k != "sha256"} for name, entry in trained_again.items()}
+    assert without_hashes == {name: {k: v for k, v in entry.items() if k != "sha256"} for name, entry in shipped.items()}, (
+        "yxy vision train no longer gives the shipped models' rules and figures: retrain and ship them"
+    )
+    installed = load_behaviours()
+    assert set(installed) == {"fall", "smoking"}
+    rng = np.random.default_rng(0)
+    for again in retrained:
+        model = installed[again.behaviour]
+        rows = rng.uniform(0.0, 3.0, (2000, len(model.reading.names))).astype(np.float32)
+        fresh = ort.InferenceSession(again.onnx, providers=["CPUExecutionProvider"])
+        chosen = np.ascontiguousarray(rows[:, [model.reading.names.index(n) for n in model.features]])
+        _, probabilities = fresh.run(None, {fresh.get_inputs()[0].name: chosen})
+        assert np.abs(probabilities[:, 1] - model.scores(rows)).max() <= TOLERANCE, again.behaviour
+
+
+def test_the_shipped_smoking_model_meets_the_issues_targets_on_held_out_conditions(trained_again: dict[str, dict[str, object]]) -> None:
+    figures = trained_again["smoking"]["held_out"]
+    assert isinstance(figures, dict)
+    assert figures["f1"] >= 0.8 and figures["false_alarms_per_camera_hour"] <= 1.0 and figures["camera_hours_of_ordinary_activity"] >= 2
 
 
 @pytest.mark.xfail(strict=True, reason="not met yet: held-out fall F1 0.896 (1 false alarm in a camera-hour); issue 13")
