@@ -69,7 +69,7 @@ class Evidence:
         return sorted(found, key=lambda r: float(r["opened_at"]))
 
     def snapshot(self, incident: str) -> bytes:
-        record = self._record(incident)
+        record = self.record(incident)
         if record.get("snapshot") != f"{incident}.jpg":
             raise EvidenceError(f"incident {incident} has no snapshot")
         return (self.folder / incident.rsplit("-", 3)[0] / f"{incident}.jpg").read_bytes()
@@ -78,7 +78,7 @@ class Evidence:
         """The custodian's verdict on an incident: a true or a false alarm (kept with who said so and when)."""
         if verdict not in VERDICTS:
             raise EvidenceError(f"verdict {verdict!r}: say 'true' or 'false'")
-        record = self._record(incident)
+        record = self.record(incident)
         record["verdict"] = {"alarm": verdict, "by": who, "at": at}
         _write(self.folder / incident.rsplit("-", 3)[0] / f"{incident}.json", json.dumps(record, ensure_ascii=False).encode())
         return record
@@ -103,7 +103,7 @@ class Evidence:
                     gone += 1
         return gone
 
-    def _record(self, incident: str) -> dict[str, Any]:
+    def record(self, incident: str) -> dict[str, Any]:
         if not INCIDENT_ID.match(incident):
             raise EvidenceError(f"no incident {incident!r}")
         camera = incident.rsplit("-", 3)[0]

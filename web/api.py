@@ -5,6 +5,7 @@ from __future__ import annotations
 from web.accounts import audit_log, auth, staff
 from web.alarms import router as alarms
 from web.devices import commands, devices
+from web.evidence import router as evidence
 from web.member_page import member_api
 from web.members import members
 from web.runs import runs
@@ -30,4 +31,4 @@ PUBLIC = {
 LARGE_BODIES = {("POST", "/api/runs")}
 """Routes whose body may be larger than a command's (an uploaded scenario); web/limits.py bounds both."""
 
-ROUTERS = (auth, devices, commands, alarms, staff, audit_log, runs, station_log, members, member_api, visitors, visitor_api)
+ROUTERS = (auth, devices, commands, alarms, evidence, staff, audit_log, runs, station_log, members, member_api, visitors, visitor_api)

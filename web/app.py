@@ -70,7 +70,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
             settings, made, live.bridge, live.history, Planner(made, Budget.of(settings)), station, live.daybook, metrics,
             SignInGate(made, Rules.of(settings), sign_in_recorder(audit_log)), audit_log,
             StationTime(live.station_time, live.emulated), live.holds, live.brief_doors, live.forget_face,
-            live.tell_visitor, live.visitor_outcome,
+            live.tell_visitor, live.visitor_outcome, live.evidence,
         )  # fmt: skip
         try:
             yield

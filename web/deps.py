@@ -23,6 +23,7 @@ from store.history import History
 from store.models import User
 from twin.clock import Clock
 from twin.daybook import Daybook
+from vision.evidence import Evidence
 from web.auth import EVERYONE, OPERATORS, OVERSIGHT, Role, user_for
 from web.planner import Planner
 from web.signin import SignInGate
@@ -114,6 +115,8 @@ class Services:
     """A visitor's ask, made ready or withdrawn and committed, told to its door (``LiveStation.tell_visitor``)."""
     visitor_outcome: Callable[[int], dict[str, Any] | None]
     """What a door decided on a visitor's pass, before the round stores it (``LiveStation.visitor_outcome``)."""
+    evidence: Evidence
+    """The cameras' incidents: blurred snapshots, keypoints, scores, verdicts (``LiveStation.evidence``)."""
 
 
 @dataclass(frozen=True)

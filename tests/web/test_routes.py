@@ -23,6 +23,7 @@ SAMPLE = {
     "name": "mmc",
     "username": "custodian",
     "member_id": "1",
+    "incident": "hall-1-fall-1",
 }
 
 
