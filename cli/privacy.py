@@ -26,14 +26,16 @@ def purge(
     ] = None,
     key_file: Annotated[Path | None, typer.Option("--key-file", help="The station's key (default: beside a SQLite database).")] = None,
 ) -> None:
-    """Delete the door log, visitors' asks and face consents past their periods; lapsed faces are queued for the terminals.
+    """Delete the door log, visitors' asks, face consents and the cameras' evidence past their periods; lapsed faces are
+    queued for the terminals.
 
-    One audit entry says how many of each went, never who."""
+    The audit log says how many of each went, never who."""
     from scenarios.errors import ScenarioError
     from station.settings import Settings
     from store.db import sessions
     from store.privacy import Periods
     from store.privacy import purge as purge_now
+    from vision.evidence import Evidence, evidence_folder_for
 
     try:
         the_station, _ = load_station_or_scenario(station)
@@ -42,11 +44,17 @@ def purge(
         raise typer.Exit(code=2) from None
     settings = Settings.from_options(dict(the_station.settings), database_url=database, audit_key_file=str(key_file) if key_file else None)
     periods = Periods(settings.door_log_days, settings.visitor_records_days, settings.face_consent_days)
+    evidence = Evidence(evidence_folder_for(settings.database_url, settings.evidence_dir), settings.camera_evidence_days * 86400)
     with station_database(settings) as (engine, audit, key):
         done = purge_now(sessions(engine), the_station.id, periods, audit, key, datetime.now(UTC))
+        incidents = evidence.purge(datetime.now(UTC).timestamp())
+        if incidents:
+            with sessions(engine).begin() as db:
+                audit.append(db, "station", "station", "camera_evidence_purged", the_station.id, None, {"incidents": incidents}, "station")
     console.print(
         f"door log: {done.door_log} rows older than {periods.door_log_days:g} days deleted; "
         f"visitor records: {done.visitor_records} older than {periods.visitor_records_days:g} days; "
-        f"face consents lapsed after {periods.face_consent_days:g} days: {len(done.consents_lapsed)}",
+        f"face consents lapsed after {periods.face_consent_days:g} days: {len(done.consents_lapsed)}; "
+        f"camera incidents older than {settings.camera_evidence_days:g} days: {incidents}",
         highlight=False,
     )

@@ -147,10 +147,8 @@ def run_camera(
     name: Annotated[str, typer.Option("--name", help="The camera's id in reports and evidence.")] = "camera",
     fps: Annotated[float, typer.Option("--fps", min=0.2, max=30.0, help="Frames a second to judge.")] = 5.0,
     evidence: Annotated[Path | None, typer.Option("--evidence", help="A folder to keep incidents in (blurred snapshots).")] = None,
-    keep_days: Annotated[float, typer.Option("--keep-days", min=0.0, help="How long evidence is kept.")] = 30.0,
-    seconds: Annotated[
-        float | None, typer.Option("--seconds", min=0.0, help="Stop after this long [default: a file's end, or Ctrl-C].")
-    ] = None,
+    keep_days: Annotated[float, typer.Option("--keep-days", min=1 / 24, help="How long evidence is kept.")] = 7.0,
+    seconds: Annotated[float | None, typer.Option("--seconds", min=0.0, help=UNTIL)] = None,
 ) -> None:
     """Watch one camera on its own, as an installer does while aiming it: what it sees, its lens, its incidents.
 
@@ -159,7 +157,7 @@ def run_camera(
     from vision.watch import CameraReport, CameraSettings, CameraWatcher
 
     if not CAMERA_ID.match(name):
-        errors.print(f"[red]error:[/red] --name {escape(name)!r}: use lower-case letters, digits, '-' and '_'", highlight=False)
+        errors.print(f"[red]error:[/red] --name {escape(name)!r}: use letters, digits, '-' and '_'", highlight=False)
         raise typer.Exit(code=2)
     keeper = Evidence(evidence, keep_days * 86400) if evidence is not None else None
     watcher = CameraWatcher(name, CameraSettings(camera, fps=fps, report_every_s=5.0))

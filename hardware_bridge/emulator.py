@@ -225,6 +225,7 @@ class Emulator:
                 state={"uses": 0} if "uses" in DEVICE_KINDS[d.kind].reports.model_fields else None, faults=(faults or {}).get(d.id),
             )
             for d in scenario.station.devices
+            if not getattr(d.config, "url", "")  # a camera the station watches speaks for itself (vision/agent.py)
         }  # fmt: skip
         self._simulation: threading.Thread | None = None
         self._stopped = threading.Event()

@@ -47,7 +47,7 @@ class CameraHosts:
     def start(self) -> CameraHosts:
         for camera in self.cameras:
             self.agents[camera] = self._start(camera)
-        if self.placement is Placement.RAY and self.cameras:
+        if self.cameras:
             self._watchdog = threading.Thread(target=self._keep_alive, name="cameras-watchdog", daemon=True)
             self._watchdog.start()
         return self
@@ -72,7 +72,8 @@ class CameraHosts:
         from vision.agent import CameraAgent
 
         config = self.cameras[camera]
-        args = (self.station, camera, self.broker_of(camera), CameraSettings(config.url, fps=config.fps), self.evidence)
+        settings = CameraSettings(config.url, fps=config.fps, realtime=True)  # a file plays at its own pace, as a camera would
+        args = (self.station, camera, self.broker_of(camera), settings, self.evidence)
         if self.placement is Placement.RAY:
             import ray
 
@@ -85,10 +86,17 @@ class CameraHosts:
         return inline
 
     def _keep_alive(self) -> None:
-        import ray
-
         while not self._stopped.wait(CHECK_EVERY_S):
             for camera, agent in list(self.agents.items()):
+                if self.placement is not Placement.RAY:
+                    if not agent.alive() and not self._stopped.is_set():
+                        logger.warning("camera %s: its agent's thread is gone; starting another", camera)
+                        agent.stop()
+                        self.agents[camera] = self._start(camera)
+                        self.restarts += 1
+                    continue
+                import ray
+
                 try:
                     starting = self._starting.get(camera)
                     if starting is not None:

@@ -191,14 +191,18 @@ class LiveStation:
             self.cameras = CameraHosts(self.station.id, watched, self.device_broker, self.evidence, self.settings.placement).start()
 
     def purge_camera_evidence(self) -> int:
-        """Delete the cameras' incidents past the station's ``[privacy] camera_evidence`` period; how many went."""
+        """Delete the cameras' incidents past the station's ``[privacy] camera_evidence`` period; how many went (one
+        audit entry says how many, as the other purges' do)."""
         try:
             gone = self.evidence.purge(epoch_s())
         except OSError:
             logger.exception("the cameras' evidence past its period could not be purged; tried again within the hour")
             return 0
-        if gone:
-            logger.info("%d camera incidents past their period deleted", gone)
+        if gone and self.audit_log is not None:
+            with sessions(self.db).begin() as db:
+                self.audit_log.append(
+                    db, "station", "station", "camera_evidence_purged", self.station.id, None, {"incidents": gone}, "station"
+                )
         return gone
 
     def brief_doors(self) -> None:

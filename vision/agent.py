@@ -27,7 +27,7 @@ from vision.watch import CameraReport, CameraSettings, CameraWatcher, IncidentRe
 
 logger = logging.getLogger(__name__)
 SCORES_TOLD = 20
-"""The newest smoothed scores an event carries (the evidence keeps them all)."""
+"""The newest smoothed scores an event carries (the evidence keeps up to ``vision.evidence.MOST_SCORES``)."""
 
 
 class CameraAgent:
@@ -64,17 +64,16 @@ class CameraAgent:
     def _run(self) -> None:
         while not self._stopped.is_set():
             try:
-                reports = self.watcher.step(budget_s=1.0)
+                for report in self.watcher.step(budget_s=1.0):
+                    if isinstance(report, CameraReport):
+                        self._tell_state(report)
+                    else:
+                        self._tell_incident(report)
             except Exception:  # this camera's trouble, never the station's: said, and tried again
                 logger.exception("camera %s: watching failed; trying again", self.camera)
                 self._say_available(False)
                 self._stopped.wait(5.0)
                 continue
-            for report in reports:
-                if isinstance(report, CameraReport):
-                    self._tell_state(report)
-                else:
-                    self._tell_incident(report)
             if self.watcher.ended:  # a file read to its end: the camera stays offline, as a cable pulled would leave it
                 self._stopped.wait(1.0)
 
@@ -96,7 +95,7 @@ class CameraAgent:
     def _tell_incident(self, report: IncidentReport) -> None:
         try:
             kept = self.evidence.keep(report)
-        except OSError:
+        except (OSError, ValueError):  # the disk full, or an id the evidence cannot be named by: the alarm goes out all the same
             logger.exception("camera %s: the evidence of incident %s could not be written", self.camera, report.number)
             kept = None
         data = {

@@ -102,12 +102,10 @@ class Incidents:
         return incident
 
     def quiet(self, t: float, seen: set[tuple[int, ...]]) -> list[Incident]:
-        """Close incidents whose subject has not been scored for ``clear_s`` (their track is gone), and forget the
-        smoothed scores of subjects no longer ``seen``."""
-        closed = [
-            self._close(key, t)
-            for key, incident in list(self._open.items())
-            if key[1] not in seen and t - incident.last_seen >= self.rules[key[0]].clear_s
+        """Close incidents whose subject has not been scored for ``clear_s``, and forget the smoothed scores of subjects
+        no longer ``seen``."""
+        closed = [  # not scored for that long: its track is gone, or it stands outside every zone that judges it
+            self._close(key, t) for key, incident in list(self._open.items()) if t - incident.last_seen >= self.rules[key[0]].clear_s
         ]
         for key in [k for k in self._smoothed if k[1] not in seen and k not in self._open]:
             del self._smoothed[key]
@@ -115,6 +113,10 @@ class Incidents:
         for key in [k for k, until in self._cooling.items() if until <= t]:
             del self._cooling[key]
         return closed
+
+    def close_all(self, t: float) -> list[Incident]:
+        """Close every open incident (the camera dropped, or its picture changed size): said, not silently lost."""
+        return [self._close(key, t) for key in list(self._open)]
 
     @property
     def open(self) -> list[Incident]:

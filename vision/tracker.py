@@ -82,13 +82,13 @@ class Tracker:
         self.window = window
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
-        self._last_t: float | None = None
+        self.last_t: float | None = None
 
     def update(self, t: float, people: Sequence[Seen]) -> Update:
         """Match this frame's people (at time ``t``, seconds, not before the last frame) to the tracks."""
-        if self._last_t is not None and t < self._last_t:
-            raise ValueError(f"frames must come in time order: {t} after {self._last_t}")
-        self._last_t = t
+        if self.last_t is not None and t < self.last_t:
+            raise ValueError(f"frames must come in time order: {t} after {self.last_t}")
+        self.last_t = t
         tracks = list(self.tracks.values())
         boxes = [np.asarray(p.box, np.float64) for p in people]
         cost = np.full((len(tracks), len(boxes)), FORBIDDEN)

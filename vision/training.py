@@ -24,6 +24,7 @@ activity is a false alarm.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 from collections.abc import Callable
@@ -466,13 +467,7 @@ def train(seed: int = SEED, progress: Callable[[], None] | None = None) -> list[
         (Behaviour.FALL, fall, FALL_FEATURES, Reading.MOMENT, (validation, held_out)),
         (Behaviour.SMOKING, smoking, SMOKING_FEATURES, Reading.HABIT, (smoking_validation, smoking_held_out)),
     ):
-
-        def probability(
-            rows: np.ndarray, model: Any = model, features: tuple[str, ...] = features, reading: Reading = reading
-        ) -> np.ndarray:
-            scores: np.ndarray = model.predict_proba(columns(rows, features, reading))[:, 1]
-            return scores
-
+        probability = functools.partial(_scores, model, features, reading)
         rule, validated = choose_rule(probability, tuning, behaviour)
         measured = evaluate(probability, measuring, rule, behaviour)
         trained.append(Trained(behaviour, to_onnx(model), reading, features, rule, validated, measured))

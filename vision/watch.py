@@ -28,6 +28,7 @@ import numpy as np
 
 from vision.behaviour import Behaviour, BehaviourModel, load_behaviours
 from vision.camera import Change, Judge, Judged, Step, Zone
+from vision.features import WINDOW_S
 from vision.motion import MotionGate
 from vision.pose import ModelError, PoseModel
 from vision.privacy import snapshot
@@ -35,6 +36,8 @@ from vision.source import FrameSource, LensCheck, LensState, SourceError, _where
 
 REOPEN_AFTER_S = 10.0
 """A camera that could not be opened is tried again after this long."""
+UPDATE_EVERY_S = 5.0
+"""An open incident's updates are reported at most this often (its evidence and the broker need no more)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class CameraSettings:
     fps: float = 5.0
     zones: tuple[Zone, ...] = ()
     report_every_s: float = 10.0
+    realtime: bool = False
+    """A video file played at its own pace, as a camera would give it (the station's file cameras); else as fast as it
+    is judged (``yxy vision run`` on a recording)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class IncidentReport:
     scores: list[tuple[float, float]]
     """(seconds since the epoch, smoothed score), the newest last."""
     keypoints: list[dict[str, Any]]
-    """The person's track over the judged window: {"at", "box", "keypoints"} a frame (pixels, scores)."""
+    """The person's track over a moment's window (``vision.features.WINDOW_S``): {"at", "box", "keypoints"} a frame."""
     picture: tuple[int, int]
     snapshot: bytes | None = None
     """A JPEG of the frame with every head blurred, on opening only."""
@@ -117,7 +123,12 @@ class CameraWatcher:
         self._lens_state, self._problem, self._available = LensState.NO_FRAMES, "not opened yet", False
         self._next_open_at = 0.0
         self._reported_at = float("-inf")
-        self._file_started_at = 0.0
+        self._started = 0.0
+        self._offset = 0.0
+        """Seconds since the epoch less the judge's seconds, as of the newest frame: the judge counts on a clock that never
+        steps (monotonic, or a file's own time), reports are dated on the wall's."""
+        self._told: dict[int, float] = {}
+        """Open incident -> when its last update was reported, on the judge's clock."""
         self.ended = False
         """A file camera read to its end (a live camera never ends: it is opened again)."""
 
@@ -138,7 +149,7 @@ class CameraWatcher:
             except SourceError as exc:
                 self._drop(reports, str(exc))
                 break
-            self._take(reports, self._file_started_at + t, frame)
+            self._take(reports, t, frame)
         now = self.clock()
         if now - self._reported_at >= self.settings.report_every_s:
             reports.append(self._report(now))
@@ -161,17 +172,28 @@ class CameraWatcher:
             self._next_open_at = time.monotonic() + REOPEN_AFTER_S
             self._become(reports, False, LensState.NO_FRAMES, str(exc))
             return False
-        self._file_started_at = 0.0 if self._source.live else self.clock()
-        self._frames = self._source.frames(clock=self.clock) if self._source.live else self._source.frames()
+        self._started = time.monotonic()
+        self._frames = self._source.frames()
         return True
 
     def _drop(self, reports: list[Report], problem: str) -> None:
         self.close()
-        self._judge = None
+        self._end_judge(reports)
         self._next_open_at = time.monotonic() + REOPEN_AFTER_S
         self._become(reports, False, LensState.NO_FRAMES, problem)
 
+    def _end_judge(self, reports: list[Report]) -> None:
+        """The judge goes (the camera dropped, or its picture changed size): its open incidents are closed and said."""
+        if self._judge is not None:
+            t = self._judge.tracker.last_t or 0.0
+            reports += [self._incident(Change.of(t, incident, None), t, None) for incident in self._judge.incidents.close_all(t)]
+        self._judge = None
+
     def _take(self, reports: list[Report], t: float, frame: np.ndarray | None) -> None:
+        assert self._source is not None
+        if not self._source.live and self.settings.realtime:
+            time.sleep(max(0.0, self._started + t - time.monotonic()))
+        self._offset = self.clock() - t
         lens = self._lens.judge(t, frame)
         problem = "" if lens is LensState.OK else LENS_PROBLEMS[lens]
         self._become(reports, lens is not LensState.NO_FRAMES, lens, problem)
@@ -180,7 +202,7 @@ class CameraWatcher:
         counters = self._counters
         counters.frames += 1
         counters.frame_times.append(t)
-        judge = self._judge_for(frame)
+        judge = self._judge_for(frame, reports)
         try:
             judged = judge.frame(t, frame)
         except ValueError as exc:  # a frame the pose model cannot take: this camera's problem, said
@@ -190,37 +212,45 @@ class CameraWatcher:
             counters.pose_ms.append(1000 * judged.pose_s)
             counters.people = judged.people
         for change in judged.changes:
-            reports.append(self._incident(change, judged, frame))
+            if change.step is Step.UPDATED and judged.t - self._told.get(change.incident.number, -np.inf) < UPDATE_EVERY_S:
+                continue
+            self._told[change.incident.number] = judged.t
+            if change.step is Step.CLOSED:
+                del self._told[change.incident.number]
+            reports.append(self._incident(change, judged.t, (frame, judged) if change.step is Step.OPENED else None))
 
-    def _judge_for(self, frame: np.ndarray) -> Judge:
+    def _judge_for(self, frame: np.ndarray, reports: list[Report]) -> Judge:
         picture = (frame.shape[1], frame.shape[0])
         if self._judge is None or self._judge.picture != picture:  # a camera switching resolution (day to night) starts afresh
+            self._end_judge(reports)
             assert self._models is not None
             self._judge = Judge(self._models, picture, self.settings.zones, pose=PoseModel(), gate=self._gate)
         return self._judge
 
-    def _incident(self, change: Change, judged: Judged, frame: np.ndarray) -> IncidentReport:
-        incident, track = change.incident, change.track
+    def _incident(self, change: Change, t: float, seen: tuple[np.ndarray, Judged] | None) -> IncidentReport:
+        """The report of one step, dated on the wall's clock; ``seen`` (the frame and what was found in it) on opening
+        only, for the snapshot, blurred here before anything of the frame leaves."""
+        incident, track, offset = change.incident, change.track, self._offset
         if change.step is Step.OPENED:
             self._counters.incidents += 1
         history = list(track.history) if track is not None else []
         assert self._judge is not None
         return IncidentReport(
             camera=self.camera,
-            at=judged.t,
+            at=t + offset,
             step=change.step,
             behaviour=incident.behaviour,
             number=incident.number,
-            opened_at=incident.opened_at,
+            opened_at=incident.opened_at + offset,
             peak=round(incident.peak, 4),
-            scores=list(incident.scores),
+            scores=[(at + offset, score) for at, score in incident.scores],
             keypoints=[
-                {"at": at, "box": [round(float(v), 1) for v in box], "keypoints": np.round(points, 3).tolist()}
+                {"at": at + offset, "box": [round(float(v), 1) for v in box], "keypoints": np.round(points, 3).tolist()}
                 for at, box, points in history
-                if at > judged.t - 3.0
+                if at > t - WINDOW_S
             ],
             picture=self._judge.picture,
-            snapshot=snapshot(frame, judged.found, judged.lost_boxes) if change.step is Step.OPENED else None,
+            snapshot=None if seen is None else snapshot(seen[0], seen[1].found, seen[1].lost_boxes),
         )
 
     def _become(self, reports: list[Report], available: bool, lens: LensState, problem: str) -> None:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi import Path as ApiPath
 from pydantic import BaseModel, Field
 
+from hardware_bridge.clock import epoch_s
 from twin.entity import Twin
 from vision.evidence import INCIDENT_ID, EvidenceError
 from web.deps import Admin, DatabaseDep, Id, Instant, Operator, Problem, ServicesDep, Strict, audit
@@ -73,9 +74,12 @@ def alarm_evidence(alarm_id: Id, _: Operator, svc: ServicesDep) -> list[Incident
         alarm = bridge.alarms.alarms.get(alarm_id)
         if alarm is None:
             return None
-        until = alarm.cleared_at if alarm.cleared_at is not None else bridge.clock.now()
-        epoch = bridge.clock.datetime_at
-        return alarm.source, alarm.type, epoch(alarm.raised_at).timestamp() - MARGIN_S, epoch(until).timestamp() + MARGIN_S
+        now = bridge.clock.now()
+        until = alarm.cleared_at if alarm.cleared_at is not None else now
+        # The wall now, less the bridge's run seconds: a wall clock stepped since the start (NTP after boot) is followed,
+        # as the agents date evidence by the wall's clock.
+        epoch_at_zero = epoch_s() - now
+        return alarm.source, alarm.type, epoch_at_zero + alarm.raised_at - MARGIN_S, epoch_at_zero + until + MARGIN_S
 
     found = bridge.read(span)
     if found is None:

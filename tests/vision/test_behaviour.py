@@ -20,23 +20,29 @@ RULE = Rule(threshold=0.6, smoothing=0.5, clear_s=3.0, cooldown_s=20.0)
 
 
 @settings(max_examples=200, deadline=None)
-@given(scores=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=300), step=st.sampled_from([0.125, 0.2, 0.25]))
-def test_incidents_open_only_above_the_threshold_one_at_a_time_and_not_again_within_the_cool_down(scores: list[float], step: float) -> None:
+@given(
+    scores=st.lists(st.tuples(st.sampled_from([(1,), (2,), (3, 4)]), st.floats(0.0, 1.0)), min_size=1, max_size=300),
+    step=st.sampled_from([0.125, 0.2, 0.25]),
+)
+def test_incidents_open_only_above_the_threshold_one_a_person_and_not_again_within_the_cool_down(
+    scores: list[tuple[tuple[int, ...], float]], step: float
+) -> None:
     incidents = Incidents({Behaviour.FALL: RULE})
-    opened, closed_at = [], None
-    for n, score in enumerate(scores):
+    opened: dict[tuple[int, ...], list[float]] = {}
+    closed: dict[tuple[int, ...], float] = {}
+    for n, (subject, score) in enumerate(scores):
         t = n * step
-        was_open = bool(incidents.open)
-        incident = incidents.judge(t, Behaviour.FALL, (7,), score)
-        if incident is not None and not was_open:
+        incident = incidents.judge(t, Behaviour.FALL, subject, score)
+        if incident is not None and incident.opened_at == t:
             assert incident.scores[-1][1] >= RULE.threshold - 1e-4, "an incident opened below the threshold"
-            assert closed_at is None or t >= closed_at + RULE.cooldown_s, "the same fall raised again within the cool-down"
-            opened.append(incident.number)
+            assert t >= closed.get(subject, -1e9) + RULE.cooldown_s, "the same person raised again within the cool-down"
+            opened.setdefault(subject, []).append(t)
         if incident is not None and incident.closed_at is not None:
-            closed_at = t
-        assert len(incidents.open) <= 1
-    assert len(opened) == len(set(opened))
-    assert len(opened) <= 1 + int(len(scores) * step // RULE.cooldown_s)
+            closed[subject] = t
+        for gone in incidents.quiet(t, seen={s for s, _ in scores[max(0, n - 5) : n + 1]}):
+            closed[gone.subject] = t
+        subjects = [i.subject for i in incidents.open]
+        assert len(subjects) == len(set(subjects)), "two incidents open at once for one person"
 
 
 def test_one_long_fall_is_one_incident_updated_while_it_lasts_and_closed_when_the_person_is_gone() -> None:
