@@ -320,9 +320,9 @@ def mosquitto_files(
         data = folder / "data"
         if persistence:
             _private_folder(data)
-        _write_private(files.passwd, "".join(f"{a.username}:{mosquitto_hash(a.password)}\n" for a in accounts.values()))
-        _write_private(files.acl, _acl_text(station, accounts.values()))
-        _write_private(files.config, _config_text(station, files, owner, port, host, tls_files, data if persistence else None))
+        write_private(files.passwd, "".join(f"{a.username}:{mosquitto_hash(a.password)}\n" for a in accounts.values()))
+        write_private(files.acl, _acl_text(station, accounts.values()))
+        write_private(files.config, _config_text(station, files, owner, port, host, tls_files, data if persistence else None))
         if owner is not None and owner.pw_uid != os.geteuid():
             for path in (folder, files.config, files.passwd, files.acl, *([data] if persistence else [])):
                 os.chown(path, owner.pw_uid, owner.pw_gid)
@@ -388,12 +388,14 @@ def _private_folder(folder: Path) -> None:
         folder.chmod(0o700)  # mkdir's mode is cut by the umask
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Replace ``path`` at once with a file only its owner may read: a running Mosquitto reloading on SIGHUP never sees half a file."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp creates it 0600
+def write_private(path: Path, content: str | bytes) -> None:
+    """Replace ``path`` at once with a file only its owner may read, through a temporary file of its own: a running
+    Mosquitto reloading on SIGHUP, or a custodian's page reading a camera's evidence, never sees half a file, and two
+    writers never share a temporary file."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp makes it 0600
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content.encode("utf-8") if isinstance(content, str) else content)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

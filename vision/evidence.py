@@ -1,10 +1,11 @@
 """Why an alarm was raised, kept for as long as the station's retention period and no longer: per incident, a JSON
 record (the behaviour, the scores over time, the person's keypoints, the custodian's verdict) and, from its opening,
-the snapshot with every head blurred.
+the snapshot with the head of everyone the pose model found or tracked blurred.
 
 One folder, one subfolder a camera; an incident's files are named by its id
-(``<camera>-<opened, ms since the epoch>-<behaviour>-<number>``), written to a temporary name
-and renamed, so a reader never sees half a file and a crash leaves no torn record. ``purge``
+(``<camera>-<opened, ms since the epoch>-<behaviour>-<number>``), readable by their owner
+only, each written to a temporary file of its own and renamed, so a reader never sees half a
+file and a crash leaves no torn record. ``purge``
 deletes every incident that ended (or, still open, began) before the retention period; the
 labels (true or false alarm, by whom, when) are exported for training without any image.
 """
@@ -13,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from hardware_bridge.security import write_private
 
 if TYPE_CHECKING:  # the station reads evidence without loading the cameras' models
     from vision.watch import IncidentReport
@@ -64,9 +65,9 @@ class Evidence:
         if report.keypoints and not record.get("keypoints"):
             record["keypoints"] = report.keypoints
         if report.snapshot is not None and not record.get("snapshot"):
-            _write(where / f"{incident}.jpg", report.snapshot)
+            write_private(where / f"{incident}.jpg", report.snapshot)
             record["snapshot"] = f"{incident}.jpg"
-        _write(where / f"{incident}.json", json.dumps(record, ensure_ascii=False).encode())
+        write_private(where / f"{incident}.json", json.dumps(record, ensure_ascii=False).encode())
         return incident
 
     def find(self, camera: str, behaviour: str, since: float, until: float) -> list[dict[str, Any]]:
@@ -89,7 +90,7 @@ class Evidence:
             raise EvidenceError(f"verdict {verdict!r}: say 'true' or 'false'")
         record = self.record(incident)
         record["verdict"] = {"alarm": verdict, "by": who, "at": at}
-        _write(self.folder / _camera_of(incident) / f"{incident}{VERDICT}", json.dumps(record["verdict"]).encode())
+        write_private(self.folder / _camera_of(incident) / f"{incident}{VERDICT}", json.dumps(record["verdict"]).encode())
         return record
 
     def labels(self) -> Iterator[dict[str, Any]]:
@@ -154,17 +155,3 @@ def evidence_folder_for(database_url: str, configured: str | None) -> Path:
     if database_url.startswith("sqlite:///") and not database_url.endswith(":memory:"):
         return Path(database_url.removeprefix("sqlite:///") + ".evidence").resolve()
     return Path("yxy-evidence").resolve()  # absolute: a Ray worker elsewhere does not start in this folder
-
-
-def _write(path: Path, content: bytes) -> None:
-    """Written to a temporary file of its own and renamed: a reader never sees half a file, and two writers never share
-    one temporary file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
