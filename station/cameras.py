@@ -86,38 +86,43 @@ class CameraHosts:
         return inline
 
     def _keep_alive(self) -> None:
+        """Every ``CHECK_EVERY_S``, an agent found gone (its thread, or its Ray worker or node) is replaced."""
         while not self._stopped.wait(CHECK_EVERY_S):
             for camera, agent in list(self.agents.items()):
-                if self.placement is not Placement.RAY:
-                    if not agent.alive() and not self._stopped.is_set():
-                        logger.warning("camera %s: its agent's thread is gone; starting another", camera)
-                        agent.stop()
-                        self.agents[camera] = self._start(camera)
-                        self.restarts += 1
+                alive = self._alive(camera, agent) if self.placement is Placement.RAY else agent.alive()
+                if alive is not False or self._stopped.is_set():
                     continue
-                import ray
-
+                logger.warning("camera %s: its agent is gone; starting another", camera)
                 try:
-                    starting = self._starting.get(camera)
-                    if starting is not None:
-                        ready, _ = ray.wait([starting], timeout=0)
-                        if not ready:
-                            self._say_waiting(camera)
-                            continue
-                        ray.get(starting)
-                        del self._starting[camera]
-                    if ray.get(agent.alive.remote(), timeout=CHECK_EVERY_S):
-                        continue
-                except Exception:  # the actor died with its worker or node: a new one takes over
-                    logger.warning("camera %s: its agent is gone; starting another", camera)
-                if self._stopped.is_set():
-                    return
-                try:
-                    ray.kill(agent)
+                    self._forget(agent)
                     self.agents[camera] = self._start(camera)
                     self.restarts += 1
                 except Exception:
                     logger.exception("camera %s: its agent could not be started again; trying at the next check", camera)
+
+    def _alive(self, camera: str, agent: Any) -> bool | None:
+        """A Ray agent's health: None while it still waits for a free CPU to start on."""
+        import ray
+
+        try:
+            starting = self._starting.get(camera)
+            if starting is not None:
+                if not ray.wait([starting], timeout=0)[0]:
+                    self._say_waiting(camera)
+                    return None
+                ray.get(starting)
+                del self._starting[camera]
+            return bool(ray.get(agent.alive.remote(), timeout=CHECK_EVERY_S))
+        except Exception:  # the actor died with its worker or node
+            return False
+
+    def _forget(self, agent: Any) -> None:
+        if self.placement is Placement.RAY:
+            import ray
+
+            ray.kill(agent)
+        else:
+            agent.stop()
 
     def _say_waiting(self, camera: str) -> None:
         if camera not in self._waiting_said:

@@ -10,8 +10,6 @@ with, so the figures in the model card are what a camera does.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import itertools
 import json
 from collections import deque
@@ -23,7 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from vision.features import Reading
-from vision.pose import MODELS, ModelError
+from vision.pose import MODELS, ModelError, checked, session
 
 BEHAVIOURS = MODELS / "behaviours.json"
 SCORES_KEPT = 120
@@ -169,25 +167,6 @@ def load_behaviours(manifest: Path = BEHAVIOURS) -> dict[Behaviour, BehaviourMod
         unknown = [name for name in features if name not in reading.names]
         if unknown:
             raise ModelError(f"{manifest}: the {behaviour} model reads features this version does not make: {', '.join(unknown)}")
-        models[behaviour] = BehaviourModel(behaviour, _session(path, expected), reading, features, rule)
+        found = checked(path, expected, "the behaviour model", "run `yxy vision train` or reinstall")
+        models[behaviour] = BehaviourModel(behaviour, session(path, found, threads=1), reading, features, rule)
     return models
-
-
-@functools.cache
-def _session(path: Path, expected: str) -> ort.InferenceSession:
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read the behaviour model ({exc.strerror or exc})") from None
-    found = hashlib.sha256(content).hexdigest()
-    if found != expected:
-        raise ModelError(
-            f"{path}: sha256 {found[:16]}… is not the {expected[:16]}… its manifest records; run `yxy vision train` or reinstall"
-        )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    try:
-        return ort.InferenceSession(content, options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf kinds
-        raise ModelError(f"{path}: onnxruntime cannot load it ({exc.__class__.__name__}: {str(exc)[:200]})") from None

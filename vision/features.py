@@ -129,12 +129,10 @@ def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], pictu
     Frames where the person is cut by the picture's edge are left out: their box and size say where the picture ends,
     not how the person stands (someone walking out under the camera would otherwise seem to fall)."""
     left_the_picture = bool(window) and not _inside(window[-1][1], picture)
-    window = [w for w in window if _inside(w[1], picture)]
-    if len(window) < 2:
+    whole = _seen_whole(window, picture)
+    if whole is None:
         return np.zeros(len(NAMES), np.float32)
-    times = np.array([t for t, _, _ in window])
-    boxes = np.array([box for _, box, _ in window], np.float64)
-    points = np.array([k for _, _, k in window], np.float64)
+    times, boxes, points = whole
     heights = boxes[:, 3] - boxes[:, 1]
     widths = boxes[:, 2] - boxes[:, 0]
     angles = _torso_angles(points)
@@ -192,12 +190,10 @@ def habit_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], pictu
     stayed, how long between visits, and how much of the time a hand was at the mouth or an ear. A smoker draws for a
     second or two every ten or twenty; an eater's hand comes every few seconds for a moment; a drinker's rarely and
     long; a caller's stays at the ear."""
-    window = [w for w in window if _inside(w[1], picture)]
-    if len(window) < 2:
+    whole = _seen_whole(window, picture)
+    if whole is None:
         return np.zeros(len(HABIT_NAMES), np.float32)
-    times = np.array([t for t, _, _ in window])
-    boxes = np.array([box for _, box, _ in window], np.float64)
-    points = np.array([k for _, _, k in window], np.float64)
+    times, boxes, points = whole
     size = _standing_height(points, boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0], _torso_angles(points))
     near = _nearest(points, WRISTS, J["nose"]) / size < NEAR_MOUTH
     ear = np.fmin(*(_nearest(points, WRISTS, e) for e in EARS)) / size < NEAR_EAR
@@ -236,6 +232,21 @@ def _descent_s(times: np.ndarray, upright: np.ndarray) -> float:
     began = highest + int(np.nonzero(u[highest : lowest + 1] >= u[highest] - 0.15 * drop)[0].max())
     ended = highest + int(np.nonzero(u[highest : lowest + 1] <= u[lowest] + 0.15 * drop)[0].min())
     return float(t[ended] - t[began])
+
+
+def _seen_whole(
+    window: Sequence[tuple[float, np.ndarray, np.ndarray]], picture: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The times, boxes and keypoints of the frames where the person is wholly in the picture (None under two): a box
+    cut by the picture's edge says where the picture ends, not how the person stands."""
+    kept = [w for w in window if _inside(w[1], picture)]
+    if len(kept) < 2:
+        return None
+    return (
+        np.array([t for t, _, _ in kept]),
+        np.array([box for _, box, _ in kept], np.float64),
+        np.array([k for _, _, k in kept], np.float64),
+    )
 
 
 def _inside(box: np.ndarray, picture: tuple[int, int], margin: float = 2.0) -> bool:

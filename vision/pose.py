@@ -80,19 +80,24 @@ def model_file(manifest: Path = MANIFEST) -> ModelFile:
         path, expected = manifest.parent / recorded["model"], str(recorded["sha256"])
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise ModelError(f"{manifest}: cannot read the model's manifest ({exc.__class__.__name__}: {exc})") from None
-    try:
-        found = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read the pose model ({exc.strerror or exc})") from None
-    if found != expected:
-        raise ModelError(
-            f"{path}: sha256 {found[:16]}… is not the {expected[:16]}… its manifest records; reinstall it, it is not the converted MoveNet"
-        )
+    found = checked(path, expected, "the pose model", "reinstall it, it is not the converted MoveNet")
     return ModelFile(path, found)
 
 
+def checked(path: Path, expected: str, what: str, remedy: str) -> str:
+    """The sha256 of the model file at ``path`` if it is ``expected``, else a ``ModelError`` naming the file and the
+    ``remedy``: a corrupt or swapped model is a clear error, not strange keypoints or scores."""
+    try:
+        found = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    if found != expected:
+        raise ModelError(f"{path}: sha256 {found[:16]}… is not the {expected[:16]}… its manifest records; {remedy}")
+    return found
+
+
 @functools.cache
-def _session(path: Path, sha256: str, threads: int) -> ort.InferenceSession:
+def session(path: Path, sha256: str, threads: int) -> ort.InferenceSession:
     """One session per model file and thread count in a process (cameras hosted inline share it; Ray actors have their own)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -110,7 +115,7 @@ class PoseModel:
         if any(side <= 0 or side % 32 for side in input_hw):
             raise ValueError(f"the model's input must be a multiple of 32 on each side, not {input_hw}")
         model = model_file(manifest)
-        self.session = _session(model.path, model.sha256, threads)
+        self.session = session(model.path, model.sha256, threads)
         self.input = self.session.get_inputs()[0]
         self.input_hw = input_hw
         self.min_score = min_score
