@@ -19,6 +19,7 @@ from typing import Any
 
 from actors.actor import Device
 from actors.message import DeviceEvent, Reported
+from actors.port import Port
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +43,21 @@ class CameraConfig:
 class CameraPolicy(Device):
     kind = "camera"
 
+    def __init__(self, actor_id: str, port: Port, config: object = None) -> None:
+        super().__init__(actor_id, port, config)
+        self._lens: str | None = None
+
     def receive(self, message: object) -> None:
         if isinstance(message, DeviceEvent) and message.event == INCIDENT:
             self._incident(message.data)
         elif isinstance(message, Reported):
             lens = message.fields.get("lens")
-            if lens == "ok":
-                self.port.clear_alarm(self.id, LENS_ALARM)
-            elif lens in ("dark", "covered", "frozen"):
-                self.port.raise_alarm(self.id, LENS_ALARM, "warning", f"lens {lens}: {str(message.fields.get('problem', ''))[:200]}")
+            if lens != self._lens and lens in ("ok", "dark", "covered", "frozen"):  # said when it changes, not at every report
+                self._lens = lens
+                if lens == "ok":
+                    self.port.clear_alarm(self.id, LENS_ALARM)
+                else:  # no words of the camera's own: the page says what the alarm is and what to do, in its language
+                    self.port.raise_alarm(self.id, LENS_ALARM, "warning", str(lens))
             super().receive(message)
         else:
             super().receive(message)

@@ -86,6 +86,8 @@ def test_three_cameras_one_broken_each_says_how_it_is_and_a_dark_lens_raises_an_
     assert "dark" in live.bridge.read(lens_alarm)[0]
     frames = int(_entity(live, "hall")[1]["frames"])  # type: ignore[call-overload]
     wait_for(lambda: int(_entity(live, "hall")[1]["frames"]) > frames, timeout_s=25, what="the good camera going on")  # type: ignore[call-overload]
+    counts = live.bridge.read(lambda _t: [a.count for a in book.alarms.values() if a.source == "yard"])
+    assert counts == [1], "a lens dark for minutes is one alarm, not one a report"
     if live.settings.placement is Placement.RAY:
         import ray
 
