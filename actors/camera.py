@@ -13,6 +13,7 @@ well again. Closing an incident clears nothing: the custodian closes the alarm o
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 INCIDENT = "incident"
 LENS_ALARM = "camera_lens"
 SEVERITIES = {"fall": "critical", "dispute": "warning", "smoking": "info"}
-LENS_STATES = ("ok", "dark", "covered", "frozen", "no_frames")
+OPENED_KEPT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ class CameraPolicy(Device):
     def __init__(self, actor_id: str, port: Port, config: object = None) -> None:
         super().__init__(actor_id, port, config)
         self._lens: str | None = None
+        self._opened: deque[tuple[Any, ...]] = deque(maxlen=OPENED_KEPT)
+        """The incidents already raised: an ``opened`` told again (a replay) adds nothing to the alarm."""
 
     def receive(self, message: object) -> None:
         if isinstance(message, DeviceEvent) and message.event == INCIDENT:
@@ -69,6 +72,10 @@ class CameraPolicy(Device):
             return
         if step != "opened":
             return
+        key = (behaviour, data.get("number"), data.get("opened_at"), data.get("evidence"))
+        if key in self._opened:
+            return
+        self._opened.append(key)
         peak, evidence = data.get("peak"), data.get("evidence")
         detail = f"{behaviour}: score {float(peak):.2f}" if isinstance(peak, int | float) else str(behaviour)
         if isinstance(evidence, str):
