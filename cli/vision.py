@@ -167,12 +167,14 @@ def run_camera(
             for report in watcher.step(budget_s=1.0):
                 if isinstance(report, CameraReport):  # the camera's state
                     state = "available" if report.available else "unavailable"
-                    console.print(
-                        f"{name}: {state}, lens {report.lens.value}{' (' + escape(report.problem) + ')' if report.problem else ''}; "
-                        f"{report.fps:.1f} fps, pose {report.inference_ms:.0f} ms, {report.frames} frames "
-                        f"({report.frames_skipped} skipped by motion gating), {report.people} people, {report.incidents} incidents",
+                    console.print(  # short lines, wrapped by rich at the terminal's width: an installer reads them on a laptop
+                        f"{name}: {state}, lens {report.lens.value}" + (f"\n  {escape(report.problem)}" if report.problem else ""),
                         highlight=False,
-                        soft_wrap=True,
+                    )
+                    console.print(
+                        f"  {report.fps:.1f} fps · pose {report.inference_ms:.0f} ms · {report.frames} frames "
+                        f"({report.frames_skipped} gated) · {report.people} people · {report.incidents} incidents",
+                        highlight=False,
                     )
                     continue
                 where = f" -> {keeper.folder / name / keeper.keep(report)}.json" if keeper is not None else ""
