@@ -135,7 +135,11 @@ def test_forged_expired_foreign_and_banned_passes_never_open_it(door: Door) -> N
         decision = door.ask("pass_scanned", {"text": scanned})
         assert (decision["reason"], decision["admitted"]) == (reason, False), reason
     assert door.opened() == 0
-    assert not any("王" in str(d) or "138" in str(d) for d in door.decisions)  # no name or phone in the door log
+    # No name or phone in the door log: the members' whole phones and any 7 digits of them (a bare "138" also turns up
+    # in the random visit keys and digests the log does hold, one run in a few hundred).
+    phones = ("13800138000", "13900139000")
+    pieces = {phone[i : i + 7] for phone in phones for i in range(len(phone) - 6)}
+    assert not any("王" in str(d) or "李" in str(d) or any(piece in str(d) for piece in pieces) for d in door.decisions)
 
 
 def test_a_face_match_opens_only_with_consent_and_a_sure_score(door: Door) -> None:
