@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from actors.actor import Device
+from actors.bounds import POSITIVE
 from actors.message import DeviceEvent, Reported
 from actors.port import Port
 
@@ -35,8 +37,20 @@ class CameraConfig:
     url: str = ""
     """Where the station reads it live: rtsp://, http(s):// (MJPEG or a snapshot URL) or a video file; empty: a camera
     only simulated (planners' runs), which live mode does not watch."""
-    fps: float = 5.0
+    fps: float = field(default=5.0, metadata=POSITIVE)
     """Frames a second judged: a fall takes about a second, and 5 keep its shape."""
+    height_m: float = field(default=3.0, metadata=POSITIVE)
+    """How high it is mounted; planners' runs draw what it sees from there."""
+    pitch_deg: float = field(default=35.0, metadata=MappingProxyType({"ge": 10.0, "le": 80.0}))
+    """How far below the horizon it looks."""
+    coverage: float = field(default=0.5, metadata=MappingProxyType({"ge": 0.0, "le": 1.0}))
+    """Planners' runs: the share of the people inside it sees whole (ASSUMPTION: half the room)."""
+    falls_per_1000_person_hours: float = 0.5
+    """Planners' runs: how often someone in view falls (ASSUMPTION: a what-if; no station has published one)."""
+    smoking_per_1000_person_hours: float = 2.0
+    """Planners' runs: how often someone in view lights a cigarette (ASSUMPTION)."""
+    disputes_per_1000_person_hours: float = 0.5
+    """Planners' runs: how often people in view fall out, while two or more are in view (ASSUMPTION)."""
     unit_cost_cny: float = 0.0
     monthly_cost_cny: float = 0.0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,14 +64,14 @@ def train_models(
     With the default seed this reproduces the shipped models: the command says whether each file came out bit for bit
     the same (the model card states the tolerance when it cannot, e.g. on another CPU's floating point)."""
     from vision.behaviour import BEHAVIOURS
-    from vision.training import HELD_OUT_CLIPS, SMOKING_HELD_OUT_CLIPS, SMOKING_TRAINING_CLIPS, TRAINING_CLIPS, manifest_entry, train
+    from vision.training import PLANS, manifest_entry, train
 
     out = out or BEHAVIOURS.parent
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / BEHAVIOURS.name
     before = _recorded_hashes(manifest_path)
     with progress_bar() as progress:
-        task = progress.add_task("clips", total=TRAINING_CLIPS + 2 * HELD_OUT_CLIPS + SMOKING_TRAINING_CLIPS + 2 * SMOKING_HELD_OUT_CLIPS)
+        task = progress.add_task("clips", total=sum(plan.total for plan in PLANS.values()))
         trained = train(seed, progress=lambda: progress.advance(task))
     entries = {t.behaviour.value: manifest_entry(t, seed) for t in trained}
     for t in trained:
@@ -89,26 +88,22 @@ def train_models(
 @vision_app.command("eval")
 def evaluate_models(seed: Annotated[int, typer.Option("--seed", help="The training seed whose held-out clips to draw.")] = SEED) -> None:
     """Measure the installed behaviour models on held-out clips (conditions outside every training range), as
-    yxy vision train does: falls on the seed's + 1, smoking on its + 11."""
-    from vision.behaviour import Behaviour, load_behaviours
+    yxy vision train does: falls on the seed's + 1, smoking on its + 11, disputes on its + 21."""
+    from vision.behaviour import load_behaviours
     from vision.pose import ModelError
-    from vision.training import HELD_OUT_CLIPS, SMOKING_HELD_OUT_CLIPS, dataset, evaluate, figures, habit_dataset
+    from vision.training import PLANS, evaluate, figures
 
     try:
         models = load_behaviours()
     except ModelError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))[:500]}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
-    drawn: dict[Behaviour, tuple[Callable[..., list[Any]], int, int]] = {
-        Behaviour.FALL: (dataset, HELD_OUT_CLIPS, seed + 1),
-        Behaviour.SMOKING: (habit_dataset, SMOKING_HELD_OUT_CLIPS, seed + 11),
-    }
     measured = {}
     with progress_bar() as progress:
         for behaviour, model in models.items():
-            draw, count, drawn_seed = drawn[behaviour]
-            task = progress.add_task(f"{behaviour.value}: held-out clips", total=count)
-            clips = draw(count, True, drawn_seed, functools.partial(progress.advance, task))
+            plan = PLANS[behaviour]
+            task = progress.add_task(f"{behaviour.value}: held-out clips", total=plan.checks)
+            clips = plan.make(plan.checks, True, seed + plan.offset + 1, functools.partial(progress.advance, task))
             measured[behaviour.value] = {"held_out": figures(evaluate(model.scores, clips, model.rule, behaviour))}
     _print_figures(measured)
 

@@ -288,7 +288,8 @@ class Emulator:
         station = dataclasses.replace(self.scenario.station, automations=None)  # the live station runs them
         scenario = dataclasses.replace(self.scenario, station=station, start=start)
         clock = Clock(start, functools.partial(getattr, env, "now"))
-        binding = build_station(scenario, SimBinding(env, twin, clock, replication_seed(self.scenario.seed, replication)))
+        seed = replication_seed(self.scenario.seed, replication)
+        binding = build_station(scenario, SimBinding(env, twin, clock, seed), cameras_see=False)
         door = self.scenario.population.door
         if door in self.devices and self.devices[door].state.get("locked"):  # a new round's door is the same locked door
             binding.send(door, DeviceCommand({"locked": True}, "emulator"), 0.0)

@@ -36,6 +36,12 @@ DOOR_KPIS = (
     "door_visitors_at_night", "door_visitors_approved", *(f"door_denied_{reason}" for reason in DOOR_REASONS),
 )  # fmt: skip
 """A door that checks: who came in, who was turned away and why, how long people waited at a full door."""
+CAMERA_RECORD = "camera_judged"
+"""What a planner's camera records of each incident it judged and each false alarm (``scenarios.cameras``): behaviour,
+whether it was a true incident, whether an alarm was raised, the alert delay."""
+CAMERA_COUNTS = (
+    "camera_alarms", "camera_false_alarms", "camera_missed", "camera_alarms_fall", "camera_alarms_smoking", "camera_alarms_dispute",
+)  # fmt: skip
 WAIT_TARGET_S = 180.0
 """The planners' service level (shared/MISSION.md): the 95th-percentile wait under 3 minutes."""
 
@@ -147,6 +153,7 @@ class KpiCollector:
         groups: dict[str, list[str]],
         battery_cabinets: list[str],
         door_checks: bool = False,
+        cameras: bool = False,
     ) -> None:
         self.clock = clock
         self.horizon_s = horizon_s
@@ -163,6 +170,8 @@ class KpiCollector:
         self._power_kw: dict[str, _TimeSeries] = {}
         self._door: dict[str, int] | None = dict.fromkeys(("admitted", *DOOR_REASONS, *ADMITTED), 0) if door_checks else None
         self._door_waits = array("d")
+        self._cameras: dict[str, float] | None = dict.fromkeys(CAMERA_COUNTS, 0.0) if cameras else None
+        self._camera_delays = array("d")
         self._state_series: dict[str, list[tuple[str, _TimeSeries]]] = {}
         """entity -> (reported field, the series it drives): one look-up per state change."""
         for rid, r in self._resources.items():
@@ -180,6 +189,7 @@ class KpiCollector:
             ("visit_ended", self._on_visit_ended),
             ("need_unmet", self._on_unmet),
             ("door_decided", self._on_door),
+            (CAMERA_RECORD, self._on_camera),
         ):
             twin.subscribe(handler, names=[name])
 
@@ -303,7 +313,40 @@ class KpiCollector:
         }
         if self._door is not None:
             station |= self._door_kpis(np)
+        if self._cameras is not None:
+            station |= self._camera_kpis(np)
         return ReplicationResult(replication, seed, resources, groups, station, series)
+
+    def _on_camera(self, change: Change) -> None:
+        """One incident a camera judged, or one of its false alarms (``scenarios.cameras``)."""
+        if change.t < self.warmup_s or self._cameras is None:
+            return
+        data, counts = change.data, self._cameras
+        behaviour = str(data.get("behaviour"))
+        if not data.get("alarm"):
+            counts["camera_missed"] += 1
+            return
+        counts["camera_alarms"] += 1
+        if f"camera_alarms_{behaviour}" in counts:
+            counts[f"camera_alarms_{behaviour}"] += 1
+        if data.get("true"):
+            self._camera_delays.append(float(data.get("delay_s") or 0.0))
+        else:
+            counts["camera_false_alarms"] += 1
+
+    def _camera_kpis(self, np: Any) -> dict[str, KPI]:
+        assert self._cameras is not None
+        delays, days = np.frombuffer(self._camera_delays), (self.horizon_s - self.warmup_s) / 86400.0
+        true = self._cameras["camera_alarms"] - self._cameras["camera_false_alarms"]
+        return {
+            **self._cameras,
+            "camera_alarms_per_day": self._cameras["camera_alarms"] / days if days > 0 else None,
+            "camera_false_alarm_share": self._cameras["camera_false_alarms"] / self._cameras["camera_alarms"]
+            if self._cameras["camera_alarms"]
+            else None,
+            "camera_caught_share": true / (true + self._cameras["camera_missed"]) if true + self._cameras["camera_missed"] else None,
+            "camera_alert_delay_mean_s": float(delays.mean()) if len(delays) else None,
+        }
 
     def _door_kpis(self, np: Any) -> dict[str, KPI]:
         assert self._door is not None

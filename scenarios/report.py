@@ -52,7 +52,7 @@ COST_KPIS = ("capex_cny", "monthly_cny")
 REFUSALS = ("balked", "reneged", "blocked")
 VARIANT_CHARTS = {"wait_p95_s": ("sec.p95_by_variant", "axis.p95_s"), "utilisation": ("sec.utilisation_by_variant", "axis.utilisation")}
 """KPI -> (heading, axis title) of the per-variant bar charts."""
-DECIMALS = {"queue_mean": 2, "mean_occupancy": 2, "capex_cny": 0, "monthly_cny": 0}
+DECIMALS = {"queue_mean": 2, "mean_occupancy": 2, "capex_cny": 0, "monthly_cny": 0, "camera_false_alarm_share": 2, "camera_caught_share": 2}
 """Decimals shown per KPI; one unless listed.  Utilisation is shown in percent."""
 
 
@@ -90,6 +90,7 @@ def simulation_page(document: Document, lang: str) -> Page:
         _utilisation_section(document, lang),
         _occupancy_section(document, lang),
         *_door_sections(document, lang),
+        *_camera_sections(document, lang),
         *_battery_sections(document, lang),
         _unmet_section(document, lang),
     )
@@ -490,6 +491,23 @@ def _door_sections(document: Document, lang: str) -> list[Section]:
     head = (t("col.reason", lang), t("col.estimate", lang))
     denials = Table("door-denials", head, tuple(Row(Cell(t(f"door.{r}", lang)), (estimate_cell(e, "visits"),)) for r, e in reasons))
     return [Section("door", t("sec.door", lang), (figures, denials, Note(t("note.door", lang))))]
+
+
+CAMERA_FIGURES = (
+    "camera_alarms_per_day", "camera_alarms", "camera_false_alarms", "camera_false_alarm_share", "camera_alarms_fall",
+    "camera_alarms_smoking", "camera_alarms_dispute", "camera_missed", "camera_caught_share", "camera_alert_delay_mean_s",
+)  # fmt: skip
+
+
+def _camera_sections(document: Document, lang: str) -> list[Section]:
+    """The cameras' alarm load: alarms a day, true and false, by behaviour, the incidents missed and the alert delay."""
+    station = document["station"]
+    if "camera_alarms" not in station:
+        return []
+    figures = Table("camera-figures", (t("col.kpi", lang), t("col.estimate", lang)), tuple(
+        Row(Cell(_kpi(k, lang)), (estimate_cell(station.get(k), k),)) for k in CAMERA_FIGURES
+    ))  # fmt: skip
+    return [Section("cameras", t("sec.cameras", lang), (figures, Note(t("note.cameras", lang))))]
 
 
 def _door_denials(station: Mapping[str, Any]) -> list[tuple[str, Estimate]]:

@@ -20,13 +20,15 @@ from enum import StrEnum
 import numpy as np
 
 from vision.behaviour import Behaviour, BehaviourModel, Incident, Incidents, Rule
-from vision.features import Reading
+from vision.features import Reading, near_enough
 from vision.motion import MotionGate
 from vision.pose import Person, PoseModel
 from vision.tracker import Seen, Track, Tracker
 
 HISTORY = 400
 """Frames a track keeps: a habit's 40 s at up to 10 fps."""
+MOST_PAIRS = 64
+"""Pairs read at once: a crowd's nearest; with ``MOST_TRACKS`` people all close, the rest wait for the crowd to thin."""
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,17 @@ class Step(StrEnum):
 
 @dataclass(frozen=True)
 class Change:
-    """An incident this frame opened, updated or closed, with the track it is about (its keypoints are the alarm's)."""
+    """An incident this frame opened, updated or closed, with the tracks it is about (their keypoints are the alarm's;
+    none when it closed because they are gone)."""
 
     step: Step
     incident: Incident
-    track: Track | None
+    tracks: tuple[Track, ...]
 
     @classmethod
-    def of(cls, t: float, incident: Incident, track: Track | None) -> Change:
+    def of(cls, t: float, incident: Incident, tracks: tuple[Track, ...]) -> Change:
         step = Step.CLOSED if incident.closed_at is not None else Step.OPENED if incident.opened_at == t else Step.UPDATED
-        return cls(step, incident, track)
+        return cls(step, incident, tracks)
 
 
 @dataclass
@@ -92,12 +95,29 @@ class Judged:
 
 
 def track_rows(tracks: Iterable[Track], t: float, picture: tuple[int, int], reading: Reading = Reading.MOMENT) -> dict[int, np.ndarray]:
-    """Each track's features at ``t`` as ``reading`` reads them: its last ``reading.window_s``, and how long it has been
-    lost."""
-    return {
-        track.id: reading.features([h for h in track.history if h[0] > t - reading.window_s], picture, t - track.last_seen)
-        for track in tracks
-    }
+    """Each track's features at ``t`` as ``reading`` (one person's) reads them: its last ``reading.window_s``, and how
+    long it has been lost."""
+    return {track.id: reading.features([_recent(track, t, reading)], picture, t - track.last_seen) for track in tracks}
+
+
+def pairs_near(tracks: Sequence[Track]) -> list[tuple[Track, Track]]:
+    """The pairs of ``tracks`` near enough to be read together (``vision.features.near_enough``), lower id first, at most
+    ``MOST_PAIRS`` of them, nearest first."""
+    ordered = sorted(tracks, key=lambda track: track.id)
+    near = [(first, second) for n, first in enumerate(ordered) for second in ordered[n + 1 :] if near_enough(first.box, second.box)]
+    if len(near) > MOST_PAIRS:
+        near.sort(key=lambda pair: float(np.linalg.norm(pair[0].box - pair[1].box)))
+        near = near[:MOST_PAIRS]
+    return near
+
+
+def pair_rows(pairs: Iterable[tuple[Track, Track]], t: float, picture: tuple[int, int]) -> list[np.ndarray]:
+    """Each pair's features at ``t``: the two tracks' last ``PAIR_WINDOW_S`` read together."""
+    return [Reading.PAIR.features([_recent(a, t, Reading.PAIR), _recent(b, t, Reading.PAIR)], picture, 0.0) for a, b in pairs]
+
+
+def _recent(track: Track, t: float, reading: Reading) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    return [h for h in track.history if h[0] > t - reading.window_s]
 
 
 class Judge:
@@ -141,24 +161,35 @@ class Judge:
         alive = [*update.seen, *update.lost]
         judged = Judged(t, analysed=True, people=len(update.seen), lost_boxes=[tuple(track.box) for track in update.lost])
         if alive and self.models:
-            matrices: dict[Reading, np.ndarray] = {}
+            matrices: dict[Reading, tuple[list[tuple[Track, ...]], np.ndarray]] = {}
             due = {r for r in Reading if t - self._read_at.get(r, -np.inf) >= r.every_s - 1e-6}
             self._read_at |= dict.fromkeys(due, t)
             for behaviour, model in self.models.items():
                 if model.reading not in due:
                     continue
                 if model.reading not in matrices:
-                    rows = track_rows(alive, t, self.picture, model.reading)
-                    matrices[model.reading] = np.stack([rows[track.id] for track in alive])
-                scores = model.scores(matrices[model.reading])
-                for track, score in zip(alive, scores, strict=True):
-                    if not self._judged_here(track, behaviour):
+                    matrices[model.reading] = self._read(alive, t, model.reading)
+                subjects, rows = matrices[model.reading]
+                if not subjects:
+                    continue
+                for tracks, score in zip(subjects, model.scores(rows), strict=True):
+                    if not any(self._judged_here(track, behaviour) for track in tracks):
                         continue
-                    incident = self.incidents.judge(t, behaviour, (track.id,), float(score))
+                    incident = self.incidents.judge(t, behaviour, tuple(track.id for track in tracks), float(score))
                     if incident is not None:
-                        judged.changes.append(Change.of(t, incident, track))
-        judged.changes += [Change.of(t, incident, None) for incident in self.incidents.quiet(t, {(track.id,) for track in alive})]
+                        judged.changes.append(Change.of(t, incident, tracks))
+        seen: set[tuple[int, ...]] = {(track.id,) for track in alive} | {(a.id, b.id) for a in alive for b in alive if a.id < b.id}
+        judged.changes += [Change.of(t, incident, ()) for incident in self.incidents.quiet(t, seen)]
         return judged
+
+    def _read(self, alive: list[Track], t: float, reading: Reading) -> tuple[list[tuple[Track, ...]], np.ndarray]:
+        """The subjects ``reading`` reads now (each track, or each pair near enough) and their features, one row each."""
+        if reading is Reading.PAIR:
+            pairs = pairs_near(alive)
+            rows = pair_rows(pairs, t, self.picture)
+            return list(pairs), np.stack(rows) if rows else np.zeros((0, len(reading.names)), np.float32)
+        single = track_rows(alive, t, self.picture, reading)
+        return [(track,) for track in alive], np.stack([single[track.id] for track in alive])
 
     def _judged_here(self, track: Track, behaviour: Behaviour) -> bool:
         return not self.zones or any(zone.holds(track.box, self.picture, behaviour) for zone in self.zones)
@@ -167,19 +198,21 @@ class Judge:
 def feature_rows(
     frames: Sequence[Sequence[Seen]], fps: float, picture: tuple[int, int], reading: Reading = Reading.MOMENT, every: int = 1
 ) -> np.ndarray:
-    """A one-person clip's frames as the camera reads them: through the tracker, one row of ``reading``'s features every
-    ``every`` frames (the newest live track's; zeros when there is none). Training and the held-out evaluation read clips
-    this way."""
+    """A clip's frames as the camera reads them: through the tracker, one row of ``reading``'s features every ``every``
+    frames (of the newest live track, or for a pair the two newest; zeros when there are too few). Training and the
+    held-out evaluation read clips this way."""
     tracker, rows = Tracker(window=HISTORY), []
     for n, people in enumerate(frames):
         t = n / fps
         update = tracker.update(t, people)
         if n % every:
             continue
-        alive = [*update.seen, *update.lost]
-        if alive:
-            newest = max(alive, key=lambda track: (track.last_seen, track.id))
-            rows.append(track_rows([newest], t, picture, reading)[newest.id])
-        else:
+        alive = sorted([*update.seen, *update.lost], key=lambda track: (track.last_seen, track.id))
+        if len(alive) < reading.people:
             rows.append(np.zeros(len(reading.names), np.float32))
+        elif reading is Reading.PAIR:
+            newest = sorted(alive[-2:], key=lambda track: track.id)
+            rows.append(pair_rows([(newest[0], newest[1])], t, picture)[0])
+        else:
+            rows.append(track_rows([alive[-1]], t, picture, reading)[alive[-1].id])
     return np.array(rows, np.float32)

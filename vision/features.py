@@ -19,6 +19,8 @@ import numpy as np
 from vision.pose import KEYPOINTS
 
 J = {name: n for n, name in enumerate(KEYPOINTS)}
+Window = Sequence[tuple[float, np.ndarray, np.ndarray]]
+"""A track's frames, oldest first: (t, box, keypoints)."""
 SEEN = 0.2
 SHOULDERS = [J["left_shoulder"], J["right_shoulder"]]
 HIPS = [J["left_hip"], J["right_hip"]]
@@ -42,6 +44,19 @@ HABIT_NAMES = (
     "habit_span_s",
 )  # fmt: skip
 """The single-track features of a habit (``HABIT_WINDOW_S``), in the order ``habit_features`` gives them."""
+PAIR_NAMES = (
+    "gap_now", "gap_min", "gap_mean", "closing_max", "facing_min", "facing_max", "arms_fast_min", "arms_fast_max",
+    "arms_spread_min", "arms_spread_max", "reach_min", "shove_max", "sway_max", "torso_swing_max", "walk_speed_max",
+    "overlap_mean", "in_line",
+)  # fmt: skip
+"""The features of two tracks together (``PAIR_WINDOW_S``), in the order ``pair_features`` gives them."""
+PAIR_WINDOW_S = 4.0
+"""Long enough for a few of an angry talker's gestures and a shove and its recovery; short enough that a hug's
+approach and a quarrel's start are not averaged away."""
+LAG_S = 0.4
+"""The span a pair's speeds are measured over (``_lagged``)."""
+NEAR_PAIR = 3.0
+"""Two tracks are read as a pair when their boxes' middles are within this many of their heights."""
 HABIT_WINDOW_S = 40.0
 """Long enough to hold two or three drags of a cigarette, a drag every 10-20 s."""
 VISIT_GAP_S = 1.0
@@ -63,13 +78,16 @@ the most that changes within this span tells them apart, and is measured between
 it does not grow with the pose model's jitter or the frame rate."""
 
 
-def _mids(points: np.ndarray, joints: list[int]) -> np.ndarray:
-    """Per frame (``points``: frames x 17 x 3), the middle of the ``joints`` seen, (frames, 2); NaN where none is."""
+def _mids(points: np.ndarray, joints: list[int], every: bool = False) -> np.ndarray:
+    """Per frame (``points``: frames x 17 x 3), the middle of the ``joints`` seen, (frames, 2); NaN where none is, or
+    with ``every`` where any is not: a middle that jumps to one hip when the other goes unseen for a frame moves by
+    half a hip's width, which a speed would read as a shove."""
     chosen = points[:, joints]
     seen = chosen[..., 2] >= SEEN
     count = seen.sum(axis=1)
     total = (chosen[..., :2] * seen[..., None]).sum(axis=1)
-    return np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], np.nan)
+    enough = count == len(joints) if every else count > 0
+    return np.where(enough[:, None], total / np.maximum(count, 1)[:, None], np.nan)
 
 
 def _torso_angles(points: np.ndarray) -> np.ndarray:
@@ -122,7 +140,7 @@ def _rise(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return rise
 
 
-def track_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], picture: tuple[int, int], lost_for_s: float = 0.0) -> np.ndarray:
+def track_features(window: Window, picture: tuple[int, int], lost_for_s: float = 0.0) -> np.ndarray:
     """``NAMES`` for one track's window of (t, box, keypoints), oldest first, in a ``picture`` of (width, height);
     ``lost_for_s``: how long since it was last seen (a person lying down after a fall is often not found at all).
 
@@ -184,7 +202,7 @@ def _standing_height(points: np.ndarray, heights: np.ndarray, widths: np.ndarray
     )
 
 
-def habit_features(window: Sequence[tuple[float, np.ndarray, np.ndarray]], picture: tuple[int, int]) -> np.ndarray:
+def habit_features(window: Window, picture: tuple[int, int]) -> np.ndarray:
     """``HABIT_NAMES`` for a track's last ``HABIT_WINDOW_S``: each time a hand went to the mouth (a visit: frames with a
     wrist at the mouth, gaps under ``VISIT_GAP_S`` bridged, as the pose model loses a wrist for a frame), how long it
     stayed, how long between visits, and how much of the time a hand was at the mouth or an ear. A smoker draws for a
@@ -234,9 +252,7 @@ def _descent_s(times: np.ndarray, upright: np.ndarray) -> float:
     return float(t[ended] - t[began])
 
 
-def _seen_whole(
-    window: Sequence[tuple[float, np.ndarray, np.ndarray]], picture: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _seen_whole(window: Window, picture: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The times, boxes and keypoints of the frames where the person is wholly in the picture (None under two): a box
     cut by the picture's edge says where the picture ends, not how the person stands."""
     kept = [w for w in window if _inside(w[1], picture)]
@@ -254,26 +270,143 @@ def _inside(box: np.ndarray, picture: tuple[int, int], margin: float = 2.0) -> b
     return left > margin and top > margin and right < picture[0] - margin and bottom < picture[1] - margin
 
 
+def pair_features(first: Window, second: Window, picture: tuple[int, int]) -> np.ndarray:
+    """``PAIR_NAMES`` for two tracks' windows, read on the frames both are wholly in the picture: how far apart they
+    stand and how fast that closes, whether each faces the other, how fast and how widely their arms move against their
+    shoulders, how near a hand comes to the other's body, how fast one is thrown back from the other (a shove), how much they
+    step to and fro and their torsos swing, and how fast they walk on (people passing). A dispute is two people close,
+    facing, agitated, perhaps pushing; a hug is close and still, a handshake close and brief, passers-by fast."""
+    a, b = _seen_whole(first, picture), _seen_whole(second, picture)
+    if a is None or b is None:
+        return np.zeros(len(PAIR_NAMES), np.float32)
+    common, in_a, in_b = np.intersect1d(a[0], b[0], return_indices=True)
+    if len(common) < 2 or common[-1] - common[0] < LAG_S:
+        return np.zeros(len(PAIR_NAMES), np.float32)
+    sizes = [_standing_height(w[2], w[1][:, 3] - w[1][:, 1], w[1][:, 2] - w[1][:, 0], _torso_angles(w[2])) for w in (a, b)]
+    size = (sizes[0] + sizes[1]) / 2
+    pa, pb = a[2][in_a], b[2][in_b]
+    times = common
+    later, apart = _lagged(times)
+    hips_a, hips_b = _mids(pa, HIPS, every=True), _mids(pb, HIPS, every=True)
+    between = hips_b - hips_a
+    gap = np.linalg.norm(between, axis=1) / size
+    toward = between / np.maximum(np.linalg.norm(between, axis=1, keepdims=True), 1e-6)
+    per_person = []
+    for points, hips, other, sign in ((pa, hips_a, pb, 1.0), (pb, hips_b, pa, -1.0)):
+        shoulders = _mids(points, SHOULDERS, every=True)
+        nose = np.where(points[:, J["nose"], 2:3] >= SEEN, points[:, J["nose"], :2], np.nan)
+        facing = ((nose - shoulders) * toward * sign).sum(axis=1) / size
+        arms = points[:, WRISTS, :2] - shoulders[:, None, :]
+        arms[points[:, WRISTS, 2] < SEEN] = np.nan
+        arm_speed = np.linalg.norm(arms[later] - arms, axis=-1).max(axis=1) / apart / size
+        body = (_mids(other, SHOULDERS, every=True) + _mids(other, HIPS, every=True)) / 2
+        wrists = np.where(points[:, WRISTS, 2:3] >= SEEN, points[:, WRISTS, :2], np.nan)
+        reach = np.linalg.norm(wrists - body[:, None, :], axis=-1).min(axis=1) / size
+        thrown = -sign * ((hips[later] - hips) * toward).sum(axis=1) / apart / size
+        torso = shoulders - hips
+        angles = np.arctan2(np.abs(torso[:, 0]), -torso[:, 1])
+        centre = hips[np.isfinite(hips).all(axis=1)]
+        walked = float(np.linalg.norm(centre[-1] - centre[0]) / size / max(times[-1] - times[0], 0.5)) if len(centre) > 1 else 0.0
+        per_person.append((
+            _nanmean(facing), _nanquantile(arm_speed, 0.75), _spread(arms) / size, _nanmin(reach, 1.0), _nanmax(thrown, 0.0),
+            float(centre.std(axis=0).max() / size) if len(centre) > 1 else 0.0,
+            float(np.nanmax(angles) - np.nanmin(angles)) if np.isfinite(angles).any() else 0.0, walked,
+        ))  # fmt: skip
+    face, fast, spread, reach, thrown, sway, swing, walked = np.array(per_person).T  # each: the two people's
+    known = np.isfinite(gap)
+    closing = _most_within(times[known], gap[known], lambda before, after: before - after)
+    return np.array(
+        [
+            _last_known(gap), _nanmin(gap, 0.0), _nanmean(gap), closing, face.min(), face.max(), fast.min(), fast.max(),
+            spread.min(), spread.max(), reach.min(), thrown.max(), sway.max(), swing.max(), walked.max(),
+            float(_overlaps(a[1][in_a], b[1][in_b]).mean()), _nanmean(np.abs(toward[:, 1])),
+        ],
+        np.float32,
+    )  # fmt: skip
+
+
+def _spread(arms: np.ndarray) -> float:
+    """How far the wrists wander about their shoulders (frames x 2 wrists x 2): the mean over the wrists seen in at least
+    two frames of their positions' spread (the root of the summed variances), in pixels; 0 when none is."""
+    seen = [arm[np.isfinite(arm).all(axis=1)] for arm in arms.transpose(1, 0, 2)]
+    spreads = [float(np.sqrt(arm.var(axis=0).sum())) for arm in seen if len(arm) >= 2]
+    return float(np.mean(spreads)) if spreads else 0.0
+
+
+def _overlaps(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Per frame, how much of the smaller of two boxes the other covers: one person standing behind the other, as a
+    camera looking along the pair sees them."""
+    width = np.clip(np.minimum(first[:, 2], second[:, 2]) - np.maximum(first[:, 0], second[:, 0]), 0, None)
+    height = np.clip(np.minimum(first[:, 3], second[:, 3]) - np.maximum(first[:, 1], second[:, 1]), 0, None)
+    areas = [(boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) for boxes in (first, second)]
+    covered: np.ndarray = width * height / np.maximum(np.minimum(*areas), 1.0)
+    return covered
+
+
+def _lagged(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each frame, the first frame at least ``LAG_S`` later and the seconds between (NaN when none is that much
+    later): movement measured over a fixed span, not between neighbouring frames, does not grow with the frame rate or
+    the pose model's jitter."""
+    later = np.minimum(np.searchsorted(times, times + LAG_S - 1e-6), len(times) - 1)
+    apart = times[later] - times
+    return later, np.where(apart >= LAG_S - 1e-6, apart, np.nan)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    return float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+
+
+def _nanmin(values: np.ndarray, none: float) -> float:
+    return float(np.nanmin(values)) if np.isfinite(values).any() else none
+
+
+def _nanmax(values: np.ndarray, none: float) -> float:
+    return float(np.nanmax(values)) if np.isfinite(values).any() else none
+
+
+def _nanquantile(values: np.ndarray, q: float) -> float:
+    return float(np.nanquantile(values, q)) if np.isfinite(values).any() else 0.0
+
+
+def near_enough(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether two boxes (x1, y1, x2, y2) are near enough to be read as a pair (``NEAR_PAIR``): most pairs in a crowd
+    are not, and are not read at all."""
+    height = max((first[3] - first[1] + second[3] - second[1]) / 2, 1.0)
+    centres = np.array([(first[0] + first[2]) / 2 - (second[0] + second[2]) / 2, (first[1] + first[3]) / 2 - (second[1] + second[3]) / 2])
+    return bool(np.linalg.norm(centres) <= NEAR_PAIR * height)
+
+
 class Reading(StrEnum):
-    """What a behaviour model reads of a track: a moment (a fall, a shove) or a habit (smoking's rhythm)."""
+    """What a behaviour model reads: a track's moment (a fall) or habit (smoking's rhythm), or two tracks' moment
+    together (a dispute)."""
 
     MOMENT = "moment"
     HABIT = "habit"
+    PAIR = "pair"
 
     @property
     def window_s(self) -> float:
-        return WINDOW_S if self is Reading.MOMENT else HABIT_WINDOW_S
+        return {Reading.MOMENT: WINDOW_S, Reading.HABIT: HABIT_WINDOW_S, Reading.PAIR: PAIR_WINDOW_S}[self]
 
     @property
     def every_s(self) -> float:
-        """How often it is read: a moment every frame, a habit once a second (its smoothing counts seconds, not frames)."""
-        return 0.0 if self is Reading.MOMENT else 1.0
+        """How often it is read: a moment every frame, a pair twice a second, a habit once a second (the smoothing counts
+        readings, not frames, so a model's rule holds at any frame rate)."""
+        return {Reading.MOMENT: 0.0, Reading.HABIT: 1.0, Reading.PAIR: 0.5}[self]
 
     @property
     def names(self) -> tuple[str, ...]:
-        return NAMES if self is Reading.MOMENT else HABIT_NAMES
+        return {Reading.MOMENT: NAMES, Reading.HABIT: HABIT_NAMES, Reading.PAIR: PAIR_NAMES}[self]
 
-    def features(self, window: Sequence[tuple[float, np.ndarray, np.ndarray]], picture: tuple[int, int], lost_for_s: float) -> np.ndarray:
+    @property
+    def people(self) -> int:
+        """How many tracks one reading reads."""
+        return 2 if self is Reading.PAIR else 1
+
+    def features(self, windows: Sequence[Window], picture: tuple[int, int], lost_for_s: float) -> np.ndarray:
+        """The features of ``windows`` (``people`` of them); ``lost_for_s``: how long the track was last seen (a moment's)."""
         if self is Reading.MOMENT:
-            return track_features(window, picture, lost_for_s)
-        return habit_features(window, picture)
+            return track_features(windows[0], picture, lost_for_s)
+        if self is Reading.HABIT:
+            return habit_features(windows[0], picture)
+        return pair_features(windows[0], windows[1], picture)

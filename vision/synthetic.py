@@ -37,6 +37,11 @@ class Activity(StrEnum):
     DRINK = "drink"
     PHONE = "phone"
     EAT = "eat"
+    ARGUE = "argue"
+    PUSH = "push"
+    TALK = "talk"
+    HUG = "hug"
+    SHAKE_HANDS = "shake_hands"
 
 
 @dataclass(frozen=True)
@@ -373,3 +378,116 @@ def lying_down(x: float, y: float, heading: float, at_s: float, duration_s: floa
 def skeleton_hip_height(body: Body) -> float:
     """How high the hips stand above the floor on straight legs."""
     return (0.245 + 0.246 + 0.04) * body.height_m
+
+
+# ---- two people: a dispute and its look-alikes --------------------------------------------------------------------
+
+
+def facing(x: float, y: float, axis: float, gap_m: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Two people ``gap_m`` apart about (x, y) on a line at heading ``axis``, each facing the other: (x, y, heading)
+    twice."""
+    dx, dy = gap_m / 2 * math.sin(axis), gap_m / 2 * math.cos(axis)
+    return (x - dx, y - dy, axis), (x + dx, y + dy, axis + math.pi)
+
+
+def _with(pose: Posture, **changes: object) -> Posture:
+    return Posture(**{**pose.__dict__, **changes})
+
+
+def gesturing(base: Script, rate_hz: float, reach: float, phase: float = 0.0, sway_m: float = 0.0) -> Script:
+    """``base`` talking with the hands: both arms swing up and out ``reach`` radians at about ``rate_hz`` (two
+    frequencies, so no two swings are alike), the torso nods with them, and the feet step ``sway_m`` to and fro along
+    the heading. A calm talker's reach is a few tenths; an angry one's a radian or more, with steps in and out."""
+
+    def at(t: float) -> Posture:
+        pose = base(t)
+        w = 2 * math.pi * rate_hz * t + phase
+        left = 0.5 + 0.5 * math.sin(w) * 0.7 + 0.3 * math.sin(1.7 * w + 1.0)
+        right = 0.5 + 0.5 * math.sin(w + 2.1) * 0.7 + 0.3 * math.sin(1.3 * w + 2.0)
+        step = sway_m * math.sin(0.45 * w + 0.5)
+        return _with(
+            pose, x=pose.x + step * math.sin(pose.heading), y=pose.y + step * math.cos(pose.heading),
+            shoulder=(pose.shoulder[0] + reach * left, pose.shoulder[1] + reach * right),
+            shoulder_out=(0.1 + 0.4 * reach * (1 - left), 0.1 + 0.4 * reach * (1 - right)),
+            elbow=(0.4 + 0.8 * reach * right, 0.4 + 0.8 * reach * left), lean=pose.lean + 0.08 * reach * math.sin(w),
+            head_pitch=0.1 * reach * math.sin(1.9 * w),
+        )  # fmt: skip
+
+    return at
+
+
+def shoving(base: Script, every_s: float, offset_s: float = 0.0) -> Script:
+    """``base`` thrusting both arms straight out at the person in front every ``every_s`` (a push: 0.25 s out, back over
+    half a second)."""
+
+    def at(t: float) -> Posture:
+        pose = base(t)
+        into = (t + offset_s) % every_s
+        out = min(1.0, into / 0.25) if into < 0.25 else max(0.0, 1.0 - (into - 0.25) / 0.5)
+        return _with(
+            pose, shoulder=tuple(s + out * (1.45 - s) for s in pose.shoulder), elbow=tuple(e * (1 - out) for e in pose.elbow),
+            shoulder_out=(0.05, 0.05) if out > 0.5 else pose.shoulder_out, lean=pose.lean + 0.25 * out,
+        )  # fmt: skip
+
+    return at
+
+
+def shoved(base: Script, every_s: float, offset_s: float = 0.0, distance_m: float = 0.5) -> Script:
+    """``base`` pushed backwards ``distance_m`` at each of ``shoving``'s pushes (over 0.3 s, the torso thrown back, the
+    arms out for balance), then stepping back in over a second and a half."""
+
+    def at(t: float) -> Posture:
+        pose = base(t)
+        into = (t + offset_s) % every_s - 0.15
+        if into < 0:
+            return pose
+        back = min(1.0, into / 0.3) if into < 0.3 else max(0.0, 1.0 - (into - 0.3) / 1.5)
+        thrown = max(0.0, 1.0 - abs(into - 0.3) / 0.4)
+        return _with(
+            pose, x=pose.x - distance_m * back * math.sin(pose.heading), y=pose.y - distance_m * back * math.cos(pose.heading),
+            lean=pose.lean - 0.35 * thrown, shoulder_out=(0.1 + 0.9 * thrown, 0.1 + 0.9 * thrown),
+            hip=(0.3 * thrown, -0.2 * thrown), knee=(0.3 * thrown, 0.1 * thrown),
+        )  # fmt: skip
+
+    return at
+
+
+def hugging(base: Script, at_s: float, hold_s: float, step_m: float) -> Script:
+    """``base`` stepping ``step_m`` towards the other from ``at_s`` (0.8 s), arms round them for ``hold_s``, then
+    letting go and stepping back."""
+
+    def at(t: float) -> Posture:
+        pose = base(t)
+        into = t - at_s
+        if into < 0 or into > hold_s + 1.6:
+            return pose
+        near = min(1.0, into / 0.8, (hold_s + 1.6 - into) / 0.8)
+        return _with(
+            pose, x=pose.x + step_m * near * math.sin(pose.heading), y=pose.y + step_m * near * math.cos(pose.heading),
+            shoulder=(1.3 * near, 1.3 * near), shoulder_out=(0.1 - 0.5 * near, 0.1 - 0.5 * near), elbow=(1.1 * near, 1.1 * near),
+            lean=0.1 * near,
+        )  # fmt: skip
+
+    return at
+
+
+def shaking_hands(base: Script, at_s: float, hold_s: float) -> Script:
+    """``base`` holding out the right hand from ``at_s`` and shaking it (three pumps a second) for ``hold_s``."""
+
+    def at(t: float) -> Posture:
+        pose = base(t)
+        into = t - at_s
+        if into < 0 or into > hold_s + 0.8:
+            return pose
+        out = min(1.0, into / 0.4, (hold_s + 0.8 - into) / 0.4)
+        pump = 0.12 * math.sin(2 * math.pi * 3 * into) if 0.4 < into < hold_s + 0.4 else 0.0
+        return _with(pose, shoulder=(pose.shoulder[0], 0.8 * out + pump), elbow=(pose.elbow[0], 0.5 * out), shoulder_out=(0.1, 0.0))
+
+    return at
+
+
+def walking_to(x: float, y: float, heading: float, walk_s: float, speed: float, then: Script) -> Script:
+    """Walking along ``heading`` for ``walk_s`` to arrive at (x, y), then ``then``."""
+    start_x, start_y = x - speed * walk_s * math.sin(heading), y - speed * walk_s * math.cos(heading)
+    walk = walking(start_x, start_y, heading, speed=speed)
+    return lambda t: walk(t) if t < walk_s else then(t)

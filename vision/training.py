@@ -15,6 +15,10 @@ and the held-out ones worse (F1 0.80-0.87 against 0.89, and many more false alar
 cannot extrapolate to a steeper camera than they saw, a linear score can. Its threshold and
 hold (``vision.behaviour.Rule``) are chosen on validation clips of the training conditions.
 
+Disputes are read from two people together (``vision.features.pair_features``) in clips of
+``PAIR_CLIP_S`` with two people: arguing and pushing, and their look-alikes (``PAIRS``), at frame
+rates drawn from ``PAIR_FRAME_RATES``.
+
 Events: a clip raises an alarm when ``vision.behaviour.Incidents`` (the cameras' own rule)
 opens an incident; a fall clip is detected when it does so between the fall's start and
 ``AFTER_FALL_S`` after it (alert delay: from the start), and any alarm in a clip of ordinary
@@ -35,7 +39,7 @@ import numpy as np
 
 from vision.behaviour import Behaviour, Incidents, Rule
 from vision.camera import feature_rows
-from vision.features import Reading
+from vision.features import PAIR_NAMES, Reading
 from vision.synthetic import (
     CCTV,
     Activity,
@@ -45,15 +49,22 @@ from vision.synthetic import (
     Posture,
     Script,
     clip,
+    facing,
     falling,
+    gesturing,
     hand_to_mouth,
+    hugging,
     lying_down,
     phoning,
+    shaking_hands,
+    shoved,
+    shoving,
     sitting,
     sitting_down,
     skeleton,
     standing,
     walking,
+    walking_to,
 )
 
 AFTER_FALL_S = 3.0
@@ -76,14 +87,20 @@ ORDINARY_WEIGHT = 10.0
 """A frame of ordinary activity counts this many times a fall's frame in training: a custodian alone at night called
 out for nothing stops trusting the alarms, so a false alarm costs more than a fall caught a frame later."""
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-RULES = {Behaviour.FALL: Rule(THRESHOLD), Behaviour.SMOKING: Rule(THRESHOLD, clear_s=30.0, cooldown_s=600.0)}
-"""Each behaviour's rule before its threshold and hold are chosen: a cigarette lasts minutes and is one alarm."""
-HOLDS_S = {Behaviour.FALL: (0.0, 0.5, 1.0), Behaviour.SMOKING: (0.0, 3.0, 6.0)}
+RULES = {
+    Behaviour.FALL: Rule(THRESHOLD),
+    Behaviour.SMOKING: Rule(THRESHOLD, clear_s=30.0, cooldown_s=600.0),
+    Behaviour.DISPUTE: Rule(THRESHOLD, clear_s=15.0, cooldown_s=300.0),
+}
+"""Each behaviour's rule before its threshold and hold are chosen: a cigarette lasts minutes and is one alarm; a quarrel
+has lulls, and flaring up again after one is the same quarrel."""
+HOLDS_S = {Behaviour.FALL: (0.0, 0.5, 1.0), Behaviour.SMOKING: (0.0, 3.0, 6.0), Behaviour.DISPUTE: (0.0, 1.0, 2.0)}
 MOST_FALSE_ALARMS_PER_HOUR = 1.0
 SEED = 20261207
 SMOKING_FEATURES = (
     "mouth_visits_per_min", "mouth_hold_median_s", "mouth_hold_max_s", "mouth_gap_median_s", "mouth_share", "ear_share",
 )  # fmt: skip
+DISPUTE_FEATURES = PAIR_NAMES
 FALL_FEATURES = (
     "head_feet_change_1s", "head_hips_change_1s", "torso_angle", "aspect", "aspect_change", "lost_after_drop",
     "height_ratio_min_1s", "top_drop_max_1s", "torso_turn_max_1s", "hip_drop_max_1s", "height_ratio_now", "feet_travel",
@@ -106,9 +123,10 @@ class Conditions:
     fps: float
 
 
-def draw(rng: np.random.Generator, held_out: bool) -> Conditions:
+def draw(rng: np.random.Generator, held_out: bool, frame_rates: tuple[float, float] | None = None) -> Conditions:
     """Training conditions, or held-out ones from outside every training range (smaller and taller people, lower and
-    higher cameras, shallower and steeper angles, noisier pose, other frame rates)."""
+    higher cameras, shallower and steeper angles, noisier pose, other frame rates). ``frame_rates``: the training range
+    of frame rates (within 4.5-7: the held-out ones are 4 and 8); 5 fps when not given."""
 
     def pick(inside: tuple[float, float], outside: tuple[tuple[float, float], tuple[float, float]]) -> float:
         low, high = outside[int(rng.integers(2))] if held_out else inside
@@ -123,7 +141,7 @@ def draw(rng: np.random.Generator, held_out: bool) -> Conditions:
         side_m=float(rng.uniform(-1.0, 1.0)),
         jitter=pick((0.004, 0.012), ((0.012, 0.018), (0.012, 0.018))),
         dropped=pick((0.02, 0.08), ((0.08, 0.12), (0.08, 0.12))),
-        fps=float(rng.choice([4.0, 8.0])) if held_out else 5.0,
+        fps=float(rng.choice([4.0, 8.0])) if held_out else float(rng.uniform(*frame_rates)) if frame_rates else 5.0,
     )
 
 
@@ -184,6 +202,25 @@ def _whole_in_view(c: Conditions, heading: float) -> tuple[float, float]:
     return x, y
 
 
+def _pair_in_view(c: Conditions, axis: float, gap_m: float) -> tuple[float, float]:
+    """The middle of a pair ``gap_m`` apart on a line at heading ``axis``: the drawn spot, or nearer the middle of the
+    view until both standing there are wholly in the picture (as ``_whole_in_view`` for one)."""
+    camera, body = CCTV(height_m=c.camera_height_m, pitch=c.pitch), Body(c.height_m, c.build)
+    middle = (c.camera_height_m - 0.9) / math.tan(c.pitch)
+    for shrink in (1.0, 0.7, 0.5, 0.3, 0.0):
+        x, y = c.side_m * shrink, middle + c.offset_m * shrink
+        placed = facing(x, y, axis, gap_m)
+        pixels, ahead = camera.project(np.concatenate([skeleton(body, standing(*spot)(0.0)) for spot in placed]))
+        margin = 0.05 * float(np.ptp(pixels[:17, 1]))
+        if (
+            ahead.all()
+            and (pixels.min(axis=0) > margin).all()
+            and (pixels.max(axis=0) < (camera.width - margin, camera.height - margin)).all()
+        ):
+            break
+    return x, y
+
+
 def _walk_through(x: float, y: float, heading: float, speed: float) -> Script:
     """Walking at an ordinary pace, in any direction, passing the spot (x, y) at the clip's middle."""
     half = speed * CLIP_S / 2
@@ -228,6 +265,8 @@ def labels(one: Clip, behaviour: Behaviour = Behaviour.FALL) -> np.ndarray:
     start, end = one.span
     if behaviour is Behaviour.SMOKING:
         return (one.times >= start + SMOKING_SEEN_S).astype(np.int64)
+    if behaviour is Behaviour.DISPUTE:
+        return (one.times >= start + DISPUTE_SEEN_S).astype(np.int64)
     return ((one.times >= start + 0.3) & (one.times <= end + LABELLED_AFTER_S)).astype(np.int64)
 
 
@@ -324,8 +363,154 @@ def habit_dataset(clips: int, held_out: bool, seed: int, progress: Callable[[], 
     return made
 
 
-def fit_fall_model(clips: list[Clip]) -> Any:
-    """Standardised ``FALL_FEATURES`` into a logistic regression, on every frame's window of every clip, each frame of
+PAIRS = ("talk", "animated_talk", "hug", "shake_hands", "pass", "walk_together", "sit_together", "neighbours", "fall_nearby")
+"""What two people at the station do together that is not a dispute: talking (calmly, or with lively gestures a little
+apart), hugging, shaking hands, passing close, walking side by side, eating side by side; and neighbours, two people
+near each other each about their own business (eating, drinking, phoning, smoking, standing, sitting), facing anywhere;
+and one of them falling by the other (an alarm for the fall, not a quarrel)."""
+NEIGHBOURLY = ("stand", "sit", "eat", "drink", "phone", "smoke")
+PAIR_CLIP_S = 12.0
+DISPUTE_TRAINING_CLIPS = 450
+DISPUTE_HELD_OUT_CLIPS = 450
+"""Two thirds of them ordinary: 300 clips of 12 s, one camera-hour to count false alarms in."""
+PAIR_FRAME_RATES = (4.5, 7.0)
+"""Disputes are trained at frame rates drawn from this range: an angry gesture is a quick movement, and how quick it
+looks depends on the frames between; a model taught at one rate took a 4 fps camera's arguments for calm talk."""
+DISPUTE_SEEN_S = 1.0
+"""Rows are taught as a dispute once this long has passed since it began: the window then holds some of it."""
+
+
+def pair_scene(kind: str, c: Conditions, rng: np.random.Generator) -> tuple[list[tuple[Script, Activity]], float | None]:
+    """The scripts of a ``PAIR_CLIP_S`` clip of ``kind`` (``argue``, ``push`` or one of ``PAIRS``): two people's
+    (script, activity), and when the dispute began."""
+    axis = float(rng.uniform(0, 2 * math.pi))
+    at = float(rng.uniform(2.0, 4.0))
+
+    def calm(spot: tuple[float, float, float], phase: float) -> Script:
+        return gesturing(standing(*spot), float(rng.uniform(0.4, 1.0)), float(rng.uniform(0.1, 0.4)), phase)
+
+    if kind in ("argue", "push"):
+        gap = float(rng.uniform(0.6, 1.1))
+        spots = facing(*_pair_in_view(c, axis, gap), axis, gap)
+        angry = [
+            gesturing(standing(*spot), float(rng.uniform(1.2, 2.2)), float(rng.uniform(0.9, 1.5)), float(rng.uniform(0, 6)),
+                      float(rng.uniform(0.1, 0.25)))
+            for spot in spots
+        ]  # fmt: skip
+        if rng.random() < 0.3:  # one shouts, the other stands and takes it
+            angry[1] = calm(spots[1], 1.0)
+        scripts = [_from(calm(spot, n * 2.0), at, later) for n, (spot, later) in enumerate(zip(spots, angry, strict=True))]
+        if kind == "push":
+            every, first = float(rng.uniform(1.5, 3.0)), at + float(rng.uniform(0.5, 2.0))
+            offset = every - first % every
+            scripts = [
+                _from(scripts[0], first, shoving(scripts[0], every, offset)),
+                _from(scripts[1], first, shoved(scripts[1], every, offset, float(rng.uniform(0.3, 0.7)))),
+            ]
+        activity = Activity.PUSH if kind == "push" else Activity.ARGUE
+        return [(script, activity) for script in scripts], at
+    if kind in ("talk", "animated_talk", "hug"):
+        gap = float(rng.uniform(0.8, 1.5) if kind == "talk" else rng.uniform(1.2, 1.8))
+        spots = facing(*_pair_in_view(c, axis, gap), axis, gap)
+        if kind == "animated_talk":
+            scripts = [
+                gesturing(standing(*spot), float(rng.uniform(0.8, 1.5)), float(rng.uniform(0.4, 0.8)), n * 2.0)
+                for n, spot in enumerate(spots)
+            ]
+        else:
+            scripts = [calm(spot, n * 2.0) for n, spot in enumerate(spots)]
+        if kind == "hug":
+            hold = float(rng.uniform(2.0, 5.0))
+            scripts = [hugging(script, at, hold, (gap - 0.35) / 2) for script in scripts]
+            return [(script, Activity.HUG) for script in scripts], None
+        return [(script, Activity.TALK) for script in scripts], None
+    if kind == "shake_hands":
+        gap = float(rng.uniform(0.8, 1.0))
+        spots = facing(*_pair_in_view(c, axis, gap), axis, gap)
+        walk_s, hold = float(rng.uniform(1.0, 2.0)), float(rng.uniform(1.0, 2.5))
+        scripts = [walking_to(*spot, walk_s, 0.6, shaking_hands(calm(spot, n * 2.0), walk_s + 0.3, hold)) for n, spot in enumerate(spots)]
+        return [(script, Activity.SHAKE_HANDS) for script in scripts], None
+    if kind in ("neighbours", "fall_nearby"):
+        gap = float(rng.uniform(0.6, 1.5))
+        spots = facing(*_pair_in_view(c, axis, gap), axis, gap)
+        people = [_on_their_own(str(rng.choice(NEIGHBOURLY)), x, y, float(rng.uniform(0, 2 * math.pi)), rng) for x, y, _ in spots]
+        if kind == "fall_nearby":
+            x, y, _ = spots[0]
+            direction = str(rng.choice(["forward", "backward", "sideways"]))
+            people[0] = (
+                falling(standing(x, y, float(rng.uniform(0, 2 * math.pi))), at, float(rng.uniform(0.5, 1.3)), direction),
+                Activity.FALL,
+            )
+        return people, None
+    x, y = _pair_in_view(c, axis, 0.7)
+    side = float(rng.uniform(0.4, 0.9)) if kind == "pass" else float(rng.uniform(0.5, 0.8))
+    across = axis + math.pi / 2
+    left = (x - side / 2 * math.sin(across), y - side / 2 * math.cos(across))
+    right = (x + side / 2 * math.sin(across), y + side / 2 * math.cos(across))
+    if kind == "pass":
+        speeds = (float(rng.uniform(0.8, 1.5)), float(rng.uniform(0.8, 1.5)))
+        return [
+            (_walk_through(*left, axis, speeds[0]), Activity.WALK),
+            (_walk_through(*right, axis + math.pi, speeds[1]), Activity.WALK),
+        ], None
+    if kind == "walk_together":
+        speed = float(rng.uniform(0.6, 1.2))
+        return [(_walk_through(*left, axis, speed), Activity.WALK), (_walk_through(*right, axis, speed), Activity.WALK)], None
+    eating = hand_to_mouth(sitting(*left, axis), float(rng.uniform(2.5, 5.0)), 0.4, rise_s=0.4)
+    return [(eating, Activity.EAT), (gesturing(sitting(*right, axis), 0.6, 0.3), Activity.TALK)], None
+
+
+def _on_their_own(kind: str, x: float, y: float, heading: float, rng: np.random.Generator) -> tuple[Script, Activity]:
+    """One of ``NEIGHBOURLY`` at (x, y), facing ``heading``."""
+    seated = kind in ("sit", "eat") or (kind != "stand" and rng.random() < 0.4)
+    base = sitting(x, y, heading) if seated else standing(x, y, heading)
+    if kind == "eat":
+        return hand_to_mouth(base, float(rng.uniform(2.5, 6.0)), float(rng.uniform(0.2, 0.6)), rise_s=0.4), Activity.EAT
+    if kind == "drink":
+        return hand_to_mouth(
+            base, float(rng.uniform(6.0, 30.0)), float(rng.uniform(1.5, 4.0)), offset_s=float(rng.uniform(0, 6))
+        ), Activity.DRINK
+    if kind == "smoke":
+        return hand_to_mouth(
+            base, float(rng.uniform(8.0, 20.0)), float(rng.uniform(1.0, 2.5)), offset_s=float(rng.uniform(0, 8))
+        ), Activity.SMOKE
+    if kind == "phone":
+        return phoning(base), Activity.PHONE
+    return base, Activity.SIT if seated else Activity.STAND
+
+
+def _from(before: Script, at_s: float, after: Script) -> Script:
+    return lambda t: before(t) if t < at_s else after(t)
+
+
+def make_pair_clip(kind: str, conditions: Conditions, rng: np.random.Generator) -> Clip:
+    scripts, began = pair_scene(kind, conditions, rng)
+    camera = CCTV(height_m=conditions.camera_height_m, pitch=conditions.pitch)
+    noise = Noise(jitter=conditions.jitter, dropped=conditions.dropped)
+    bodies = [Body(conditions.height_m, conditions.build), Body(float(rng.uniform(1.5, 1.9)), float(rng.uniform(0.9, 1.1)))]
+    actors = [Actor(n + 1, body, activity, script) for n, (body, (script, activity)) in enumerate(zip(bodies, scripts, strict=True))]
+    frames = clip(actors, camera, PAIR_CLIP_S, conditions.fps, noise, rng)
+    every = max(1, round(conditions.fps * Reading.PAIR.every_s))
+    rows = feature_rows(frames, conditions.fps, (camera.width, camera.height), Reading.PAIR, every=every)
+    times = np.arange(0, len(frames), every) / conditions.fps
+    return Clip(kind, times, rows, None if began is None else (began, PAIR_CLIP_S), PAIR_CLIP_S)
+
+
+def pair_dataset(clips: int, held_out: bool, seed: int, progress: Callable[[], None] | None = None) -> list[Clip]:
+    """``clips`` clips of two people, a third of them disputes (arguing and pushing in turn), the rest ``PAIRS`` in
+    equal shares."""
+    rng = np.random.default_rng(seed)
+    kinds = [("argue", "push")[n // 3 % 2] if n % 3 == 0 else PAIRS[(n // 3 * 2 + n % 3 - 1) % len(PAIRS)] for n in range(clips)]
+    made = []
+    for kind in kinds:
+        made.append(make_pair_clip(kind, draw(rng, held_out, PAIR_FRAME_RATES), rng))
+        if progress is not None:
+            progress()
+    return made
+
+
+def fit_fall_model(clips: list[Clip], features: tuple[str, ...], reading: Reading) -> Any:
+    """Standardised ``features`` (``FALL_FEATURES``) into a logistic regression, on every frame's window of every clip, each frame of
     ordinary activity weighing ``ORDINARY_WEIGHT`` (scikit-learn has no types: ``Any``). lbfgs from zeros on the same
     rows gives the same coefficients: training is reproducible."""
     from sklearn.linear_model import LogisticRegression
@@ -333,12 +518,18 @@ def fit_fall_model(clips: list[Clip]) -> Any:
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
-    features = np.concatenate([columns(c.features, FALL_FEATURES) for c in clips])
-    targets = np.concatenate([labels(c) for c in clips])
-    weights = np.concatenate([np.full(len(c.times), 1.0 if c.span is not None else ORDINARY_WEIGHT) for c in clips])
+    rows, targets, weights = _taught(clips, features, reading, Behaviour.FALL)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=3000))
     with threadpool_limits(limits=1):  # BLAS and OpenMP on one thread: the same sums in the same order, the same file
-        return model.fit(features, targets, logisticregression__sample_weight=weights)
+        return model.fit(rows, targets, logisticregression__sample_weight=weights)
+
+
+def _taught(clips: list[Clip], features: tuple[str, ...], reading: Reading, behaviour: Behaviour) -> tuple[np.ndarray, ...]:
+    """Every row of every clip, its label, and its weight (a row of ordinary activity weighs ``ORDINARY_WEIGHT``)."""
+    rows = np.concatenate([columns(c.features, features, reading) for c in clips])
+    targets = np.concatenate([labels(c, behaviour) for c in clips])
+    weights = np.concatenate([np.full(len(c.times), 1.0 if c.span is not None else ORDINARY_WEIGHT) for c in clips])
+    return rows, targets, weights
 
 
 def choose_rule(
@@ -364,21 +555,25 @@ def choose_rule(
     return best[1], best[2]
 
 
-def fit_smoking_model(clips: list[Clip]) -> Any:
-    """Gradient-boosted trees (scikit-learn's, the kind skl2onnx converts; no subsampling: reproducible) on ``SMOKING_FEATURES``
-    of every second of every clip, ordinary seconds weighing ``ORDINARY_WEIGHT``. Trees, unlike the fall's linear score:
-    smoking is a rhythm in a band (a drag every 8-20 s, held 1-2.5 s), with eating faster and drinking slower on either
-    side, which no single direction of a linear score separates; and its features are seconds and shares, which a
-    camera's height or angle does not stretch."""
-    from sklearn.ensemble import GradientBoostingClassifier
-    from threadpoolctl import threadpool_limits
+def fit_trees(behaviour: Behaviour) -> Callable[[list[Clip], tuple[str, ...], Reading], Any]:
+    """Gradient-boosted trees (scikit-learn's, the kind skl2onnx converts; no subsampling: reproducible) on every row of
+    every clip, ordinary rows weighing ``ORDINARY_WEIGHT``. Trees, unlike the fall's linear score, for smoking and
+    disputes: smoking is a rhythm in a band (a drag every 8-20 s, held 1-2.5 s), with eating faster and drinking slower
+    on either side; a dispute is several things at once (close and facing and agitated, or a shove), which no single
+    direction of a linear score separates. Their features are seconds, shares and speeds in the person's own height,
+    which a camera's height or angle does not stretch. On 300 validation clips, while the dispute features were being
+    designed, trees gave F1 0.99 where a logistic regression gave 0.93."""
 
-    features = np.concatenate([columns(c.features, SMOKING_FEATURES, Reading.HABIT) for c in clips])
-    targets = np.concatenate([labels(c, Behaviour.SMOKING) for c in clips])
-    weights = np.concatenate([np.full(len(c.times), 1.0 if c.span is not None else ORDINARY_WEIGHT) for c in clips])
-    model = GradientBoostingClassifier(n_estimators=150, max_depth=3, random_state=SEED)
-    with threadpool_limits(limits=1):  # OpenMP's reductions in another order gave another last bit, and another file
-        return model.fit(features, targets, sample_weight=weights)
+    def fit(clips: list[Clip], features: tuple[str, ...], reading: Reading) -> Any:
+        from sklearn.ensemble import GradientBoostingClassifier
+        from threadpoolctl import threadpool_limits
+
+        rows, targets, weights = _taught(clips, features, reading, behaviour)
+        model = GradientBoostingClassifier(n_estimators=150, max_depth=3, random_state=SEED)
+        with threadpool_limits(limits=1):  # OpenMP's reductions in another order gave another last bit, and another file
+            return model.fit(rows, targets, sample_weight=weights)
+
+    return fit
 
 
 def columns(rows: np.ndarray, names: tuple[str, ...], reading: Reading = Reading.MOMENT) -> np.ndarray:
@@ -447,30 +642,53 @@ class Trained:
     held_out: Evaluation
 
 
-def train(seed: int = SEED, progress: Callable[[], None] | None = None) -> list[Trained]:
-    """Every behaviour model: trained on clips of the training conditions, its rule chosen on validation clips of the
-    same conditions, measured on held-out clips from outside them (``progress`` is called after each clip).
+@dataclass(frozen=True)
+class Plan:
+    """How one behaviour's model is made: its clips (``make(count, held_out, seed, progress)``), how many, from which
+    seeds (the training seed plus ``offset``; validation plus 2, held out plus 1), what it reads, and how it is fitted."""
 
-    Falls: ``TRAINING_CLIPS`` from ``seed``, ``HELD_OUT_CLIPS`` each for validation (``seed + 2``) and held out
-    (``seed + 1``). Smoking: ``SMOKING_TRAINING_CLIPS`` from ``seed + 10``, ``SMOKING_HELD_OUT_CLIPS`` each (``seed +
-    12``, ``seed + 11``)."""
-    clips = dataset(TRAINING_CLIPS, held_out=False, seed=seed, progress=progress)
-    validation = dataset(HELD_OUT_CLIPS, held_out=False, seed=seed + 2, progress=progress)
-    held_out = dataset(HELD_OUT_CLIPS, held_out=True, seed=seed + 1, progress=progress)
-    fall = fit_fall_model(clips)
-    smoking_clips = habit_dataset(SMOKING_TRAINING_CLIPS, held_out=False, seed=seed + 10, progress=progress)
-    smoking_validation = habit_dataset(SMOKING_HELD_OUT_CLIPS, held_out=False, seed=seed + 12, progress=progress)
-    smoking_held_out = habit_dataset(SMOKING_HELD_OUT_CLIPS, held_out=True, seed=seed + 11, progress=progress)
-    smoking = fit_smoking_model(smoking_clips)
+    make: Callable[[int, bool, int, Callable[[], None] | None], list[Clip]]
+    offset: int
+    clips: int
+    checks: int
+    """Clips each for validation and the held-out measure."""
+    reading: Reading
+    features: tuple[str, ...]
+    fit: Callable[[list[Clip], tuple[str, ...], Reading], Any]
+
+    @property
+    def total(self) -> int:
+        return self.clips + 2 * self.checks
+
+
+PLANS = {
+    Behaviour.FALL: Plan(dataset, 0, TRAINING_CLIPS, HELD_OUT_CLIPS, Reading.MOMENT, FALL_FEATURES, fit_fall_model),
+    Behaviour.SMOKING: Plan(
+        habit_dataset, 10, SMOKING_TRAINING_CLIPS, SMOKING_HELD_OUT_CLIPS, Reading.HABIT, SMOKING_FEATURES, fit_trees(Behaviour.SMOKING)
+    ),
+    Behaviour.DISPUTE: Plan(
+        pair_dataset, 20, DISPUTE_TRAINING_CLIPS, DISPUTE_HELD_OUT_CLIPS, Reading.PAIR, DISPUTE_FEATURES, fit_trees(Behaviour.DISPUTE)
+    ),
+}
+
+
+def train(
+    seed: int = SEED, progress: Callable[[], None] | None = None, behaviours: tuple[Behaviour, ...] = tuple(Behaviour)
+) -> list[Trained]:
+    """Each of ``behaviours``' models (``PLANS``): trained on clips of the training conditions, its rule chosen on
+    validation clips of the same conditions, measured on held-out clips from outside them (``progress`` is called after
+    each clip)."""
     trained = []
-    for behaviour, model, features, reading, (tuning, measuring) in (
-        (Behaviour.FALL, fall, FALL_FEATURES, Reading.MOMENT, (validation, held_out)),
-        (Behaviour.SMOKING, smoking, SMOKING_FEATURES, Reading.HABIT, (smoking_validation, smoking_held_out)),
-    ):
-        probability = functools.partial(_scores, model, features, reading)
+    for behaviour in behaviours:
+        plan = PLANS[behaviour]
+        first = seed + plan.offset
+        model = plan.fit(plan.make(plan.clips, False, first, progress), plan.features, plan.reading)
+        tuning = plan.make(plan.checks, False, first + 2, progress)
+        measuring = plan.make(plan.checks, True, first + 1, progress)
+        probability = functools.partial(_scores, model, plan.features, plan.reading)
         rule, validated = choose_rule(probability, tuning, behaviour)
         measured = evaluate(probability, measuring, rule, behaviour)
-        trained.append(Trained(behaviour, to_onnx(model), reading, features, rule, validated, measured))
+        trained.append(Trained(behaviour, to_onnx(model), plan.reading, plan.features, rule, validated, measured))
     return trained
 
 
@@ -484,8 +702,8 @@ def manifest_entry(trained: Trained, seed: int) -> dict[str, Any]:
     import skl2onnx
     import sklearn
 
-    fall = trained.behaviour is Behaviour.FALL
-    offset, clips, checks = (0, TRAINING_CLIPS, HELD_OUT_CLIPS) if fall else (10, SMOKING_TRAINING_CLIPS, SMOKING_HELD_OUT_CLIPS)
+    plan = PLANS[trained.behaviour]
+    offset, clips, checks = plan.offset, plan.clips, plan.checks
     return {
         "file": f"{trained.behaviour.value}.onnx",
         "sha256": hashlib.sha256(trained.onnx).hexdigest(),

@@ -186,7 +186,7 @@ class CameraWatcher:
         """The judge goes (the camera dropped, or its picture changed size): its open incidents are closed and said."""
         if self._judge is not None:
             t = self._judge.tracker.last_t or 0.0
-            reports += [self._incident(Change.of(t, incident, None), t, None) for incident in self._judge.incidents.close_all(t)]
+            reports += [self._incident(Change.of(t, incident, ()), t, None) for incident in self._judge.incidents.close_all(t)]
         self._judge = None
 
     def _take(self, reports: list[Report], t: float, frame: np.ndarray | None) -> None:
@@ -230,10 +230,9 @@ class CameraWatcher:
     def _incident(self, change: Change, t: float, seen: tuple[np.ndarray, Judged] | None) -> IncidentReport:
         """The report of one step, dated on the wall's clock; ``seen`` (the frame and what was found in it) on opening
         only, for the snapshot, blurred here before anything of the frame leaves."""
-        incident, track, offset = change.incident, change.track, self._offset
+        incident, offset = change.incident, self._offset
         if change.step is Step.OPENED:
             self._counters.incidents += 1
-        history = list(track.history) if track is not None else []
         assert self._judge is not None
         return IncidentReport(
             camera=self.camera,
@@ -245,8 +244,9 @@ class CameraWatcher:
             peak=round(incident.peak, 4),
             scores=[(at + offset, score) for at, score in incident.scores],
             keypoints=[
-                {"at": at + offset, "box": [round(float(v), 1) for v in box], "keypoints": np.round(points, 3).tolist()}
-                for at, box, points in history
+                {"at": at + offset, "track": track.id, "box": [round(float(v), 1) for v in box], "keypoints": np.round(points, 3).tolist()}
+                for track in change.tracks
+                for at, box, points in track.history
                 if at > t - WINDOW_S
             ],
             picture=self._judge.picture,

@@ -41,7 +41,9 @@ class IncidentView(BaseModel):
     closed_at: Instant | None
     peak: float
     scores: list[ScorePoint] = Field(description="The smoothed score over time, oldest first (the page plots it).")
-    keypoints: list[dict[str, Any]] = Field(description="The person's track over the judged window: at, box, 17 keypoints (x, y, score).")
+    keypoints: list[dict[str, Any]] = Field(
+        description="The person's track (both people's for a dispute) over the judged window: at, track, box, 17 keypoints (x, y, score)."
+    )
     picture: list[int] = Field(description="Width and height of the camera's picture, for the overlay.")
     snapshot: bool = Field(description="Whether a blurred snapshot is kept (GET /api/evidence/{id}/snapshot).")
     verdict: dict[str, Any] | None = Field(None, description="The custodian's: alarm true or false, by whom, when.")

@@ -18,6 +18,7 @@ nobody else's business.
 from __future__ import annotations
 
 import hmac
+from collections import Counter as Tally
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -49,6 +50,20 @@ class _Snapshot:
     alarms_open: int
     actors: int
     feed_subscribers: int
+    cameras: dict[str, tuple[dict[str, Any], bool, int]]
+    """Per camera: what its agent last reported, whether it is available, and its alarms open."""
+
+
+CAMERA_GAUGES = {
+    "fps": ("yxy_camera_fps", "Frames a second the camera's agent read, lately."),
+    "inference_ms": ("yxy_camera_inference_ms", "Median pose-model time a frame analysed, lately (ms)."),
+    "people": ("yxy_camera_people", "People in the camera's last analysed frame."),
+}
+CAMERA_COUNTERS = {
+    "frames": ("yxy_camera_frames", "Frames read since the camera's agent started."),
+    "frames_skipped": ("yxy_camera_frames_skipped", "Frames motion gating skipped (nothing moved, nobody tracked)."),
+    "incidents": ("yxy_camera_incidents", "Incidents opened (each raised an alarm) since the camera's agent started."),
+}
 
 
 class StationMetrics(Collector):
@@ -85,10 +100,11 @@ class StationMetrics(Collector):
 
         def snapshot(twin: Twin) -> _Snapshot:
             devices = [twin.entities[d] for d in bridge.devices]
-            return _Snapshot(
-                sum(1 for e in devices if e.available), len(devices), len(bridge.alarms.active()), len(bridge.binding.actors),
-                twin.feed.subscribers,
-            )  # fmt: skip
+            active = bridge.alarms.active()
+            open_by_source = Tally(a.source for a in active)
+            cameras = {e.id: (dict(e.reported), bool(e.available), open_by_source[e.id]) for e in devices if e.kind == "camera"}
+            online = sum(1 for e in devices if e.available)
+            return _Snapshot(online, len(devices), len(active), len(bridge.binding.actors), twin.feed.subscribers, cameras)
 
         now: _Snapshot = bridge.read(snapshot)
         messages = CounterMetricFamily("yxy_mqtt_messages", "MQTT messages in, by device kind, channel and outcome.",
@@ -112,6 +128,26 @@ class StationMetrics(Collector):
         yield GaugeMetricFamily("yxy_feed_subscribers", "Subscribers of the twin's feed (history, day book, web viewers).",
                                 value=now.feed_subscribers)  # fmt: skip
         yield GaugeMetricFamily("yxy_history_backlog", "Changes waiting to be written to the history.", value=self.live.history_backlog)
+        yield from _camera_metrics(now.cameras)
+
+
+def _camera_metrics(cameras: dict[str, tuple[dict[str, Any], bool, int]]) -> Iterator[Any]:
+    """Each camera's figures as its agent last reported them (labelled by the station file's camera ids: bounded), its
+    availability, and the alarms it has open."""
+    families: list[Any] = [GaugeMetricFamily(name, text, labels=["camera"]) for name, text in CAMERA_GAUGES.values()]
+    families += [CounterMetricFamily(name, text, labels=["camera"]) for name, text in CAMERA_COUNTERS.values()]
+    available = GaugeMetricFamily("yxy_camera_available", "1 while the camera gives frames its agent can read.", labels=["camera"])
+    lens_ok = GaugeMetricFamily("yxy_camera_lens_ok", "1 while the picture is neither dark, covered nor frozen.", labels=["camera"])
+    alarms = GaugeMetricFamily("yxy_camera_alarms_open", "The camera's alarms raised or acknowledged, not yet cleared.", labels=["camera"])
+    for camera, (reported, is_available, open_alarms) in sorted(cameras.items()):
+        for family, field in zip(families, [*CAMERA_GAUGES, *CAMERA_COUNTERS], strict=True):
+            value = reported.get(field)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                family.add_metric([camera], float(value))
+        available.add_metric([camera], float(is_available))
+        lens_ok.add_metric([camera], float(reported.get("lens") == "ok"))
+        alarms.add_metric([camera], float(open_alarms))
+    yield from (*families, available, lens_ok, alarms)
 
 
 class RequestCounter:

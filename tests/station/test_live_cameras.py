@@ -1,6 +1,7 @@
 """Cameras in the live station (issue 13): three file-backed cameras, one broken, each watched by its own agent (a
 thread, or a Ray actor with one CPU) that speaks the MQTT contract with the camera's own account: the broken one is
-unavailable with its reason, the others report their frames and go on; a dark lens raises an alarm."""
+unavailable with its reason, the others report their frames and go on; a dark lens raises an alarm; /metrics has each
+camera's figures."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from actors.runtime import Placement
 from scenarios.schema import load_station
@@ -19,6 +22,7 @@ from station.settings import Settings
 from tests.brokers import free_port, wait_for
 from tests.vision.test_watch import walking_video
 from twin.entity import Twin
+from web.metrics import StationMetrics
 
 
 def dark_video(path: Path, frames: int = 400) -> Path:
@@ -88,6 +92,17 @@ def test_three_cameras_one_broken_each_says_how_it_is_and_a_dark_lens_raises_an_
     wait_for(lambda: int(_entity(live, "hall")[1]["frames"]) > frames, timeout_s=25, what="the good camera going on")  # type: ignore[call-overload]
     counts = live.bridge.read(lambda _t: [a.count for a in book.alarms.values() if a.source == "yard"])
     assert counts == [1], "a lens dark for minutes is one alarm, not one a report"
+
+    scraped = {
+        (sample.name, sample.labels.get("camera")): sample.value
+        for family in text_string_to_metric_families(generate_latest(StationMetrics(live).registry).decode())
+        for sample in family.samples
+        if sample.name.startswith("yxy_camera_")
+    }
+    assert scraped[("yxy_camera_frames_total", "hall")] >= frames > 0 and scraped[("yxy_camera_inference_ms", "hall")] > 0
+    assert scraped[("yxy_camera_available", "door")] == 0 and scraped[("yxy_camera_available", "hall")] == 1
+    assert scraped[("yxy_camera_lens_ok", "yard")] == 0 and scraped[("yxy_camera_alarms_open", "yard")] == 1
+    assert scraped[("yxy_camera_frames_skipped_total", "hall")] >= 0 and ("yxy_camera_incidents_total", "hall") in scraped
     if live.settings.placement is Placement.RAY:
         import ray
 

@@ -1,14 +1,18 @@
 """Why a camera raised an alarm (issue 13): the custodian sees the incident behind it (scores, keypoints, the blurred
 snapshot), marks it a true or a false alarm (audited before it is written), and the admin exports the verdicts without
-any image; nobody else sees any of it, and bad requests say what is wrong."""
+any image; nobody else sees any of it, and bad requests say what is wrong; on a phone, in either language and time zone,
+the alarm card's "why" shows the blurred snapshot with the keypoints over it and the score, and takes the verdict."""
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from skimage import data
 from sqlalchemy import select
@@ -17,6 +21,7 @@ from station.live import LiveStation
 from store.db import sessions
 from store.models import AuditEntry
 from tests.web.conftest import as_role
+from tests.web.test_browser import chromium, shot, sign_in
 from vision.behaviour import Behaviour
 from vision.camera import Step
 from vision.pose import PoseModel
@@ -98,3 +103,47 @@ def test_bad_requests_say_what_is_wrong_and_change_nothing(client: TestClient, s
     assert client.get("/api/alarms/A999/evidence", headers=custodian).status_code == 404
     record = station.evidence.record(incident)
     assert record["verdict"] is None, "no refused request wrote a verdict"
+
+
+BONES = [(5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (5, 11), (6, 12), (11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (0, 5), (0, 6)]
+"""The page's skeleton: COCO's limbs and the head to each shoulder."""
+
+
+@pytest.mark.parametrize(("lang", "zone"), [("zh", "Asia/Shanghai"), ("en", "UTC")])
+def test_on_a_phone_the_custodian_opens_why_sees_the_blurred_snapshot_and_marks_a_false_alarm(
+    station: LiveStation, server: str, lang: str, zone: str
+) -> None:
+    from playwright.sync_api import expect
+
+    alarm, incident = _fall(station)
+    words = {
+        "zh": ("为什么报警", "误报", "custodian 已标记为：误报"),
+        "en": ("Why this alarm", "False alarm", "custodian marked it: False alarm"),
+    }
+    why, false_alarm, said = words[lang]
+    record = station.evidence.record(incident)
+    station_zone = ZoneInfo(station.station.timezone)
+    first_score = datetime.fromtimestamp(record["scores"][0][0], UTC).astimezone(station_zone).strftime("%H:%M:%S")
+    with chromium() as browser:
+        page = browser.new_context(viewport={"width": 360, "height": 780}, locale="zh-CN", timezone_id=zone).new_page()
+        sign_in(page, server, "custodian")
+        if lang == "en":
+            page.click("#lang")
+        card = page.locator(f'li.alarm[data-alarm="{alarm}"]')
+        card.locator("details.why summary").click()
+        expect(card.locator("details.why summary")).to_have_text(why)
+        shown = card.locator(f'section.incident[data-incident="{incident}"]')
+        expect(shown.locator("figure.snapshot img")).to_be_visible(timeout=10_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth === 512", arg=shown.locator("figure.snapshot img").element_handle())
+        points = record["keypoints"][0]["keypoints"]
+        seen = [(a, b) for a, b in BONES if points[a][2] >= 0.2 and points[b][2] >= 0.2]
+        assert len(seen) >= 4 and shown.locator("svg.skeleton line").count() == len(seen), "the bones the pose model saw, drawn"
+        assert shown.locator("svg.skeleton rect").count() == 1
+        assert len(shown.locator(".scores polyline").get_attribute("points").split()) == 2  # type: ignore[union-attr]
+        expect(shown.locator(".scores figcaption")).to_contain_text(first_score)  # the station's clock, whatever the browser's zone
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"the panel fits a 360 px phone ({width} px wide)"
+        shot(page, f"13-why-{lang}")
+        shown.get_by_role("button", name=false_alarm).click()
+        expect(shown.locator(".verdict .said")).to_have_text(said)
+    assert station.evidence.record(incident)["verdict"]["alarm"] == "false"

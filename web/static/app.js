@@ -600,6 +600,7 @@ function renderAlarms() {
         · <span class="age">${esc(ageText(alarm.raised_at))}</span> · <span class="state">${esc(t(alarm.state))}</span>${assignee}</p>
       <p class="reason">${esc(reasonText(alarm))}</p>${advice ? `<p class="advice">${esc(advice)}</p>` : ""}
       ${threadHtml(alarm.steps)}`;
+    if (canOperate() && CAMERA_BEHAVIOURS.has(alarm.type)) item.appendChild(whyPanel(alarm));
     if (canOperate()) {
       const form = item.appendChild(alarmActions(alarm));
       Object.assign(form.elements.assignee, { value: typed[alarm.id]?.assignee ?? "" });
@@ -608,6 +609,117 @@ function renderAlarms() {
     return item;
   }));
   if (focused) list.querySelector(`li.alarm[data-alarm="${CSS.escape(focused[0])}"] [name="${CSS.escape(focused[1] || "")}"]`)?.focus();
+}
+
+// A camera's alarm says why: the blurred snapshot with the people's keypoints drawn over it, the score over time, and
+// the custodian's verdict (a true or a false alarm), which trains the next models. Fetched when opened, kept open across
+// redraws (another alarm's change re-renders every card).
+const CAMERA_BEHAVIOURS = new Set(["fall", "smoking", "dispute"]);
+const BONES = [[5, 7], [7, 9], [6, 8], [8, 10], [5, 6], [5, 11], [6, 12], [11, 12], [11, 13], [13, 15], [12, 14], [14, 16], [0, 5], [0, 6]];
+state.whyOpen = new Set();
+
+function whyPanel(alarm) {
+  const panel = document.createElement("details");
+  panel.className = "why";
+  panel.innerHTML = `<summary>${esc(t("why_alarm"))}</summary><div class="evidence" aria-live="polite"></div>`;
+  panel.open = state.whyOpen.has(alarm.id);
+  panel.addEventListener("toggle", () => {
+    if (panel.open) { state.whyOpen.add(alarm.id); loadEvidence(alarm, panel.querySelector(".evidence")); }
+    else state.whyOpen.delete(alarm.id);
+  });
+  if (panel.open) loadEvidence(alarm, panel.querySelector(".evidence"));
+  return panel;
+}
+
+async function loadEvidence(alarm, where) {
+  where.textContent = t("loading");
+  const response = await api("GET", `/api/alarms/${encodeURIComponent(alarm.id)}/evidence`);
+  if (!response.ok) { where.textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
+  const incidents = await response.json();
+  if (!incidents.length) { where.textContent = t("no_evidence"); return; }
+  where.replaceChildren(...incidents.map((incident) => incidentView(incident)));
+}
+
+function incidentView(incident) {
+  const box = document.createElement("section");
+  box.className = "incident";
+  box.dataset.incident = incident.id;
+  const [width, height] = incident.picture.length === 2 ? incident.picture : [448, 256];
+  const figure = box.appendChild(document.createElement("figure"));
+  figure.className = "snapshot";
+  figure.style.aspectRatio = `${width} / ${height}`;
+  if (incident.snapshot) {
+    const photo = figure.appendChild(document.createElement("img"));
+    Object.assign(photo, { src: `/api/evidence/${encodeURIComponent(incident.id)}/snapshot`, alt: t("snapshot_blurred"), loading: "lazy" });
+  }
+  figure.appendChild(skeletonOverlay(incident, width, height));
+  const caption = figure.appendChild(document.createElement("figcaption"));
+  caption.textContent = `${incident.snapshot ? t("snapshot_blurred") : t("no_snapshot")} · ${tf("peak_score", { score: incident.peak.toFixed(2) })}`;
+  box.appendChild(scoreChart(incident));
+  box.appendChild(verdictForm(incident));
+  return box;
+}
+
+function skeletonOverlay(incident, width, height) {
+  // Each person's last keypoints before the alarm, as lines between joints the pose model saw.
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("class", "skeleton");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", t("keypoints_overlay"));
+  const last = new Map();
+  for (const frame of incident.keypoints) last.set(frame.track ?? 0, frame);
+  for (const frame of last.values()) {
+    const points = frame.keypoints;
+    for (const [a, b] of BONES) {
+      if (!points[a] || !points[b] || points[a][2] < 0.2 || points[b][2] < 0.2) continue;
+      const line = svg.appendChild(document.createElementNS(SVG_NS, "line"));
+      for (const [key, value] of Object.entries({ x1: points[a][0], y1: points[a][1], x2: points[b][0], y2: points[b][1] })) line.setAttribute(key, value);
+    }
+    const [x1, y1, x2, y2] = frame.box;
+    const rect = svg.appendChild(document.createElementNS(SVG_NS, "rect"));
+    for (const [key, value] of Object.entries({ x: x1, y: y1, width: x2 - x1, height: y2 - y1 })) rect.setAttribute(key, value);
+  }
+  return svg;
+}
+
+function scoreChart(incident) {
+  // The smoothed score from 0 to 1 over the incident's time, in the station's clock: a small line, no chart library.
+  const figure = document.createElement("figure");
+  figure.className = "scores";
+  const points = incident.scores.map((p) => [Date.parse(p.at), p.score]);
+  const svg = figure.appendChild(document.createElementNS(SVG_NS, "svg"));
+  svg.setAttribute("viewBox", "0 0 300 80");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", t("score_over_time"));
+  if (points.length) {
+    const first = points[0][0], span = Math.max(points[points.length - 1][0] - first, 1);
+    const line = svg.appendChild(document.createElementNS(SVG_NS, "polyline"));
+    line.setAttribute("points", points.map(([at, score]) => `${(5 + 290 * (at - first) / span).toFixed(1)},${(75 - 70 * score).toFixed(1)}`).join(" "));
+  }
+  const caption = figure.appendChild(document.createElement("figcaption"));
+  caption.textContent = points.length
+    ? `${t("score_over_time")}: ${stationTime(points[0][0])} – ${stationTime(points[points.length - 1][0])}`
+    : t("score_over_time");
+  return figure;
+}
+
+function verdictForm(incident) {
+  const form = document.createElement("form");
+  form.className = "verdict";
+  const said = incident.verdict
+    ? `<p class="said">${esc(tf("verdict_said", { verdict: t(`verdict_${incident.verdict.alarm}`), who: whoText(incident.verdict.by) }))}</p>` : "";
+  form.innerHTML = `${said}<button type="button" data-alarm="true">${esc(t("verdict_true"))}</button>
+    <button type="button" data-alarm="false">${esc(t("verdict_false"))}</button><p class="error" role="alert"></p>`;
+  form.onsubmit = (event) => event.preventDefault();
+  form.querySelectorAll("button").forEach((button) => {
+    button.onclick = async () => {
+      const response = await api("POST", `/api/evidence/${encodeURIComponent(incident.id)}/verdict`, { alarm: button.dataset.alarm });
+      if (!response.ok) { form.querySelector(".error").textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
+      form.replaceWith(verdictForm(await response.json()));
+    };
+  });
+  return form;
 }
 
 function refreshAges() {

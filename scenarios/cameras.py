@@ -1,0 +1,154 @@
+"""Cameras in a planner's run: the alarms a station's cameras will raise, true and false, and the incidents they miss.
+
+A simulated camera is the live camera's policy (``actors.camera.CameraPolicy``: one alarm per
+incident, a fall critical) fed by the simulation instead of a camera agent. It hears the door's
+count of people inside (``OccupancyChanged``) and sees ``coverage`` of them. While they are in
+view, incidents happen to them as Poisson processes at the camera's configured rates (falls and
+cigarettes per person-hour; disputes per person-hour while two or more are in view), redrawn
+whenever the count changes (the exponential's lack of memory makes that exact). Each incident
+is drawn as keypoints by our generator, seen from where the camera is mounted, and judged by the
+installed models (``vision.sight``): caught, the alarm goes through the policy after the
+model's own alert delay; missed, it is counted as missed. False alarms come at the rate the
+installed models measured on held-out clips (``behaviours.json``, per camera-hour of ordinary
+activity), while anyone is in view. Judging a whole week of ordinary activity frame by frame
+would take hours a replication; the held-out measure is the same models on the same generator.
+
+Every draw comes from the camera's own random streams, so a run is reproducible, inline or in
+Ray. A station with no door tells its cameras nobody's count: they see no one (the model says so
+when it builds the station).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, NamedTuple
+
+from actors.camera import INCIDENT, CameraConfig, CameraPolicy
+from actors.message import DeviceEvent, OccupancyChanged
+from actors.port import Port, Timer
+from scenarios.kpi import CAMERA_RECORD
+from twin.randomness import RandomStream
+
+if TYPE_CHECKING:
+    from vision.sight import Seen
+
+BEHAVIOURS = ("fall", "smoking", "dispute")
+
+
+class Happens(NamedTuple):
+    behaviour: str
+    true: bool
+
+
+class AlarmDue(NamedTuple):
+    behaviour: str
+    true: bool
+    began_at: float
+    peak: float
+
+
+def false_alarm_rates() -> dict[str, float]:
+    """False alarms per camera-hour of ordinary activity each installed model made on its held-out clips."""
+    from vision.behaviour import BEHAVIOURS as MANIFEST
+
+    models = json.loads(MANIFEST.read_text(encoding="utf-8"))["models"]
+    return {name: float(entry["held_out"]["false_alarms_per_camera_hour"]) for name, entry in models.items()}
+
+
+class SimulatedCamera(CameraPolicy):
+    """A camera in a planner's run (see the module)."""
+
+    def __init__(self, actor_id: str, port: Port, config: object = None) -> None:
+        super().__init__(actor_id, port, config)
+        self.config = config if isinstance(config, CameraConfig) else CameraConfig()
+        self.inside = 0
+        self._pending: dict[Happens, Timer] = {}
+        self._false_rates = false_alarm_rates()
+        self._incidents = 0
+        self._streams: dict[str, RandomStream] = {}
+
+    def start(self) -> None:
+        self._publish()
+        self._redraw()
+
+    def receive(self, message: object) -> None:
+        if isinstance(message, OccupancyChanged):
+            self.inside = message.occupancy
+            self._publish()
+            self._redraw()
+        elif isinstance(message, Happens):
+            self._pending.pop(message, None)
+            self._happens(message)
+            self._redraw_one(message)
+        elif isinstance(message, AlarmDue):
+            self._raise(message)
+        else:
+            super().receive(message)
+
+    @property
+    def in_view(self) -> float:
+        return self.inside * self.config.coverage
+
+    def _hazard(self, what: Happens) -> float:
+        """Events a second now."""
+        people = self.in_view
+        if what.true:
+            rate = {
+                "fall": self.config.falls_per_1000_person_hours,
+                "smoking": self.config.smoking_per_1000_person_hours,
+                "dispute": self.config.disputes_per_1000_person_hours if people >= 2 else 0.0,
+            }[what.behaviour]
+            return rate / 1000.0 * people / 3600.0
+        return self._false_rates.get(what.behaviour, 0.0) / 3600.0 if people > 0 else 0.0
+
+    def _redraw(self) -> None:
+        for what in [Happens(b, true) for b in BEHAVIOURS for true in (True, False)]:
+            self._redraw_one(what)
+
+    def _redraw_one(self, what: Happens) -> None:
+        pending = self._pending.pop(what, None)
+        if pending is not None:
+            pending.cancel()
+        hazard = self._hazard(what)
+        if hazard > 0:
+            draw = self._stream(f"{what.behaviour}/{'true' if what.true else 'false'}").standard_exponential()
+            self._pending[what] = self.port.timer(draw / hazard, what)
+
+    def _stream(self, name: str) -> RandomStream:
+        """The camera's stream ``name``, made once: each is drawn on, not begun again at every redraw."""
+        if name not in self._streams:
+            self._streams[name] = self.port.stream(name)
+        return self._streams[name]
+
+    def _happens(self, what: Happens) -> None:
+        now = self.port.now()
+        if not what.true:
+            self._raise(AlarmDue(what.behaviour, False, now, 0.0))
+            return
+        seen = self._judge(what.behaviour)
+        if seen.caught:
+            self.port.timer(seen.delay_s, AlarmDue(what.behaviour, True, now, seen.peak))
+        else:
+            self.port.record(CAMERA_RECORD, {"behaviour": what.behaviour, "true": True, "alarm": False, "delay_s": None})
+
+    def _judge(self, behaviour: str) -> Seen:
+        import numpy as np
+
+        from vision.behaviour import Behaviour
+        from vision.sight import judged
+
+        seed = int(self._stream(f"{behaviour}/scene").random() * 2**63)
+        return judged(Behaviour(behaviour), self.config.height_m, self.config.pitch_deg, self.config.fps, np.random.default_rng(seed))
+
+    def _raise(self, due: AlarmDue) -> None:
+        """The alarm through the live policy's own path (one alarm per incident), and the record the KPIs count."""
+        self._incidents += 1
+        now = self.port.now()
+        self.receive(DeviceEvent(INCIDENT, {
+            "behaviour": due.behaviour, "step": "opened", "number": self._incidents, "opened_at": now, "peak": due.peak,
+        }))  # fmt: skip
+        self.port.record(CAMERA_RECORD, {"behaviour": due.behaviour, "true": due.true, "alarm": True, "delay_s": now - due.began_at})
+        self._publish()
+
+    def _publish(self) -> None:
+        self.port.publish({"lens": "ok", "people": round(self.in_view), "incidents": self._incidents})

@@ -1,0 +1,66 @@
+"""What a simulated camera makes of one incident in its view: the incident drawn as keypoints by our generator, seen
+from where the camera is mounted, and judged by the same ``Judge`` a live camera runs (no pixels anywhere).
+
+A planner's camera (``scenarios.cameras``) asks this when someone in its view falls, lights a
+cigarette or falls out with someone: the answer is whether the installed models caught it, how
+long after it began, and how sure they were, so the alarm load and the misses of a planned
+station come from the models themselves, not from a figure copied out of the model card.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from vision.behaviour import Behaviour, BehaviourModel, load_behaviours
+from vision.camera import Judge, Step
+from vision.synthetic import CCTV, Actor, Body, Noise, clip
+from vision.training import CLIP_S, PAIR_CLIP_S, SMOKING_CLIP_S, Conditions, draw, habit_scene, pair_scene, scene
+
+
+class Seen(NamedTuple):
+    caught: bool
+    delay_s: float
+    """From the moment it began to the incident's opening (0 when missed)."""
+    peak: float
+
+
+@functools.cache
+def installed() -> dict[Behaviour, BehaviourModel]:
+    """The installed behaviour models, loaded once a process (a sweep's workers each load their own)."""
+    return load_behaviours()
+
+
+def judged(behaviour: Behaviour, height_m: float, pitch_deg: float, fps: float, rng: np.random.Generator) -> Seen:
+    """One incident of ``behaviour`` by people of drawn size and build, at a drawn spot in the view of a camera mounted
+    ``height_m`` up looking ``pitch_deg`` down at ``fps``, with the pose model's noise of the training conditions."""
+    conditions = dataclasses.replace(draw(rng, held_out=False), camera_height_m=height_m, pitch=math.radians(pitch_deg), fps=fps)
+    actors, began, seconds = _incident(behaviour, conditions, rng)
+    camera = CCTV(height_m=height_m, pitch=math.radians(pitch_deg))
+    frames = clip(actors, camera, seconds, fps, Noise(jitter=conditions.jitter, dropped=conditions.dropped), rng)
+    judge = Judge(installed(), (camera.width, camera.height))
+    for n, people in enumerate(frames):
+        t = n / fps
+        for change in judge.observe(t, people).changes:
+            if change.step is Step.OPENED and change.incident.behaviour is behaviour and t >= began:
+                return Seen(True, t - began, change.incident.peak)
+    return Seen(False, 0.0, 0.0)
+
+
+def _incident(behaviour: Behaviour, conditions: Conditions, rng: np.random.Generator) -> tuple[list[Actor], float, float]:
+    """The people of one incident, when it began, and the seconds to watch."""
+    body = Body(conditions.height_m, conditions.build)
+    if behaviour is Behaviour.FALL:
+        script, activity, start, _ = scene("fall", conditions, rng)
+        return [Actor(1, body, activity, script)], float(start or 0.0), CLIP_S
+    if behaviour is Behaviour.SMOKING:
+        script, activity, first = habit_scene("smoke", conditions, rng)
+        return [Actor(1, body, activity, script)], float(first or 0.0), SMOKING_CLIP_S
+    scripts, began = pair_scene(str(rng.choice(["argue", "push"])), conditions, rng)
+    other = Body(float(rng.uniform(1.5, 1.9)), float(rng.uniform(0.9, 1.1)))
+    people = [Actor(n + 1, who, activity, script) for n, (who, (script, activity)) in enumerate(zip((body, other), scripts, strict=True))]
+    return people, float(began or 0.0), PAIR_CLIP_S
