@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from actors.actor import Device
 from actors.bounds import POSITIVE
@@ -30,6 +30,27 @@ INCIDENT = "incident"
 LENS_ALARM = "camera_lens"
 SEVERITIES = {"fall": "critical", "dispute": "warning", "smoking": "info"}
 OPENED_KEPT = 256
+MOST_ZONES = 16
+MOST_CORNERS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class CameraZone:
+    """Where on a camera's picture behaviours are judged: a polygon of (x, y) corners in fractions of the picture's width
+    and height (x to the right, y down), a person being in it when the middle of their feet is; and which behaviours it
+    judges (every one when empty). A smokers' corner by the door; the floor straight under a steep camera left out for
+    falls. A camera with zones judges nothing outside them."""
+
+    name: str = "zone"
+    points: tuple[tuple[float, float], ...] = ()
+    behaviours: tuple[Literal["fall", "smoking", "dispute"], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 3 <= len(self.points) <= MOST_CORNERS:
+            raise ValueError(f"zone {self.name!r}: give 3 to {MOST_CORNERS} corners, as [x, y] in fractions of the picture")
+        outside = [point for point in self.points if not all(0.0 <= value <= 1.0 for value in point)]
+        if outside:
+            raise ValueError(f"zone {self.name!r}: corner {list(outside[0])} lies outside the picture (x and y from 0 to 1)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +60,9 @@ class CameraConfig:
     only simulated (planners' runs), which live mode does not watch."""
     fps: float = field(default=5.0, metadata=POSITIVE)
     """Frames a second judged: a fall takes about a second, and 5 keep its shape."""
-    height_m: float = field(default=3.0, metadata=POSITIVE)
+    zones: tuple[CameraZone, ...] = field(default=(), metadata=MappingProxyType({"max_length": MOST_ZONES}))
+    """Where behaviours are judged (``CameraZone``); none: the whole picture."""
+    height_m: float = field(default=3.0, metadata=MappingProxyType({"ge": 1.5, "le": 12.0}))
     """How high it is mounted; planners' runs draw what it sees from there."""
     pitch_deg: float = field(default=35.0, metadata=MappingProxyType({"ge": 10.0, "le": 80.0}))
     """How far below the horizon it looks."""

@@ -51,7 +51,7 @@ def sweep(
     Finished replications are saved as they arrive: after Ctrl-C or a crash, the same command runs only what is missing.
     """
     from scenarios import sweep as sweeps
-    from scenarios.parallel import CHAOS_KILL_ONCE, cluster_cpus, run_jobs
+    from scenarios.parallel import CHAOS_KILL_ONCE, CHAOS_SLOW_S, cluster_cpus, run_jobs
     from scenarios.results import to_json
     from scenarios.sweep_report import write_sweep_report
     from station.ray import ray_session
@@ -76,7 +76,7 @@ def sweep(
         console.print(f"resuming: {total - len(jobs)} of {total} replications already in {out}")
     failures: list[JobFailure] = []
     try:
-        with ray_session(ray_address, forward=(CHAOS_KILL_ONCE,)) as startup:
+        with ray_session(ray_address, forward=(CHAOS_KILL_ONCE, CHAOS_SLOW_S)) as startup:
             console.print(f"Ray ready in {startup:.1f} s with {cluster_cpus()} CPUs")
             with progress_bar() as progress:
                 task = progress.add_task("sweep", total=total, completed=total - len(jobs))
@@ -149,7 +149,7 @@ def optimize(
     """Find the cheapest capacities that meet every constraint with stated confidence (common random numbers,
     more replications only where a decision is close)."""
     from scenarios.optimizer import Optimiser, parse_range
-    from scenarios.parallel import CHAOS_KILL_ONCE, cluster_cpus, run_jobs
+    from scenarios.parallel import CHAOS_KILL_ONCE, CHAOS_SLOW_S, cluster_cpus, run_jobs
     from station.ray import ray_session
 
     try:
@@ -160,7 +160,7 @@ def optimize(
     except ScenarioError as exc:
         raise fail(exc) from None
     console.print(f"{len(optimiser.candidates)} candidates, {len(optimiser.constraints)} constraints, budget {budget} replications")
-    with ray_session(ray_address, forward=(CHAOS_KILL_ONCE,)) as startup, progress_bar() as progress:
+    with ray_session(ray_address, forward=(CHAOS_KILL_ONCE, CHAOS_SLOW_S)) as startup, progress_bar() as progress:
         console.print(f"Ray ready in {startup:.1f} s with {cluster_cpus()} CPUs")
         task = progress.add_task("optimize", total=budget)
 

@@ -9,9 +9,11 @@ whenever the count changes (the exponential's lack of memory makes that exact). 
 is drawn as keypoints by our generator, seen from where the camera is mounted, and judged by the
 installed models (``vision.sight``): caught, the alarm goes through the policy after the
 model's own alert delay; missed, it is counted as missed. False alarms come at the rate the
-installed models measured on held-out clips (``behaviours.json``, per camera-hour of ordinary
-activity), while anyone is in view. Judging a whole week of ordinary activity frame by frame
-would take hours a replication; the held-out measure is the same models on the same generator.
+installed models measured on their validation clips (``behaviours.json``; the training
+conditions, as the true incidents here are drawn), per person in view (a dispute's per pair):
+each clip of ordinary activity held one person (one pair). Judging a whole week of ordinary
+activity frame by frame would take hours a replication; the validation measure is the same
+models on the same generator.
 
 Every draw comes from the camera's own random streams, so a run is reproducible, inline or in
 Ray. A station with no door tells its cameras nobody's count: they see no one (the model says so
@@ -48,11 +50,19 @@ class AlarmDue(NamedTuple):
 
 
 def false_alarm_rates() -> dict[str, float]:
-    """False alarms per camera-hour of ordinary activity each installed model made on its held-out clips."""
+    """False alarms an hour of one person's (a dispute: one pair's) ordinary activity in view, each installed model's:
+    from its validation clips, drawn under the training conditions as the true incidents here are, estimated as (k +
+    0.5) / hours from the k it made in those hours (Jeffreys' estimate: none in one hour is not a rate of nought)."""
     from vision.behaviour import BEHAVIOURS as MANIFEST
 
     models = json.loads(MANIFEST.read_text(encoding="utf-8"))["models"]
-    return {name: float(entry["held_out"]["false_alarms_per_camera_hour"]) for name, entry in models.items()}
+    rates = {}
+    for name, entry in models.items():
+        figures = entry["validation"]
+        hours = float(figures["camera_hours_of_ordinary_activity"])
+        made = round(float(figures["false_alarms_per_camera_hour"]) * hours)
+        rates[name] = (made + 0.5) / hours
+    return rates
 
 
 class SimulatedCamera(CameraPolicy):
@@ -99,7 +109,9 @@ class SimulatedCamera(CameraPolicy):
                 "dispute": self.config.disputes_per_1000_person_hours if people >= 2 else 0.0,
             }[what.behaviour]
             return rate / 1000.0 * people / 3600.0
-        return self._false_rates.get(what.behaviour, 0.0) / 3600.0 if people > 0 else 0.0
+        # A clip of ordinary activity held one person (a dispute's, one pair): its rate is per person (pair) in view.
+        exposed = people * (people - 1) / 2 if what.behaviour == "dispute" else people
+        return self._false_rates.get(what.behaviour, 0.0) * max(exposed, 0.0) / 3600.0
 
     def _redraw(self) -> None:
         for what in [Happens(b, true) for b in BEHAVIOURS for true in (True, False)]:

@@ -60,7 +60,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "kpi.camera_caught_share": "真实事件被发现的比例",
         "kpi.camera_alert_delay_mean_s": "从事件发生到告警的平均时间（秒）",
         "note.cameras": "每次仿真的均值，方括号内为置信区间。真实事件（跌倒、吸烟、纠纷）按每台摄像头设定的发生率出现在画面中的人身上，"
-        "由生成器画成人体关键点，再由已安装的行为模型判断；误报按这些模型在留出数据上测得的每摄像头小时误报率计入。发生率是假设，请用值班员标记的真假告警校准。",
+        "由生成器画成人体关键点，再由已安装的行为模型判断；误报按这些模型在验证数据上测得的误报率、按画面中的人数计入。发生率是假设，请用值班员标记的真假告警校准。",
         "sec.door": "门禁：谁进了门，谁被拒",
         "kpi.door_admitted": "进门人次",
         "kpi.door_denied": "被拒人次",
@@ -821,7 +821,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "kpi.camera_alert_delay_mean_s": "From incident to alarm, mean (s)",
         "note.cameras": "Means per replication, intervals in brackets. True incidents (falls, smoking, disputes) happen to the people in "
         "each camera's view at the rates its settings give; each is drawn as keypoints by the generator and judged by the installed "
-        "behaviour models. False alarms come at the rate per camera-hour those models measured on held-out clips. The rates are "
+        "behaviour models. False alarms come at the rate those models measured on validation clips, per person in view. The rates are "
         "assumptions: calibrate them on the alarms the custodians mark true or false.",
         "sec.door": "The door: who came in, who was turned away",
         "kpi.door_admitted": "Came in",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from scenarios.schema import Scenario
 logger = logging.getLogger(__name__)
 
 CHAOS_KILL_ONCE = "YXY_CHAOS_KILL_TASK_ONCE"
+CHAOS_SLOW_S = "YXY_CHAOS_SLOW_TASK_S"
+"""Tests only: every replication first waits this many seconds, so a sweep is surely still running when it is
+interrupted (on a loaded machine a sweep of 60 once finished between its fourth result and the Ctrl-C)."""
 """Fault injection for CI: when set to a path, the first task to start creates that
 file and kills its own worker process, as a crashed node would; the retry then runs."""
 
@@ -43,6 +47,7 @@ class JobFailure:
 
 def replicate(scenario: Scenario, replication: int) -> ReplicationResult:
     """The task: one replication, built from scratch in whichever process runs it."""
+    time.sleep(float(os.environ.get(CHAOS_SLOW_S) or 0.0))
     marker = os.environ.get(CHAOS_KILL_ONCE)
     if marker:
         try:

@@ -19,6 +19,8 @@ from typing import Any
 from actors.camera import CameraConfig
 from actors.runtime import Placement
 from hardware_bridge.mqtt import BrokerConfig
+from vision.behaviour import Behaviour
+from vision.camera import Zone
 from vision.evidence import Evidence
 from vision.watch import CameraSettings
 
@@ -72,7 +74,7 @@ class CameraHosts:
         from vision.agent import CameraAgent
 
         config = self.cameras[camera]
-        settings = CameraSettings(config.url, fps=config.fps, realtime=True)  # a file plays at its own pace, as a camera would
+        settings = CameraSettings(config.url, fps=config.fps, zones=judging_zones(config), realtime=True)  # a file plays at its own pace
         args = (self.station, camera, self.broker_of(camera), settings, self.evidence)
         if self.placement is Placement.RAY:
             import ray
@@ -131,3 +133,8 @@ class CameraHosts:
                 "camera %s waits for a free CPU in the Ray cluster (each camera holds one; %d cameras): add a machine to the "
                 "cluster, or run fewer cameras here", camera, len(self.cameras),
             )  # fmt: skip
+
+
+def judging_zones(config: CameraConfig) -> tuple[Zone, ...]:
+    """The station file's zones of a camera, as its judge reads them."""
+    return tuple(Zone(zone.name, zone.points, frozenset(Behaviour(b) for b in zone.behaviours)) for zone in config.zones)

@@ -12,6 +12,7 @@ reads its clips through ``track_rows``, so the model card's figures are what thi
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from enum import StrEnum
 import numpy as np
 
 from vision.behaviour import Behaviour, BehaviourModel, Incident, Incidents, Rule
-from vision.features import Reading, near_enough
+from vision.features import NEAR_PAIR, READ_SLACK, Reading, pair_apart
 from vision.motion import MotionGate
 from vision.pose import Person, PoseModel
 from vision.tracker import Seen, Track, Tracker
@@ -101,14 +102,11 @@ def track_rows(tracks: Iterable[Track], t: float, picture: tuple[int, int], read
 
 
 def pairs_near(tracks: Sequence[Track]) -> list[tuple[Track, Track]]:
-    """The pairs of ``tracks`` near enough to be read together (``vision.features.near_enough``), lower id first, at most
-    ``MOST_PAIRS`` of them, nearest first."""
+    """The pairs of ``tracks`` near enough to be read together (``vision.features.pair_apart`` within ``NEAR_PAIR``),
+    each lower id first, nearest first, at most ``MOST_PAIRS`` of them."""
     ordered = sorted(tracks, key=lambda track: track.id)
-    near = [(first, second) for n, first in enumerate(ordered) for second in ordered[n + 1 :] if near_enough(first.box, second.box)]
-    if len(near) > MOST_PAIRS:
-        near.sort(key=lambda pair: float(np.linalg.norm(pair[0].box - pair[1].box)))
-        near = near[:MOST_PAIRS]
-    return near
+    apart = [(pair_apart(a.box, b.box), n, a, b) for n, (a, b) in enumerate(itertools.combinations(ordered, 2))]
+    return [(a, b) for distance, _, a, b in sorted(apart, key=lambda x: x[:2]) if distance <= NEAR_PAIR][:MOST_PAIRS]
 
 
 def pair_rows(pairs: Iterable[tuple[Track, Track]], t: float, picture: tuple[int, int]) -> list[np.ndarray]:
@@ -162,7 +160,7 @@ class Judge:
         judged = Judged(t, analysed=True, people=len(update.seen), lost_boxes=[tuple(track.box) for track in update.lost])
         if alive and self.models:
             matrices: dict[Reading, tuple[list[tuple[Track, ...]], np.ndarray]] = {}
-            due = {r for r in Reading if t - self._read_at.get(r, -np.inf) >= r.every_s - 1e-6}
+            due = {r for r in Reading if t - self._read_at.get(r, -np.inf) >= r.every_s - READ_SLACK}
             self._read_at |= dict.fromkeys(due, t)
             for behaviour, model in self.models.items():
                 if model.reading not in due:
@@ -178,7 +176,8 @@ class Judge:
                     incident = self.incidents.judge(t, behaviour, tuple(track.id for track in tracks), float(score))
                     if incident is not None:
                         judged.changes.append(Change.of(t, incident, tracks))
-        seen: set[tuple[int, ...]] = {(track.id,) for track in alive} | {(a.id, b.id) for a in alive for b in alive if a.id < b.id}
+        # A pair that moved apart is no longer read: its smoothed score is forgotten, not carried to when they meet again.
+        seen: set[tuple[int, ...]] = {(track.id,) for track in alive} | {(a.id, b.id) for a, b in pairs_near(alive)}
         judged.changes += [Change.of(t, incident, ()) for incident in self.incidents.quiet(t, seen)]
         return judged
 

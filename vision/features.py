@@ -11,6 +11,7 @@ gaps); features that need speed divide by the real time between frames.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 
@@ -53,6 +54,8 @@ PAIR_NAMES = (
 PAIR_WINDOW_S = 4.0
 """Long enough for a few of an angry talker's gestures and a shove and its recovery; short enough that a hug's
 approach and a quarrel's start are not averaged away."""
+READ_SLACK = 1e-6
+"""Seconds a reading may come early: a frame's time is a sum of floats."""
 LAG_S = 0.4
 """The span a pair's speeds are measured over (``_lagged``)."""
 NEAR_PAIR = 3.0
@@ -305,8 +308,11 @@ def pair_features(first: Window, second: Window, picture: tuple[int, int]) -> np
         thrown = -sign * ((hips[later] - hips) * toward).sum(axis=1) / apart / size
         torso = shoulders - hips
         angles = np.arctan2(np.abs(torso[:, 0]), -torso[:, 1])
-        centre = hips[np.isfinite(hips).all(axis=1)]
-        walked = float(np.linalg.norm(centre[-1] - centre[0]) / size / max(times[-1] - times[0], 0.5)) if len(centre) > 1 else 0.0
+        seen_hips = np.isfinite(hips).all(axis=1)
+        centre, centre_times = hips[seen_hips], times[seen_hips]
+        walked = (
+            float(np.linalg.norm(centre[-1] - centre[0]) / size / max(centre_times[-1] - centre_times[0], 0.5)) if len(centre) > 1 else 0.0
+        )
         per_person.append((
             _nanmean(facing), _nanquantile(arm_speed, 0.75), _spread(arms) / size, _nanmin(reach, 1.0), _nanmax(thrown, 0.0),
             float(centre.std(axis=0).max() / size) if len(centre) > 1 else 0.0,
@@ -368,12 +374,13 @@ def _nanquantile(values: np.ndarray, q: float) -> float:
     return float(np.nanquantile(values, q)) if np.isfinite(values).any() else 0.0
 
 
-def near_enough(first: np.ndarray, second: np.ndarray) -> bool:
-    """Whether two boxes (x1, y1, x2, y2) are near enough to be read as a pair (``NEAR_PAIR``): most pairs in a crowd
-    are not, and are not read at all."""
+def pair_apart(first: np.ndarray, second: np.ndarray) -> float:
+    """How far apart two boxes' (x1, y1, x2, y2) middles are, in their mean height: pairs further than ``NEAR_PAIR`` are
+    not read at all (most pairs in a crowd)."""
     height = max((first[3] - first[1] + second[3] - second[1]) / 2, 1.0)
-    centres = np.array([(first[0] + first[2]) / 2 - (second[0] + second[2]) / 2, (first[1] + first[3]) / 2 - (second[1] + second[3]) / 2])
-    return bool(np.linalg.norm(centres) <= NEAR_PAIR * height)
+    dx = (first[0] + first[2]) / 2 - (second[0] + second[2]) / 2
+    dy = (first[1] + first[3]) / 2 - (second[1] + second[3]) / 2
+    return float(math.hypot(dx, dy) / height)
 
 
 class Reading(StrEnum):
@@ -397,6 +404,11 @@ class Reading(StrEnum):
     @property
     def names(self) -> tuple[str, ...]:
         return {Reading.MOMENT: NAMES, Reading.HABIT: HABIT_NAMES, Reading.PAIR: PAIR_NAMES}[self]
+
+    def frames_between(self, fps: float) -> int:
+        """At ``fps``, how many frames apart the camera's judge reads it: the first frame at least ``every_s`` after the
+        last reading (``vision.camera.Judge``), so training reads its clips at the rhythm a camera will."""
+        return max(1, math.ceil(fps * self.every_s - READ_SLACK * fps))
 
     @property
     def people(self) -> int:

@@ -18,8 +18,9 @@ import numpy as np
 
 from vision.behaviour import Behaviour, BehaviourModel, load_behaviours
 from vision.camera import Judge, Step
-from vision.synthetic import CCTV, Actor, Body, Noise, clip
-from vision.training import CLIP_S, PAIR_CLIP_S, SMOKING_CLIP_S, Conditions, draw, habit_scene, pair_scene, scene
+from vision.features import Reading
+from vision.synthetic import CCTV, Noise, clip
+from vision.training import SECONDS, draw, people
 
 
 class Seen(NamedTuple):
@@ -39,28 +40,16 @@ def judged(behaviour: Behaviour, height_m: float, pitch_deg: float, fps: float, 
     """One incident of ``behaviour`` by people of drawn size and build, at a drawn spot in the view of a camera mounted
     ``height_m`` up looking ``pitch_deg`` down at ``fps``, with the pose model's noise of the training conditions."""
     conditions = dataclasses.replace(draw(rng, held_out=False), camera_height_m=height_m, pitch=math.radians(pitch_deg), fps=fps)
-    actors, began, seconds = _incident(behaviour, conditions, rng)
+    reading = {Behaviour.FALL: Reading.MOMENT, Behaviour.SMOKING: Reading.HABIT, Behaviour.DISPUTE: Reading.PAIR}[behaviour]
+    kind = {Behaviour.FALL: "fall", Behaviour.SMOKING: "smoke"}.get(behaviour) or str(rng.choice(["argue", "push"]))
+    actors, span = people(reading, kind, conditions, rng)
+    began = span[0] if span is not None else 0.0
     camera = CCTV(height_m=height_m, pitch=math.radians(pitch_deg))
-    frames = clip(actors, camera, seconds, fps, Noise(jitter=conditions.jitter, dropped=conditions.dropped), rng)
+    frames = clip(actors, camera, SECONDS[reading], fps, Noise(jitter=conditions.jitter, dropped=conditions.dropped), rng)
     judge = Judge(installed(), (camera.width, camera.height))
-    for n, people in enumerate(frames):
+    for n, found in enumerate(frames):
         t = n / fps
-        for change in judge.observe(t, people).changes:
+        for change in judge.observe(t, found).changes:
             if change.step is Step.OPENED and change.incident.behaviour is behaviour and t >= began:
                 return Seen(True, t - began, change.incident.peak)
     return Seen(False, 0.0, 0.0)
-
-
-def _incident(behaviour: Behaviour, conditions: Conditions, rng: np.random.Generator) -> tuple[list[Actor], float, float]:
-    """The people of one incident, when it began, and the seconds to watch."""
-    body = Body(conditions.height_m, conditions.build)
-    if behaviour is Behaviour.FALL:
-        script, activity, start, _ = scene("fall", conditions, rng)
-        return [Actor(1, body, activity, script)], float(start or 0.0), CLIP_S
-    if behaviour is Behaviour.SMOKING:
-        script, activity, first = habit_scene("smoke", conditions, rng)
-        return [Actor(1, body, activity, script)], float(first or 0.0), SMOKING_CLIP_S
-    scripts, began = pair_scene(str(rng.choice(["argue", "push"])), conditions, rng)
-    other = Body(float(rng.uniform(1.5, 1.9)), float(rng.uniform(0.9, 1.1)))
-    people = [Actor(n + 1, who, activity, script) for n, (who, (script, activity)) in enumerate(zip((body, other), scripts, strict=True))]
-    return people, float(began or 0.0), PAIR_CLIP_S

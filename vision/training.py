@@ -73,6 +73,7 @@ LABELLED_AFTER_S = 2.0
 also what someone asleep on a bench looks like."""
 CLIP_S = 10.0
 SMOKING_CLIP_S = 60.0
+PAIR_CLIP_S = 12.0
 SMOKING_TRAINING_CLIPS = 300
 SMOKING_HELD_OUT_CLIPS = 180
 """Two thirds of them ordinary: 120 clips of 60 s, two camera-hours to count false alarms in."""
@@ -187,30 +188,22 @@ def _whole_in_view(c: Conditions, heading: float) -> tuple[float, float]:
     """Where the clip's person stands (x, y): the drawn spot, or nearer the middle of the view until a person standing
     there is wholly in the picture. A camera's zone is the floor it sees people whole on; someone beyond it is cut by
     the picture's edge and judged by nobody (``vision.features`` leaves such frames out)."""
-    camera, body = CCTV(height_m=c.camera_height_m, pitch=c.pitch), Body(c.height_m, c.build)
-    middle = (c.camera_height_m - 0.9) / math.tan(c.pitch)
-    for shrink in (1.0, 0.7, 0.5, 0.3, 0.0):
-        x, y = c.side_m * shrink, middle + c.offset_m * shrink
-        pixels, ahead = camera.project(skeleton(body, standing(x, y, heading)(0.0)))
-        margin = 0.05 * float(np.ptp(pixels[:, 1]))
-        if (
-            ahead.all()
-            and (pixels.min(axis=0) > margin).all()
-            and (pixels.max(axis=0) < (camera.width - margin, camera.height - margin)).all()
-        ):
-            break
-    return x, y
+    return _in_view(c, lambda x, y: [(x, y, heading)])
 
 
 def _pair_in_view(c: Conditions, axis: float, gap_m: float) -> tuple[float, float]:
-    """The middle of a pair ``gap_m`` apart on a line at heading ``axis``: the drawn spot, or nearer the middle of the
-    view until both standing there are wholly in the picture (as ``_whole_in_view`` for one)."""
+    """The middle of a pair ``gap_m`` apart on a line at heading ``axis``, placed as ``_whole_in_view`` places one."""
+    return _in_view(c, lambda x, y: list(facing(x, y, axis, gap_m)))
+
+
+def _in_view(c: Conditions, placed: Callable[[float, float], list[tuple[float, float, float]]]) -> tuple[float, float]:
+    """The drawn spot (x, y), or one nearer the middle of the view, where everyone ``placed(x, y)`` puts (x, y,
+    heading) standing is wholly in the picture, with a margin of a twentieth of the first one's height."""
     camera, body = CCTV(height_m=c.camera_height_m, pitch=c.pitch), Body(c.height_m, c.build)
     middle = (c.camera_height_m - 0.9) / math.tan(c.pitch)
     for shrink in (1.0, 0.7, 0.5, 0.3, 0.0):
         x, y = c.side_m * shrink, middle + c.offset_m * shrink
-        placed = facing(x, y, axis, gap_m)
-        pixels, ahead = camera.project(np.concatenate([skeleton(body, standing(*spot)(0.0)) for spot in placed]))
+        pixels, ahead = camera.project(np.concatenate([skeleton(body, standing(*spot)(0.0)) for spot in placed(x, y)]))
         margin = 0.05 * float(np.ptp(pixels[:17, 1]))
         if (
             ahead.all()
@@ -239,22 +232,35 @@ class Clip:
     seconds: float = CLIP_S
 
 
-def make_clip(kind: str, conditions: Conditions, rng: np.random.Generator) -> Clip:
-    script, activity, start, end = scene(kind, conditions, rng)
-    body = Body(conditions.height_m, conditions.build)
-    noise = Noise(jitter=conditions.jitter, dropped=conditions.dropped)
-    camera = CCTV(height_m=conditions.camera_height_m, pitch=conditions.pitch)
-    frames = clip(
-        [Actor(1, body, activity, script)],
-        camera,
-        CLIP_S,
-        conditions.fps,
-        noise,
-        rng,
-    )
-    times = np.arange(len(frames)) / conditions.fps
-    rows = feature_rows(frames, conditions.fps, (camera.width, camera.height))
-    return Clip(kind, times, rows, None if start is None or end is None else (start, end))
+SECONDS = {Reading.MOMENT: CLIP_S, Reading.HABIT: SMOKING_CLIP_S, Reading.PAIR: PAIR_CLIP_S}
+"""A clip's length by what its model reads."""
+
+
+def people(reading: Reading, kind: str, c: Conditions, rng: np.random.Generator) -> tuple[list[Actor], tuple[float, float] | None]:
+    """The people of a clip of ``kind`` read as ``reading`` (a fall or one of ``ORDINARY``; smoking or one of ``HABITS``;
+    an argument, a push or one of ``PAIRS``), and when the behaviour was there to see (None in ordinary activity). A
+    simulated camera's incidents (``vision.sight``) are drawn by this too."""
+    body = Body(c.height_m, c.build)
+    if reading is Reading.MOMENT:
+        script, activity, start, end = scene(kind, c, rng)
+        return [Actor(1, body, activity, script)], None if start is None or end is None else (start, end)
+    if reading is Reading.HABIT:
+        script, activity, first = habit_scene(kind, c, rng)
+        return [Actor(1, body, activity, script)], None if first is None else (first, SMOKING_CLIP_S)
+    scripts, began = pair_scene(kind, c, rng)
+    bodies = [body, Body(float(rng.uniform(1.5, 1.9)), float(rng.uniform(0.9, 1.1)))]
+    actors = [Actor(n + 1, who, activity, script) for n, (who, (script, activity)) in enumerate(zip(bodies, scripts, strict=True))]
+    return actors, None if began is None else (began, PAIR_CLIP_S)
+
+
+def make_clip(reading: Reading, kind: str, c: Conditions, rng: np.random.Generator) -> Clip:
+    """One clip of ``kind`` under conditions ``c``, read through the tracker at the rhythm a camera reads ``reading``."""
+    actors, span = people(reading, kind, c, rng)
+    camera = CCTV(height_m=c.camera_height_m, pitch=c.pitch)
+    frames = clip(actors, camera, SECONDS[reading], c.fps, Noise(jitter=c.jitter, dropped=c.dropped), rng)
+    every = reading.frames_between(c.fps)
+    rows = feature_rows(frames, c.fps, (camera.width, camera.height), reading, every=every)
+    return Clip(kind, np.arange(0, len(frames), every) / c.fps, rows, span, SECONDS[reading])
 
 
 def labels(one: Clip, behaviour: Behaviour = Behaviour.FALL) -> np.ndarray:
@@ -277,7 +283,7 @@ def dataset(clips: int, held_out: bool, seed: int, progress: Callable[[], None] 
     kinds = ["fall" if n % 3 == 0 else ORDINARY[(n // 3 * 2 + n % 3 - 1) % len(ORDINARY)] for n in range(clips)]
     made = []
     for kind in kinds:
-        made.append(make_clip(kind, draw(rng, held_out), rng))
+        made.append(make_clip(Reading.MOMENT, kind, draw(rng, held_out), rng))
         if progress is not None:
             progress()
     return made
@@ -338,26 +344,13 @@ def _walk_to_and_fro(x: float, y: float, heading: float, speed: float) -> Script
     return at
 
 
-def make_habit_clip(kind: str, conditions: Conditions, rng: np.random.Generator) -> Clip:
-    script, activity, first = habit_scene(kind, conditions, rng)
-    camera = CCTV(height_m=conditions.camera_height_m, pitch=conditions.pitch)
-    noise = Noise(jitter=conditions.jitter, dropped=conditions.dropped)
-    frames = clip(
-        [Actor(1, Body(conditions.height_m, conditions.build), activity, script)], camera, SMOKING_CLIP_S, conditions.fps, noise, rng
-    )
-    every = max(1, round(conditions.fps * Reading.HABIT.every_s))
-    rows = feature_rows(frames, conditions.fps, (camera.width, camera.height), Reading.HABIT, every=every)
-    times = np.arange(0, len(frames), every) / conditions.fps
-    return Clip(kind, times, rows, None if first is None else (first, SMOKING_CLIP_S), SMOKING_CLIP_S)
-
-
 def habit_dataset(clips: int, held_out: bool, seed: int, progress: Callable[[], None] | None = None) -> list[Clip]:
     """``clips`` clips of ``SMOKING_CLIP_S``, a third of them smoking, the rest ``HABITS`` in equal shares."""
     rng = np.random.default_rng(seed)
     kinds = ["smoke" if n % 3 == 0 else HABITS[(n // 3 * 2 + n % 3 - 1) % len(HABITS)] for n in range(clips)]
     made = []
     for kind in kinds:
-        made.append(make_habit_clip(kind, draw(rng, held_out), rng))
+        made.append(make_clip(Reading.HABIT, kind, draw(rng, held_out), rng))
         if progress is not None:
             progress()
     return made
@@ -369,7 +362,6 @@ apart), hugging, shaking hands, passing close, walking side by side, eating side
 near each other each about their own business (eating, drinking, phoning, smoking, standing, sitting), facing anywhere;
 and one of them falling by the other (an alarm for the fall, not a quarrel)."""
 NEIGHBOURLY = ("stand", "sit", "eat", "drink", "phone", "smoke")
-PAIR_CLIP_S = 12.0
 DISPUTE_TRAINING_CLIPS = 450
 DISPUTE_HELD_OUT_CLIPS = 450
 """Two thirds of them ordinary: 300 clips of 12 s, one camera-hour to count false alarms in."""
@@ -483,19 +475,6 @@ def _from(before: Script, at_s: float, after: Script) -> Script:
     return lambda t: before(t) if t < at_s else after(t)
 
 
-def make_pair_clip(kind: str, conditions: Conditions, rng: np.random.Generator) -> Clip:
-    scripts, began = pair_scene(kind, conditions, rng)
-    camera = CCTV(height_m=conditions.camera_height_m, pitch=conditions.pitch)
-    noise = Noise(jitter=conditions.jitter, dropped=conditions.dropped)
-    bodies = [Body(conditions.height_m, conditions.build), Body(float(rng.uniform(1.5, 1.9)), float(rng.uniform(0.9, 1.1)))]
-    actors = [Actor(n + 1, body, activity, script) for n, (body, (script, activity)) in enumerate(zip(bodies, scripts, strict=True))]
-    frames = clip(actors, camera, PAIR_CLIP_S, conditions.fps, noise, rng)
-    every = max(1, round(conditions.fps * Reading.PAIR.every_s))
-    rows = feature_rows(frames, conditions.fps, (camera.width, camera.height), Reading.PAIR, every=every)
-    times = np.arange(0, len(frames), every) / conditions.fps
-    return Clip(kind, times, rows, None if began is None else (began, PAIR_CLIP_S), PAIR_CLIP_S)
-
-
 def pair_dataset(clips: int, held_out: bool, seed: int, progress: Callable[[], None] | None = None) -> list[Clip]:
     """``clips`` clips of two people, a third of them disputes (arguing and pushing in turn), the rest ``PAIRS`` in
     equal shares."""
@@ -503,7 +482,7 @@ def pair_dataset(clips: int, held_out: bool, seed: int, progress: Callable[[], N
     kinds = [("argue", "push")[n // 3 % 2] if n % 3 == 0 else PAIRS[(n // 3 * 2 + n % 3 - 1) % len(PAIRS)] for n in range(clips)]
     made = []
     for kind in kinds:
-        made.append(make_pair_clip(kind, draw(rng, held_out, PAIR_FRAME_RATES), rng))
+        made.append(make_clip(Reading.PAIR, kind, draw(rng, held_out, PAIR_FRAME_RATES), rng))
         if progress is not None:
             progress()
     return made

@@ -28,7 +28,6 @@ import numpy as np
 
 from vision.behaviour import Behaviour, BehaviourModel, load_behaviours
 from vision.camera import Change, Judge, Judged, Step, Zone
-from vision.features import WINDOW_S
 from vision.motion import MotionGate
 from vision.pose import ModelError, PoseModel
 from vision.privacy import snapshot
@@ -84,7 +83,8 @@ class IncidentReport:
     scores: list[tuple[float, float]]
     """(seconds since the epoch, smoothed score), the newest last."""
     keypoints: list[dict[str, Any]]
-    """The person's track over a moment's window (``vision.features.WINDOW_S``): {"at", "box", "keypoints"} a frame."""
+    """The tracks the incident is about over the window its model reads (``vision.features.Reading.window_s``):
+    {"at", "track", "box", "keypoints"} a track a frame."""
     picture: tuple[int, int]
     snapshot: bytes | None = None
     """A JPEG of the frame with every head blurred, on opening only."""
@@ -231,6 +231,8 @@ class CameraWatcher:
         """The report of one step, dated on the wall's clock; ``seen`` (the frame and what was found in it) on opening
         only, for the snapshot, blurred here before anything of the frame leaves."""
         incident, offset = change.incident, self._offset
+        assert self._models is not None
+        window_s = self._models[incident.behaviour].reading.window_s  # what the model read: a fall's 3 s, a dispute's 4
         if change.step is Step.OPENED:
             self._counters.incidents += 1
         assert self._judge is not None
@@ -247,7 +249,7 @@ class CameraWatcher:
                 {"at": at + offset, "track": track.id, "box": [round(float(v), 1) for v in box], "keypoints": np.round(points, 3).tolist()}
                 for track in change.tracks
                 for at, box, points in track.history
-                if at > t - WINDOW_S
+                if at > t - window_s
             ],
             picture=self._judge.picture,
             snapshot=None if seen is None else snapshot(seen[0], seen[1].found, seen[1].lost_boxes),

@@ -5,18 +5,26 @@ report has the cameras' section in both languages."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenarios.kpi import CAMERA_RECORD
+from actors.camera import SEVERITIES, CameraPolicy
+from scenarios.cameras import BEHAVIOURS, SimulatedCamera
+from scenarios.kpi import CAMERA_COUNTS, CAMERA_RECORD
+from scenarios.model import build_station
 from scenarios.report import write_report
 from scenarios.results import simulate
 from scenarios.schema import load_scenario
+from scenarios.sim import SimBinding, SimEnvironment
 from tests.scenarios.report_pages import element
+from twin.clock import Clock
+from twin.entity import Twin
 from twin.feed import Change
+from vision.behaviour import Behaviour
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios" / "library"
 
@@ -86,3 +94,20 @@ def test_the_report_shows_the_cameras_alarm_load_in_both_languages(tmp_path: Pat
         write_report(document, tmp_path / f"{lang}.html", lang)
         page = (tmp_path / f"{lang}.html").read_text(encoding="utf-8")
         assert title in page and element(page, "camera-figures") is not None
+
+
+def test_the_emulators_cameras_stay_blind_and_a_planners_see() -> None:
+    """The emulator builds the same station, but its cameras have no agent to speak for them: no simulated alarms in a
+    demo. Only the planner's run hosts the seeing camera."""
+    scenario = load_scenario(LIBRARY / "typical_week_cameras.toml", ["scenario.horizon=3h"])
+    for sees, expected in ((False, CameraPolicy), (True, SimulatedCamera)):
+        env = SimEnvironment()
+        twin = Twin(scenario.station.id, retain=0)
+        clock = Clock(scenario.start, functools.partial(getattr, env, "now"))
+        binding = build_station(scenario, SimBinding(env, twin, clock, 1), cameras_see=sees)
+        assert {type(binding.actors[c]) for c in ("hall_camera", "kitchen_camera")} == {expected}
+
+
+def test_the_kpis_name_every_behaviour_the_cameras_know() -> None:
+    assert {k.removeprefix("camera_alarms_") for k in CAMERA_COUNTS if k.startswith("camera_alarms_")} == {b.value for b in Behaviour}
+    assert set(BEHAVIOURS) == {b.value for b in Behaviour} == set(SEVERITIES)

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from vision.behaviour import Behaviour, load_behaviours
 from vision.camera import Judge, Step, Zone
+from vision.features import Reading
 from vision.motion import MotionGate
 from vision.pose import PoseModel
-from vision.synthetic import CCTV, Activity, Actor, Body, Noise, clip, falling, hand_to_mouth, sitting, standing, walking
+from vision.synthetic import CCTV, NO_NOISE, Activity, Actor, Body, Noise, clip, falling, hand_to_mouth, sitting, standing, walking
 
 CAMERA = CCTV(height_m=3.0, pitch=math.radians(35))
 PICTURE = (CAMERA.width, CAMERA.height)
@@ -90,3 +91,21 @@ def test_a_live_frame_is_gated_posed_and_judged_and_a_frame_of_another_size_is_r
     assert empty.frame(0.0, still).analysed and not empty.frame(0.2, still).analysed, "an empty still room is skipped"
     with pytest.raises(RuntimeError, match="no pose model"):
         Judge(load_behaviours(), (448, 256)).frame(0.0, still)
+
+
+@settings(max_examples=12, deadline=None)
+@given(fps=st.sampled_from([4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0, 10.0]))
+def test_the_judge_reads_at_the_rhythm_training_read_its_clips(fps: float) -> None:
+    """A smoothed score counts readings: a model whose rule was chosen on readings every two frames must not be run on
+    readings every three."""
+    frames = clip([Actor(1, Body(), Activity.STAND, standing(0.0, MIDDLE, 0.0))], CAMERA, 12.0, fps, NO_NOISE, np.random.default_rng(0))
+    judge = Judge(load_behaviours(), PICTURE)
+    read: dict[Reading, list[int]] = {reading: [] for reading in Reading}
+    for n, people in enumerate(frames):
+        before = dict(judge._read_at)
+        judge.observe(n / fps, people)  # type: ignore[arg-type]
+        for reading in Reading:
+            if judge._read_at.get(reading) != before.get(reading):
+                read[reading].append(n)
+    for reading in Reading:
+        assert read[reading] == [n for n in range(len(frames)) if n % reading.frames_between(fps) == 0], reading

@@ -81,8 +81,11 @@ def test_pairs_are_read_only_when_near_and_a_crowd_gives_at_most_most_pairs() ->
         return Track(n, np.array([x, 50.0, x + 30, 150.0]), np.zeros((17, 3)), np.zeros(4), 0.0, 0.0)
 
     assert [(a.id, b.id) for a, b in pairs_near([track(2, 100), track(1, 150), track(3, 1000)])] == [(1, 2)]
-    crowd = [track(n, 100 + n) for n in range(MOST_TRACKS)]
-    assert len(pairs_near(crowd)) == MOST_PAIRS
+    crowd = [track(n, 100 + 3 * n) for n in range(MOST_TRACKS)]
+    nearest = pairs_near(crowd)
+    assert len(nearest) == MOST_PAIRS and all(a.id < b.id for a, b in nearest)
+    gaps = [abs(a.box[0] - b.box[0]) for a, b in nearest]
+    assert gaps == sorted(gaps) and max(gaps) == 9, "the nearest pairs of a crowd are read first: 31 three apart, 30 six, 3 nine"
 
 
 def _judged(kind: str, seed: int) -> list[tuple[Step, tuple[int, ...]]]:

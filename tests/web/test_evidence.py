@@ -126,6 +126,10 @@ def test_on_a_phone_the_custodian_opens_why_sees_the_blurred_snapshot_and_marks_
     first_score = datetime.fromtimestamp(record["scores"][0][0], UTC).astimezone(station_zone).strftime("%H:%M:%S")
     with chromium() as browser:
         page = browser.new_context(viewport={"width": 360, "height": 780}, locale="zh-CN", timezone_id=zone).new_page()
+        asked: list[str] = []
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("request", lambda request: asked.append(request.url) if request.url.endswith("/evidence") else None)
         sign_in(page, server, "custodian")
         if lang == "en":
             page.click("#lang")
@@ -146,4 +150,10 @@ def test_on_a_phone_the_custodian_opens_why_sees_the_blurred_snapshot_and_marks_
         shot(page, f"13-why-{lang}")
         shown.get_by_role("button", name=false_alarm).click()
         expect(shown.locator(".verdict .said")).to_have_text(said)
+        page.click("#lang")  # the other language: every card is redrawn
+        other = "en" if lang == "zh" else "zh"
+        again = page.locator(f'li.alarm[data-alarm="{alarm}"] section.incident[data-incident="{incident}"]')
+        expect(again.locator(".verdict .said")).to_have_text(words[other][2])  # still open, the verdict kept, in its words
+        assert len(asked) == 1, f"a redraw shows what was fetched, it does not ask again: {asked}"
+        assert errors == []
     assert station.evidence.record(incident)["verdict"]["alarm"] == "false"

@@ -584,7 +584,7 @@ function renderAlarms() {
   // What a custodian is typing survives a redraw (another alarm's change, a language switch), focus included.
   const typed = {};
   list.querySelectorAll("li.alarm").forEach((item) => {
-    const form = item.querySelector("form");
+    const form = item.querySelector("form.alarm-actions");
     if (form) typed[item.dataset.alarm] = { assignee: form.elements.assignee.value, note: form.elements.note.value };
   });
   const focused = document.activeElement && list.contains(document.activeElement)
@@ -612,30 +612,43 @@ function renderAlarms() {
 }
 
 // A camera's alarm says why: the blurred snapshot with the people's keypoints drawn over it, the score over time, and
-// the custodian's verdict (a true or a false alarm), which trains the next models. Fetched when opened, kept open across
-// redraws (another alarm's change re-renders every card).
+// the custodian's verdict (a true or a false alarm), which trains the next models. Fetched when the custodian opens it;
+// a redraw (another alarm's change re-renders every card) shows an open panel again from what was fetched.
 const CAMERA_BEHAVIOURS = new Set(["fall", "smoking", "dispute"]);
 const BONES = [[5, 7], [7, 9], [6, 8], [8, 10], [5, 6], [5, 11], [6, 12], [11, 12], [11, 13], [13, 15], [12, 14], [14, 16], [0, 5], [0, 6]];
-state.whyOpen = new Set();
+state.evidence = new Map();  // alarm id -> its incidents as last fetched, while its panel is open
 
 function whyPanel(alarm) {
   const panel = document.createElement("details");
   panel.className = "why";
   panel.innerHTML = `<summary>${esc(t("why_alarm"))}</summary><div class="evidence" aria-live="polite"></div>`;
-  panel.open = state.whyOpen.has(alarm.id);
+  const where = panel.querySelector(".evidence");
+  const kept = state.evidence.get(alarm.id);
+  if (kept) {
+    showEvidence(kept, where);
+    panel.open = true;
+  }
   panel.addEventListener("toggle", () => {
-    if (panel.open) { state.whyOpen.add(alarm.id); loadEvidence(alarm, panel.querySelector(".evidence")); }
-    else state.whyOpen.delete(alarm.id);
+    if (!panel.open) state.evidence.delete(alarm.id);
+    else if (!state.evidence.has(alarm.id)) loadEvidence(alarm, where);
   });
-  if (panel.open) loadEvidence(alarm, panel.querySelector(".evidence"));
   return panel;
 }
 
 async function loadEvidence(alarm, where) {
   where.textContent = t("loading");
-  const response = await api("GET", `/api/alarms/${encodeURIComponent(alarm.id)}/evidence`);
-  if (!response.ok) { where.textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
-  const incidents = await response.json();
+  try {
+    const response = await api("GET", `/api/alarms/${encodeURIComponent(alarm.id)}/evidence`);
+    if (!response.ok) { where.textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
+    const incidents = await response.json();
+    state.evidence.set(alarm.id, incidents);
+    showEvidence(incidents, where);
+  } catch (error) {
+    where.textContent = t("refused_unavailable");  // signed out (the sign-in form is up) or the server gone
+  }
+}
+
+function showEvidence(incidents, where) {
   if (!incidents.length) { where.textContent = t("no_evidence"); return; }
   where.replaceChildren(...incidents.map((incident) => incidentView(incident)));
 }
@@ -712,11 +725,24 @@ function verdictForm(incident) {
   form.innerHTML = `${said}<button type="button" data-alarm="true">${esc(t("verdict_true"))}</button>
     <button type="button" data-alarm="false">${esc(t("verdict_false"))}</button><p class="error" role="alert"></p>`;
   form.onsubmit = (event) => event.preventDefault();
-  form.querySelectorAll("button").forEach((button) => {
+  const buttons = form.querySelectorAll("button");
+  buttons.forEach((button) => {
     button.onclick = async () => {
-      const response = await api("POST", `/api/evidence/${encodeURIComponent(incident.id)}/verdict`, { alarm: button.dataset.alarm });
-      if (!response.ok) { form.querySelector(".error").textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
-      form.replaceWith(verdictForm(await response.json()));
+      buttons.forEach((b) => { b.disabled = true; });  // one tap, one verdict (and one audit entry)
+      try {
+        const response = await api("POST", `/api/evidence/${encodeURIComponent(incident.id)}/verdict`, { alarm: button.dataset.alarm });
+        if (!response.ok) { form.querySelector(".error").textContent = refusal(response.status, await response.json().catch(() => ({}))); return; }
+        const judged = await response.json();
+        for (const incidents of state.evidence.values()) {
+          const index = incidents.findIndex((i) => i.id === judged.id);
+          if (index >= 0) incidents[index] = judged;  // a redraw shows the verdict, not the buttons again
+        }
+        form.replaceWith(verdictForm(judged));
+      } catch (error) {
+        form.querySelector(".error").textContent = t("refused_unavailable");
+      } finally {
+        buttons.forEach((b) => { b.disabled = false; });
+      }
     };
   });
   return form;
