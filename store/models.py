@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -221,3 +221,53 @@ class VisitorAsk(Base):
     """Ready (the night rule, or the custodian's approval): until when its pass opens the door."""
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The staff account that approved or refused; None for the door's own night rule."""
+
+
+class LedgerAccount(Base):
+    """An account of the union's books: money held (asset), where it comes from (income: the union's allocation, the
+    street office, donations) and what it is spent on (expense: a budget line)."""
+
+    __tablename__ = "ledger_account"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """asset, liability, equity, income or expense."""
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    budget_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """A budget line's yearly budget, in fen."""
+
+
+class LedgerEntry(Base):
+    """One journal entry: when, what for, who booked it, and its lines. Append-only (database triggers) and
+    hash-chained with plain SHA-256 (store/ledger.py), so anyone holding a published head can check the books."""
+
+    __tablename__ = "ledger_entry"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    booked_on: Mapped[date] = mapped_column(Date, index=True)
+    """The day it belongs to, in the station's calendar (periods are made of these)."""
+    memo: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(64))
+    reverses: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=True, unique=True)
+    """The entry this one reverses (corrections are reversing entries, never edits); at most one reversal each."""
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerLine(Base):
+    """One side of an entry: an account debited or credited, in whole fen (never a float)."""
+
+    __tablename__ = "ledger_line"
+    __table_args__ = (
+        Index("ix_ledger_line_account", "account"),
+        CheckConstraint("debit_fen >= 0 AND credit_fen >= 0 AND (debit_fen = 0) <> (credit_fen = 0)", name="ck_ledger_line_one_side"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    account: Mapped[str] = mapped_column(ForeignKey("ledger_account.code"))
+    debit_fen: Mapped[int] = mapped_column(BigInteger)
+    credit_fen: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,67 @@
+"""``yxy ledger verify``: are the union's books whole? Every edited, deleted, slipped-in or cut-off entry, by number."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from cli.common import app, console, errors
+
+ledger_app = typer.Typer(name="ledger", help="Check the union's books: balanced entries and their hash chain.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+PUBLISHED = re.compile(r"^(\d{1,12}):([0-9a-f]{64})$")
+
+
+@ledger_app.command("verify")
+def verify(
+    database: Annotated[
+        str | None, typer.Option("--database", help="Database URL (default: YXY_DATABASE_URL, else sqlite:///yxy.db).")
+    ] = None,
+    published: Annotated[
+        list[str] | None,
+        typer.Option("--published", help="A head the station published, as ENTRY:HASH (from a monthly report); repeatable."),
+    ] = None,
+) -> None:
+    """Walk the whole books: exit 0 if intact, 1 listing each break if not, 2 if they cannot be read.
+
+    Anyone can run it: the hash is plain SHA-256, so no key is needed. Give the heads the station has published
+    (the monthly report prints its month's) to catch books rewritten from the start."""
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from station.settings import Settings
+    from store.audit import key_file_for
+    from store.db import engine_for, sessions
+    from store.ledger import Ledger, head_file_for
+    from store.models import LedgerEntry
+
+    heads = []
+    for text in published or []:
+        found = PUBLISHED.match(text.strip().lower())
+        if found is None:
+            errors.print(f"[red]error:[/red] --published {escape(text[:80])!r}: write ENTRY:HASH (a number, a colon, 64 hex digits)")
+            raise typer.Exit(code=2)
+        heads.append((int(found.group(1)), found.group(2)))
+    settings = Settings.from_options(database_url=database)
+    ledger = Ledger(head_file_for(key_file_for(settings.database_url, settings.audit_key_file)))
+    engine = engine_for(settings.database_url)
+    try:
+        with sessions(engine)() as db:
+            broken = ledger.verify(db, published=heads)
+            entries = db.scalar(select(func.count()).select_from(LedgerEntry)) or 0
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]error:[/red] {escape(settings.database_url)}: cannot read the books ({exc.__class__.__name__})", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
+    if not broken:
+        console.print(f"[green]intact[/green]: {entries} entries, every one balanced", highlight=False)
+        return
+    for problem in broken:
+        where = f"entry {problem.entry_id}" if problem.entry_id is not None else "the books"
+        console.print(f"[red]broken[/red] {where}: {escape(problem.why)}", highlight=False, soft_wrap=True)
+    console.print(f"{len(broken)} breaks in {entries} entries", highlight=False)
+    raise typer.Exit(code=1)

@@ -1,0 +1,289 @@
+"""The union's books: a double-entry ledger in whole fen, append-only, hash-chained so that anyone can check it.
+
+Every entry's debits equal its credits, so every period's do too. Nothing booked is ever
+changed: a mistake is corrected by a reversing entry (the same lines, sides swapped), which
+brings every balance back exactly. The database refuses UPDATE, DELETE and TRUNCATE by
+triggers; and each entry carries ``SHA-256(previous hash + the entry and its lines)``, so an
+entry edited, deleted or slipped in behind the application's back breaks the chain there.
+
+**Decision: a plain hash, not the audit log's keyed one.** The point of these books is that
+anyone can check them (the issue: "a fund ledger anyone can check"): the transparency page
+publishes every entry and the newest hash, and the monthly report posted on the station's
+screen carries the head of its month. A plain hash can be recomputed by anyone from what is
+published; against someone who rewrites the whole chain and recomputes it, the published
+heads are the defence, as ``verify(published=...)`` checks. A head file beside the database
+(as the audit log's) catches a cut tail between publications.
+
+Appends are serialised (a PostgreSQL advisory lock; SQLite's write lock) so that parallel
+writers never fork the chain. Amounts are integers in fen: text is read with ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from store.db import as_utc, hold_write_lock
+from store.models import LedgerAccount, LedgerEntry, LedgerLine
+
+GENESIS = "0" * 64
+_LOCK_KEY = 0x7978796C  # "yxyl": the advisory lock ledger appends take on PostgreSQL
+KINDS = ("asset", "liability", "equity", "income", "expense")
+MOST_LINES = 50
+"""Lines an entry may have: a receipt split over budget lines, not a year's books in one entry."""
+MOST_FEN = 10**12
+"""The largest amount a line may carry: ten billion yuan, far beyond any station's year (and any overflow)."""
+
+
+def head_file_for(audit_key_file: Path) -> Path:
+    """Where the newest entry's id and hash are kept: beside the audit key, outside the database."""
+    return audit_key_file.with_name(audit_key_file.name + ".ledger-head")
+
+
+class LedgerError(ValueError):
+    """An entry the books cannot take, saying what is wrong and where."""
+
+
+@dataclass(frozen=True)
+class Line:
+    account: str
+    debit_fen: int = 0
+    credit_fen: int = 0
+
+
+@dataclass(frozen=True)
+class Broken:
+    entry_id: int | None
+    why: str
+
+
+@dataclass(frozen=True)
+class Account:
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    budget_fen: int | None = None
+
+
+DEFAULT_ACCOUNTS = (
+    Account("cash", "asset", "现金", "Cash"),
+    Account("bank", "asset", "银行存款", "Bank"),
+    Account("union_allocation", "income", "工会拨款", "Union allocation"),
+    Account("street_office", "income", "街道补助", "Street office grant"),
+    Account("donations", "income", "社会捐赠", "Donations"),
+    Account("supplies", "expense", "物资耗材", "Supplies"),
+    Account("utilities", "expense", "水电网费", "Utilities"),
+    Account("repairs", "expense", "设备维修", "Repairs"),
+    Account("activities", "expense", "会员活动", "Members' activities"),
+)
+"""A station's usual books (ASSUMPTION: the union's own chart may name them otherwise; accounts can be added)."""
+
+
+def fen(text: str | int | Decimal, where: str = "amount") -> int:
+    """An amount in yuan (``"12.5"``, ``"12.50"``) as whole fen, exactly; more than two decimals, or not a positive
+    number, is a ``LedgerError`` naming ``where``."""
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise LedgerError(f"{where}: {str(text)[:40]!r} is not an amount in yuan (write 12.50)") from None
+    if not value.is_finite() or value <= 0:
+        raise LedgerError(f"{where}: {str(text)[:40]!r} must be a positive amount in yuan")
+    scaled = value * 100
+    if scaled != scaled.to_integral_value():
+        raise LedgerError(f"{where}: {str(text)[:40]!r} has more than two decimals (fen are the smallest unit)")
+    if scaled > MOST_FEN:
+        raise LedgerError(f"{where}: {str(text)[:40]!r} is more than a station's books can hold")
+    return int(scaled)
+
+
+def ensure_accounts(db: Session, accounts: Iterable[Account] = DEFAULT_ACCOUNTS) -> None:
+    """Add the accounts the books do not have yet; those they have are left as they are."""
+    have = set(db.scalars(select(LedgerAccount.code)))
+    for account in accounts:
+        if account.kind not in KINDS:
+            raise LedgerError(f"account {account.code!r}: kind {account.kind!r} is not one of {', '.join(KINDS)}")
+        if account.code not in have:
+            db.add(LedgerAccount(**account.__dict__))
+    db.flush()
+
+
+class Ledger:
+    def __init__(self, head_file: Path | None = None) -> None:
+        """``head_file``: where the newest entry's id and hash are written after each commit (None: nowhere)."""
+        self._head_file = head_file
+        self._head_lock = threading.Lock()
+
+    def post(
+        self, db: Session, lines: Sequence[Line], memo: str, username: str, booked_on: date, reverses: int | None = None
+    ) -> LedgerEntry:
+        """Book one balanced entry at the end of the chain, in ``db``'s transaction (the head file follows the commit)."""
+        self._check(db, lines, memo)
+        hold_write_lock(db, _LOCK_KEY)
+        if reverses is not None and db.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses == reverses)) is not None:
+            raise LedgerError(f"entry {reverses} is already reversed")
+        last = db.execute(select(LedgerEntry.id, LedgerEntry.hash).order_by(LedgerEntry.id.desc()).limit(1)).first()
+        entry = LedgerEntry(
+            id=(last.id + 1) if last else 1, at=datetime.now(UTC), booked_on=booked_on, memo=memo.strip(), username=username[:64],
+            reverses=reverses, prev_hash=last.hash if last else GENESIS, hash="",
+        )  # fmt: skip
+        entry.hash = seal(entry, [(line.account, line.debit_fen, line.credit_fen) for line in lines])
+        db.add(entry)
+        db.flush()
+        db.add_all(
+            LedgerLine(entry_id=entry.id, position=n, account=line.account, debit_fen=line.debit_fen, credit_fen=line.credit_fen)
+            for n, line in enumerate(lines)
+        )
+        db.flush()
+        if self._head_file is not None:
+            event.listen(db, "after_commit", lambda _: self._advance_head(entry.id, entry.hash), once=True)
+        return entry
+
+    def reverse(self, db: Session, entry_id: int, memo: str, username: str, booked_on: date) -> LedgerEntry:
+        """Correct entry ``entry_id`` the only way the books allow: a new entry with its lines' sides swapped."""
+        original = db.get(LedgerEntry, entry_id)
+        if original is None:
+            raise LedgerError(f"there is no entry {entry_id} to reverse")
+        if original.reverses is not None:
+            raise LedgerError(f"entry {entry_id} is itself a reversal: book the right entry again instead")
+        lines = [Line(account, credit, debit) for account, debit, credit in _lines_of(db, entry_id)]
+        return self.post(db, lines, memo, username, booked_on, reverses=entry_id)
+
+    def balances(self, db: Session, since: date | None = None, until: date | None = None) -> dict[str, int]:
+        """Each account's debits less credits over the entries booked from ``since`` to ``until`` (inclusive), in fen."""
+        query = select(LedgerLine.account, func.sum(LedgerLine.debit_fen - LedgerLine.credit_fen)).join(
+            LedgerEntry, LedgerEntry.id == LedgerLine.entry_id
+        )
+        if since is not None:
+            query = query.where(LedgerEntry.booked_on >= since)
+        if until is not None:
+            query = query.where(LedgerEntry.booked_on <= until)
+        return {account: int(total) for account, total in db.execute(query.group_by(LedgerLine.account))}
+
+    def head(self, db: Session) -> tuple[int, str] | None:
+        """The newest entry's id and hash: what the transparency page and the monthly report publish."""
+        last = db.execute(select(LedgerEntry.id, LedgerEntry.hash).order_by(LedgerEntry.id.desc()).limit(1)).first()
+        return (int(last.id), str(last.hash)) if last else None
+
+    def verify(self, db: Session, published: Iterable[tuple[int, str]] = (), attested: Mapping[int, str] | None = None) -> list[Broken]:
+        """Every break, oldest first: an entry whose hash is not its content's, one that does not follow the one before,
+        entries missing, an entry whose lines do not balance, and a head (the file's, or ``published`` ones) the books
+        no longer hold. ``attested``: each entry's hash as the keyed audit log recorded it when it was booked; an entry
+        it does not attest was appended behind the application's back (a plain hash alone cannot tell, since anyone can
+        compute one). An empty list: intact."""
+        broken: list[Broken] = []
+        previous: tuple[int, str] = (0, GENESIS)
+        seen: dict[int, str] = {}
+        for entry, lines in _entries(db):
+            if entry.id != previous[0] + 1:
+                broken.append(Broken(entry.id, f"entries {previous[0] + 1} to {entry.id - 1} are missing (deleted)"))
+            elif entry.prev_hash != previous[1]:
+                broken.append(Broken(entry.id, "does not follow the entry before it (one was deleted or slipped in)"))
+            if entry.hash != seal(entry, lines):
+                broken.append(Broken(entry.id, "its hash does not match its content (edited, or slipped in)"))
+            debits, credits = sum(line[1] for line in lines), sum(line[2] for line in lines)
+            if debits != credits or len(lines) < 2:
+                broken.append(Broken(entry.id, f"its debits ({debits} fen) and credits ({credits} fen) do not balance"))
+            if attested is not None and attested.get(entry.id) != entry.hash:
+                broken.append(Broken(entry.id, "the audit log has no record of it being booked (slipped in)"))
+            previous = (entry.id, entry.hash)
+            seen[entry.id] = entry.hash
+        heads = list(published)
+        file_head = self._read_head()
+        if file_head is not None:
+            heads.append(file_head)
+        for number, digest in heads:
+            if number not in seen:
+                broken.append(Broken(None, f"the books end at entry {previous[0]} but reached entry {number} (cut or emptied)"))
+            elif seen[number] != digest:
+                broken.append(Broken(number, "is not the entry that was published with this number (the books were rewritten)"))
+        return broken
+
+    @staticmethod
+    def _check(db: Session, lines: Sequence[Line], memo: str) -> None:
+        if not memo.strip():
+            raise LedgerError("memo: say what the entry is for")
+        if len(memo) > 200:
+            raise LedgerError(f"memo: {len(memo)} characters, at most 200")
+        if not 2 <= len(lines) <= MOST_LINES:
+            raise LedgerError(f"an entry has 2 to {MOST_LINES} lines, not {len(lines)}")
+        known = set(db.scalars(select(LedgerAccount.code)))
+        for n, line in enumerate(lines, start=1):
+            where = f"line {n}"
+            if line.account not in known:
+                raise LedgerError(f"{where}: there is no account {line.account[:40]!r}")
+            for side, amount in (("debit", line.debit_fen), ("credit", line.credit_fen)):
+                if type(amount) is not int or not 0 <= amount <= MOST_FEN:
+                    raise LedgerError(f"{where}: the {side} must be whole fen from 0 to {MOST_FEN}")
+            if (line.debit_fen == 0) == (line.credit_fen == 0):
+                raise LedgerError(f"{where}: a line is either a debit or a credit, and not nought")
+        debits, credits = sum(line.debit_fen for line in lines), sum(line.credit_fen for line in lines)
+        if debits != credits:
+            raise LedgerError(f"the debits ({debits} fen) and the credits ({credits} fen) must be equal")
+
+    def _advance_head(self, entry_id: int, entry_hash: str) -> None:
+        assert self._head_file is not None
+        with self._head_lock:
+            head = self._read_head()
+            if head is not None and head[0] >= entry_id:
+                return
+            partial = self._head_file.with_name(self._head_file.name + ".tmp")
+            partial.write_text(f"{entry_id} {entry_hash}\n", encoding="ascii")
+            partial.replace(self._head_file)
+
+    def _read_head(self) -> tuple[int, str] | None:
+        if self._head_file is None:
+            return None
+        try:
+            number, digest = self._head_file.read_text(encoding="ascii").split()
+            return int(number), digest
+        except (FileNotFoundError, ValueError):
+            return None
+
+
+def seal(entry: Any, lines: Sequence[tuple[str, int, int]]) -> str:
+    """SHA-256 of an entry's content, its lines in order and the hash before it: what anyone can recompute."""
+    content = {
+        "id": int(entry.id), "at": as_utc(entry.at).astimezone(UTC).isoformat(), "booked_on": str(entry.booked_on),
+        "memo": entry.memo, "username": entry.username, "reverses": entry.reverses, "prev_hash": entry.prev_hash,
+        "lines": [[account, int(debit), int(credit)] for account, debit, credit in lines],
+    }  # fmt: skip
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+def _lines_of(db: Session, entry_id: int) -> list[tuple[str, int, int]]:
+    rows = db.execute(
+        select(LedgerLine.account, LedgerLine.debit_fen, LedgerLine.credit_fen)
+        .where(LedgerLine.entry_id == entry_id)
+        .order_by(LedgerLine.position)
+    )
+    return [(account, int(debit), int(credit)) for account, debit, credit in rows]
+
+
+def _entries(db: Session) -> Iterator[tuple[Any, list[tuple[str, int, int]]]]:
+    """Oldest first with their lines, a page at a time: long books are neither held in memory nor in the session."""
+    after = 0
+    while True:
+        page = db.execute(select(*LedgerEntry.__table__.c).where(LedgerEntry.id > after).order_by(LedgerEntry.id).limit(500)).all()
+        if not page:
+            return
+        lines: dict[int, list[tuple[str, int, int]]] = {entry.id: [] for entry in page}
+        for entry_id, account, debit, credit in db.execute(
+            select(LedgerLine.entry_id, LedgerLine.account, LedgerLine.debit_fen, LedgerLine.credit_fen)
+            .where(LedgerLine.entry_id.in_(list(lines)))
+            .order_by(LedgerLine.entry_id, LedgerLine.position)
+        ):
+            lines[entry_id].append((account, int(debit), int(credit)))
+        for entry in page:
+            yield entry, lines[entry.id]
+        after = page[-1].id

@@ -1,0 +1,297 @@
+"""The union's books (issue 14): every entry balances, and so every period; a reversing entry brings every balance back
+exactly; whatever is done to the tables behind the application's back, ``verify`` names it; fifty parallel writers on
+PostgreSQL never fork the chain; bad entries are refused saying what is wrong and where. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from cli.main import app
+from store.audit import key_file_for
+from store.db import engine_for, migrate, sessions
+from store.ledger import DEFAULT_ACCOUNTS, MOST_FEN, Ledger, LedgerError, Line, ensure_accounts, fen, head_file_for, seal
+from store.models import LedgerEntry
+
+CODES = [account.code for account in DEFAULT_ACCOUNTS]
+DAY = date(2026, 12, 1)
+
+
+@pytest.fixture
+def books(engine: Engine, tmp_path: Path) -> tuple[Engine, sessionmaker[Session], Ledger]:
+    made: sessionmaker[Session] = sessions(engine)
+    with made.begin() as db:
+        ensure_accounts(db)
+    return engine, made, Ledger(tmp_path / "ledger.head")
+
+
+def _post(made: sessionmaker[Session], ledger: Ledger, lines: list[Line], day: date = DAY, memo: str = "coffee beans") -> int:
+    with made.begin() as db:
+        return ledger.post(db, lines, memo, "custodian", day).id
+
+
+def _pay(amount: int, paid_from: str = "cash", spent_on: str = "supplies") -> list[Line]:
+    return [Line(spent_on, debit_fen=amount), Line(paid_from, credit_fen=amount)]
+
+
+def _why(made: sessionmaker[Session], ledger: Ledger, **options: Any) -> list[tuple[int | None, str]]:
+    with made() as db:
+        return [(broken.entry_id, broken.why) for broken in ledger.verify(db, **options)]
+
+
+def _balances(made: sessionmaker[Session], ledger: Ledger, **period: date) -> dict[str, int]:
+    with made() as db:
+        return {code: total for code, total in ledger.balances(db, **period).items() if total}
+
+
+amounts = st.integers(min_value=1, max_value=10**9)
+entries = st.lists(st.tuples(st.sampled_from(CODES), amounts), min_size=1, max_size=5).map(
+    lambda debits: [Line(code, debit_fen=amount) for code, amount in debits]
+)
+
+
+@st.composite
+def balanced(draw: st.DrawFn) -> list[Line]:
+    """Debits on some accounts, the same total credited over one to three others."""
+    debits = draw(entries)
+    total = sum(line.debit_fen for line in debits)
+    parts = draw(st.integers(min_value=1, max_value=min(3, total)))
+    cuts = sorted(draw(st.lists(st.integers(1, total - 1), min_size=parts - 1, max_size=parts - 1, unique=True))) if parts > 1 else []
+    shares = [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
+    return [*debits, *(Line(draw(st.sampled_from(CODES)), credit_fen=share) for share in shares)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=st.lists(st.tuples(balanced(), st.integers(0, 90), st.booleans()), min_size=1, max_size=6))
+def test_every_entry_and_period_balances_and_a_reversal_restores_every_balance(
+    books: tuple[Engine, sessionmaker[Session], Ledger], steps: list[tuple[list[Line], int, bool]]
+) -> None:
+    _, made, ledger = books
+    for lines, days, reverse in steps:
+        day = DAY + timedelta(days=days)
+        before = _balances(made, ledger)
+        entry = _post(made, ledger, lines, day)
+        if reverse:
+            with made.begin() as db:
+                ledger.reverse(db, entry, "booked twice by mistake", "officer", day)
+            assert _balances(made, ledger) == before, "a reversing entry brings every balance back exactly"
+    assert sum(_balances(made, ledger).values()) == 0, "debits equal credits over all the books"
+    for month in (date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)):
+        period = _balances(made, ledger, since=month, until=(month + timedelta(days=31)).replace(day=1) - timedelta(days=1))
+        assert sum(period.values()) == 0, f"the month of {month} balances"
+    assert _why(made, ledger) == []
+
+
+@pytest.mark.parametrize(
+    ("lines", "memo", "said"),
+    [
+        (_pay(100)[:1], "x", "an entry has 2 to 50 lines, not 1"),
+        ([Line("supplies", debit_fen=100), Line("cash", credit_fen=99)], "x", "debits (100 fen) and the credits (99 fen) must be equal"),
+        ([Line("yachts", debit_fen=100), Line("cash", credit_fen=100)], "x", "line 1: there is no account 'yachts'"),
+        ([Line("supplies", debit_fen=100, credit_fen=100), Line("cash", credit_fen=0)], "x", "line 1: a line is either a debit"),
+        ([Line("supplies", debit_fen=1.5), Line("cash", credit_fen=1.5)], "x", "line 1: the debit must be"),  # type: ignore[arg-type]
+        ([Line("supplies", debit_fen=-5), Line("cash", credit_fen=-5)], "x", "line 1: the debit must be whole fen"),
+        ([Line("supplies", debit_fen=MOST_FEN + 1), Line("cash", credit_fen=MOST_FEN + 1)], "x", "line 1: the debit must be whole fen"),
+        (_pay(100), "   ", "memo: say what the entry is for"),
+        (_pay(100), "m" * 201, "memo: 201 characters, at most 200"),
+        (_pay(1) * 26, "x", "an entry has 2 to 50 lines, not 52"),
+    ],
+)
+def test_a_bad_entry_is_refused_saying_what_is_wrong_and_nothing_is_booked(
+    books: tuple[Engine, sessionmaker[Session], Ledger], lines: list[Line], memo: str, said: str
+) -> None:
+    _, made, ledger = books
+    with pytest.raises(LedgerError) as refused, made.begin() as db:
+        ledger.post(db, lines, memo, "custodian", DAY)
+    assert said in str(refused.value)
+    with made() as db:
+        assert ledger.head(db) is None and ledger.balances(db) == {}
+
+
+def test_an_entry_is_reversed_once_and_a_reversal_is_not_reversed(books: tuple[Engine, sessionmaker[Session], Ledger]) -> None:
+    _, made, ledger = books
+    entry = _post(made, ledger, _pay(1250))
+    with made.begin() as db:
+        reversal = ledger.reverse(db, entry, "wrong budget line", "officer", DAY).id
+    for target, said in ((entry, f"entry {entry} is already reversed"), (reversal, "is itself a reversal"), (99, "there is no entry 99")):
+        with pytest.raises(LedgerError, match=said), made.begin() as db:
+            ledger.reverse(db, target, "again", "officer", DAY)
+    assert _why(made, ledger) == []
+
+
+@pytest.mark.parametrize(
+    ("text_in", "expected"),
+    [("12.5", 1250), ("12.50", 1250), (" 0.01 ", 1), ("3", 300), (7, 700)],
+)
+def test_yuan_are_read_as_whole_fen_exactly(text_in: str, expected: int) -> None:
+    assert fen(text_in) == expected
+
+
+@pytest.mark.parametrize(
+    ("text_in", "said"),
+    [("12.345", "more than two decimals"), ("0", "must be a positive amount"), ("-3", "must be a positive amount"),
+     ("abc", "is not an amount in yuan"), ("NaN", "must be a positive amount"), ("1e20", "more than a station's books can hold"),
+     ("Infinity", "must be a positive amount")],
+)  # fmt: skip
+def test_an_amount_that_is_not_whole_fen_is_refused_by_name(text_in: str, said: str) -> None:
+    with pytest.raises(LedgerError, match=f"receipt 3: .*{said}"):
+        fen(text_in, "receipt 3")
+
+
+@pytest.fixture
+def chained(books: tuple[Engine, sessionmaker[Session], Ledger]) -> tuple[Engine, sessionmaker[Session], Ledger]:
+    _, made, ledger = books
+    for amount in (100, 200, 300, 400, 500):
+        _post(made, ledger, _pay(amount))
+    return books
+
+
+def _unguarded(engine: Engine) -> Iterator[Any]:
+    """A connection on which the append-only triggers are off, as the database's owner could make them."""
+    with engine.begin() as connection:
+        for table in ("ledger_entry", "ledger_line"):
+            if engine.dialect.name == "postgresql":
+                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            else:
+                connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+                connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+        yield connection
+
+
+def test_an_edited_amount_or_memo_is_named(chained: tuple[Engine, sessionmaker[Session], Ledger]) -> None:
+    engine, made, ledger = chained
+    for connection in _unguarded(engine):
+        connection.execute(text("UPDATE ledger_line SET debit_fen = 30000 WHERE entry_id = 3 AND debit_fen > 0"))
+    assert _why(made, ledger) == [
+        (3, "its hash does not match its content (edited, or slipped in)"),
+        (3, "its debits (30000 fen) and credits (300 fen) do not balance"),
+    ]
+    for connection in _unguarded(engine):
+        connection.execute(text("UPDATE ledger_line SET credit_fen = 30000 WHERE entry_id = 3 AND credit_fen > 0"))
+        connection.execute(text("UPDATE ledger_entry SET memo = 'a new microwave' WHERE id = 4"))
+    assert _why(made, ledger) == [
+        (3, "its hash does not match its content (edited, or slipped in)"),
+        (4, "its hash does not match its content (edited, or slipped in)"),
+    ], "balanced again, but not what was booked"
+
+
+def test_a_deleted_entry_and_a_cut_tail_are_named(chained: tuple[Engine, sessionmaker[Session], Ledger]) -> None:
+    engine, made, ledger = chained
+    for connection in _unguarded(engine):
+        connection.execute(text("DELETE FROM ledger_line WHERE entry_id = 2"))
+        connection.execute(text("DELETE FROM ledger_entry WHERE id = 2"))
+    assert _why(made, ledger) == [(3, "entries 2 to 2 are missing (deleted)")]
+    for connection in _unguarded(engine):
+        connection.execute(text("DELETE FROM ledger_line WHERE entry_id >= 4"))
+        connection.execute(text("DELETE FROM ledger_entry WHERE id >= 4"))
+    assert (None, "the books end at entry 3 but reached entry 5 (cut or emptied)") in _why(made, ledger)
+
+
+def test_an_entry_slipped_in_is_caught_by_the_audit_logs_record_and_a_rewrite_by_the_published_head(
+    chained: tuple[Engine, sessionmaker[Session], Ledger],
+) -> None:
+    engine, made, ledger = chained
+    with made() as db:
+        attested = {int(row.id): str(row.hash) for row in db.execute(text("SELECT id, hash FROM ledger_entry")).all()}
+        published = ledger.head(db)
+    assert published is not None
+    with engine.begin() as connection, made() as db:  # a forger with the database and the code, but not the audit key
+        last = db.get(LedgerEntry, 5)
+        assert last is not None
+        entry = type("Forged", (), {"id": 6, "at": last.at,
+                                     "booked_on": DAY, "memo": "petty cash", "username": "custodian", "reverses": None,
+                                     "prev_hash": published[1]})  # fmt: skip
+        forged = seal(entry, [("supplies", 99900, 0), ("cash", 0, 99900)])
+        connection.execute(
+            text(
+                "INSERT INTO ledger_entry (id, at, booked_on, memo, username, prev_hash, hash) "
+                "VALUES (6, :at, :day, 'petty cash', 'custodian', :prev, :hash)"
+            ),
+            {"at": entry.at, "day": DAY, "prev": published[1], "hash": forged},
+        )
+        for position, (account, debit, credit) in enumerate([("supplies", 99900, 0), ("cash", 0, 99900)]):
+            connection.execute(
+                text("INSERT INTO ledger_line (entry_id, position, account, debit_fen, credit_fen) VALUES (6, :p, :a, :d, :c)"),
+                {"p": position, "a": account, "d": debit, "c": credit},
+            )
+    assert _why(made, ledger) == [], "a plain hash alone cannot tell: anyone can compute one"
+    assert _why(made, ledger, attested=attested) == [(6, "the audit log has no record of it being booked (slipped in)")]
+    assert _why(made, ledger, published=[published]) == []
+    assert _why(made, ledger, published=[(5, "0" * 64)]) == [
+        (5, "is not the entry that was published with this number (the books were rewritten)")
+    ]
+
+
+def test_the_database_refuses_changes_and_truncation(chained: tuple[Engine, sessionmaker[Session], Ledger]) -> None:
+    engine, made, ledger = chained
+    statements = ["UPDATE ledger_entry SET memo = 'x'", "DELETE FROM ledger_line", "UPDATE ledger_line SET debit_fen = 1"]
+    if engine.dialect.name == "postgresql":
+        statements += ["TRUNCATE ledger_line", "TRUNCATE ledger_entry CASCADE"]
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+    assert _why(made, ledger) == []
+
+
+def test_fifty_parallel_writers_never_fork_the_chain_and_the_books_balance(
+    books: tuple[Engine, sessionmaker[Session], Ledger],
+) -> None:
+    _, made, ledger = books
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            entry = _post(made, ledger, _pay(100 + n, spent_on=CODES[5 + n % 4]), memo=f"writer {n}")
+            if n % 5 == 0:
+                with made.begin() as db:
+                    ledger.reverse(db, entry, f"writer {n} corrects", "officer", DAY)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _why(made, ledger) == []
+    with made() as db:
+        assert db.execute(text("SELECT count(*), max(id) FROM ledger_entry")).one() == (60, 60)
+        assert sum(ledger.balances(db).values()) == 0
+    kept = sum(100 + n for n in range(50) if n % 5)
+    assert _balances(made, ledger)["cash"] == -kept
+
+
+def test_yxy_ledger_verify_says_intact_or_lists_the_breaks(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'yxy.db'}"
+    engine = engine_for(url)
+    migrate(engine)
+    made: sessionmaker[Session] = sessions(engine)
+    ledger = Ledger(head_file_for(key_file_for(url, None)))  # where the station keeps it
+    with made.begin() as db:
+        ensure_accounts(db)
+    for amount in (fen("12.50"), fen("3")):
+        _post(made, ledger, _pay(amount))
+    with made() as db:
+        head = ledger.head(db)
+    assert head is not None
+    intact = CliRunner().invoke(app, ["ledger", "verify", "--database", url, "--published", f"{head[0]}:{head[1]}"])
+    assert intact.exit_code == 0 and "intact: 2 entries, every one balanced" in intact.output, intact.output
+    for connection in _unguarded(engine):
+        connection.execute(text("UPDATE ledger_entry SET memo = 'a bigger fridge' WHERE id = 1"))
+    broken = CliRunner().invoke(app, ["ledger", "verify", "--database", url])
+    assert broken.exit_code == 1 and "broken entry 1: its hash does not match its content" in broken.output
+    bad = CliRunner().invoke(app, ["ledger", "verify", "--database", url, "--published", "2:abc"])
+    assert bad.exit_code == 2 and "write ENTRY:HASH" in bad.output
+    engine.dispose()
