@@ -295,3 +295,14 @@ def test_yxy_ledger_verify_says_intact_or_lists_the_breaks(tmp_path: Path) -> No
     bad = CliRunner().invoke(app, ["ledger", "verify", "--database", url, "--published", "2:abc"])
     assert bad.exit_code == 2 and "write ENTRY:HASH" in bad.output
     engine.dispose()
+
+
+def test_the_model_is_what_the_migration_makes(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from store.models import Base
+
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert [d for d in differences if "ledger" in str(d)] == []
