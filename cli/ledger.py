@@ -27,15 +27,17 @@ def verify(
 ) -> None:
     """Walk the whole books: exit 0 if intact, 1 listing each break if not, 2 if they cannot be read.
 
-    Anyone can run it: the hash is plain SHA-256, so no key is needed. Give the heads the station has published
-    (the monthly report prints its month's) to catch books rewritten from the start."""
+    The hash is plain SHA-256, so anyone holding the entries can check the chain; give the heads the station has
+    published (the monthly report prints its month's) to catch books rewritten from the start. Each entry must also be
+    recorded as booked in the audit log (whose own chain `yxy audit verify` checks): one appended behind the
+    application's back is not."""
     from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError
 
     from station.settings import Settings
     from store.audit import key_file_for
     from store.db import engine_for, sessions
-    from store.ledger import Ledger, head_file_for
+    from store.ledger import Ledger, attestations, head_file_for
     from store.models import LedgerEntry
 
     heads = []
@@ -50,7 +52,7 @@ def verify(
     engine = engine_for(settings.database_url)
     try:
         with sessions(engine)() as db:
-            broken = ledger.verify(db, published=heads)
+            broken = ledger.verify(db, published=heads, attested=attestations(db))
             entries = db.scalar(select(func.count()).select_from(LedgerEntry)) or 0
     except SQLAlchemyError as exc:
         errors.print(f"[red]error:[/red] {escape(settings.database_url)}: cannot read the books ({exc.__class__.__name__})", soft_wrap=True)

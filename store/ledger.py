@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -33,8 +33,9 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from store.audit import AuditLog
 from store.db import as_utc, hold_write_lock
-from store.models import LedgerAccount, LedgerEntry, LedgerLine
+from store.models import AuditEntry, LedgerAccount, LedgerEntry, LedgerLine
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x7978796C  # "yxyl": the advisory lock ledger appends take on PostgreSQL
@@ -43,6 +44,30 @@ MOST_LINES = 50
 """Lines an entry may have: a receipt split over budget lines, not a year's books in one entry."""
 MOST_FEN = 10**12
 """The largest amount a line may carry: ten billion yuan, far beyond any station's year (and any overflow)."""
+
+
+BOOKED = "ledger_booked"
+"""The audit log's action for an entry booked: its id and hash, under the audit log's key."""
+Attest = Callable[[Session, int, str], None]
+
+
+def attested_in(log: AuditLog, username: str, role: str, client: str) -> Attest:
+    """An ``attest`` that records each booking in the keyed audit log, as whoever booked it."""
+
+    def attest(db: Session, entry_id: int, entry_hash: str) -> None:
+        log.append(db, username, role, BOOKED, f"ledger entry {entry_id}", None, {"entry": entry_id, "hash": entry_hash}, client)
+
+    return attest
+
+
+def attestations(db: Session) -> dict[int, str]:
+    """Each entry's hash as the audit log recorded it when it was booked (the audit log's own chain is ``yxy audit
+    verify``'s to check)."""
+    found: dict[int, str] = {}
+    for (after,) in db.execute(select(AuditEntry.after).where(AuditEntry.action == BOOKED)):
+        if isinstance(after, dict) and isinstance(after.get("entry"), int) and isinstance(after.get("hash"), str):
+            found[after["entry"]] = after["hash"]
+    return found
 
 
 def head_file_for(audit_key_file: Path) -> Path:
@@ -125,9 +150,18 @@ class Ledger:
         self._head_lock = threading.Lock()
 
     def post(
-        self, db: Session, lines: Sequence[Line], memo: str, username: str, booked_on: date, reverses: int | None = None
+        self,
+        db: Session,
+        lines: Sequence[Line],
+        memo: str,
+        username: str,
+        booked_on: date,
+        reverses: int | None = None,
+        attest: Attest | None = None,
     ) -> LedgerEntry:
-        """Book one balanced entry at the end of the chain, in ``db``'s transaction (the head file follows the commit)."""
+        """Book one balanced entry at the end of the chain, in ``db``'s transaction (the head file follows the commit).
+        ``attest(db, entry id, hash)`` is called before the entry is written: the application's booking records it in
+        the keyed audit log (``attested_in``), in the same transaction."""
         self._check(db, lines, memo)
         hold_write_lock(db, _LOCK_KEY)
         if reverses is not None and db.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses == reverses)) is not None:
@@ -138,6 +172,8 @@ class Ledger:
             reverses=reverses, prev_hash=last.hash if last else GENESIS, hash="",
         )  # fmt: skip
         entry.hash = seal(entry, [(line.account, line.debit_fen, line.credit_fen) for line in lines])
+        if attest is not None:
+            attest(db, entry.id, entry.hash)
         db.add(entry)
         db.flush()
         db.add_all(
@@ -149,7 +185,7 @@ class Ledger:
             event.listen(db, "after_commit", lambda _: self._advance_head(entry.id, entry.hash), once=True)
         return entry
 
-    def reverse(self, db: Session, entry_id: int, memo: str, username: str, booked_on: date) -> LedgerEntry:
+    def reverse(self, db: Session, entry_id: int, memo: str, username: str, booked_on: date, attest: Attest | None = None) -> LedgerEntry:
         """Correct entry ``entry_id`` the only way the books allow: a new entry with its lines' sides swapped."""
         original = db.get(LedgerEntry, entry_id)
         if original is None:
@@ -157,7 +193,7 @@ class Ledger:
         if original.reverses is not None:
             raise LedgerError(f"entry {entry_id} is itself a reversal: book the right entry again instead")
         lines = [Line(account, credit, debit) for account, debit, credit in _lines_of(db, entry_id)]
-        return self.post(db, lines, memo, username, booked_on, reverses=entry_id)
+        return self.post(db, lines, memo, username, booked_on, reverses=entry_id, attest=attest)
 
     def balances(self, db: Session, since: date | None = None, until: date | None = None) -> dict[str, int]:
         """Each account's debits less credits over the entries booked from ``since`` to ``until`` (inclusive), in fen."""

@@ -19,9 +19,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from cli.main import app
-from store.audit import key_file_for
+from store.audit import AuditLog, key_file_for
 from store.db import engine_for, migrate, sessions
-from store.ledger import DEFAULT_ACCOUNTS, MOST_FEN, Ledger, LedgerError, Line, ensure_accounts, fen, head_file_for, seal
+from store.ledger import (
+    DEFAULT_ACCOUNTS,
+    MOST_FEN,
+    Ledger,
+    LedgerError,
+    Line,
+    attested_in,
+    ensure_accounts,
+    fen,
+    head_file_for,
+    seal,
+)  # fmt: skip
 from store.models import LedgerEntry
 
 CODES = [account.code for account in DEFAULT_ACCOUNTS]
@@ -278,20 +289,26 @@ def test_yxy_ledger_verify_says_intact_or_lists_the_breaks(tmp_path: Path) -> No
     engine = engine_for(url)
     migrate(engine)
     made: sessionmaker[Session] = sessions(engine)
-    ledger = Ledger(head_file_for(key_file_for(url, None)))  # where the station keeps it
+    key_file = key_file_for(url, None)
+    ledger, log = Ledger(head_file_for(key_file)), AuditLog(key_file)  # where the station keeps them
     with made.begin() as db:
         ensure_accounts(db)
     for amount in (fen("12.50"), fen("3")):
-        _post(made, ledger, _pay(amount))
+        with made.begin() as db:
+            ledger.post(db, _pay(amount), "water filters", "officer", DAY, attest=attested_in(log, "officer", "admin", "10.0.0.5"))
     with made() as db:
         head = ledger.head(db)
     assert head is not None
     intact = CliRunner().invoke(app, ["ledger", "verify", "--database", url, "--published", f"{head[0]}:{head[1]}"])
     assert intact.exit_code == 0 and "intact: 2 entries, every one balanced" in intact.output, intact.output
+    with made.begin() as db:
+        ledger.post(db, _pay(500), "booked behind the application's back", "custodian", DAY)  # not attested
     for connection in _unguarded(engine):
         connection.execute(text("UPDATE ledger_entry SET memo = 'a bigger fridge' WHERE id = 1"))
     broken = CliRunner().invoke(app, ["ledger", "verify", "--database", url])
-    assert broken.exit_code == 1 and "broken entry 1: its hash does not match its content" in broken.output
+    said = " ".join(broken.output.split())
+    assert broken.exit_code == 1 and "broken entry 1: its hash does not match its content" in said, said
+    assert "broken entry 3: the audit log has no record of it being booked" in said and "2 breaks in 3 entries" in said
     bad = CliRunner().invoke(app, ["ledger", "verify", "--database", url, "--published", "2:abc"])
     assert bad.exit_code == 2 and "write ENTRY:HASH" in bad.output
     engine.dispose()
