@@ -1,8 +1,10 @@
-"""``yxy ledger verify``: are the union's books whole? Every edited, deleted, slipped-in or cut-off entry, by number."""
+"""``yxy ledger verify``: are the union's books whole? Every edited, deleted, slipped-in or cut-off entry, by number.
+``yxy ledger report``: a month's books as the union posts them (HTML and XLSX)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -67,3 +69,65 @@ def verify(
         console.print(f"[red]broken[/red] {where}: {escape(problem.why)}", highlight=False, soft_wrap=True)
     console.print(f"{len(broken)} breaks in {entries} entries", highlight=False)
     raise typer.Exit(code=1)
+
+
+@ledger_app.command("report")
+def report(
+    month: Annotated[str, typer.Option("--month", help="The month, as YYYY-MM.")],
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write the printable HTML report here.")] = None,
+    xlsx_out: Annotated[Path | None, typer.Option("--xlsx", help="Write the workbook here.")] = None,
+    station: Annotated[str, typer.Option("--station", help="The station's name for the title.")] = "",
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+    database: Annotated[
+        str | None, typer.Option("--database", help="Database URL (default: YXY_DATABASE_URL, else sqlite:///yxy.db).")
+    ] = None,
+) -> None:
+    """The month's books as the union posts them: income by source, spending against budget, every entry, and the
+    books' head for anyone to check them by (no personal data)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from scenarios.i18n import t
+    from station.settings import Settings
+    from store.audit import key_file_for
+    from store.db import engine_for, sessions
+    from store.ledger import Ledger, head_file_for
+    from store.ledger_report import html, month_of, read_month, xlsx, yuan
+
+    if lang not in ("zh", "en"):
+        errors.print(f"[red]error:[/red] --lang {escape(lang[:10])!r}: zh or en")
+        raise typer.Exit(code=2)
+    try:
+        first = month_of(month)
+    except ValueError as exc:
+        errors.print(f"[red]error:[/red] --month: {escape(str(exc))}")
+        raise typer.Exit(code=2) from None
+    settings = Settings.from_options(database_url=database)
+    engine = engine_for(settings.database_url)
+    try:
+        with sessions(engine)() as db:
+            books = read_month(db, Ledger(head_file_for(key_file_for(settings.database_url, settings.audit_key_file))), first)
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]error:[/red] {escape(settings.database_url)}: cannot read the books ({exc.__class__.__name__})", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
+    name = station or t("ledger.station", lang)
+    if html_out is not None:
+        _write(html_out, html(books, name, lang).encode())
+    if xlsx_out is not None:
+        _write(xlsx_out, xlsx(books, name, lang))
+    console.print(
+        f"{first:%Y-%m}: {t('ledger.income', lang)} {yuan(sum(books.income.values()))}, {t('ledger.spent', lang)} "
+        f"{yuan(sum(books.spent.values()))}, {t('ledger.closing', lang)} {yuan(books.closing)}",
+        highlight=False,
+    )
+
+
+def _write(path: Path, content: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    except OSError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(path))}: cannot write it ({escape(exc.strerror or str(exc))})", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    console.print(f"written: {escape(str(path))}", highlight=False)
