@@ -99,13 +99,21 @@ def test_sweep_with_an_invalid_value_completes_the_rest(ray_cluster: None, tmp_p
 
 def yxy(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-c", INTERRUPTIBLE, *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+INTERRUPTIBLE = (
+    "import runpy, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+    "signal.signal(signal.SIGINT, signal.default_int_handler); sys.argv[0] = 'yxy'; runpy.run_module('cli', run_name='__main__')"
+)
+"""``python -m cli`` with Ctrl-C as a terminal gives it: a test worker that had run other tests (browsers, servers) was
+seen to hand its children SIGINT ignored or blocked, and a sweep then ran to its end under the test's Ctrl-C."""
 
 
 def test_a_killed_task_is_retried_and_the_sweep_completes(tmp_path: Path) -> None:
