@@ -95,8 +95,7 @@ def read_key(path: Path) -> bytes:
 class AuditLog:
     def __init__(self, key_file: Path) -> None:
         self._key = load_or_create_key(key_file)
-        self._head_file = key_file.with_name(key_file.name + ".head")
-        self._head_lock = threading.Lock()
+        self._head = ChainHead(key_file.with_name(key_file.name + ".head"))
         self._verified: tuple[float, list[Broken]] | None = None
         self._verified_lock = threading.Lock()
 
@@ -112,7 +111,7 @@ class AuditLog:
         entry.hash = self._seal(entry)
         db.add(entry)
         db.flush()
-        event.listen(db, "after_commit", lambda _: self._advance_head(entry.id, entry.hash or ""), once=True)
+        event.listen(db, "after_commit", lambda _: self._head.advance(entry.id, entry.hash or ""), once=True)
 
     def verify(self, db: Session) -> list[Broken]:
         """Every break in the chain, oldest first; an empty list means intact and as long as the head says."""
@@ -132,7 +131,7 @@ class AuditLog:
             if not hmac.compare_digest(entry.hash, self._seal(entry)):
                 broken.append(Broken(entry.id, "its hash does not match its content (edited, or forged without the key)"))
             previous = (entry.id, entry.hash)
-        head = self._read_head()
+        head = self._head.read()
         if head is not None and (previous is None or previous[0] < head[0]):
             last = previous[0] if previous else 0
             broken.append(Broken(None, f"the log ends at entry {last} but reached entry {head[0]} (its tail or all was removed)"))
@@ -163,18 +162,28 @@ class AuditLog:
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
 
-    def _advance_head(self, entry_id: int, entry_hash: str) -> None:
-        with self._head_lock:
-            head = self._read_head()
+
+class ChainHead:
+    """A chain's newest entry (id and hash) in a file outside the database, advanced after each commit: cutting the
+    chain's tail, or the whole table, leaves a valid shorter chain, which this head then says is short. The audit log
+    and the union's books each keep one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def advance(self, entry_id: int, entry_hash: str) -> None:
+        with self._lock:
+            head = self.read()
             if head is not None and head[0] >= entry_id:
                 return
-            partial = self._head_file.with_name(self._head_file.name + ".tmp")
+            partial = self.path.with_name(self.path.name + ".tmp")
             partial.write_text(f"{entry_id} {entry_hash}\n", encoding="ascii")
-            partial.replace(self._head_file)
+            partial.replace(self.path)
 
-    def _read_head(self) -> tuple[int, str] | None:
+    def read(self) -> tuple[int, str] | None:
         try:
-            number, digest = self._head_file.read_text(encoding="ascii").split()
+            number, digest = self.path.read_text(encoding="ascii").split()
             return int(number), digest
         except (FileNotFoundError, ValueError):
             return None

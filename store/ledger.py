@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -33,7 +32,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from store.audit import AuditLog
+from store.audit import AuditLog, ChainHead
 from store.db import as_utc, hold_write_lock
 from store.models import AuditEntry, LedgerAccount, LedgerEntry, LedgerLine
 
@@ -146,8 +145,7 @@ def ensure_accounts(db: Session, accounts: Iterable[Account] = DEFAULT_ACCOUNTS)
 class Ledger:
     def __init__(self, head_file: Path | None = None) -> None:
         """``head_file``: where the newest entry's id and hash are written after each commit (None: nowhere)."""
-        self._head_file = head_file
-        self._head_lock = threading.Lock()
+        self._head = ChainHead(head_file) if head_file is not None else None
 
     def post(
         self,
@@ -181,8 +179,9 @@ class Ledger:
             for n, line in enumerate(lines)
         )
         db.flush()
-        if self._head_file is not None:
-            event.listen(db, "after_commit", lambda _: self._advance_head(entry.id, entry.hash), once=True)
+        head = self._head
+        if head is not None:
+            event.listen(db, "after_commit", lambda _: head.advance(entry.id, entry.hash), once=True)
         return entry
 
     def reverse(self, db: Session, entry_id: int, memo: str, username: str, booked_on: date, attest: Attest | None = None) -> LedgerEntry:
@@ -235,7 +234,7 @@ class Ledger:
             previous = (entry.id, entry.hash)
             seen[entry.id] = entry.hash
         heads = list(published)
-        file_head = self._read_head()
+        file_head = self._head.read() if self._head is not None else None
         if file_head is not None:
             heads.append(file_head)
         for number, digest in heads:
@@ -266,25 +265,6 @@ class Ledger:
         debits, credits = sum(line.debit_fen for line in lines), sum(line.credit_fen for line in lines)
         if debits != credits:
             raise LedgerError(f"the debits ({debits} fen) and the credits ({credits} fen) must be equal")
-
-    def _advance_head(self, entry_id: int, entry_hash: str) -> None:
-        assert self._head_file is not None
-        with self._head_lock:
-            head = self._read_head()
-            if head is not None and head[0] >= entry_id:
-                return
-            partial = self._head_file.with_name(self._head_file.name + ".tmp")
-            partial.write_text(f"{entry_id} {entry_hash}\n", encoding="ascii")
-            partial.replace(self._head_file)
-
-    def _read_head(self) -> tuple[int, str] | None:
-        if self._head_file is None:
-            return None
-        try:
-            number, digest = self._head_file.read_text(encoding="ascii").split()
-            return int(number), digest
-        except (FileNotFoundError, ValueError):
-            return None
 
 
 def seal(entry: Any, lines: Sequence[tuple[str, int, int]]) -> str:
