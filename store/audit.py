@@ -16,11 +16,14 @@ from before the chain existed (migration 0006) carry no hash and are reported ap
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +38,7 @@ from sqlalchemy.orm import Session
 from store.db import as_utc, hold_write_lock
 from store.models import AuditEntry
 
+logger = logging.getLogger(__name__)
 GENESIS = "0" * 64
 _LOCK_KEY = 0x79787961  # "yxya": the advisory lock appends take on PostgreSQL
 
@@ -173,13 +177,23 @@ class ChainHead:
         self._lock = threading.Lock()
 
     def advance(self, entry_id: int, entry_hash: str) -> None:
-        with self._lock:
-            head = self.read()
-            if head is not None and head[0] >= entry_id:
-                return
-            partial = self.path.with_name(self.path.name + ".tmp")
-            partial.write_text(f"{entry_id} {entry_hash}\n", encoding="ascii")
-            partial.replace(self.path)
+        """Move the head to ``entry_id`` unless it is already past it. Called after a commit, so it never raises: the
+        entry stands whatever happens to the file (a failure is logged, and ``verify`` then says the head is behind
+        nothing). Threads take a lock, processes (web workers, the CLI) an exclusive ``flock``; each write goes to a
+        temporary file of its own and is renamed over the head."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                head = self.read()
+                if head is not None and head[0] >= entry_id:
+                    return
+                descriptor, partial = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name + ".")
+                with os.fdopen(descriptor, "w", encoding="ascii") as file:
+                    file.write(f"{entry_id} {entry_hash}\n")
+                os.replace(partial, self.path)
+        except OSError:
+            logger.exception("chain head %s: could not move it to entry %d", self.path, entry_id)
 
     def read(self) -> tuple[int, str] | None:
         try:

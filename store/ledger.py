@@ -9,7 +9,7 @@ entry edited, deleted or slipped in behind the application's back breaks the cha
 **Decision: a plain hash, not the audit log's keyed one.** The point of these books is that
 anyone can check them (the issue: "a fund ledger anyone can check"): the transparency page
 publishes every entry and the newest hash, and the monthly report posted on the station's
-screen carries the head of its month. A plain hash can be recomputed by anyone from what is
+screen carries the books' head when it was made. A plain hash can be recomputed by anyone from what is
 published; against someone who rewrites the whole chain and recomputes it, the published
 heads are the defence, as ``verify(published=...)`` checks. A head file beside the database
 (as the audit log's) catches a cut tail between publications.
@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow, Underflow
 from pathlib import Path
 from typing import Any
 
@@ -116,19 +116,24 @@ DEFAULT_ACCOUNTS = (
 
 def fen(text: str | int | Decimal, where: str = "amount") -> int:
     """An amount in yuan (``"12.5"``, ``"12.50"``) as whole fen, exactly; more than two decimals, or not a positive
-    number, is a ``LedgerError`` naming ``where``."""
+    number, is a ``LedgerError`` naming ``where``. Worked in a context that traps any rounding, so no amount is
+    quietly rounded whatever its digits or exponent."""
+    shown = str(text).strip()[:40]
+    exact = Context(prec=40, traps=[Inexact, Overflow, Underflow, InvalidOperation])
     try:
         value = Decimal(str(text).strip())
     except InvalidOperation:
-        raise LedgerError(f"{where}: {str(text)[:40]!r} is not an amount in yuan (write 12.50)") from None
+        raise LedgerError(f"{where}: {shown!r} is not an amount in yuan (write 12.50)") from None
     if not value.is_finite() or value <= 0:
-        raise LedgerError(f"{where}: {str(text)[:40]!r} must be a positive amount in yuan")
-    scaled = value * 100
-    if scaled != scaled.to_integral_value():
-        raise LedgerError(f"{where}: {str(text)[:40]!r} has more than two decimals (fen are the smallest unit)")
-    if scaled > MOST_FEN:
-        raise LedgerError(f"{where}: {str(text)[:40]!r} is more than a station's books can hold")
-    return int(scaled)
+        raise LedgerError(f"{where}: {shown!r} must be a positive amount in yuan")
+    if value > Decimal(MOST_FEN) / 100:
+        raise LedgerError(f"{where}: {shown!r} is more than a station's books can hold")
+    try:
+        scaled = exact.multiply(value, Decimal(100))
+        whole = exact.to_integral_exact(scaled)
+    except (Inexact, Underflow, Overflow, InvalidOperation):
+        raise LedgerError(f"{where}: {shown!r} has more than two decimals (fen are the smallest unit)") from None
+    return int(whole)
 
 
 def ensure_accounts(db: Session, accounts: Iterable[Account] = DEFAULT_ACCOUNTS) -> None:
@@ -148,19 +153,18 @@ class Ledger:
         self._head = ChainHead(head_file) if head_file is not None else None
 
     def post(
-        self,
-        db: Session,
-        lines: Sequence[Line],
-        memo: str,
-        username: str,
-        booked_on: date,
-        reverses: int | None = None,
-        attest: Attest | None = None,
+        self, db: Session, lines: Sequence[Line], memo: str, username: str, booked_on: date, attest: Attest | None = None
     ) -> LedgerEntry:
         """Book one balanced entry at the end of the chain, in ``db``'s transaction (the head file follows the commit).
         ``attest(db, entry id, hash)`` is called before the entry is written: the application's booking records it in
-        the keyed audit log (``attested_in``), in the same transaction."""
-        self._check(db, lines, memo)
+        the keyed audit log (``attested_in``), in the same transaction. Lock order: the ledger's, then the audit log's;
+        a caller must not append to the audit log before booking in the same transaction."""
+        return self._book(db, lines, memo, username, booked_on, None, attest)
+
+    def _book(
+        self, db: Session, lines: Sequence[Line], memo: str, username: str, booked_on: date, reverses: int | None, attest: Attest | None
+    ) -> LedgerEntry:
+        self._check(db, lines, memo, booked_on)
         hold_write_lock(db, _LOCK_KEY)
         if reverses is not None and db.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses == reverses)) is not None:
             raise LedgerError(f"entry {reverses} is already reversed")
@@ -192,7 +196,7 @@ class Ledger:
         if original.reverses is not None:
             raise LedgerError(f"entry {entry_id} is itself a reversal: book the right entry again instead")
         lines = [Line(account, credit, debit) for account, debit, credit in _lines_of(db, entry_id)]
-        return self.post(db, lines, memo, username, booked_on, reverses=entry_id, attest=attest)
+        return self._book(db, lines, memo, username, booked_on, entry_id, attest)
 
     def balances(self, db: Session, since: date | None = None, until: date | None = None) -> dict[str, int]:
         """Each account's debits less credits over the entries booked from ``since`` to ``until`` (inclusive), in fen."""
@@ -216,6 +220,7 @@ class Ledger:
         no longer hold. ``attested``: each entry's hash as the keyed audit log recorded it when it was booked; an entry
         it does not attest was appended behind the application's back (a plain hash alone cannot tell, since anyone can
         compute one). An empty list: intact."""
+        file_head = self._head.read() if self._head is not None else None  # before the walk: later entries are no cut
         broken: list[Broken] = []
         previous: tuple[int, str] = (0, GENESIS)
         seen: dict[int, str] = {}
@@ -234,7 +239,6 @@ class Ledger:
             previous = (entry.id, entry.hash)
             seen[entry.id] = entry.hash
         heads = list(published)
-        file_head = self._head.read() if self._head is not None else None
         if file_head is not None:
             heads.append(file_head)
         for number, digest in heads:
@@ -245,11 +249,15 @@ class Ledger:
         return broken
 
     @staticmethod
-    def _check(db: Session, lines: Sequence[Line], memo: str) -> None:
+    def _check(db: Session, lines: Sequence[Line], memo: str, booked_on: date) -> None:
+        if type(booked_on) is not date:  # a datetime is a date too, and would be hashed with its time
+            raise LedgerError(f"booked on: {str(booked_on)[:30]!r} is not a day (write 2026-12-01)")
         if not memo.strip():
             raise LedgerError("memo: say what the entry is for")
         if len(memo) > 200:
             raise LedgerError(f"memo: {len(memo)} characters, at most 200")
+        if any(ord(character) < 32 or ord(character) == 127 for character in memo):
+            raise LedgerError("memo: one line of text, without control characters")
         if not 2 <= len(lines) <= MOST_LINES:
             raise LedgerError(f"an entry has 2 to {MOST_LINES} lines, not {len(lines)}")
         known = set(db.scalars(select(LedgerAccount.code)))
@@ -288,7 +296,7 @@ def _lines_of(db: Session, entry_id: int) -> list[tuple[str, int, int]]:
 
 def _entries(db: Session) -> Iterator[tuple[Any, list[tuple[str, int, int]]]]:
     """Oldest first with their lines, a page at a time: long books are neither held in memory nor in the session."""
-    after = 0
+    after = -(2**63)  # from the lowest id there is: an entry slipped in below 1 is walked, and named, too
     while True:
         page = db.execute(select(*LedgerEntry.__table__.c).where(LedgerEntry.id > after).order_by(LedgerEntry.id).limit(500)).all()
         if not page:

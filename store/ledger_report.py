@@ -58,6 +58,8 @@ def month_of(text: str) -> date:
     """``2026-12`` as the first day of that month; anything else is a ValueError saying what to write."""
     try:
         year, month = (int(part) for part in text.strip().split("-"))
+        if not 2000 <= year <= 2999:
+            raise ValueError(year)
         return date(year, month, 1)
     except ValueError:
         raise ValueError(f"month {text[:20]!r}: write YYYY-MM, e.g. 2026-12") from None
@@ -113,7 +115,7 @@ def page(month: Month, station: str, lang: str) -> Page:
     income = Table("ledger-income", (t("ledger.source", lang), t("ledger.amount", lang)), tuple(
         Row(Cell(_name(month, code, lang)), (Cell(yuan(total)),)) for code, total in sorted(month.income.items())
     ))  # fmt: skip
-    lines = sorted(set(month.spent) | {c for c, a in month.accounts.items() if a.kind == "expense" and a.budget_fen})
+    lines = _budget_lines(month)
     budget_rows = []
     for code in lines:
         budget = month.accounts[code].budget_fen if code in month.accounts else None
@@ -182,6 +184,8 @@ def xlsx(month: Month, station: str, lang: str) -> bytes:
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, Decimal):
                 cell.number_format = money
+            elif isinstance(cell.value, str):
+                cell.data_type = "s"  # text as text: a memo "=HYPERLINK(...)" is not a formula in the union's workbook
             if bold:
                 cell.font = Font(bold=True)
 
@@ -199,9 +203,9 @@ def xlsx(month: Month, station: str, lang: str) -> bytes:
     spending = book.create_sheet(t("ledger.sheet_spending", lang))
     put(spending, [t("ledger.budget_line", lang), t("ledger.this_month", lang), t("ledger.this_year", lang), t("ledger.budget", lang)],
         bold=True)  # fmt: skip
-    for code, total in sorted(month.spent.items()):
+    for code in _budget_lines(month):
         budget = month.accounts[code].budget_fen if code in month.accounts else None
-        put(spending, [_name(month, code, lang), _money(total), _money(month.spent_this_year.get(code, 0)),
+        put(spending, [_name(month, code, lang), _money(month.spent.get(code, 0)), _money(month.spent_this_year.get(code, 0)),
                        _money(budget) if budget else None])  # fmt: skip
     put(spending, [t("ledger.total", lang), _money(sum(month.spent.values()))], bold=True)
     entries = book.create_sheet(t("ledger.sheet_entries", lang))
@@ -215,6 +219,11 @@ def xlsx(month: Month, station: str, lang: str) -> bytes:
     out = BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _budget_lines(month: Month) -> list[str]:
+    """The budget lines the report shows: those spent on this month, and those with a budget."""
+    return sorted(set(month.spent) | {code for code, account in month.accounts.items() if account.kind == "expense" and account.budget_fen})
 
 
 def _money(fen: int) -> Decimal:

@@ -5,7 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -243,6 +257,7 @@ class LedgerEntry(Base):
     hash-chained with plain SHA-256 (store/ledger.py), so anyone holding a published head can check the books."""
 
     __tablename__ = "ledger_entry"
+    __table_args__ = (CheckConstraint("id >= 1", name="ck_ledger_entry_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -250,7 +265,9 @@ class LedgerEntry(Base):
     """The day it belongs to, in the station's calendar (periods are made of these)."""
     memo: Mapped[str] = mapped_column(String(200))
     username: Mapped[str] = mapped_column(String(64))
-    reverses: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=True, unique=True)
+    reverses: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ledger_entry.id"), nullable=True, unique=True
+    )
     """The entry this one reverses (corrections are reversing entries, never edits); at most one reversal each."""
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
@@ -263,6 +280,7 @@ class LedgerLine(Base):
     __table_args__ = (
         Index("ix_ledger_line_account", "account"),
         CheckConstraint("debit_fen >= 0 AND credit_fen >= 0 AND (debit_fen = 0) <> (credit_fen = 0)", name="ck_ledger_line_one_side"),
+        UniqueConstraint("entry_id", "position", name="uq_ledger_line_position"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,58 @@ def test_a_bad_entry_is_refused_saying_what_is_wrong_and_nothing_is_booked(
         assert ledger.head(db) is None and ledger.balances(db) == {}
 
 
+def test_a_day_with_a_time_or_a_memo_with_control_characters_is_refused(books: tuple[Engine, sessionmaker[Session], Ledger]) -> None:
+    _, made, ledger = books
+    for day, memo, said in ((datetime(2026, 12, 1, 9, 0), "x", "is not a day"), (DAY, "two\nlines", "without control characters")):
+        with pytest.raises(LedgerError, match=said), made.begin() as db:
+            ledger.post(db, _pay(100), memo, "custodian", day)  # type: ignore[arg-type]
+    assert _why(made, ledger) == []
+
+
+def test_the_database_refuses_a_line_on_both_sides_an_entry_below_one_and_an_accounts_new_kind(
+    books: tuple[Engine, sessionmaker[Session], Ledger],
+) -> None:
+    engine, made, ledger = books
+    _post(made, ledger, _pay(100))
+    bad = [
+        "INSERT INTO ledger_line (entry_id, position, account, debit_fen, credit_fen) VALUES (1, 7, 'cash', 5, 5)",
+        "INSERT INTO ledger_line (entry_id, position, account, debit_fen, credit_fen) VALUES (1, 8, 'cash', 0, 0)",
+        "INSERT INTO ledger_line (entry_id, position, account, debit_fen, credit_fen) VALUES (1, 0, 'cash', 1, 0)",
+        "INSERT INTO ledger_entry (id, at, booked_on, memo, username, prev_hash, hash) "
+        "VALUES (0, '2026-12-01', '2026-12-01', 'x', 'x', 'x', 'x')",
+        "UPDATE ledger_account SET kind = 'asset' WHERE code = 'donations'",
+        "DELETE FROM ledger_account WHERE code = 'repairs'",
+    ]
+    for statement in bad:
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text(statement))
+    with engine.begin() as connection:  # an account's names and budget may change
+        connection.execute(text("UPDATE ledger_account SET name_en = 'Gifts', budget_fen = 100 WHERE code = 'donations'"))
+    assert _why(made, ledger) == []
+
+
+def test_two_racing_reversals_of_one_entry_book_one(books: tuple[Engine, sessionmaker[Session], Ledger]) -> None:
+    _, made, ledger = books
+    entry = _post(made, ledger, _pay(700))
+    outcomes: list[str] = []
+
+    def reverse() -> None:
+        try:
+            with made.begin() as db:
+                ledger.reverse(db, entry, "double booking", "officer", DAY)
+            outcomes.append("booked")
+        except LedgerError as exc:
+            outcomes.append(str(exc))
+
+    racers = [threading.Thread(target=reverse) for _ in range(6)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    assert sorted(outcomes) == ["booked", *[f"entry {entry} is already reversed"] * 5]
+    assert _balances(made, ledger) == {} and _why(made, ledger) == []
+
+
 def test_an_entry_is_reversed_once_and_a_reversal_is_not_reversed(books: tuple[Engine, sessionmaker[Session], Ledger]) -> None:
     _, made, ledger = books
     entry = _post(made, ledger, _pay(1250))
@@ -153,7 +205,9 @@ def test_yuan_are_read_as_whole_fen_exactly(text_in: str, expected: int) -> None
     ("text_in", "said"),
     [("12.345", "more than two decimals"), ("0", "must be a positive amount"), ("-3", "must be a positive amount"),
      ("abc", "is not an amount in yuan"), ("NaN", "must be a positive amount"), ("1e20", "more than a station's books can hold"),
-     ("Infinity", "must be a positive amount")],
+     ("Infinity", "must be a positive amount"), ("1234567890.0000000000000000000001", "more than two decimals"),
+     ("12.0000000000000000000000000000000001", "more than two decimals"), ("1e-999999999", "more than two decimals"),
+     ("1e999999999", "more than a station's books can hold")],
 )  # fmt: skip
 def test_an_amount_that_is_not_whole_fen_is_refused_by_name(text_in: str, said: str) -> None:
     with pytest.raises(LedgerError, match=f"receipt 3: .*{said}"):

@@ -35,7 +35,11 @@ def _books(made: sessionmaker[Session], ledger: Ledger) -> None:
         db.execute(update(LedgerAccount).where(LedgerAccount.code == "repairs").values(budget_fen=fen("12000")))
     booked = [
         (date(2026, 11, 3), "union allocation for the quarter", [Line("bank", fen("5000")), Line("union_allocation", 0, fen("5000"))]),
-        (date(2026, 12, 2), "donation box <script>alert(1)</script>", [Line("cash", fen("200.50")), Line("donations", 0, fen("200.50"))]),
+        (
+            date(2026, 12, 2),
+            '=HYPERLINK("http://x") <script>alert(1)</script>',
+            [Line("cash", fen("200.50")), Line("donations", 0, fen("200.50"))],
+        ),
         (date(2026, 12, 5), "street office grant", [Line("bank", fen("1000")), Line("street_office", 0, fen("1000"))]),
         (date(2026, 12, 9), "cups and coffee", [Line("supplies", fen("123.45")), Line("cash", 0, fen("123.45"))]),
         (date(2026, 12, 12), "microwave door hinge", [Line("repairs", fen("800")), Line("bank", 0, fen("800"))]),
@@ -78,6 +82,8 @@ def test_the_months_workbook_adds_up_to_the_books(engine: Engine) -> None:
     assert _sheet_total(book["支出"], 1) == Decimal("923.45")
     debits, credits = _sheet_total(book["凭证"], 4), _sheet_total(book["凭证"], 5)
     assert debits == credits == Decimal("2223.95"), "every line of the month, each side adding up to the other"
+    memos = [row[2] for row in book["凭证"].iter_rows(min_row=2, values_only=True) if row[2]]
+    assert memos[0].startswith("=HYPERLINK") and book["凭证"]["C2"].data_type == "s", "a typed memo stays text, never a formula"
     summary = {row[0]: row[1:] for row in book["月报"].iter_rows(values_only=True) if row[0]}
     assert Decimal(str(summary["月末结存（元）"][0])) == Decimal(month.closing) / 100
     assert summary["账本哈希（凭证号、哈希）"][0] == 8
@@ -141,3 +147,21 @@ def test_yxy_ledger_report_writes_both_and_refuses_a_bad_month(tmp_path: Path) -
         refused = CliRunner().invoke(app, ["ledger", "report", "--month", bad, "--database", url])
         assert refused.exit_code == 2 and said in refused.output
     assert month_of(" 2026-02 ") == date(2026, 2, 1)
+    for bad in ("0001-01", "9999-12", "2026-02-30"):
+        with pytest.raises(ValueError, match="write YYYY-MM"):
+            month_of(bad)
+
+
+def test_a_month_at_the_years_turn_and_februarys_end(engine: Engine) -> None:
+    made: sessionmaker[Session] = sessions(engine)
+    ledger = Ledger()
+    _books(made, ledger)
+    with made.begin() as db:
+        ledger.post(db, [Line("supplies", fen("10")), Line("cash", 0, fen("10"))], "February's last day", "custodian", date(2027, 2, 28))
+        ledger.post(db, [Line("supplies", fen("20")), Line("cash", 0, fen("20"))], "March's first day", "custodian", date(2027, 3, 1))
+    with made() as db:
+        january, february = read_month(db, ledger, date(2027, 1, 1)), read_month(db, ledger, date(2027, 2, 1))
+    assert january.spent == {"utilities": fen("90")} and january.spent_this_year == {"utilities": fen("90")}, "a new year starts at nought"
+    assert january.opening == fen("5000") + fen("1200.50") - fen("923.45")
+    assert february.spent == {"supplies": fen("10")} and february.last == date(2027, 2, 28)
+    assert february.opening == january.closing and february.closing == january.closing - fen("10")

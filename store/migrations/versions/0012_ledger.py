@@ -15,6 +15,14 @@ branch_labels = None
 depends_on = None
 
 _BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_KEPT = "an account keeps its code and kind once made: what was booked to it would change meaning"
+_PG_ACCOUNT_GUARD = f"""
+CREATE FUNCTION ledger_account_is_kept() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '{_KEPT}';
+END;
+$$ LANGUAGE plpgsql;
+"""
 _GUARDED = ("ledger_entry", "ledger_line")
 _PG_GUARD = """
 CREATE FUNCTION ledger_is_append_only() RETURNS trigger AS $$
@@ -41,9 +49,10 @@ def upgrade() -> None:
         sa.Column("booked_on", sa.Date(), nullable=False, index=True),
         sa.Column("memo", sa.String(200), nullable=False),
         sa.Column("username", sa.String(64), nullable=False),
-        sa.Column("reverses", _BIG, nullable=True, unique=True),
+        sa.Column("reverses", _BIG, sa.ForeignKey("ledger_entry.id"), nullable=True, unique=True),
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
+        sa.CheckConstraint("id >= 1", name="ck_ledger_entry_id"),
     )
     op.create_table(
         "ledger_line",
@@ -54,16 +63,26 @@ def upgrade() -> None:
         sa.Column("debit_fen", sa.BigInteger(), nullable=False),
         sa.Column("credit_fen", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("debit_fen >= 0 AND credit_fen >= 0 AND (debit_fen = 0) <> (credit_fen = 0)", name="ck_ledger_line_one_side"),
+        sa.UniqueConstraint("entry_id", "position", name="uq_ledger_line_position"),
     )
     op.create_index("ix_ledger_line_account", "ledger_line", ["account"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_GUARD)
+        op.execute(_PG_ACCOUNT_GUARD)
+        op.execute(
+            "CREATE TRIGGER ledger_account_kept BEFORE UPDATE OF code, kind OR DELETE ON ledger_account "
+            "FOR EACH ROW EXECUTE FUNCTION ledger_account_is_kept()"
+        )
         for table in _GUARDED:
             op.execute(
                 f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION ledger_is_append_only()"
             )
             op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} EXECUTE FUNCTION ledger_is_append_only()")
     else:
+        for change, when in (("update", "UPDATE OF code, kind"), ("delete", "DELETE")):
+            op.execute(
+                f"CREATE TRIGGER ledger_account_no_{change} BEFORE {when} ON ledger_account BEGIN SELECT RAISE(ABORT, '{_KEPT}'); END"
+            )
         for table in _GUARDED:
             for change in ("update", "delete"):
                 op.execute(
@@ -77,7 +96,9 @@ def downgrade() -> None:
         for table in _GUARDED:
             op.execute(f"DROP TRIGGER {table}_no_change ON {table}")
             op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
+        op.execute("DROP TRIGGER ledger_account_kept ON ledger_account")
         op.execute("DROP FUNCTION ledger_is_append_only()")
+        op.execute("DROP FUNCTION ledger_account_is_kept()")
     op.drop_index("ix_ledger_line_account", "ledger_line")
     op.drop_table("ledger_line")
     op.drop_table("ledger_entry")
