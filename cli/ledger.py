@@ -1,5 +1,5 @@
 """``yxy ledger verify``: are the union's books whole? Every edited, deleted, slipped-in or cut-off entry, by number.
-``yxy ledger report``: a month's books as the union posts them (HTML and XLSX)."""
+``yxy ledger report``: a month's books as the union posts them (HTML and XLSX). ``yxy ledger close``: a month closed."""
 
 from __future__ import annotations
 
@@ -131,3 +131,44 @@ def _write(path: Path, content: bytes) -> None:
         errors.print(f"[red]error:[/red] {escape(str(path))}: cannot write it ({escape(exc.strerror or str(exc))})", soft_wrap=True)
         raise typer.Exit(code=2) from None
     console.print(f"written: {escape(str(path))}", highlight=False)
+
+
+@ledger_app.command("close")
+def close(
+    month: Annotated[str, typer.Option("--month", help="The month to close (and every one before it), as YYYY-MM.")],
+    by: Annotated[str, typer.Option("--by", help="Who closes it (the officer), for the record.")],
+    database: Annotated[
+        str | None, typer.Option("--database", help="Database URL (default: YXY_DATABASE_URL, else sqlite:///yxy.db).")
+    ] = None,
+) -> None:
+    """Close a month that is over: nothing more is booked into it (a late receipt is booked in an open month, its memo
+    saying which month it corrects), and the books' head now is kept for `yxy ledger verify` to hold them to."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from station.settings import Settings
+    from store.db import engine_for, sessions
+    from store.ledger import Ledger, LedgerError
+    from store.ledger_report import month_of
+
+    try:
+        first = month_of(month)
+    except ValueError as exc:
+        errors.print(f"[red]error:[/red] --month: {escape(str(exc))}")
+        raise typer.Exit(code=2) from None
+    settings = Settings.from_options(database_url=database)
+    engine = engine_for(settings.database_url)
+    try:
+        with sessions(engine).begin() as db:
+            closed = Ledger().close_month(db, first, by)
+            head = (closed.head_entry, closed.head_hash)
+    except LedgerError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(code=2) from None
+    except SQLAlchemyError as exc:
+        errors.print(
+            f"[red]error:[/red] {escape(settings.database_url)}: cannot write the books ({exc.__class__.__name__})", soft_wrap=True
+        )
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
+    console.print(f"closed up to {first:%Y-%m}; the books' head: {head[0]}:{head[1]}", highlight=False, soft_wrap=True)

@@ -24,7 +24,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow, Underflow
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from store.audit import AuditLog, ChainHead
 from store.db import as_utc, hold_write_lock
-from store.models import AuditEntry, LedgerAccount, LedgerEntry, LedgerLine
+from store.models import AuditEntry, LedgerAccount, LedgerClose, LedgerEntry, LedgerLine
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x7978796C  # "yxyl": the advisory lock ledger appends take on PostgreSQL
@@ -166,6 +166,12 @@ class Ledger:
     ) -> LedgerEntry:
         self._check(db, lines, memo, booked_on)
         hold_write_lock(db, _LOCK_KEY)
+        closed = db.scalar(select(func.max(LedgerClose.month)))
+        if closed is not None and booked_on < _next_month(closed):
+            raise LedgerError(
+                f"booked on: the books up to {closed:%Y-%m} are closed; book it on a day of an open month, saying in the memo "
+                "which month it corrects"
+            )
         if reverses is not None and db.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses == reverses)) is not None:
             raise LedgerError(f"entry {reverses} is already reversed")
         last = db.execute(select(LedgerEntry.id, LedgerEntry.hash).order_by(LedgerEntry.id.desc()).limit(1)).first()
@@ -198,6 +204,24 @@ class Ledger:
         lines = [Line(account, credit, debit) for account, debit, credit in _lines_of(db, entry_id)]
         return self._book(db, lines, memo, username, booked_on, entry_id, attest)
 
+    def close_month(self, db: Session, first: date, username: str) -> LedgerClose:
+        """Close the month starting ``first`` and every month before it: nothing more is booked into them, and the books'
+        head now is kept, so ``verify`` finds an entry slipped into them later. Months close in order, and only once
+        they are over (``first`` of a month before the newest entry's, or before today)."""
+        if type(first) is not date or first.day != 1:
+            raise LedgerError(f"month: {str(first)[:30]!r} is not the first day of a month")
+        hold_write_lock(db, _LOCK_KEY)
+        closed = db.scalar(select(func.max(LedgerClose.month)))
+        if closed is not None and first <= closed:
+            raise LedgerError(f"month: {first:%Y-%m} is closed already (the books are closed up to {closed:%Y-%m})")
+        if _next_month(first) > datetime.now(UTC).date():
+            raise LedgerError(f"month: {first:%Y-%m} is not over yet")
+        head = self.head(db) or (0, GENESIS)
+        record = LedgerClose(month=first, closed_at=datetime.now(UTC), username=username[:64], head_entry=head[0], head_hash=head[1])
+        db.add(record)
+        db.flush()
+        return record
+
     def balances(self, db: Session, since: date | None = None, until: date | None = None) -> dict[str, int]:
         """Each account's debits less credits over the entries booked from ``since`` to ``until`` (inclusive), in fen."""
         query = select(LedgerLine.account, func.sum(LedgerLine.debit_fen - LedgerLine.credit_fen)).join(
@@ -221,6 +245,7 @@ class Ledger:
         it does not attest was appended behind the application's back (a plain hash alone cannot tell, since anyone can
         compute one). An empty list: intact."""
         file_head = self._head.read() if self._head is not None else None  # before the walk: later entries are no cut
+        closes = [(close.month, close.head_entry, close.head_hash) for close in db.scalars(select(LedgerClose).order_by(LedgerClose.month))]
         broken: list[Broken] = []
         previous: tuple[int, str] = (0, GENESIS)
         seen: dict[int, str] = {}
@@ -234,11 +259,14 @@ class Ledger:
             debits, credits = sum(line[1] for line in lines), sum(line[2] for line in lines)
             if debits != credits or len(lines) < 2:
                 broken.append(Broken(entry.id, f"its debits ({debits} fen) and credits ({credits} fen) do not balance"))
+            late = [month for month, head_entry, _ in closes if entry.booked_on < _next_month(month) and entry.id > head_entry]
+            if late:
+                broken.append(Broken(entry.id, f"it was booked into {late[0]:%Y-%m} after that month was closed"))
             if attested is not None and attested.get(entry.id) != entry.hash:
                 broken.append(Broken(entry.id, "the audit log has no record of it being booked (slipped in)"))
             previous = (entry.id, entry.hash)
             seen[entry.id] = entry.hash
-        heads = list(published)
+        heads = list(published) + [(head_entry, head_hash) for _, head_entry, head_hash in closes if head_entry > 0]
         if file_head is not None:
             heads.append(file_head)
         for number, digest in heads:
@@ -273,6 +301,10 @@ class Ledger:
         debits, credits = sum(line.debit_fen for line in lines), sum(line.credit_fen for line in lines)
         if debits != credits:
             raise LedgerError(f"the debits ({debits} fen) and the credits ({credits} fen) must be equal")
+
+
+def _next_month(first: date) -> date:
+    return (first.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def seal(entry: Any, lines: Sequence[tuple[str, int, int]]) -> str:

@@ -289,3 +289,18 @@ class LedgerLine(Base):
     account: Mapped[str] = mapped_column(ForeignKey("ledger_account.code"))
     debit_fen: Mapped[int] = mapped_column(BigInteger)
     credit_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerClose(Base):
+    """A month closed: nothing more is booked into it, and the books' head at closing is kept, so an entry slipped into
+    it afterwards is found by ``verify``. Append-only."""
+
+    __tablename__ = "ledger_close"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    """The month's first day."""
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[str] = mapped_column(String(64))
+    head_entry: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    """The newest entry when the month was closed (0: none yet)."""
+    head_hash: Mapped[str] = mapped_column(String(64))

@@ -365,6 +365,10 @@ def test_yxy_ledger_verify_says_intact_or_lists_the_breaks(tmp_path: Path) -> No
     assert "broken entry 3: the audit log has no record of it being booked" in said and "2 breaks in 3 entries" in said
     bad = CliRunner().invoke(app, ["ledger", "verify", "--database", url, "--published", "2:abc"])
     assert bad.exit_code == 2 and "write ENTRY:HASH" in bad.output
+    closed = CliRunner().invoke(app, ["ledger", "close", "--month", "2026-11", "--by", "officer", "--database", url])
+    assert closed.exit_code == 0 and "closed up to 2026-11; the books' head: 3:" in " ".join(closed.output.split()), closed.output
+    again = CliRunner().invoke(app, ["ledger", "close", "--month", "2026-11", "--by", "officer", "--database", url])
+    assert again.exit_code == 2 and "is closed already" in again.output
     engine.dispose()
 
 
@@ -377,3 +381,45 @@ def test_the_model_is_what_the_migration_makes(engine: Engine) -> None:
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert [d for d in differences if "ledger" in str(d)] == []
+
+
+def test_a_closed_month_takes_no_more_entries_and_one_slipped_into_it_is_named(books: tuple[Engine, sessionmaker[Session], Ledger]) -> None:
+    engine, made, ledger = books
+    november = date(2026, 11, 1)
+    _post(made, ledger, _pay(100), date(2026, 11, 20))
+    with made.begin() as db:
+        ledger.close_month(db, november, "officer")
+    for day, said in (
+        (date(2026, 11, 30), "the books up to 2026-11 are closed"),
+        (date(2026, 10, 2), "the books up to 2026-11 are closed"),
+    ):
+        with pytest.raises(LedgerError, match=said), made.begin() as db:
+            ledger.post(db, _pay(5), "late receipt", "custodian", day)
+    _post(made, ledger, _pay(200), DAY, memo="corrects 2026-11: a receipt found late")
+    for month, said in ((november, "is closed already"), (date(2026, 10, 1), "is closed already"), (date(2026, 12, 1), "is not over yet"),
+                        (date(2026, 11, 15), "is not the first day of a month")):  # fmt: skip
+        with pytest.raises(LedgerError, match=said), made.begin() as db:
+            ledger.close_month(db, month, "officer")
+    assert _why(made, ledger) == []
+    with made() as db:  # a forger appends an entry dated in the closed month, chained and hashed as the code would
+        last = db.get(LedgerEntry, 2)
+        assert last is not None
+        forged = type("Forged", (), {"id": 3, "at": last.at, "booked_on": date(2026, 11, 29), "memo": "petty cash", "username": "x",
+                                     "reverses": None, "prev_hash": last.hash})  # fmt: skip
+        digest = seal(forged, [("supplies", 999, 0), ("cash", 0, 999)])
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ledger_entry (id, at, booked_on, memo, username, prev_hash, hash) "
+                "VALUES (3, :at, :day, 'petty cash', 'x', :prev, :h)"
+            ),
+            {"at": forged.at, "day": date(2026, 11, 29), "prev": forged.prev_hash, "h": digest},
+        )
+        for position, (account, debit, credit) in enumerate([("supplies", 999, 0), ("cash", 0, 999)]):
+            connection.execute(
+                text("INSERT INTO ledger_line (entry_id, position, account, debit_fen, credit_fen) VALUES (3, :p, :a, :d, :c)"),
+                {"p": position, "a": account, "d": debit, "c": credit},
+            )
+    assert _why(made, ledger) == [(3, "it was booked into 2026-11 after that month was closed")]
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("UPDATE ledger_close SET head_entry = 9"))

@@ -1,4 +1,4 @@
-"""The union's books: accounts, and journal entries with their lines, append-only and hash-chained.
+"""The union's books: accounts, journal entries with their lines, and months closed; append-only and hash-chained.
 
 Revision ID: 0012
 Revises: 0011
@@ -23,7 +23,7 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 """
-_GUARDED = ("ledger_entry", "ledger_line")
+_GUARDED = ("ledger_entry", "ledger_line", "ledger_close")
 _PG_GUARD = """
 CREATE FUNCTION ledger_is_append_only() RETURNS trigger AS $$
 BEGIN
@@ -66,6 +66,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("entry_id", "position", name="uq_ledger_line_position"),
     )
     op.create_index("ix_ledger_line_account", "ledger_line", ["account"])
+    op.create_table(
+        "ledger_close",
+        sa.Column("month", sa.Date(), primary_key=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("head_entry", _BIG, nullable=False),
+        sa.Column("head_hash", sa.String(64), nullable=False),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_GUARD)
         op.execute(_PG_ACCOUNT_GUARD)
@@ -99,6 +107,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER ledger_account_kept ON ledger_account")
         op.execute("DROP FUNCTION ledger_is_append_only()")
         op.execute("DROP FUNCTION ledger_account_is_kept()")
+    op.drop_table("ledger_close")
     op.drop_index("ix_ledger_line_account", "ledger_line")
     op.drop_table("ledger_line")
     op.drop_table("ledger_entry")
