@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -91,16 +92,12 @@ def report(
     from store.audit import key_file_for
     from store.db import engine_for, sessions
     from store.ledger import Ledger, head_file_for
-    from store.ledger_report import html, month_of, read_month, xlsx, yuan
+    from store.ledger_report import html, read_month, xlsx, yuan
 
     if lang not in ("zh", "en"):
         errors.print(f"[red]error:[/red] --lang {escape(lang[:10])!r}: zh or en")
         raise typer.Exit(code=2)
-    try:
-        first = month_of(month)
-    except ValueError as exc:
-        errors.print(f"[red]error:[/red] --month: {escape(str(exc))}")
-        raise typer.Exit(code=2) from None
+    first = _month(month)
     settings = Settings.from_options(database_url=database)
     engine = engine_for(settings.database_url)
     try:
@@ -148,13 +145,8 @@ def close(
     from station.settings import Settings
     from store.db import engine_for, sessions
     from store.ledger import Ledger, LedgerError
-    from store.ledger_report import month_of
 
-    try:
-        first = month_of(month)
-    except ValueError as exc:
-        errors.print(f"[red]error:[/red] --month: {escape(str(exc))}")
-        raise typer.Exit(code=2) from None
+    first = _month(month)
     settings = Settings.from_options(database_url=database)
     engine = engine_for(settings.database_url)
     try:
@@ -172,3 +164,14 @@ def close(
     finally:
         engine.dispose()
     console.print(f"closed up to {first:%Y-%m}; the books' head: {head[0]}:{head[1]}", highlight=False, soft_wrap=True)
+
+
+def _month(text: str) -> date:
+    """``--month``'s first day, or one line saying what to write and exit code 2."""
+    from store.ledger_report import month_of
+
+    try:
+        return month_of(text)
+    except ValueError as exc:
+        errors.print(f"[red]error:[/red] --month: {escape(str(exc))}")
+        raise typer.Exit(code=2) from None
