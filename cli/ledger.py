@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cli.common import app, console, errors
+from cli.common import app, check_lang, console, database_failed, errors
 
 ledger_app = typer.Typer(name="ledger", help="Check the union's books: balanced entries and their hash chain.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
@@ -58,8 +58,7 @@ def verify(
             broken = ledger.verify(db, published=heads, attested=attestations(db))
             entries = db.scalar(select(func.count()).select_from(LedgerEntry)) or 0
     except SQLAlchemyError as exc:
-        errors.print(f"[red]error:[/red] {escape(settings.database_url)}: cannot read the books ({exc.__class__.__name__})", soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        raise database_failed(settings.database_url, exc) from None
     finally:
         engine.dispose()
     if not broken:
@@ -94,9 +93,7 @@ def report(
     from store.ledger import Ledger, head_file_for
     from store.ledger_report import html, read_month, xlsx, yuan
 
-    if lang not in ("zh", "en"):
-        errors.print(f"[red]error:[/red] --lang {escape(lang[:10])!r}: zh or en")
-        raise typer.Exit(code=2)
+    check_lang(lang)
     first = _month(month)
     settings = Settings.from_options(database_url=database)
     engine = engine_for(settings.database_url)
@@ -104,8 +101,7 @@ def report(
         with sessions(engine)() as db:
             books = read_month(db, Ledger(head_file_for(key_file_for(settings.database_url, settings.audit_key_file))), first)
     except SQLAlchemyError as exc:
-        errors.print(f"[red]error:[/red] {escape(settings.database_url)}: cannot read the books ({exc.__class__.__name__})", soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        raise database_failed(settings.database_url, exc) from None
     finally:
         engine.dispose()
     name = station or t("ledger.station", lang)
@@ -157,10 +153,7 @@ def close(
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(code=2) from None
     except SQLAlchemyError as exc:
-        errors.print(
-            f"[red]error:[/red] {escape(settings.database_url)}: cannot write the books ({exc.__class__.__name__})", soft_wrap=True
-        )
-        raise typer.Exit(code=2) from None
+        raise database_failed(settings.database_url, exc) from None
     finally:
         engine.dispose()
     console.print(f"closed up to {first:%Y-%m}; the books' head: {head[0]}:{head[1]}", highlight=False, soft_wrap=True)

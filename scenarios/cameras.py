@@ -22,7 +22,10 @@ when it builds the station).
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from actors.camera import INCIDENT, CameraConfig, CameraPolicy
@@ -49,7 +52,8 @@ class AlarmDue(NamedTuple):
     peak: float
 
 
-def false_alarm_rates() -> dict[str, float]:
+@functools.cache
+def false_alarm_rates() -> Mapping[str, float]:
     """False alarms an hour of one person's (a dispute: one pair's) ordinary activity in view, each installed model's:
     from its validation clips, drawn under the training conditions as the true incidents here are, estimated as (k +
     0.5) / hours from the k it made in those hours (Jeffreys' estimate: none in one hour is not a rate of nought)."""
@@ -62,7 +66,7 @@ def false_alarm_rates() -> dict[str, float]:
         hours = float(figures["camera_hours_of_ordinary_activity"])
         made = round(float(figures["false_alarms_per_camera_hour"]) * hours)
         rates[name] = (made + 0.5) / hours
-    return rates
+    return MappingProxyType(rates)  # read once a process (every camera of every replication asks), never changed
 
 
 class SimulatedCamera(CameraPolicy):

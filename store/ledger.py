@@ -174,10 +174,10 @@ class Ledger:
             )
         if reverses is not None and db.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses == reverses)) is not None:
             raise LedgerError(f"entry {reverses} is already reversed")
-        last = db.execute(select(LedgerEntry.id, LedgerEntry.hash).order_by(LedgerEntry.id.desc()).limit(1)).first()
+        last = self.head(db)
         entry = LedgerEntry(
-            id=(last.id + 1) if last else 1, at=datetime.now(UTC), booked_on=booked_on, memo=memo.strip(), username=username[:64],
-            reverses=reverses, prev_hash=last.hash if last else GENESIS, hash="",
+            id=(last[0] + 1) if last else 1, at=datetime.now(UTC), booked_on=booked_on, memo=memo.strip(), username=username[:64],
+            reverses=reverses, prev_hash=last[1] if last else GENESIS, hash="",
         )  # fmt: skip
         entry.hash = seal(entry, [(line.account, line.debit_fen, line.credit_fen) for line in lines])
         if attest is not None:

@@ -157,6 +157,7 @@ class Judge:
         """This moment's people (pose stage or generator), into tracks, scores and incidents."""
         update = self.tracker.update(t, people)
         alive = [*update.seen, *update.lost]
+        pairs = pairs_near(alive)  # once a frame: read by a dispute model, and the pairs whose scores are kept
         judged = Judged(t, analysed=True, people=len(update.seen), lost_boxes=[tuple(track.box) for track in update.lost])
         if alive and self.models:
             matrices: dict[Reading, tuple[list[tuple[Track, ...]], np.ndarray]] = {}
@@ -166,7 +167,7 @@ class Judge:
                 if model.reading not in due:
                     continue
                 if model.reading not in matrices:
-                    matrices[model.reading] = self._read(alive, t, model.reading)
+                    matrices[model.reading] = self._read(alive, pairs, t, model.reading)
                 subjects, rows = matrices[model.reading]
                 if not subjects:
                     continue
@@ -177,14 +178,15 @@ class Judge:
                     if incident is not None:
                         judged.changes.append(Change.of(t, incident, tracks))
         # A pair that moved apart is no longer read: its smoothed score is forgotten, not carried to when they meet again.
-        seen: set[tuple[int, ...]] = {(track.id,) for track in alive} | {(a.id, b.id) for a, b in pairs_near(alive)}
+        seen: set[tuple[int, ...]] = {(track.id,) for track in alive} | {(a.id, b.id) for a, b in pairs}
         judged.changes += [Change.of(t, incident, ()) for incident in self.incidents.quiet(t, seen)]
         return judged
 
-    def _read(self, alive: list[Track], t: float, reading: Reading) -> tuple[list[tuple[Track, ...]], np.ndarray]:
+    def _read(
+        self, alive: list[Track], pairs: list[tuple[Track, Track]], t: float, reading: Reading
+    ) -> tuple[list[tuple[Track, ...]], np.ndarray]:
         """The subjects ``reading`` reads now (each track, or each pair near enough) and their features, one row each."""
         if reading is Reading.PAIR:
-            pairs = pairs_near(alive)
             rows = pair_rows(pairs, t, self.picture)
             return list(pairs), np.stack(rows) if rows else np.zeros((0, len(reading.names)), np.float32)
         single = track_rows(alive, t, self.picture, reading)
