@@ -171,9 +171,12 @@ class Judge:
                 subjects, rows = matrices[model.reading]
                 if not subjects:
                     continue
+                fallen = {i.subject[0] for i in self.incidents.open if i.behaviour is Behaviour.FALL} if model.reading.people > 1 else set()
                 for tracks, score in zip(subjects, model.scores(rows), strict=True):
                     if not any(self._judged_here(track, behaviour) for track in tracks):
                         continue
+                    if any(track.id in fallen for track in tracks):
+                        continue  # a fall's open alarm explains the body thrown down: the custodian is on the way already
                     incident = self.incidents.judge(t, behaviour, tuple(track.id for track in tracks), float(score))
                     if incident is not None:
                         judged.changes.append(Change.of(t, incident, tracks))

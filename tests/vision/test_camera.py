@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vision.behaviour import Behaviour, load_behaviours
@@ -50,6 +50,7 @@ def _run(judge: Judge, frames: list[list[object]]) -> list[tuple[float, Step, Be
 
 @settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 10_000))
+@example(seed=418)  # the faller beside a diner once also raised a dispute
 def test_the_one_who_falls_raises_one_incident_updated_while_they_lie_and_closed_after(seed: int) -> None:
     steps = _run(Judge(load_behaviours(), PICTURE), _scene(fall_at=8.0, seed=seed))
     opened = [s for s in steps if s[1] is Step.OPENED]
