@@ -31,6 +31,9 @@ LENS_ALARM = "camera_lens"
 SEVERITIES = {"fall": "critical", "dispute": "warning", "smoking": "info"}
 OPENED_KEPT = 256
 MOST_ZONES = 16
+RATE = MappingProxyType({"ge": 0.0, "le": 10_000.0})
+"""Incidents per 1000 person-hours a planner may ask for: up to ten a person-hour, each judged from keypoints (about
+0.05 s), so a week's run stays minutes however wild the what-if (a billion would never end)."""
 MOST_CORNERS = 32
 
 
@@ -68,11 +71,11 @@ class CameraConfig:
     """How far below the horizon it looks."""
     coverage: float = field(default=0.5, metadata=MappingProxyType({"ge": 0.0, "le": 1.0}))
     """Planners' runs: the share of the people inside it sees whole (ASSUMPTION: half the room)."""
-    falls_per_1000_person_hours: float = 0.5
+    falls_per_1000_person_hours: float = field(default=0.5, metadata=RATE)
     """Planners' runs: how often someone in view falls (ASSUMPTION: a what-if; no station has published one)."""
-    smoking_per_1000_person_hours: float = 2.0
+    smoking_per_1000_person_hours: float = field(default=2.0, metadata=RATE)
     """Planners' runs: how often someone in view lights a cigarette (ASSUMPTION)."""
-    disputes_per_1000_person_hours: float = 0.5
+    disputes_per_1000_person_hours: float = field(default=0.5, metadata=RATE)
     """Planners' runs: how often people in view fall out, while two or more are in view (ASSUMPTION)."""
     unit_cost_cny: float = 0.0
     monthly_cost_cny: float = 0.0

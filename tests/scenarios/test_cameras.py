@@ -9,6 +9,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,3 +112,10 @@ def test_the_emulators_cameras_stay_blind_and_a_planners_see() -> None:
 def test_the_kpis_name_every_behaviour_the_cameras_know() -> None:
     assert {k.removeprefix("camera_alarms_") for k in CAMERA_COUNTS if k.startswith("camera_alarms_")} == {b.value for b in Behaviour}
     assert set(BEHAVIOURS) == {b.value for b in Behaviour} == set(SEVERITIES)
+
+
+def test_a_rate_no_run_could_finish_is_refused_by_name() -> None:
+    from scenarios.errors import ScenarioValueError
+
+    with pytest.raises(ScenarioValueError, match="falls_per_1000_person_hours: Input should be less than or equal to 10000"):
+        load_scenario(LIBRARY / "typical_week_cameras.toml", ["devices.hall_camera.falls_per_1000_person_hours=1e9"])
