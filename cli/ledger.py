@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from cli.common import app, check_lang, console, database_failed, errors
 
-ledger_app = typer.Typer(name="ledger", help="Check the union's books: balanced entries and their hash chain.", no_args_is_help=True)
+ledger_app = typer.Typer(name="ledger", help="The union's books: check them, report a month, close a month.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 PUBLISHED = re.compile(r"^(\d{1,12}):([0-9a-f]{64})$")
 

@@ -155,6 +155,8 @@ class Page:
     summary: tuple[str, ...] = ()
     """Plain sentences for the reader who reads nothing else, after the verdict."""
     verdict: Verdict | None = None
+    footer: str = "generated_by"
+    """The catalog key of the line at the foot: how the numbers were made (a simulation's means; the books' own)."""
     charts: tuple[Chart, ...] = field(init=False)
 
     def __post_init__(self) -> None:

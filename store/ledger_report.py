@@ -160,6 +160,7 @@ def page(month: Month, station: str, lang: str) -> Page:
             Section("ledger-budget", t("ledger.sec_budget", lang), (spending, chart)),
             Section("ledger-entries", t("ledger.sec_entries", lang), (entries, Note(check))),
         ),
+        footer="ledger.footer",
     )
 
 

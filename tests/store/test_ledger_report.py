@@ -103,6 +103,7 @@ def test_the_html_names_the_sources_lines_and_head_escapes_what_was_typed_and_na
         assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
         assert "custodian" not in page and "officer" not in page, "who booked an entry is not published"
         assert "water meter" not in page, "another month's entries are not in this month's report"
+        assert ("账上的原数" if lang == "zh" else "every number is as booked") in page, "the books' footer, not a simulation's"
 
 
 amounts = st.integers(min_value=1, max_value=10**8)
