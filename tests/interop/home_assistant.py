@@ -1046,8 +1046,21 @@ def check_state_classes(run: Run, entities: list[OurEntity]) -> None:
         run.report.add(Check(key, title, bool(groups[group]) and not bad[group], evidence))
 
 
+def _settled(run: Run, device: str, quiet_s: float = 2.0) -> None:
+    """Wait until nothing has commanded ``device`` for ``quiet_s`` (an automation reacting to the station's start), so
+    the state HA shows is the one to command away from."""
+
+    def quiet() -> bool:
+        recent = [r for r in run.history.rows(0) if r.entity_id == device and r.name == "desired"]
+        return not recent or time.time() - recent[-1].at >= quiet_s
+
+    wait_for(quiet, run.options.timeout_s, 0.3)
+
+
 def _command_rows(run: Run, device: str, after_id: int, target: bool, timeout_s: float) -> tuple[Row | None, Row | None]:
-    """Our history's record of a command to ``device`` with on=target issued after ``after_id``, and its outcome."""
+    """Our history's record of HA's command to ``device`` with on=target issued after ``after_id``, and its outcome. An
+    automation's command to the same device is not HA's (at night the lights-by-occupancy rule turns the lights on
+    the moment the emulated crowd comes in, and was once taken for HA's)."""
     desired: Row | None = None
     outcome: Row | None = None
 
@@ -1056,7 +1069,13 @@ def _command_rows(run: Run, device: str, after_id: int, target: bool, timeout_s:
         for row in run.history.rows(after_id):
             if row.entity_id != device:
                 continue
-            if desired is None and row.name == "desired" and row.data.get("desired", {}).get("on") is target and "command" in row.data:
+            if (
+                desired is None
+                and row.name == "desired"
+                and row.data.get("desired", {}).get("on") is target
+                and "command" in row.data
+                and row.data.get("by") == "home_assistant"
+            ):
                 desired = row
             elif desired is not None and row.data.get("command") == desired.data["command"] and row.name.startswith("command_"):
                 outcome = row
@@ -1136,6 +1155,7 @@ def check_switch(run: Run, entities: list[OurEntity]) -> None:
         run.report.add(Check("c1", "HA's switch command reaches the device and is acked", False, ["no switch entity discovered"]))
         return
     switch = lights[0]
+    _settled(run, switch.device)
     target = run.ha.states()[switch.entity_id]["state"] != "on"
     word = "on" if target else "off"
     direct = _command(
