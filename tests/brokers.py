@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -18,10 +19,31 @@ MOSQUITTO_BIN = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 """Debian installs the broker in /usr/sbin, which is not on every PATH."""
 
 
+_PORTS_FROM, _PORTS_TO = 20000, 32000
+"""Below Linux's ephemeral range (32768-60999): a port the kernel handed out for a probe could be taken by any outgoing
+connection before the server binds it ("address already in use" in tests/web/test_headers.py once)."""
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nobody listens on, from this xdist worker's own slice of 20000-32000, never the same twice a process."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker) if worker.isdigit() else 0
+    width = (_PORTS_TO - _PORTS_FROM) // max(workers, 1)
+    start = _PORTS_FROM + index * width
+    for _ in range(width):
+        port = start + random.randrange(width)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {start}-{start + width}")
 
 
 def reachable(host: str, port: int) -> bool:
