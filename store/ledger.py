@@ -59,13 +59,21 @@ def attested_in(log: AuditLog, username: str, role: str, client: str) -> Attest:
     return attest
 
 
-def attestations(db: Session) -> dict[int, str]:
-    """Each entry's hash as the audit log recorded it when it was booked (the audit log's own chain is ``yxy audit
-    verify``'s to check)."""
-    found: dict[int, str] = {}
-    for (after,) in db.execute(select(AuditEntry.after).where(AuditEntry.action == BOOKED)):
+@dataclass(frozen=True)
+class Attested:
+    """An entry as the keyed audit log recorded it when it was booked: its hash, and who booked it."""
+
+    hash: str
+    username: str
+
+
+def attestations(db: Session) -> dict[int, Attested]:
+    """Each entry's hash and booker as the audit log recorded them when it was booked (the audit log's own chain is
+    ``yxy audit verify``'s to check)."""
+    found: dict[int, Attested] = {}
+    for username, after in db.execute(select(AuditEntry.username, AuditEntry.after).where(AuditEntry.action == BOOKED)):
         if isinstance(after, dict) and isinstance(after.get("entry"), int) and isinstance(after.get("hash"), str):
-            found[after["entry"]] = after["hash"]
+            found[after["entry"]] = Attested(after["hash"], username)
     return found
 
 
@@ -238,12 +246,15 @@ class Ledger:
         last = db.execute(select(LedgerEntry.id, LedgerEntry.hash).order_by(LedgerEntry.id.desc()).limit(1)).first()
         return (int(last.id), str(last.hash)) if last else None
 
-    def verify(self, db: Session, published: Iterable[tuple[int, str]] = (), attested: Mapping[int, str] | None = None) -> list[Broken]:
+    def verify(
+        self, db: Session, published: Iterable[tuple[int, str]] = (), attested: Mapping[int, Attested] | None = None
+    ) -> list[Broken]:
         """Every break, oldest first: an entry whose hash is not its content's, one that does not follow the one before,
         entries missing, an entry whose lines do not balance, and a head (the file's, or ``published`` ones) the books
-        no longer hold. ``attested``: each entry's hash as the keyed audit log recorded it when it was booked; an entry
-        it does not attest was appended behind the application's back (a plain hash alone cannot tell, since anyone can
-        compute one). An empty list: intact."""
+        no longer hold. ``attested``: each entry's hash and booker as the keyed audit log recorded them when it was
+        booked; an entry it does not attest was appended behind the application's back (a plain hash alone cannot tell,
+        since anyone can compute one), and one whose booker differs was edited (the booker is not in the public hash).
+        An empty list: intact."""
         file_head = self._head.read() if self._head is not None else None  # before the walk: later entries are no cut
         closes = [(close.month, close.head_entry, close.head_hash) for close in db.scalars(select(LedgerClose).order_by(LedgerClose.month))]
         broken: list[Broken] = []
@@ -262,8 +273,12 @@ class Ledger:
             late = [month for month, head_entry, _ in closes if entry.booked_on < _next_month(month) and entry.id > head_entry]
             if late:
                 broken.append(Broken(entry.id, f"it was booked into {late[0]:%Y-%m} after that month was closed"))
-            if attested is not None and attested.get(entry.id) != entry.hash:
-                broken.append(Broken(entry.id, "the audit log has no record of it being booked (slipped in)"))
+            if attested is not None:
+                record = attested.get(entry.id)
+                if record is None or record.hash != entry.hash:
+                    broken.append(Broken(entry.id, "the audit log has no record of it being booked (slipped in)"))
+                elif record.username != entry.username:
+                    broken.append(Broken(entry.id, "who booked it is not who the audit log says booked it (edited)"))
             previous = (entry.id, entry.hash)
             seen[entry.id] = entry.hash
         heads = list(published) + [(head_entry, head_hash) for _, head_entry, head_hash in closes if head_entry > 0]
@@ -307,13 +322,19 @@ def _next_month(first: date) -> date:
     return (first.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def seal(entry: Any, lines: Sequence[tuple[str, int, int]]) -> str:
-    """SHA-256 of an entry's content, its lines in order and the hash before it: what anyone can recompute."""
-    content = {
+def published(entry: Any, lines: Sequence[tuple[str, int, int]]) -> dict[str, Any]:
+    """An entry as the transparency page publishes it, and exactly what its hash covers. Who booked it is not in it
+    (no personal data on a public page): the keyed audit log holds that, and ``verify`` compares the two."""
+    return {
         "id": int(entry.id), "at": as_utc(entry.at).astimezone(UTC).isoformat(), "booked_on": str(entry.booked_on),
-        "memo": entry.memo, "username": entry.username, "reverses": entry.reverses, "prev_hash": entry.prev_hash,
+        "memo": entry.memo, "reverses": entry.reverses, "prev_hash": entry.prev_hash,
         "lines": [[account, int(debit), int(credit)] for account, debit, credit in lines],
     }  # fmt: skip
+
+
+def seal(entry: Any, lines: Sequence[tuple[str, int, int]]) -> str:
+    """SHA-256 of ``published(entry, lines)`` as compact JSON with sorted keys: what anyone can recompute."""
+    content = published(entry, lines)
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 

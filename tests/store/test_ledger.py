@@ -4,6 +4,8 @@ PostgreSQL never fork the chain; bad entries are refused saying what is wrong an
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -24,6 +26,7 @@ from store.db import engine_for, migrate, sessions
 from store.ledger import (
     DEFAULT_ACCOUNTS,
     MOST_FEN,
+    Attested,
     Ledger,
     LedgerError,
     Line,
@@ -31,6 +34,7 @@ from store.ledger import (
     ensure_accounts,
     fen,
     head_file_for,
+    published,
     seal,
 )  # fmt: skip
 from store.models import LedgerEntry
@@ -268,7 +272,8 @@ def test_an_entry_slipped_in_is_caught_by_the_audit_logs_record_and_a_rewrite_by
 ) -> None:
     engine, made, ledger = chained
     with made() as db:
-        attested = {int(row.id): str(row.hash) for row in db.execute(text("SELECT id, hash FROM ledger_entry")).all()}
+        attested = {int(row.id): Attested(str(row.hash), str(row.username))
+                    for row in db.execute(text("SELECT id, hash, username FROM ledger_entry")).all()}  # fmt: skip
         published = ledger.head(db)
     assert published is not None
     with engine.begin() as connection, made() as db:  # a forger with the database and the code, but not the audit key
@@ -338,6 +343,21 @@ def test_fifty_parallel_writers_never_fork_the_chain_and_the_books_balance(
     assert _balances(made, ledger)["cash"] == -kept
 
 
+def test_anyone_recomputes_an_entrys_hash_from_what_is_published_which_names_nobody(
+    chained: tuple[Engine, sessionmaker[Session], Ledger],
+) -> None:
+    _, made, _ = chained
+    with made() as db:
+        for entry in db.scalars(select(LedgerEntry).order_by(LedgerEntry.id)):
+            rows = db.execute(text("SELECT account, debit_fen, credit_fen FROM ledger_line WHERE entry_id = :e ORDER BY position"),
+                              {"e": entry.id})  # fmt: skip
+            lines = [(account, int(debit), int(credit)) for account, debit, credit in rows]
+            shown = published(entry, lines)
+            assert "username" not in shown and entry.username not in json.dumps(shown)
+            compact = json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            assert hashlib.sha256(compact.encode()).hexdigest() == entry.hash
+
+
 def test_yxy_ledger_verify_says_intact_or_lists_the_breaks(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'yxy.db'}"
     engine = engine_for(url)
@@ -363,6 +383,10 @@ def test_yxy_ledger_verify_says_intact_or_lists_the_breaks(tmp_path: Path) -> No
     said = " ".join(broken.output.split())
     assert broken.exit_code == 1 and "broken entry 1: its hash does not match its content" in said, said
     assert "broken entry 3: the audit log has no record of it being booked" in said and "2 breaks in 3 entries" in said
+    for connection in _unguarded(engine):
+        connection.execute(text("UPDATE ledger_entry SET username = 'custodian' WHERE id = 2"))
+    renamed = " ".join(CliRunner().invoke(app, ["ledger", "verify", "--database", url]).output.split())
+    assert "broken entry 2: who booked it is not who the audit log says booked it" in renamed, renamed
     bad = CliRunner().invoke(app, ["ledger", "verify", "--database", url, "--published", "2:abc"])
     assert bad.exit_code == 2 and "write ENTRY:HASH" in bad.output
     closed = CliRunner().invoke(app, ["ledger", "close", "--month", "2026-11", "--by", "officer", "--database", url])
