@@ -53,6 +53,7 @@ from store import visitors
 from store.audit import AuditLog, key_file_for, load_or_create_key
 from store.db import engine_for, migrate, sessions
 from store.history import History, HistoryWriter
+from store.ledger import Ledger, ensure_accounts, head_file_for
 from store.members import door_key, face_enrolled, face_forgotten, faces_to_forget, standings
 from store.models import VisitorAsk
 from store.privacy import Periods, purge
@@ -107,6 +108,8 @@ class LiveStation:
         self.holds = ManualHolds()
         """Devices a person's command holds against the automations; read under ``bridge.read``."""
         self.audit_log: AuditLog | None = None
+        self.ledger: Ledger | None = None
+        """The union's books, with their head file beside the audit key."""
         self._door_key = b""
         self._station_key = b""
         self._briefing = threading.Event()
@@ -131,6 +134,9 @@ class LiveStation:
         settings = self.settings
         key_file = key_file_for(settings.database_url, settings.audit_key_file)
         self.audit_log = AuditLog(key_file)
+        self.ledger = Ledger(head_file_for(key_file))
+        with sessions(self.db).begin() as db:
+            ensure_accounts(db)  # the usual chart of accounts, once; an account already there is left as it is
         station_key = self._station_key = load_or_create_key(key_file)
         self._door_key = door_key(station_key)
         file = settings.broker_secret_file

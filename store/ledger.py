@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +42,9 @@ _LOCK_KEY = 0x7978796C  # "yxyl": the advisory lock ledger appends take on Postg
 KINDS = ("asset", "liability", "equity", "income", "expense")
 MOST_LINES = 50
 """Lines an entry may have: a receipt split over budget lines, not a year's books in one entry."""
+MOST_RECEIPTS = 5
+"""Receipts behind one entry (an invoice and its payment slip, a few pages)."""
+RECEIPT_HASH = re.compile(r"[0-9a-f]{64}")
 MOST_FEN = 10**12
 """The largest amount a line may carry: ten billion yuan, far beyond any station's year (and any overflow)."""
 
@@ -161,19 +165,43 @@ class Ledger:
         self._head = ChainHead(head_file) if head_file is not None else None
 
     def post(
-        self, db: Session, lines: Sequence[Line], memo: str, username: str, booked_on: date, attest: Attest | None = None
+        self,
+        db: Session,
+        lines: Sequence[Line],
+        memo: str,
+        username: str,
+        booked_on: date,
+        attest: Attest | None = None,
+        receipts: Sequence[str] = (),
     ) -> LedgerEntry:
         """Book one balanced entry at the end of the chain, in ``db``'s transaction (the head file follows the commit).
+        ``receipts``: the SHA-256 of each receipt behind it, hashed with it.
         ``attest(db, entry id, hash)`` is called before the entry is written: the application's booking records it in
         the keyed audit log (``attested_in``), in the same transaction. Lock order: the ledger's, then the audit log's;
         a caller must not append to the audit log before booking in the same transaction."""
-        return self._book(db, lines, memo, username, booked_on, None, attest)
+        return self._book(db, lines, memo, username, booked_on, None, attest, receipts)
+
+    @staticmethod
+    def lock(db: Session) -> None:
+        """Hold the books' append lock for the rest of ``db``'s transaction: a caller that must audit before it books
+        takes it first, so the lock order stays the ledger's, then the audit log's."""
+        hold_write_lock(db, _LOCK_KEY)
 
     def _book(
-        self, db: Session, lines: Sequence[Line], memo: str, username: str, booked_on: date, reverses: int | None, attest: Attest | None
+        self,
+        db: Session,
+        lines: Sequence[Line],
+        memo: str,
+        username: str,
+        booked_on: date,
+        reverses: int | None,
+        attest: Attest | None,
+        receipts: Sequence[str] = (),
     ) -> LedgerEntry:
         self._check(db, lines, memo, booked_on)
-        hold_write_lock(db, _LOCK_KEY)
+        if len(receipts) > MOST_RECEIPTS or any(not RECEIPT_HASH.fullmatch(str(digest)) for digest in receipts):
+            raise LedgerError(f"receipts: at most {MOST_RECEIPTS}, each a SHA-256 in 64 lower-case hex digits")
+        self.lock(db)
         closed = db.scalar(select(func.max(LedgerClose.month)))
         if closed is not None and booked_on < _next_month(closed):
             raise LedgerError(
@@ -185,7 +213,7 @@ class Ledger:
         last = self.head(db)
         entry = LedgerEntry(
             id=(last[0] + 1) if last else 1, at=datetime.now(UTC), booked_on=booked_on, memo=memo.strip(), username=username[:64],
-            reverses=reverses, prev_hash=last[1] if last else GENESIS, hash="",
+            reverses=reverses, prev_hash=last[1] if last else GENESIS, hash="", receipts=list(receipts),
         )  # fmt: skip
         entry.hash = seal(entry, [(line.account, line.debit_fen, line.credit_fen) for line in lines])
         if attest is not None:
@@ -218,7 +246,7 @@ class Ledger:
         they are over (``first`` of a month before the newest entry's, or before today)."""
         if type(first) is not date or first.day != 1:
             raise LedgerError(f"month: {str(first)[:30]!r} is not the first day of a month")
-        hold_write_lock(db, _LOCK_KEY)
+        self.lock(db)
         closed = db.scalar(select(func.max(LedgerClose.month)))
         if closed is not None and first <= closed:
             raise LedgerError(f"month: {first:%Y-%m} is closed already (the books are closed up to {closed:%Y-%m})")
@@ -292,15 +320,24 @@ class Ledger:
         return broken
 
     @staticmethod
-    def _check(db: Session, lines: Sequence[Line], memo: str, booked_on: date) -> None:
+    def check_day(booked_on: date) -> None:
         if type(booked_on) is not date:  # a datetime is a date too, and would be hashed with its time
             raise LedgerError(f"booked on: {str(booked_on)[:30]!r} is not a day (write 2026-12-01)")
+
+    @staticmethod
+    def check_memo(memo: str, where: str = "memo") -> None:
+        """One line of at most 200 characters: what the books publish beside the amounts."""
         if not memo.strip():
-            raise LedgerError("memo: say what the entry is for")
+            raise LedgerError(f"{where}: say what the entry is for")
         if len(memo) > 200:
-            raise LedgerError(f"memo: {len(memo)} characters, at most 200")
+            raise LedgerError(f"{where}: {len(memo)} characters, at most 200")
         if any(ord(character) < 32 or ord(character) == 127 for character in memo):
-            raise LedgerError("memo: one line of text, without control characters")
+            raise LedgerError(f"{where}: one line of text, without control characters")
+
+    @classmethod
+    def _check(cls, db: Session, lines: Sequence[Line], memo: str, booked_on: date) -> None:
+        cls.check_day(booked_on)
+        cls.check_memo(memo)
         if not 2 <= len(lines) <= MOST_LINES:
             raise LedgerError(f"an entry has 2 to {MOST_LINES} lines, not {len(lines)}")
         known = set(db.scalars(select(LedgerAccount.code)))
@@ -328,7 +365,7 @@ def published(entry: Any, lines: Sequence[tuple[str, int, int]]) -> dict[str, An
     return {
         "id": int(entry.id), "at": as_utc(entry.at).astimezone(UTC).isoformat(), "booked_on": str(entry.booked_on),
         "memo": entry.memo, "reverses": entry.reverses, "prev_hash": entry.prev_hash,
-        "lines": [[account, int(debit), int(credit)] for account, debit, credit in lines],
+        "lines": [[account, int(debit), int(credit)] for account, debit, credit in lines], "receipts": list(entry.receipts),
     }  # fmt: skip
 
 

@@ -15,13 +15,13 @@ from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scenarios.i18n import t
 from scenarios.page import Cell, Chart, Facts, Note, Page, Row, Section, Table, render
 from store.ledger import Ledger
-from store.models import LedgerAccount, LedgerEntry, LedgerLine
+from store.models import LedgerAccount, LedgerClose, LedgerEntry, LedgerLine
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,18 @@ def read_month(db: Session, ledger: Ledger, first: date) -> Month:
         lines=[EntryLine(r.id, r.booked_on, r.memo, r.reverses, r.account, int(r.debit_fen), int(r.credit_fen)) for r in rows],
         head=ledger.head(db),
     )  # fmt: skip
+
+
+def is_closed(db: Session, first: date) -> bool:
+    """Whether the month starting ``first`` is closed: its figures are final."""
+    closed = db.scalar(select(func.max(LedgerClose.month)))
+    return closed is not None and first <= closed
+
+
+def months_booked(db: Session) -> list[str]:
+    """Every month with an entry, newest first (``2026-12``): what a reader can choose from."""
+    days = db.scalars(select(LedgerEntry.booked_on).distinct())
+    return sorted({f"{day:%Y-%m}" for day in days}, reverse=True)
 
 
 def yuan(fen: int) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -271,6 +272,8 @@ class LedgerEntry(Base):
     """The entry this one reverses (corrections are reversing entries, never edits); at most one reversal each."""
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    receipts: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    """SHA-256 of each receipt behind the entry, in its hash: a receipt shown later is checked against the books."""
 
 
 class LedgerLine(Base):
@@ -304,3 +307,51 @@ class LedgerClose(Base):
     head_entry: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     """The newest entry when the month was closed (0: none yet)."""
     head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Spending(Base):
+    """Money proposed to be spent (or received) by a custodian, booked into the ledger only when an officer approves it.
+
+    Unlike the ledger this row changes (proposed, then approved, rejected or withdrawn); every change is audited."""
+
+    __tablename__ = "spending"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="ck_spending_amount"),
+        CheckConstraint("status IN ('proposed', 'approved', 'rejected', 'withdrawn')", name="ck_spending_status"),
+        CheckConstraint("kind IN ('spend', 'receive')", name="ck_spending_kind"),
+        Index("ix_spending_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    """``spend``: from ``via`` to the budget line ``account``; ``receive``: from the funding source ``account`` into ``via``."""
+    account: Mapped[str] = mapped_column(ForeignKey("ledger_account.code"))
+    via: Mapped[str] = mapped_column(ForeignKey("ledger_account.code"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    memo: Mapped[str] = mapped_column(String(200))
+    spent_on: Mapped[date] = mapped_column(Date)
+    proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    entry_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ledger_entry.id"), nullable=True, unique=True
+    )
+
+
+class Receipt(Base):
+    """A receipt (an image or a PDF) behind a spending, kept by its SHA-256; the bytes only for staff, the hash public."""
+
+    __tablename__ = "receipt"
+    __table_args__ = (UniqueConstraint("spending_id", "sha256", name="uq_receipt_per_spending"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    spending_id: Mapped[int] = mapped_column(ForeignKey("spending.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    attached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attached_by: Mapped[str] = mapped_column(String(64))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from web.accounts import audit_log, auth, staff
 from web.alarms import router as alarms
+from web.books import books, public_books
 from web.devices import commands, devices
 from web.evidence import router as evidence
 from web.member_page import member_api
@@ -26,9 +27,30 @@ PUBLIC = {
     ("GET", "/api/visitor/door"),
     ("POST", "/api/visitor/ask"),
     ("GET", "/api/visitor/ask/{token}"),
+    ("GET", "/books"),
+    ("GET", "/books/report"),
+    ("GET", "/books/report.xlsx"),
+    ("GET", "/api/books/month"),
+    ("GET", "/api/books/entries"),
 }
 """The only routes anyone may call unsigned (signing in, the pages and their assets); tests/web/test_routes.py checks every other."""
-LARGE_BODIES = {("POST", "/api/runs")}
+LARGE_BODIES = {("POST", "/api/runs"), ("POST", "/api/books/spending/{spending_id}/receipts")}
 """Routes whose body may be larger than a command's (an uploaded scenario); web/limits.py bounds both."""
 
-ROUTERS = (auth, devices, commands, alarms, evidence, staff, audit_log, runs, station_log, members, member_api, visitors, visitor_api)
+ROUTERS = (
+    auth,
+    devices,
+    commands,
+    alarms,
+    evidence,
+    staff,
+    audit_log,
+    runs,
+    station_log,
+    members,
+    member_api,
+    visitors,
+    visitor_api,
+    books,
+    public_books,
+)

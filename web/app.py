@@ -48,7 +48,9 @@ MEMBER_PAGE = STATIC / "member.html"
 """The member's phone page (web/member_page.py), a template like ``PAGE``."""
 VISITOR_PAGE = STATIC / "visitor.html"
 """The visitor's phone page (web/visitors.py), reached from the QR on the door."""
-PAGES = {PAGE.name, MEMBER_PAGE.name, VISITOR_PAGE.name}
+BOOKS_PAGE = STATIC / "books.html"
+"""The union's books for anyone (web/books.py): no sign-in, nobody named."""
+PAGES = {PAGE.name, MEMBER_PAGE.name, VISITOR_PAGE.name, BOOKS_PAGE.name}
 IMMUTABLE = "public, max-age=31536000, immutable"
 """For a URL that names its content: the browser keeps it a year and never asks again, not even on a reload."""
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8"}
@@ -61,7 +63,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live = running or LiveStation(station, settings, demand).start()
-        assert live.bridge is not None and live.daybook is not None and live.audit_log is not None
+        assert live.bridge is not None and live.daybook is not None and live.audit_log is not None and live.ledger is not None
         made = sessions(live.db)
         metrics = StationMetrics(live)
         audit_log = live.audit_log  # one chain: the automations' commands are in it too
@@ -70,7 +72,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
             settings, made, live.bridge, live.history, Planner(made, Budget.of(settings)), station, live.daybook, metrics,
             SignInGate(made, Rules.of(settings), sign_in_recorder(audit_log)), audit_log,
             StationTime(live.station_time, live.emulated), live.holds, live.brief_doors, live.forget_face,
-            live.tell_visitor, live.visitor_outcome, live.evidence,
+            live.tell_visitor, live.visitor_outcome, live.evidence, live.ledger,
         )  # fmt: skip
         try:
             yield
@@ -125,6 +127,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     page = render_page(PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
     member_page = render_page(MEMBER_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
     visitor_page = render_page(VISITOR_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
+    books_page = render_page(BOOKS_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
 
     async def static(request: Request) -> Response:
         """web/static's files and plotly.js (from the installed plotly package, never a CDN), each gzipped once.
@@ -170,6 +173,12 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     def visitor_home(request: Request) -> Response:
         """The visitor's phone page (ask to come in, see the answer); reached from the QR on the door."""
         return visitor_page.response(request, "no-cache")
+
+    @app.get("/books", include_in_schema=False)
+    def books_home(request: Request) -> Response:
+        """The transparency page: each month's money in and out, every entry with its hash; for anyone, on a phone or the
+        station's screen."""
+        return books_page.response(request, "no-cache")
 
     return app
 

@@ -20,6 +20,7 @@ from scenarios.schema import Station
 from station.settings import Settings
 from store.audit import AuditLog
 from store.history import History
+from store.ledger import Ledger
 from store.models import User
 from twin.clock import Clock
 from twin.daybook import Daybook
@@ -117,6 +118,8 @@ class Services:
     """What a door decided on a visitor's pass, before the round stores it (``LiveStation.visitor_outcome``)."""
     evidence: Evidence
     """The cameras' incidents: blurred snapshots, keypoints, scores, verdicts (``LiveStation.evidence``)."""
+    ledger: Ledger
+    """The union's books (``LiveStation.ledger``): its head file is the station's."""
 
 
 @dataclass(frozen=True)

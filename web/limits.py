@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,7 +22,13 @@ MEGABYTE = 1024 * 1024
 BODY_LIMIT = 1 * MEGABYTE
 """Every request but those in ``LARGE_BODIES``: a command, a sign-in, a step on an alarm are a few hundred bytes."""
 LARGE_BODY_LIMIT = 2 * MEGABYTE
-"""A planner's uploaded scenario."""
+"""A planner's uploaded scenario; a receipt."""
+_LARGE = [(method, re.compile("^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(path)) + "$")) for method, path in LARGE_BODIES]
+
+
+def _large(method: str, path: str) -> bool:
+    """Whether ``path`` is one of ``LARGE_BODIES``' routes (``{spending_id}`` stands for any one path segment)."""
+    return any(method == wanted and pattern.match(path) for wanted, pattern in _LARGE)
 
 
 class BodyTooLarge(Exception):
@@ -36,7 +43,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = LARGE_BODY_LIMIT if (scope["method"], scope["path"]) in LARGE_BODIES else BODY_LIMIT
+        limit = LARGE_BODY_LIMIT if _large(scope["method"], scope["path"]) else BODY_LIMIT
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _refuse(send, limit)

@@ -280,7 +280,7 @@ def test_an_entry_slipped_in_is_caught_by_the_audit_logs_record_and_a_rewrite_by
         last = db.get(LedgerEntry, 5)
         assert last is not None
         entry = type("Forged", (), {"id": 6, "at": last.at,
-                                     "booked_on": DAY, "memo": "petty cash", "username": "custodian", "reverses": None,
+                                     "booked_on": DAY, "memo": "petty cash", "username": "custodian", "reverses": None, "receipts": [],
                                      "prev_hash": published[1]})  # fmt: skip
         forged = seal(entry, [("supplies", 99900, 0), ("cash", 0, 99900)])
         connection.execute(
@@ -428,7 +428,7 @@ def test_a_closed_month_takes_no_more_entries_and_one_slipped_into_it_is_named(b
     with made() as db:  # a forger appends an entry dated in the closed month, chained and hashed as the code would
         last = db.get(LedgerEntry, 2)
         assert last is not None
-        forged = type("Forged", (), {"id": 3, "at": last.at, "booked_on": date(2026, 11, 29), "memo": "petty cash", "username": "x",
+        forged = type("Forged", (), {"id": 3, "at": last.at, "booked_on": date(2026, 11, 29), "memo": "petty cash", "username": "x", "receipts": [],
                                      "reverses": None, "prev_hash": last.hash})  # fmt: skip
         digest = seal(forged, [("supplies", 999, 0), ("cash", 0, 999)])
     with engine.begin() as connection:

@@ -24,6 +24,8 @@ SAMPLE = {
     "username": "custodian",
     "member_id": "1",
     "incident": "hall-1-fall-1",
+    "spending_id": "1",
+    "digest": "0" * 64,
 }
 
 
