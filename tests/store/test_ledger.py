@@ -428,8 +428,8 @@ def test_a_closed_month_takes_no_more_entries_and_one_slipped_into_it_is_named(b
     with made() as db:  # a forger appends an entry dated in the closed month, chained and hashed as the code would
         last = db.get(LedgerEntry, 2)
         assert last is not None
-        forged = type("Forged", (), {"id": 3, "at": last.at, "booked_on": date(2026, 11, 29), "memo": "petty cash", "username": "x", "receipts": [],
-                                     "reverses": None, "prev_hash": last.hash})  # fmt: skip
+        forged = type("Forged", (), {"id": 3, "at": last.at, "booked_on": date(2026, 11, 29), "memo": "petty cash", "username": "x",
+                                     "receipts": [], "reverses": None, "prev_hash": last.hash})  # fmt: skip
         digest = seal(forged, [("supplies", 999, 0), ("cash", 0, 999)])
     with engine.begin() as connection:
         connection.execute(
