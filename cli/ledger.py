@@ -6,14 +6,21 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from cli.common import app, check_lang, console, database_failed, errors
 
-ledger_app = typer.Typer(name="ledger", help="The union's books: check them, report a month, close a month.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from store.ledger import Broken
+
+ledger_app = typer.Typer(
+    name="ledger", help="The union's books: verify or check them, report a month, close a month.", no_args_is_help=True
+)
 app.add_typer(ledger_app, name="ledger")
 PUBLISHED = re.compile(r"^(\d{1,12}):([0-9a-f]{64})$")
 
@@ -61,14 +68,75 @@ def verify(
         raise database_failed(settings.database_url, exc) from None
     finally:
         engine.dispose()
+    _said(broken, entries, f"{entries} entries, every one balanced")
+
+
+def _said(broken: list[Broken], entries: int, intact: str) -> None:
+    """Intact (exit 0), or each break and how many (exit 1)."""
     if not broken:
-        console.print(f"[green]intact[/green]: {entries} entries, every one balanced", highlight=False)
+        console.print(f"[green]intact[/green]: {intact}", highlight=False)
         return
     for problem in broken:
         where = f"entry {problem.entry_id}" if problem.entry_id is not None else "the books"
         console.print(f"[red]broken[/red] {where}: {escape(problem.why)}", highlight=False, soft_wrap=True)
     console.print(f"{len(broken)} breaks in {entries} entries", highlight=False)
     raise typer.Exit(code=1)
+
+
+MOST_PAGE_BYTES = 32 * 1024 * 1024
+"""A page of 500 published entries is well under a megabyte; a server sending more is not read further."""
+
+
+def _fetch(url: str) -> object:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        body = answer.read(MOST_PAGE_BYTES + 1)
+    if len(body) > MOST_PAGE_BYTES:
+        raise ValueError(f"{url} sent more than {MOST_PAGE_BYTES // (1024 * 1024)} MB")
+    return json.loads(body)
+
+
+@ledger_app.command("check")
+def check(
+    url: Annotated[str, typer.Argument(help="The station's address, e.g. http://192.168.1.20:8000 (its /books page).")],
+) -> None:
+    """Check a station's published books from outside, as anyone can: no account, no database, only its transparency
+    page's data. Every entry's hash is recomputed from what is shown, the chain is followed from the first entry, and it
+    must end at the newest entry the page shows. Exit 0 if intact, 1 listing each break, 2 if the books cannot be read."""
+    import urllib.error
+
+    from store.ledger import check_published
+
+    base = url.rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", base):
+        errors.print(f"[red]error:[/red] {escape(url[:80])!r}: give the station's address, starting http:// or https://")
+        raise typer.Exit(code=2)
+
+    def pages() -> Iterator[dict[str, Any]]:
+        after = 0
+        while True:
+            page = _fetch(f"{base}/api/books/entries?after={after}")
+            if not isinstance(page, list) or not all(isinstance(entry, dict) for entry in page):
+                raise ValueError("/api/books/entries did not answer a list of entries")
+            yield from page
+            if not page:
+                return
+            last = page[-1].get("id")
+            if not isinstance(last, int) or last <= after:
+                raise ValueError("/api/books/entries went backwards")
+            after = last
+
+    try:
+        month = _fetch(f"{base}/api/books/month")
+        shown = month.get("head") if isinstance(month, dict) else None
+        head = (int(shown["entry"]), str(shown["hash"])) if isinstance(shown, dict) else None
+        count, broken = check_published(pages(), head)
+    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as exc:
+        errors.print(f"[red]error:[/red] cannot read the books at {escape(base)}: {escape(str(exc)[:200])}")
+        raise typer.Exit(code=2) from None
+    _said(broken, count, f"{count} entries, every hash recomputed, ending at the page's newest")
 
 
 @ledger_app.command("report")

@@ -370,9 +370,39 @@ def published(entry: Any, lines: Sequence[tuple[str, int, int]]) -> dict[str, An
 
 
 def seal(entry: Any, lines: Sequence[tuple[str, int, int]]) -> str:
-    """SHA-256 of ``published(entry, lines)`` as compact JSON with sorted keys: what anyone can recompute."""
-    content = published(entry, lines)
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    """SHA-256 of ``published(entry, lines)``: what anyone can recompute."""
+    return seal_published(published(entry, lines))
+
+
+def seal_published(content: Mapping[str, Any]) -> str:
+    """SHA-256 of an entry as published (without its ``hash``), as compact JSON with sorted keys and UTF-8 text."""
+    shown = {key: value for key, value in content.items() if key != "hash"}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+def check_published(entries: Iterable[Mapping[str, Any]], head: tuple[int, str] | None = None) -> tuple[int, list[Broken]]:
+    """What anyone can check from the transparency page alone (``yxy ledger check URL``): each published entry's hash is
+    its content's, follows the one before from the first, its lines balance, and the chain ends at ``head`` (the page's
+    newest entry). How many entries were read, and every break."""
+    broken: list[Broken] = []
+    previous: tuple[int, str] = (0, GENESIS)
+    count = 0
+    for content in entries:
+        count += 1
+        number = content.get("id")
+        if not isinstance(number, int) or number != previous[0] + 1:
+            broken.append(Broken(number if isinstance(number, int) else None, f"comes after entry {previous[0]}: entries are missing"))
+        elif content.get("prev_hash") != previous[1]:
+            broken.append(Broken(number, "does not follow the entry before it"))
+        if content.get("hash") != seal_published(content):
+            broken.append(Broken(number if isinstance(number, int) else None, "its hash does not match its content"))
+        lines = content.get("lines") or []
+        if sum(line[1] for line in lines) != sum(line[2] for line in lines):
+            broken.append(Broken(number if isinstance(number, int) else None, "its debits and credits do not balance"))
+        previous = (number if isinstance(number, int) else previous[0] + 1, str(content.get("hash")))
+    if head is not None and head != previous:
+        broken.append(Broken(head[0], f"the page's newest entry is {head[0]}, but the entries end at {previous[0]} or differ"))
+    return count, broken
 
 
 def _lines_of(db: Session, entry_id: int) -> list[tuple[str, int, int]]:

@@ -15,7 +15,7 @@ import cv2
 import httpx2 as httpx
 import numpy as np
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from station.live import LiveStation
 from store.db import sessions
@@ -201,3 +201,26 @@ def test_the_printable_report_and_the_workbook_are_anyones_and_match_the_books(c
     assert Decimal("1250.25") in numbers and Decimal("1150.26") in numbers, numbers  # received; held at the end
     page = client.get("/books")
     assert page.status_code == 200 and "books.js" in page.text and "<script>" not in page.text
+
+
+def test_anyone_checks_the_published_books_from_outside_and_an_edit_is_named(server: str, station: LiveStation) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from tests.store.test_ledger import _unguarded
+
+    with httpx.Client(base_url=server) as web:
+        custodian, officer = _bearer(web, "custodian"), _bearer(web, "admin")
+        for n in range(3):
+            body = {"kind": "receive", "account": "donations", "via": "cash", "amount": f"{n + 1}0", "memo": f"捐赠 {n}", "spent_on": DAY}
+            made = web.post("/api/books/spending", json=body, headers=custodian).json()
+            assert web.post(f"/api/books/spending/{made['id']}/approve", headers=officer).status_code == 200
+    intact = CliRunner().invoke(app, ["ledger", "check", server])
+    assert intact.exit_code == 0 and "intact: 3 entries" in intact.output, intact.output
+    for connection in _unguarded(station.db):
+        connection.execute(text("UPDATE ledger_line SET credit_fen = 200000 WHERE entry_id = 2 AND credit_fen > 0"))
+    edited = " ".join(CliRunner().invoke(app, ["ledger", "check", server]).output.split())
+    assert "broken entry 2: its hash does not match its content" in edited and "do not balance" in edited, edited
+    nowhere = CliRunner().invoke(app, ["ledger", "check", "http://127.0.0.1:1"])
+    assert nowhere.exit_code == 2 and "cannot read the books" in nowhere.output
+    assert CliRunner().invoke(app, ["ledger", "check", "ftp://x"]).exit_code == 2

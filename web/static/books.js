@@ -6,7 +6,12 @@ const books = { lang: query.get("lang") || localStorage.getItem("yxy-lang") || "
 const t = (key) => (TEXT[books.lang] && TEXT[books.lang][key]) || key;
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
 const $ = (id) => document.getElementById(id);
-const el = (tag, props = {}, ...children) => { const node = Object.assign(document.createElement(tag), props); node.append(...children); return node; };
+function el(tag, { dataset = {}, ...props } = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  Object.assign(node.dataset, dataset);
+  node.append(...children);
+  return node;
+}
 
 // Whole fen as yuan with two decimals, exactly: integer arithmetic, no float rounding (amounts stay far below 2^53).
 function yuan(fen) {
@@ -45,6 +50,7 @@ function show(view) {
     return el("li", { dataset: { line: row.code } }, el("span", { textContent: named(row) }), el("strong", { textContent: yuan(row.fen) }),
       el("small", { textContent: year }), bar);
   }));
+  if (!view.income.length) $("income").replaceChildren(el("li", { className: "hint", textContent: t("b_no_income") }));
   const accounts = Object.fromEntries(view.accounts.map((row) => [row.code, row]));
   $("entries").replaceChildren(...view.entries.map((entry) => {
     const lines = entry.lines.map(([account, debit, credit]) => el("li", {},
