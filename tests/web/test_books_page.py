@@ -6,18 +6,21 @@ Shanghai and in English in UTC."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import UTC, date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import cv2
 import httpx2 as httpx
+import numpy as np
 import pytest
 from sqlalchemy import select
 
 from station.live import LiveStation
 from store.db import sessions
 from store.ledger_report import read_month, yuan
-from store.models import LedgerEntry
+from store.models import LedgerEntry, Receipt
 from tests.web.conftest import PASSWORD, serve
 from tests.web.test_books import receipt_png
 from tests.web.test_browser import ARTIFACTS, chromium
@@ -106,3 +109,62 @@ def test_anyone_reads_the_months_books_on_a_phone(station: LiveStation, lang: st
         assert "5,000.00" in report.content()
         assert refused == [] and errors == [], (refused, errors)
         context.close()
+
+
+def _desk(browser: Any, server: str, username: str, lang: str, zone: str) -> Any:
+    desk = browser.new_context(viewport={"width": 360, "height": 780}, timezone_id=zone).new_page()
+    desk.add_init_script(f"localStorage.setItem('yxy-lang', '{lang}')")
+    desk.goto(server)
+    desk.fill("input[name=username]", username)
+    desk.fill("input[name=password]", PASSWORD)
+    desk.click("#login-form button[type=submit]")
+    return desk
+
+
+@pytest.mark.parametrize(("lang", "zone"), [("zh", "Asia/Shanghai"), ("en", "UTC")])
+def test_the_custodian_proposes_with_a_photo_and_the_officer_approves_on_their_phone(
+    station: LiveStation, tmp_path: Path, lang: str, zone: str
+) -> None:
+    from playwright.sync_api import expect
+
+    photo = tmp_path / "invoice.png"  # a phone camera's photo: large, noisy, over the server's 2 MB
+    noise = np.random.default_rng(7).integers(0, 255, (1800, 2400, 3), dtype=np.uint8)
+    cv2.putText(noise, "INVOICE 128.50", (200, 900), cv2.FONT_HERSHEY_SIMPLEX, 6, (0, 0, 0), 12)
+    cv2.imwrite(str(photo), noise)
+    assert photo.stat().st_size > 2 * 1024 * 1024
+    words = {"zh": ("已入账", "待批准"), "en": ("booked", "waiting")}[lang]
+    with contextmanager(serve)(station) as server, chromium() as browser:
+        custodian = _desk(browser, server, "custodian", lang, zone)
+        form = custodian.locator("#funds-form")
+        expect(form).to_be_visible(timeout=20_000)
+        expect(form.locator("select[name=account] option[value=supplies]")).to_have_count(1)
+        today = datetime.now(ZoneInfo(station.station.timezone)).date().isoformat()
+        expect(form.locator("input[name=spent_on]")).to_have_value(today)  # the station's day, whatever the phone's zone
+        form.locator("select[name=account]").select_option("supplies")
+        form.locator("input[name=amount]").fill("128.50")
+        form.locator("input[name=memo]").fill("桶装水 20 桶")
+        form.locator("input[name=receipt]").set_input_files(str(photo))
+        form.locator("button[type=submit]").click()
+        item = custodian.locator("#funds-list li.status-proposed")
+        expect(item).to_contain_text(words[1], timeout=10_000)
+        expect(item.locator(".receipts a")).to_have_count(1)
+        expect(item.locator("button[data-do=approve]")).to_have_count(0)  # nobody approves their own
+
+        officer = _desk(browser, server, "admin", lang, zone)
+        waiting = officer.locator("#funds-list li.status-proposed")
+        expect(waiting).to_contain_text("¥128.50", timeout=20_000)
+        waiting.locator("button[data-do=approve]").click()
+        expect(officer.locator("#funds-list li.status-approved")).to_contain_text(words[0], timeout=10_000)
+        for page in (custodian, officer):
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 360, f"{page.url} is {width} px wide on a 360 px phone"
+        ARTIFACTS.mkdir(exist_ok=True)
+        officer.locator("#funds").screenshot(path=str(ARTIFACTS / f"funds-{lang}.png"))
+    assert station.ledger is not None
+    with sessions(station.db)() as db:
+        (booked,) = db.scalars(select(LedgerEntry)).all()
+        (receipt,) = db.scalars(select(Receipt)).all()
+    assert booked.memo == "桶装水 20 桶" and booked.receipts == [receipt.sha256] and booked.username == "admin"
+    assert receipt.content_type == "image/jpeg" and receipt.size < 2 * 1024 * 1024, "the page shrank the photo before sending it"
+    shrunk = cv2.imdecode(np.frombuffer(receipt.data, np.uint8), cv2.IMREAD_COLOR)
+    assert max(shrunk.shape[:2]) == 1600

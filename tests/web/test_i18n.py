@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from actors.registry import DEVICE_KINDS
 from scenarios.i18n import LANGUAGES, TEXT
+from store.spending import Status as SpendingStatus
 from tests.conftest import LIBRARY, ROOT
 from twin.alarm import AlarmState, Severity
 from twin.entity import CommandState
@@ -45,7 +46,7 @@ def test_the_page_reads_the_one_catalog_from_the_server(client: TestClient) -> N
 
 def test_every_text_the_page_and_its_script_ask_for_exists() -> None:
     html = (STATIC / "index.html").read_text(encoding="utf-8")
-    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "funds.js"))
     asked = set(re.findall(r'data-i18n="(\w+)"', html)) | set(re.findall(r'\bt\("(\w+)"\)', script))
     asked |= set(re.findall(r'\btf\("(\w+)"', script))  # with {placeholders} filled
     assert asked - keys("zh") == set()
@@ -59,6 +60,10 @@ AUDITED = (
     | set(re.findall(r'_record\(db, "(\w+)"', WEB_SOURCE))
     | {f"alarm_{step}{refused}" for step in ("acknowledge", "assign", "note", "clear") for refused in ("", "_refused")}
 )
+SPENDING_REFUSALS = set(re.findall(r'SpendingError\(\s*"(\w+)"', (ROOT / "store" / "spending.py").read_text(encoding="utf-8"))) | {
+    "spending_memo",
+    "spending_reason",  # made from where a text is wrong (store/spending.py _check_memo)
+}
 REFUSALS = set(re.findall(r'Refused\(\s*status\.\w+,\s*"(\w+)"', WEB_SOURCE)) | set(re.findall(r'"code": "(\w+)"', WEB_SOURCE))
 MADE_AT_RUN_TIME = (
     [f"kind.{k}" for k in DEVICE_KINDS]
@@ -75,6 +80,9 @@ MADE_AT_RUN_TIME = (
     + [f"op_{o}" for o in ("lt", "le", "gt", "ge", "eq", "ne")]
     + [f"action_{a}" for a in sorted(AUDITED)]  # the audit log's actions, as the page lists them
     + [f"problem_{c}" for c in sorted(REFUSALS)]  # the refusals the page says in its language
+    + [f"problem_{c}" for c in sorted(SPENDING_REFUSALS)]  # the books' refusals, passed on by web/books.py
+    + [f"f_status_{s.value}" for s in SpendingStatus]
+    + [f"f_by_{s.value}" for s in SpendingStatus if s.value != "proposed"]
     + ["fail_no_ack", "fail_refused", "fail_offline", "fail_actor"]  # a command's failures, as app.js's FAILURES maps them
 )
 
@@ -86,7 +94,7 @@ def test_names_made_at_run_time_exist(key: str) -> None:
 
 def test_the_pages_words_for_a_failed_command_match_what_the_bridge_says() -> None:
     """app.js translates the bridge's failure reasons by pattern: each pattern must match a text the bridge writes."""
-    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "funds.js"))
     patterns = [re.compile(p.replace("\\\\", "\\")) for p in re.findall(r'\[/(.+?)/, "fail_\w+"\]', script)]
     bridge = "\n".join((ROOT / path).read_text(encoding="utf-8") for path in ("hardware_bridge/commands.py", "twin/entity.py"))
     said = [

@@ -68,7 +68,7 @@ function applyLanguage() {
     fillDeviceFilter();
     if (document.getElementById("closed-alarms").open) loadClosedAlarms();
     loadDoorLog();
-    if (readsMembers(state.me.role)) { loadMembers(); loadVisitors(); }
+    if (readsMembers(state.me.role)) { loadMembers(); loadVisitors(); loadFunds(); }
     loadRuns();
     fillLibrary();
     labelValues();
@@ -134,11 +134,14 @@ async function start(me) {
   document.getElementById("member-form").hidden = !keepsMembers(me.role);
   if (readsMembers(me.role)) loadMembers();
   document.getElementById("visitors").hidden = !readsMembers(me.role);
+  document.getElementById("funds").hidden = !readsMembers(me.role);  // the books: custodian proposes, officer decides, auditor reads
+  document.getElementById("funds-form").hidden = !keepsMembers(me.role);
   if (readsMembers(me.role)) {
     loadVisitors();
     state.visitorsTimer ??= setInterval(loadVisitors, 5000);  // a visitor waits at the door: a new ask shows within 5 s
   }
   state.plan = await (await api("GET", "/api/station/plan")).json();  // its time zone dates everything below
+  if (readsMembers(me.role)) loadFunds();
   if (state.plan.sms && readsMembers(me.role)) loadMembers();  // with the "send by SMS" buttons the plan allows
   const { now, speed, emulated } = state.plan.clock;
   state.clock = { at: Date.parse(now), read: performance.now(), speed, emulated };
