@@ -197,6 +197,30 @@ def accounts(_: Readers, db: DatabaseDep, svc: ServicesDep) -> list[AccountView]
     ]  # fmt: skip
 
 
+class BudgetBody(Strict):
+    budget: str | None = Field(max_length=20, description="The line's yearly budget in yuan; null: none.")
+
+
+AccountCode = Annotated[str, ApiPath(max_length=32, pattern=r"^[a-z0-9_]+$")]
+
+
+@books.put("/accounts/{code}/budget", response_model=AccountView)
+def set_budget(code: AccountCode, body: BudgetBody, request: Request, user: Officers, db: DatabaseDep, svc: ServicesDep) -> AccountView:
+    """Set a budget line's yearly budget (an officer): what spending is weighed against on the page and in the report."""
+    account = db.get(LedgerAccount, code)
+    if account is None or account.kind != "expense":
+        raise Refused(status.HTTP_404_NOT_FOUND, "budget_line_unknown", f"there is no budget line {code!r}", account=code)
+    try:
+        budget = fen(body.budget, "budget") if body.budget is not None else None
+    except LedgerError as exc:
+        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "spending_amount", str(exc)) from None
+    audit(db, request, user, "budget_set", f"account:{code}", {"budget_fen": account.budget_fen}, {"budget_fen": budget})
+    account.budget_fen = budget
+    spent = spending.spent_this_year(db, station_today(svc).year).get(code, 0)
+    return AccountView(code=account.code, kind=account.kind, name_zh=account.name_zh, name_en=account.name_en,
+                       budget_fen=budget, spent_this_year_fen=spent)  # fmt: skip
+
+
 @books.get("/spending", response_model=list[SpendingView])
 def list_spending(
     _: Readers, db: DatabaseDep, state: Annotated[spending.Status | None, Query(alias="status")] = None,

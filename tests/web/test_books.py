@@ -224,3 +224,21 @@ def test_anyone_checks_the_published_books_from_outside_and_an_edit_is_named(ser
     nowhere = CliRunner().invoke(app, ["ledger", "check", "http://127.0.0.1:1"])
     assert nowhere.exit_code == 2 and "cannot read the books" in nowhere.output
     assert CliRunner().invoke(app, ["ledger", "check", "ftp://x"]).exit_code == 2
+
+
+def test_an_officer_sets_a_budget_line_and_the_public_page_weighs_spending_against_it(client: TestClient) -> None:
+    officer, custodian = as_role(client, Role.ADMIN), as_role(client, Role.CUSTODIAN)
+    assert client.put("/api/books/accounts/supplies/budget", json={"budget": "1200"}, headers=custodian).status_code == 403
+    bad = client.put("/api/books/accounts/supplies/budget", json={"budget": "12.001"}, headers=officer)
+    assert bad.status_code == 422 and bad.json()["code"] == "spending_amount"
+    unknown = client.put("/api/books/accounts/cash/budget", json={"budget": "1"}, headers=officer)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "budget_line_unknown", "cash is no budget line"
+    set_ = client.put("/api/books/accounts/supplies/budget", json={"budget": "1200"}, headers=officer)
+    assert set_.status_code == 200 and set_.json()["budget_fen"] == 120000
+    spent = propose(client, custodian, "300")
+    attach(client, custodian, spent["id"], receipt_png())
+    assert client.post(f"/api/books/spending/{spent['id']}/approve", headers=officer).status_code == 200
+    (line,) = [row for row in client.get("/api/books/month", params={"month": "2026-12"}).json()["spent"] if row["code"] == "supplies"]
+    assert (line["fen"], line["this_year_fen"], line["budget_fen"]) == (30000, 30000, 120000)
+    cleared = client.put("/api/books/accounts/supplies/budget", json={"budget": None}, headers=officer)
+    assert cleared.json()["budget_fen"] is None

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from station.live import LiveStation
 from store.db import sessions
 from store.ledger_report import read_month, yuan
-from store.models import LedgerEntry, Receipt
+from store.models import LedgerAccount, LedgerEntry, Receipt
 from tests.web.conftest import PASSWORD, serve
 from tests.web.test_books import receipt_png
 from tests.web.test_browser import ARTIFACTS, chromium
@@ -155,6 +155,11 @@ def test_the_custodian_proposes_with_a_photo_and_the_officer_approves_on_their_p
         expect(waiting).to_contain_text("¥128.50", timeout=20_000)
         waiting.locator("button[data-do=approve]").click()
         expect(officer.locator("#funds-list li.status-approved")).to_contain_text(words[0], timeout=10_000)
+        officer.locator("#budget-lines input[name=supplies]").fill("1200")
+        officer.locator("#budget-form button[type=submit]").click()
+        expect(officer.locator("#budget-message")).to_have_text({"zh": "预算已保存", "en": "Budgets saved"}[lang])
+        expect(officer.locator("#budget-lines input[name=supplies]")).to_have_value("1200.00")
+        expect(custodian.locator("#budget-form")).to_be_hidden()
         for page in (custodian, officer):
             width = page.evaluate("() => document.documentElement.scrollWidth")
             assert width <= 360, f"{page.url} is {width} px wide on a 360 px phone"
@@ -164,7 +169,9 @@ def test_the_custodian_proposes_with_a_photo_and_the_officer_approves_on_their_p
     with sessions(station.db)() as db:
         (booked,) = db.scalars(select(LedgerEntry)).all()
         (receipt,) = db.scalars(select(Receipt)).all()
+        budget = db.scalar(select(LedgerAccount.budget_fen).where(LedgerAccount.code == "supplies"))
     assert booked.memo == "桶装水 20 桶" and booked.receipts == [receipt.sha256] and booked.username == "admin"
+    assert budget == 120000
     assert receipt.content_type == "image/jpeg" and receipt.size < 2 * 1024 * 1024, "the page shrank the photo before sending it"
     shrunk = cv2.imdecode(np.frombuffer(receipt.data, np.uint8), cv2.IMREAD_COLOR)
     assert max(shrunk.shape[:2]) == 1600

@@ -25,6 +25,7 @@ SAMPLE = {
     "member_id": "1",
     "incident": "hall-1-fall-1",
     "spending_id": "1",
+    "code": "supplies",
     "digest": "0" * 64,
 }
 

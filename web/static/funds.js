@@ -103,6 +103,19 @@ function spendingItem(s) {
   return item;
 }
 
+const shownBudget = (a) => (a.budget_fen == null ? "" : `${Math.floor(a.budget_fen / 100)}.${String(a.budget_fen % 100).padStart(2, "0")}`);
+
+// An officer sets each budget line's yearly budget; the page and the monthly report weigh spending against it.
+function fillBudgets() {
+  const form = document.getElementById("budget-form");
+  form.hidden = state.me.role !== "admin";
+  if (form.hidden || form.contains(document.activeElement)) return;  // not redrawn under an officer's typing
+  document.getElementById("budget-lines").replaceChildren(...funds.accounts.filter((a) => a.kind === "expense").map((a) => node("label", {},
+    node("span", { textContent: `${accountName(a.code)} (${tf("f_spent_this_year", { spent: fundsYuan(a.spent_this_year_fen || 0) })})` }),
+    node("input", { name: a.code, inputMode: "decimal", maxLength: 20, pattern: "\\d+(\\.\\d{1,2})?", value: shownBudget(a),
+      dataset: { was: shownBudget(a) } }))));
+}
+
 async function loadFunds() {
   if (!readsMembers(state.me?.role)) return;
   const [accounts, proposals] = await Promise.all([api("GET", "/api/books/accounts"), api("GET", "/api/books/spending")]);
@@ -111,6 +124,7 @@ async function loadFunds() {
   funds.accounts = await accounts.json();
   const list = await proposals.json();
   fillAccounts();
+  fillBudgets();
   // Waiting first (the officer's to decide), then the rest, newest first.
   list.sort((a, b) => (a.status === "proposed" ? 0 : 1) - (b.status === "proposed" ? 0 : 1) || b.id - a.id);
   document.getElementById("funds-list").replaceChildren(...list.map(spendingItem));
@@ -120,6 +134,19 @@ async function loadFunds() {
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("funds-form");
   form.kind.addEventListener("change", fillAccounts);
+  document.getElementById("budget-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const message = document.getElementById("budget-message");
+    for (const input of event.target.querySelectorAll("#budget-lines input")) {
+      if (input.value.trim() === input.dataset.was) continue;  // unchanged: nothing to set, nothing to audit
+      const budget = input.value.trim() || null;
+      const answered = await api("PUT", `/api/books/accounts/${input.name}/budget`, { budget });
+      if (!answered.ok) { message.textContent = `${accountName(input.name)}: ${refusal(answered.status, await answered.json().catch(() => ({})))}`; return; }
+    }
+    message.textContent = t("f_budget_saved");
+    document.activeElement.blur();
+    loadFunds();
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const error = document.getElementById("funds-error");
