@@ -648,6 +648,35 @@ class PrivacySection(_Strict):
         return {key: value / 86400 for key, value in named.items() if value is not None}
 
 
+Quantity = Annotated[int, Field(ge=0, le=10**9)]
+"""A stock level or a reorder point: whole units of the item's own unit (cups, portions, barrels, umbrellas)."""
+
+
+class SupplySection(_Strict):
+    """One item the station keeps in stock (``[supplies.cups]``): what it is, where it is kept, when to reorder, and
+    what each use of a device takes of it."""
+
+    label: str = Field(min_length=1, max_length=64)
+    """Its name, Chinese then English as device labels are ("纸杯 Paper cups")."""
+    unit: str = Field("", max_length=16)
+    kind: Literal["consumable", "loan", "donation"] = "consumable"
+    """``loan``: lent out and brought back (umbrellas, raincoats); ``donation``: a shelf people give to and take from."""
+    per_use: dict[Identifier, Annotated[int, Field(ge=1, le=1000)]] = {}
+    """Units one use of a device takes (``{coffee = 1}``): its uses, counted by the device, are the item's consumption."""
+    reorder_at: Quantity = 0
+    """At or below this, a low-stock alarm says to reorder; at nought, a stock-out alarm."""
+    restock_to: Annotated[int, Field(ge=1, le=10**9)]
+    """What a delivery brings it back up to (the forecast says when the next one is due)."""
+    places: Annotated[list[Identifier], Field(min_length=1, max_length=16)] = ["storeroom"]
+    """Where it is kept; the first is where the devices take it from."""
+
+    @model_validator(mode="after")
+    def _reorder_below_restock(self) -> SupplySection:
+        if self.reorder_at >= self.restock_to:
+            raise ValueError(f"reorder_at ({self.reorder_at}) must be below restock_to ({self.restock_to})")
+        return self
+
+
 class StationFile(_Strict):
     """What a station is: a station file, and the part of a scenario that the scenario's ``extends`` brings in."""
 
@@ -657,6 +686,7 @@ class StationFile(_Strict):
     broker: BrokerSection = BrokerSection()
     security: SecuritySection = SecuritySection()
     privacy: PrivacySection = PrivacySection()
+    supplies: Annotated[dict[Identifier, SupplySection], Field(max_length=200)] = {}
 
 
 class ScenarioFile(StationFile):
@@ -679,6 +709,20 @@ class Device:
 
 
 @dataclasses.dataclass(frozen=True)
+class Supply:
+    """An item kept in stock, validated: its devices exist and count their uses."""
+
+    id: str
+    label: str
+    unit: str
+    kind: str
+    per_use: tuple[tuple[str, int], ...]
+    reorder_at: int
+    restock_to: int
+    places: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class Station:
     """A validated station: what live mode runs, and what every scenario of it simulates."""
 
@@ -692,6 +736,8 @@ class Station:
     settings: tuple[tuple[str, Any], ...] = ()
     """Live settings from the file's [broker], [security] and [privacy], by ``Settings`` field name (the environment wins)."""
     source: str = ""
+    supplies: tuple[Supply, ...] = ()
+    """What the station keeps in stock, and what its devices' uses take of it."""
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)
@@ -862,6 +908,7 @@ def _station(parsed: StationFile, source: str, overridden: Sequence[str]) -> Sta
                                        {"device": entity, "devices": named}, _origin(where, overridden)))  # fmt: skip
         if missing:
             raise ScenarioValueError(*missing)
+    supplies = _supplies(parsed.supplies, devices, source, overridden)
     return Station(
         id=parsed.station.id,
         devices=tuple(devices),
@@ -871,7 +918,29 @@ def _station(parsed: StationFile, source: str, overridden: Sequence[str]) -> Sta
         floor_m=(parsed.station.floor.width_m, parsed.station.floor.depth_m),
         settings=tuple({**parsed.broker.settings(), **parsed.security.settings(), **parsed.privacy.settings()}.items()),
         source=source,
+        supplies=supplies,
     )
+
+
+def _supplies(
+    sections: Mapping[str, SupplySection], devices: Sequence[Device], source: str, overridden: Sequence[str]
+) -> tuple[Supply, ...]:
+    """Each item, its ``per_use`` devices checked: they exist and count their uses (serve workers)."""
+    counting = {d.id for d in devices if DEVICE_KINDS[d.kind].serves_workers}
+    problems = []
+    for item, section in sections.items():
+        for device in section.per_use:
+            if device not in counting:
+                where, named = f"supplies.{item}.per_use.{device}", ", ".join(sorted(counting))
+                problems.append(Problem(source, where, f"no device {device!r} that counts its uses; those that do are {named}",
+                                        "no_device", {"device": device, "devices": named}, _origin(where, overridden)))  # fmt: skip
+    if problems:
+        raise ScenarioValueError(*problems)
+    return tuple(
+        Supply(item, section.label, section.unit, section.kind, tuple(section.per_use.items()), section.reorder_at, section.restock_to,
+               tuple(section.places))
+        for item, section in sections.items()
+    )  # fmt: skip
 
 
 def _devices(

@@ -49,6 +49,8 @@ from scenarios.schema import Scenario, Station
 from station.cameras import CameraHosts
 from station.ray import ray_session
 from station.settings import Settings
+from station.supplies import SupplyKeeper
+from store import supplies as supply_stock
 from store import visitors
 from store.audit import AuditLog, key_file_for, load_or_create_key
 from store.db import engine_for, migrate, sessions
@@ -109,6 +111,8 @@ class LiveStation:
         """Devices a person's command holds against the automations; read under ``bridge.read``."""
         self.audit_log: AuditLog | None = None
         self.ledger: Ledger | None = None
+        self.supplies: SupplyKeeper | None = None
+        """The station's stock: devices' uses booked as consumption, and stock alarms kept in the alarm book."""
         """The union's books, with their head file beside the audit key."""
         self._door_key = b""
         self._station_key = b""
@@ -171,6 +175,9 @@ class LiveStation:
         bridge.twin.subscribe(writer)
         self.daybook = self._open_daybook(bridge, self.station_time)
         self.bridge = bridge.start()
+        if settings.emulate:
+            self._stock_the_demo()
+        self.supplies = SupplyKeeper(self.station.supplies, sessions(self.db), bridge).start()
         self._passes_spent_before()  # before the register: until the doors know it, they let nobody in by pass
         try:
             self.purge_personal_data()  # before the doors hear the register: a lapsed consent opens nothing
@@ -186,6 +193,15 @@ class LiveStation:
             now = self.station_time.datetime_at(clock.now()).astimezone(self.zone).replace(tzinfo=None)
             self.emulator.drive(speed=settings.speed, start=now)  # the crowd's clock is the station's, to the second
         return self
+
+    def _stock_the_demo(self) -> None:
+        """An emulated demo's shelves are full at its start (a real station's are what its first stocktake says)."""
+        moment = datetime.now(UTC)
+        with sessions(self.db).begin() as db:
+            for supply in self.station.supplies:
+                if not supply_stock.level(db, supply).counted:
+                    supply_stock.move(db, self.station.supplies, supply.id, supply_stock.MoveKind.COUNTED, supply.restock_to, "emulator",
+                                      moment, note="the demo's opening stock")  # fmt: skip
 
     def _start_cameras(self) -> None:
         """An agent per camera the station reads (one with a ``url``), each signing in with the camera's own account."""
@@ -424,6 +440,8 @@ class LiveStation:
 
     def stop(self) -> None:
         self._briefing.set()
+        if self.supplies is not None:
+            self.supplies.stop()  # its last uses booked, and its alarms told, while the bridge still runs
         if self.cameras is not None:
             self.cameras.stop()
         if self.emulator is not None:

@@ -355,3 +355,36 @@ class Receipt(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     attached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     attached_by: Mapped[str] = mapped_column(String(64))
+
+
+class SupplyStock(Base):
+    """How much of an item is kept at one place now: never below nought (a CHECK), whatever is asked of it."""
+
+    __tablename__ = "supply_stock"
+    __table_args__ = (CheckConstraint("quantity >= 0", name="ck_supply_stock_not_negative"),)
+
+    item: Mapped[str] = mapped_column(String(64), primary_key=True)
+    place: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SupplyMove(Base):
+    """One change to a stock: used (by a device's uses or by hand), delivered, counted, lent, brought back, moved.
+
+    ``short`` is what was asked for and not there: a use the stock could not cover, the stock-out's evidence."""
+
+    __tablename__ = "supply_move"
+    __table_args__ = (Index("ix_supply_move_item_at", "item", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    item: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    delta: Mapped[int] = mapped_column(BigInteger)
+    short: Mapped[int] = mapped_column(BigInteger, default=0)
+    after: Mapped[int] = mapped_column(BigInteger)
+    by: Mapped[str] = mapped_column(String(64))
+    """A staff username, or ``device:<id>`` for a device's counted uses."""
+    note: Mapped[str] = mapped_column(String(200), default="")

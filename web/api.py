@@ -11,6 +11,7 @@ from web.member_page import member_api
 from web.members import members
 from web.runs import runs
 from web.station_view import station_log
+from web.supplies import router as supplies
 from web.visitors import visitor_api, visitors
 
 PUBLIC = {
@@ -53,4 +54,5 @@ ROUTERS = (
     visitor_api,
     books,
     public_books,
+    supplies,
 )

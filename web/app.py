@@ -63,7 +63,13 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live = running or LiveStation(station, settings, demand).start()
-        assert live.bridge is not None and live.daybook is not None and live.audit_log is not None and live.ledger is not None
+        assert (
+            live.bridge is not None
+            and live.daybook is not None
+            and live.audit_log is not None
+            and live.ledger is not None
+            and live.supplies is not None
+        )
         made = sessions(live.db)
         metrics = StationMetrics(live)
         audit_log = live.audit_log  # one chain: the automations' commands are in it too
@@ -72,7 +78,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
             settings, made, live.bridge, live.history, Planner(made, Budget.of(settings)), station, live.daybook, metrics,
             SignInGate(made, Rules.of(settings), sign_in_recorder(audit_log)), audit_log,
             StationTime(live.station_time, live.emulated), live.holds, live.brief_doors, live.forget_face,
-            live.tell_visitor, live.visitor_outcome, live.evidence, live.ledger,
+            live.tell_visitor, live.visitor_outcome, live.evidence, live.ledger, live.supplies,
         )  # fmt: skip
         try:
             yield

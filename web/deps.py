@@ -18,6 +18,7 @@ from actors.automation import ManualHolds
 from hardware_bridge.bridge import Bridge
 from scenarios.schema import Station
 from station.settings import Settings
+from station.supplies import SupplyKeeper
 from store.audit import AuditLog
 from store.history import History
 from store.ledger import Ledger
@@ -120,6 +121,8 @@ class Services:
     """The cameras' incidents: blurred snapshots, keypoints, scores, verdicts (``LiveStation.evidence``)."""
     ledger: Ledger
     """The union's books (``LiveStation.ledger``): its head file is the station's."""
+    supplies: SupplyKeeper
+    """The station's stock and its alarms (``LiveStation.supplies``)."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ SAMPLE = {
     "incident": "hall-1-fall-1",
     "spending_id": "1",
     "code": "supplies",
+    "item": "cups",
     "digest": "0" * 64,
 }
 

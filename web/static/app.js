@@ -21,7 +21,11 @@ const titleFor = (title) => {
   const halves = String(title || "").split(" / ");
   return halves.length === 2 && halves.every((h) => h.trim()) ? halves[state.lang === "zh" ? 0 : 1].trim() : labelFor(title);
 };
-const deviceName = (id) => { const spot = state.plan && state.plan.devices.find((d) => d.id === id); return spot ? labelFor(spot.label) : id; };
+const deviceName = (id) => {
+  if (id.startsWith("supplies:")) return labelFor(state.supplyLabels?.[id.slice(9)] || id.slice(9));  // a stock alarm's item
+  const spot = state.plan && state.plan.devices.find((d) => d.id === id);
+  return spot ? labelFor(spot.label) : id;
+};
 const SVG_NS = "http://www.w3.org/2000/svg";
 // Every time is shown in the station's own zone (the plan says which), whatever zone the browser is in: the
 // server sends moments with their offset, and the custodian reads the station's clock.
@@ -69,6 +73,7 @@ function applyLanguage() {
     if (document.getElementById("closed-alarms").open) loadClosedAlarms();
     loadDoorLog();
     if (readsMembers(state.me.role)) { loadMembers(); loadVisitors(); loadFunds(); }
+    loadSupplies();
     loadRuns();
     fillLibrary();
     labelValues();
@@ -142,6 +147,10 @@ async function start(me) {
   }
   state.plan = await (await api("GET", "/api/station/plan")).json();  // its time zone dates everything below
   if (readsMembers(me.role)) loadFunds();
+  document.getElementById("supplies").hidden = false;
+  document.getElementById("supply-form").hidden = me.role === "auditor";
+  loadSupplies();
+  state.suppliesTimer ??= setInterval(loadSupplies, 30000);  // the devices' uses empty the shelves as the day goes
   if (state.plan.sms && readsMembers(me.role)) loadMembers();  // with the "send by SMS" buttons the plan allows
   const { now, speed, emulated } = state.plan.clock;
   state.clock = { at: Date.parse(now), read: performance.now(), speed, emulated };
