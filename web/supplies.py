@@ -23,7 +23,7 @@ Item = Annotated[str, ApiPath(max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")]
 
 class MoveBody(Strict):
     kind: stock.MoveKind
-    quantity: int = Field(ge=0, le=stock.MOST_AT_ONCE)
+    quantity: int = Field(ge=0, le=stock.MOST_AT_ONCE, strict=True)
     place: str | None = Field(None, max_length=64, description="Where; the place people take it from by default.")
     to: str | None = Field(None, max_length=64, description="Where a moved quantity goes.")
     note: str = Field("", max_length=200)

@@ -10,7 +10,7 @@ function supplyItem(s) {
   const badge = !s.counted ? t("s_not_counted") : s.alarms.includes("stock_out") ? t("s_out") : s.alarms.includes("stock_low") ? t("s_low") : "";
   const places = Object.entries(s.places).map(([place, quantity]) => `${placeName(place)} ${quantity}`).join(" · ");
   item.append(
-    node("p", {}, node("strong", { textContent: labelFor(s.label) }), ` ${s.counted ? s.total : "—"} ${labelFor(s.unit)}`,
+    node("p", {}, node("strong", { textContent: labelFor(s.label) }), s.counted ? ` ${s.total} ${labelFor(s.unit)}` : "",
       badge ? node("span", { className: "status", textContent: ` ${badge}` }) : ""),
     node("small", { textContent: `${places} · ${tf("s_reorder", { n: s.reorder_at })}` }),
   );
