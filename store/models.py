@@ -388,3 +388,35 @@ class SupplyMove(Base):
     by: Mapped[str] = mapped_column(String(64))
     """A staff username, or ``device:<id>`` for a device's counted uses."""
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Feedback(Base):
+    """What someone said on the station's feedback page: a rating, a comment, a complaint with its category. Anonymous
+    unless a signed-in member chose to attach their membership; the page's way back to the answer is a token whose
+    SHA-256 only is kept. A complaint is handled: assigned, answered by a deadline, closed."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="ck_feedback_rating"),
+        Index("ix_feedback_at", "at"),
+        Index("ix_feedback_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    category: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """A complaint's category; None: not a complaint."""
+    member_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    place: Mapped[str] = mapped_column(String(64))
+    """A keyed hash of the address it came from: counted against floods, never shown."""
+    status: Mapped[str] = mapped_column(String(16))
+    """``noted`` (not a complaint), ``open``, ``assigned``, ``answered``, ``closed``."""
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reply: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    replied_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

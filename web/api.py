@@ -7,6 +7,7 @@ from web.alarms import router as alarms
 from web.books import books, public_books
 from web.devices import commands, devices
 from web.evidence import router as evidence
+from web.feedback import complaints, feedback_api
 from web.member_page import member_api
 from web.members import members
 from web.runs import runs
@@ -33,6 +34,10 @@ PUBLIC = {
     ("GET", "/books/report.xlsx"),
     ("GET", "/api/books/month"),
     ("GET", "/api/books/entries"),
+    ("GET", "/f"),
+    ("GET", "/api/feedback/form"),
+    ("POST", "/api/feedback"),
+    ("GET", "/api/feedback/{token}"),
 }
 """The only routes anyone may call unsigned (signing in, the pages and their assets); tests/web/test_routes.py checks every other."""
 LARGE_BODIES = {("POST", "/api/runs"), ("POST", "/api/books/spending/{spending_id}/receipts")}
@@ -55,4 +60,6 @@ ROUTERS = (
     books,
     public_books,
     supplies,
+    feedback_api,
+    complaints,
 )

@@ -48,9 +48,11 @@ MEMBER_PAGE = STATIC / "member.html"
 """The member's phone page (web/member_page.py), a template like ``PAGE``."""
 VISITOR_PAGE = STATIC / "visitor.html"
 """The visitor's phone page (web/visitors.py), reached from the QR on the door."""
+FEEDBACK_PAGE = STATIC / "feedback.html"
+"""Anyone's feedback page (web/feedback.py), reached by the QR in the station."""
 BOOKS_PAGE = STATIC / "books.html"
 """The union's books for anyone (web/books.py): no sign-in, nobody named."""
-PAGES = {PAGE.name, MEMBER_PAGE.name, VISITOR_PAGE.name, BOOKS_PAGE.name}
+PAGES = {PAGE.name, MEMBER_PAGE.name, VISITOR_PAGE.name, BOOKS_PAGE.name, FEEDBACK_PAGE.name}
 IMMUTABLE = "public, max-age=31536000, immutable"
 """For a URL that names its content: the browser keeps it a year and never asks again, not even on a reload."""
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8"}
@@ -134,6 +136,7 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
     member_page = render_page(MEMBER_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
     visitor_page = render_page(VISITOR_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
     books_page = render_page(BOOKS_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
+    feedback_page = render_page(FEEDBACK_PAGE, {**urls, "i18n.js": f"/i18n.js?v={catalog.digest}"})
 
     async def static(request: Request) -> Response:
         """web/static's files and plotly.js (from the installed plotly package, never a CDN), each gzipped once.
@@ -185,6 +188,11 @@ def create_app(settings: Settings, station: Station, running: LiveStation | None
         """The transparency page: each month's money in and out, every entry with its hash; for anyone, on a phone or the
         station's screen."""
         return books_page.response(request, "no-cache")
+
+    @app.get("/f", include_in_schema=False)
+    def feedback_home(request: Request) -> Response:
+        """The feedback page: rate the station, say something, complain; no sign-in."""
+        return feedback_page.response(request, "no-cache")
 
     return app
 

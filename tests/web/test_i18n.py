@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from actors.registry import DEVICE_KINDS
 from scenarios.i18n import LANGUAGES, TEXT
 from scenarios.schema import load_scenario
+from store.feedback import CATEGORIES
+from store.feedback import Status as FeedbackStatus
 from store.spending import Status as SpendingStatus
 from store.supplies import STOCK_LOW, STOCK_OUT, MoveKind
 from tests.conftest import LIBRARY, ROOT
@@ -48,7 +50,7 @@ def test_the_page_reads_the_one_catalog_from_the_server(client: TestClient) -> N
 
 def test_every_text_the_page_and_its_script_ask_for_exists() -> None:
     html = (STATIC / "index.html").read_text(encoding="utf-8")
-    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "funds.js", "supplies.js"))
+    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "funds.js", "supplies.js", "complaints.js"))
     asked = set(re.findall(r'data-i18n="(\w+)"', html)) | set(re.findall(r'\bt\("(\w+)"\)', script))
     asked |= set(re.findall(r'\btf\("(\w+)"', script))  # with {placeholders} filled
     assert asked - keys("zh") == set()
@@ -86,6 +88,9 @@ MADE_AT_RUN_TIME = (
     + [f"problem_{c}" for c in sorted(SPENDING_REFUSALS)]  # the books' refusals, passed on by web/books.py
     + [f"problem_{c}" for c in sorted(SUPPLY_REFUSALS)]  # the stock's refusals, passed on by web/supplies.py
     + [f"s_kind_{k.value}" for k in MoveKind]
+    + [f"fb_cat.{c}" for c in CATEGORIES]
+    + [f"c_status_{s.value}" for s in FeedbackStatus if s.value != "noted"]
+    + [f"fb_status_{s.value}" for s in FeedbackStatus if s.value != "noted"]
     + [f"alarm_{a}" for a in (STOCK_OUT, STOCK_LOW)]
     + [f"alarm_advice_{a}" for a in (STOCK_OUT, STOCK_LOW)]
     + [f"place.{p}" for supply in load_scenario(LIBRARY / "typical_week.toml").station.supplies for p in supply.places]
@@ -102,7 +107,7 @@ def test_names_made_at_run_time_exist(key: str) -> None:
 
 def test_the_pages_words_for_a_failed_command_match_what_the_bridge_says() -> None:
     """app.js translates the bridge's failure reasons by pattern: each pattern must match a text the bridge writes."""
-    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "funds.js", "supplies.js"))
+    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "funds.js", "supplies.js", "complaints.js"))
     patterns = [re.compile(p.replace("\\\\", "\\")) for p in re.findall(r'\[/(.+?)/, "fail_\w+"\]', script)]
     bridge = "\n".join((ROOT / path).read_text(encoding="utf-8") for path in ("hardware_bridge/commands.py", "twin/entity.py"))
     said = [

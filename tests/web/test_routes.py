@@ -27,6 +27,7 @@ SAMPLE = {
     "spending_id": "1",
     "code": "supplies",
     "item": "cups",
+    "complaint_id": "1",
     "digest": "0" * 64,
 }
 

@@ -72,7 +72,7 @@ function applyLanguage() {
     fillDeviceFilter();
     if (document.getElementById("closed-alarms").open) loadClosedAlarms();
     loadDoorLog();
-    if (readsMembers(state.me.role)) { loadMembers(); loadVisitors(); loadFunds(); }
+    if (readsMembers(state.me.role)) { loadMembers(); loadVisitors(); loadFunds(); loadComplaints(); }
     loadSupplies();
     loadRuns();
     fillLibrary();
@@ -147,6 +147,11 @@ async function start(me) {
   }
   state.plan = await (await api("GET", "/api/station/plan")).json();  // its time zone dates everything below
   if (readsMembers(me.role)) loadFunds();
+  document.getElementById("complaints").hidden = !readsMembers(me.role);
+  if (readsMembers(me.role)) {
+    loadComplaints();
+    state.complaintsTimer ??= setInterval(loadComplaints, 60000);  // a new complaint shows within a minute
+  }
   document.getElementById("supplies").hidden = false;
   document.getElementById("supply-form").hidden = me.role === "auditor";
   loadSupplies();
