@@ -82,6 +82,9 @@ class SimulatedCamera(CameraPolicy):
         self._streams: dict[str, RandomStream] = {}
 
     def start(self) -> None:
+        from vision.sight import installed
+
+        installed()  # the models loaded now, in the start's round trip (a Ray actor has a minute for it, a message 10 s)
         self._publish()
         self._redraw()
 
