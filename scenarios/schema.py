@@ -677,6 +677,23 @@ class SupplySection(_Strict):
         return self
 
 
+class RatingSection(_Strict):
+    """The thresholds of the city's star rating (``[rating]``): a station starts at five stars and loses one for each
+    it misses in a month. ASSUMPTION: Fuzhou's kind of scheme (stars taken away for unrepaired damage, stock-outs and
+    unresolved complaints); its exact thresholds are not published, so these are a union's plausible ones."""
+
+    repair_hours: Annotated[float, Field(gt=0, le=24 * 31)] = 72.0
+    """A device fault open longer than this (raised to cleared, or still open): a star off."""
+    stock_out_hours: Annotated[float, Field(ge=0, le=24 * 31)] = 24.0
+    """An item out where people take it from for longer than this in the month: a star off."""
+    satisfaction: Annotated[float, Field(ge=1, le=5)] = 4.0
+    """A mean rating below this: a star off."""
+    overdue_complaints: Annotated[int, Field(ge=0, le=1000)] = 0
+    """More complaints unresolved past their deadline than this: a star off."""
+    open_share: Annotated[float, Field(ge=0, le=1)] = 0.95
+    """Open (the station up, the door not locked) less of the month's hours than this: a star off."""
+
+
 class StationFile(_Strict):
     """What a station is: a station file, and the part of a scenario that the scenario's ``extends`` brings in."""
 
@@ -687,6 +704,7 @@ class StationFile(_Strict):
     security: SecuritySection = SecuritySection()
     privacy: PrivacySection = PrivacySection()
     supplies: Annotated[dict[Identifier, SupplySection], Field(max_length=200)] = {}
+    rating: RatingSection = RatingSection()
 
 
 class ScenarioFile(StationFile):
@@ -738,6 +756,8 @@ class Station:
     source: str = ""
     supplies: tuple[Supply, ...] = ()
     """What the station keeps in stock, and what its devices' uses take of it."""
+    rating: RatingSection = RatingSection()
+    """The star rating's thresholds the station is judged by."""
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)
@@ -919,6 +939,7 @@ def _station(parsed: StationFile, source: str, overridden: Sequence[str]) -> Sta
         settings=tuple({**parsed.broker.settings(), **parsed.security.settings(), **parsed.privacy.settings()}.items()),
         source=source,
         supplies=supplies,
+        rating=parsed.rating,
     )
 
 

@@ -1,0 +1,250 @@
+"""The star-rating figures, computed from the station's own records, and the stars they earn.
+
+Cities star-rate their stations (Fuzhou rates 462, one to five stars) and take stars away for
+unrepaired damage, stock-outs and unresolved complaints. Every figure here is read from what
+the station already keeps, so it can show its numbers rather than assert them:
+
+- **repair lead time**: each device fault's alarm, raised to cleared (the twin's history of
+  ``alarm_raised``/``alarm_reopened``/``alarm_cleared``; camera incidents are not faults, and
+  supply alarms have their own figure); a fault still open at the end counts until then;
+- **stock-out hours** per item: how long the place people take it from held none
+  (``supply_move``; an item is out from the move that left its draw place at nought to the
+  next move that put some back);
+- **satisfaction**: the mean rating of the feedback page, and how many gave one;
+- **complaints** open and overdue at the end, and how many were resolved within their deadline;
+- **open share**: the hours the station was up and its doors not locked, of the period's hours
+  (the history's ``station_stopped`` to the next record; a door's reported ``locked`` and its
+  availability).
+
+``stars`` turns them into stars by the station's scheme (``[rating]``); ``projected`` says what
+the month's end will bring if nothing more is done: open faults and empty shelves go on
+counting, and open complaints due before the end become overdue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scenarios.schema import RatingSection, Station
+from store.db import as_utc
+from store.models import Feedback, HistoryRow, SupplyMove
+
+INCIDENTS = frozenset({"fall", "smoking", "dispute"})
+"""A camera's incident alarms: about people, not a fault of the device."""
+STATION_STOPPED = "station_stopped"
+ALARM_EVENTS = ("alarm_raised", "alarm_reopened", "alarm_cleared")
+
+
+@dataclass(frozen=True)
+class Repair:
+    device: str
+    type: str
+    raised: datetime
+    cleared: datetime | None
+    hours: float
+    """Raised to cleared, or to the period's end if still open."""
+
+
+@dataclass(frozen=True)
+class Figures:
+    start: datetime
+    end: datetime
+    repairs: list[Repair]
+    stock_out_hours: dict[str, float]
+    ratings: int
+    satisfaction: float | None
+    complaints: int
+    complaints_open: int
+    complaints_overdue: int
+    resolved_in_time: int
+    open_hours: float
+    hours: float
+    daily_rating: list[tuple[str, float, int]] = field(default_factory=list)
+    """(day, mean rating, ratings) for each day with one: satisfaction over time."""
+
+    @property
+    def open_share(self) -> float:
+        return self.open_hours / self.hours if self.hours else 1.0
+
+    @property
+    def longest_repair_hours(self) -> float:
+        return max((repair.hours for repair in self.repairs), default=0.0)
+
+    @property
+    def mean_repair_hours(self) -> float | None:
+        return sum(r.hours for r in self.repairs) / len(self.repairs) if self.repairs else None
+
+
+@dataclass(frozen=True)
+class Stars:
+    stars: int
+    missed: list[str]
+    """The rules missed, by name: ``repair``, ``stock_out``, ``satisfaction``, ``complaints``, ``open``."""
+
+
+def _hours(seconds: float) -> float:
+    return seconds / 3600.0
+
+
+def figures(db: Session, station: Station, start: datetime, end: datetime, zone: str | None = None) -> Figures:
+    """The figures of [start, end) from the records (aware moments); ``zone`` dates the daily ratings (the station's)."""
+    from zoneinfo import ZoneInfo
+
+    devices = {d.id: d.kind for d in station.devices}
+    history = db.execute(
+        select(HistoryRow.at, HistoryRow.entity_id, HistoryRow.name, HistoryRow.data)
+        .where(HistoryRow.station == station.id, HistoryRow.at < end)
+        .order_by(HistoryRow.at, HistoryRow.seq)
+    ).all()
+    repairs = _repairs(((as_utc(at), entity, name, data) for at, entity, name, data in history), devices, start, end)
+    stock_out = {supply.id: _stock_out_hours(db, supply.id, supply.places[0], start, end) for supply in station.supplies}
+    doors = {d for d, kind in devices.items() if kind == "door"}
+    closed = _closed_hours([(as_utc(at), entity, name, data) for at, entity, name, data in history], doors, start, end)
+    rows = list(db.scalars(select(Feedback).where(Feedback.at < end)))
+    rated = [row for row in rows if row.rating is not None and as_utc(row.at) >= start]
+    complaints = [row for row in rows if row.category is not None]
+    in_period = [row for row in complaints if as_utc(row.at) >= start]
+    still_open = [row for row in complaints if _open_at(row, end)]
+    overdue = [row for row in still_open if row.due is not None and as_utc(row.due) < end]
+    in_time = [row for row in in_period if row.closed_at is not None and row.due is not None and as_utc(row.closed_at) <= as_utc(row.due)]
+    local = ZoneInfo(zone or station.timezone)
+    by_day: dict[str, list[int]] = {}
+    for row in rated:
+        by_day.setdefault(f"{as_utc(row.at).astimezone(local):%Y-%m-%d}", []).append(int(row.rating or 0))
+    hours = _hours((end - start).total_seconds())
+    return Figures(
+        start=start, end=end, repairs=repairs, stock_out_hours=stock_out, ratings=len(rated),
+        satisfaction=sum(int(row.rating or 0) for row in rated) / len(rated) if rated else None,
+        complaints=len(in_period), complaints_open=len(still_open), complaints_overdue=len(overdue), resolved_in_time=len(in_time),
+        open_hours=hours - closed, hours=hours,
+        daily_rating=[(day, sum(values) / len(values), len(values)) for day, values in sorted(by_day.items())],
+    )  # fmt: skip
+
+
+def _open_at(row: Feedback, moment: datetime) -> bool:
+    """Whether a complaint was open at ``moment``: made before it, and not closed by then."""
+    return as_utc(row.at) < moment and (row.closed_at is None or as_utc(row.closed_at) >= moment)
+
+
+def _repairs(
+    events: Iterable[tuple[datetime, str, str, dict[str, Any]]], devices: dict[str, str], start: datetime, end: datetime
+) -> list[Repair]:
+    """Each device fault raised before ``end`` and not cleared before ``start``, paired by (device, type) in order."""
+    opened: dict[tuple[str, str], datetime] = {}
+    found = []
+    for at, entity, name, data in events:
+        if name not in ALARM_EVENTS or entity not in devices:  # a supply's alarm (``supplies:cups``) is not a device's
+            continue
+        kind = str(data.get("type", ""))
+        if kind in INCIDENTS:
+            continue
+        key = (entity, kind)
+        if name in ("alarm_raised", "alarm_reopened"):
+            opened.setdefault(key, at)
+        elif key in opened:
+            raised = opened.pop(key)
+            if at >= start:
+                found.append(Repair(entity, kind, raised, at, _hours((at - raised).total_seconds())))
+    for (entity, kind), raised in opened.items():
+        found.append(Repair(entity, kind, raised, None, _hours((end - raised).total_seconds())))
+    return sorted(found, key=lambda repair: repair.raised)
+
+
+def _stock_out_hours(db: Session, item: str, place: str, start: datetime, end: datetime) -> float:
+    """Hours in [start, end) that ``place`` held none of ``item`` (known from its first move on)."""
+    moves = db.execute(
+        select(SupplyMove.at, SupplyMove.after).where(SupplyMove.item == item, SupplyMove.place == place, SupplyMove.at < end)
+        .order_by(SupplyMove.at, SupplyMove.id)
+    ).all()  # fmt: skip
+    total = 0.0
+    out_since: datetime | None = None
+    for at, after in moves:
+        moment = as_utc(at)
+        if after == 0 and out_since is None:
+            out_since = moment
+        elif after > 0 and out_since is not None:
+            total += _overlap(out_since, moment, start, end)
+            out_since = None
+    if out_since is not None:
+        total += _overlap(out_since, end, start, end)
+    return total
+
+
+def _overlap(a: datetime, b: datetime, start: datetime, end: datetime) -> float:
+    return max(0.0, _hours((min(b, end) - max(a, start)).total_seconds()))
+
+
+def _closed_hours(history: list[tuple[datetime, str, str, dict[str, Any]]], doors: set[str], start: datetime, end: datetime) -> float:
+    """Hours in [start, end) the station was down (from ``station_stopped`` to its next record) or a door was locked or
+    unavailable (several doors closed at once count once)."""
+    intervals: list[tuple[datetime, datetime]] = []
+    down_since: datetime | None = None
+    locked: dict[str, datetime] = {}
+    for at, entity, name, data in history:
+        if down_since is not None and name != STATION_STOPPED:
+            intervals.append((down_since, at))
+            down_since = None
+        if name == STATION_STOPPED:
+            down_since = down_since or at
+        elif entity in doors and name == "state" and "locked" in data:
+            if data["locked"] is True:
+                locked.setdefault(entity, at)
+            elif entity in locked:
+                intervals.append((locked.pop(entity), at))
+        elif entity in doors and name == "availability":
+            if data.get("available") is False:
+                locked.setdefault(entity, at)
+            elif entity in locked:
+                intervals.append((locked.pop(entity), at))
+    if down_since is not None:
+        intervals.append((down_since, end))
+    intervals += [(since, end) for since in locked.values()]
+    merged = 0.0
+    reach = start
+    for a, b in sorted((max(a, start), min(b, end)) for a, b in intervals if b > start and a < end):
+        if b <= reach:
+            continue
+        merged += _hours((b - max(a, reach)).total_seconds())
+        reach = b
+    return merged
+
+
+def stars(found: Figures, scheme: RatingSection) -> Stars:
+    """Five stars, less one for each rule of ``scheme`` the figures miss; never below one."""
+    missed = []
+    if found.longest_repair_hours > scheme.repair_hours:
+        missed.append("repair")
+    if any(hours > scheme.stock_out_hours for hours in found.stock_out_hours.values()):
+        missed.append("stock_out")
+    if found.satisfaction is not None and found.satisfaction < scheme.satisfaction:
+        missed.append("satisfaction")
+    if found.complaints_overdue > scheme.overdue_complaints:
+        missed.append("complaints")
+    if found.open_share < scheme.open_share:
+        missed.append("open")
+    return Stars(max(1, 5 - len(missed)), missed)
+
+
+def projected(db: Session, station: Station, start: datetime, now: datetime, month_end: datetime) -> Figures:
+    """The month's figures as they will be at ``month_end`` if nothing more is done from ``now``: what is open stays open
+    (faults, empty shelves, complaints, a locked door) and counts on until then; nothing new happens."""
+    so_far = figures(db, station, start, now)
+    ahead = _hours((month_end - now).total_seconds())
+    just_now = figures(db, station, now - timedelta(seconds=1), now)
+    repairs = [r if r.cleared is not None else Repair(r.device, r.type, r.raised, None, r.hours + ahead) for r in so_far.repairs]
+    stock_out = {item: hours + (ahead if just_now.stock_out_hours[item] > 0 else 0.0) for item, hours in so_far.stock_out_hours.items()}
+    complaints = db.scalars(select(Feedback).where(Feedback.category.is_not(None), Feedback.at < now))
+    open_rows = [row for row in complaints if _open_at(row, now)]
+    return Figures(
+        start=start, end=month_end, repairs=repairs, stock_out_hours=stock_out, ratings=so_far.ratings,
+        satisfaction=so_far.satisfaction, complaints=so_far.complaints, complaints_open=len(open_rows),
+        complaints_overdue=sum(1 for row in open_rows if row.due is not None and as_utc(row.due) < month_end),
+        resolved_in_time=so_far.resolved_in_time, hours=_hours((month_end - start).total_seconds()),
+        open_hours=so_far.open_hours + (ahead if just_now.open_hours > 0 else 0.0), daily_rating=so_far.daily_rating,
+    )  # fmt: skip
