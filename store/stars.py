@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +35,9 @@ from sqlalchemy.orm import Session
 from scenarios.schema import RatingSection, Station
 from store.db import as_utc
 from store.models import Feedback, HistoryRow, SupplyMove
+
+if TYPE_CHECKING:
+    from scenarios.page import Page
 
 INCIDENTS = frozenset({"fall", "smoking", "dispute"})
 """A camera's incident alarms: about people, not a fault of the device."""
@@ -94,8 +98,6 @@ def _hours(seconds: float) -> float:
 
 def figures(db: Session, station: Station, start: datetime, end: datetime, zone: str | None = None) -> Figures:
     """The figures of [start, end) from the records (aware moments); ``zone`` dates the daily ratings (the station's)."""
-    from zoneinfo import ZoneInfo
-
     devices = {d.id: d.kind for d in station.devices}
     history = db.execute(
         select(HistoryRow.at, HistoryRow.entity_id, HistoryRow.name, HistoryRow.data)
@@ -248,3 +250,98 @@ def projected(db: Session, station: Station, start: datetime, now: datetime, mon
         resolved_in_time=so_far.resolved_in_time, hours=_hours((month_end - start).total_seconds()),
         open_hours=so_far.open_hours + (ahead if just_now.open_hours > 0 else 0.0), daily_rating=so_far.daily_rating,
     )  # fmt: skip
+
+
+def page(now_figures: Figures, now_stars: Stars, ahead: Figures, ahead_stars: Stars, station: Station, lang: str) -> Page:
+    """The month's star figures as a report page: the stars now and projected, each figure against its threshold, and
+    the repairs, stock-outs and satisfaction plotted."""
+    from scenarios.i18n import in_language, t
+    from scenarios.page import Cell, Chart, Facts, Note, Page, Row, Section, Table
+
+    scheme = station.rating
+    zone = ZoneInfo(station.timezone)
+
+    def when(moment: datetime) -> str:
+        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
+    def judged(value: str, rule: str, stars_of: Stars) -> Cell:
+        missed = rule in stars_of.missed
+        return Cell(value, t("stars.missed" if missed else "stars.met", lang), warn="!" if missed else "")
+
+    def fault(kind: str) -> str:
+        said = t(f"alarm_{kind}", lang)
+        return kind if said == f"alarm_{kind}" else said
+
+    rated = f"{now_figures.satisfaction:.2f}" if now_figures.satisfaction is not None else "—"
+    worst_now = max(now_figures.stock_out_hours.values(), default=0.0)
+    worst_ahead = max(ahead.stock_out_hours.values(), default=0.0)
+    rules = [
+        ("repair", t("stars.rule_repair", lang).format(h=scheme.repair_hours),
+         f"{now_figures.longest_repair_hours:.1f} h", f"{ahead.longest_repair_hours:.1f} h"),
+        ("stock_out", t("stars.rule_stock_out", lang).format(h=scheme.stock_out_hours), f"{worst_now:.1f} h", f"{worst_ahead:.1f} h"),
+        ("satisfaction", t("stars.rule_satisfaction", lang).format(v=scheme.satisfaction), f"{rated} ({now_figures.ratings})", rated),
+        ("complaints", t("stars.rule_complaints", lang).format(n=scheme.overdue_complaints),
+         str(now_figures.complaints_overdue), str(ahead.complaints_overdue)),
+        ("open", t("stars.rule_open", lang).format(p=f"{scheme.open_share:.0%}"),
+         f"{now_figures.open_share:.1%}", f"{ahead.open_share:.1%}"),
+    ]  # fmt: skip
+    table = Table(
+        "stars-rules", (t("stars.rule", lang), t("stars.now", lang), t("stars.projected", lang)),
+        tuple(Row(Cell(text), (judged(now, rule, now_stars), judged(later, rule, ahead_stars))) for rule, text, now, later in rules),
+    )  # fmt: skip
+    detail = t("stars.complaints_detail", lang).format(
+        made=now_figures.complaints, open=now_figures.complaints_open, in_time=now_figures.resolved_in_time
+    )
+    facts = Facts("stars-facts", (
+        (t("stars.now", lang), (Cell("★" * now_stars.stars, strong=True),)),
+        (t("stars.projected", lang), (Cell("★" * ahead_stars.stars, strong=True),)),
+        (t("stars.period", lang), (Cell(f"{when(now_figures.start)} – {when(now_figures.end)}"),)),
+        (t("stars.complaints", lang), (Cell(detail),)),
+    ))  # fmt: skip
+    labels = {d.id: in_language(d.label, lang) for d in station.devices}
+    repair_rows = tuple(
+        Row(Cell(labels.get(r.device, r.device)), (
+            Cell(fault(r.type)), Cell(when(r.raised)),
+            Cell(f"{r.hours:.1f}", t("stars.still_open", lang) if r.cleared is None else "",
+                 warn="!" if r.hours > scheme.repair_hours else ""),
+        ))
+        for r in now_figures.repairs
+    )  # fmt: skip
+    head = (t("stars.device", lang), t("stars.fault", lang), t("stars.raised", lang), t("stars.hours", lang))
+    items = {s.id: in_language(s.label, lang) for s in station.supplies}
+    out = now_figures.stock_out_hours
+    limit = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": scheme.stock_out_hours, "y1": scheme.stock_out_hours,
+             "line": {"dash": "dash", "color": "#b3261e"}}  # fmt: skip
+    days = now_figures.daily_rating
+    charts = (
+        Chart("stars-stock-out", {
+            "data": [{"type": "bar", "x": [items[i] for i in out], "y": [round(h, 1) for h in out.values()],
+                      "name": t("stars.stock_out_hours", lang)}],
+            "layout": {"yaxis": {"title": {"text": t("stars.hours", lang)}}, "shapes": [limit]},
+        }, height=280),
+        Chart("stars-satisfaction", {
+            "data": [{"type": "scatter", "mode": "lines+markers", "x": [d for d, _, _ in days], "y": [round(m, 2) for _, m, _ in days],
+                      "name": t("stars.satisfaction", lang)}],
+            "layout": {"yaxis": {"range": [1, 5], "title": {"text": t("stars.satisfaction", lang)}}},
+        }, height=280),
+    )  # fmt: skip
+    month = f"{now_figures.start.astimezone(zone):%Y-%m}"
+    return Page(
+        lang,
+        t("stars.title", lang).format(station=in_language(station.name or station.id, lang), month=month),
+        (
+            Section("stars", t("stars.sec_stars", lang), (facts, table, Note(t("stars.scheme", lang)))),
+            Section("repairs", t("stars.sec_repairs", lang), (Table("stars-repairs", head, repair_rows),) if repair_rows
+                    else (Note(t("stars.no_repairs", lang)),)),
+            Section("charts", t("stars.sec_charts", lang), charts),
+        ),
+        footer="stars.footer",
+    )  # fmt: skip
+
+
+def month_bounds(month_first: date, zone: str) -> tuple[datetime, datetime]:
+    """The station's calendar month starting ``month_first``, as UTC moments [start, end)."""
+    local = ZoneInfo(zone)
+    start = datetime.combine(month_first, time(), local)
+    end = datetime.combine((month_first + timedelta(days=32)).replace(day=1), time(), local)
+    return start.astimezone(UTC), end.astimezone(UTC)

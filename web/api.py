@@ -11,6 +11,7 @@ from web.feedback import complaints, feedback_api
 from web.member_page import member_api
 from web.members import members
 from web.runs import runs
+from web.stars import router as stars
 from web.station_view import station_log
 from web.supplies import router as supplies
 from web.visitors import visitor_api, visitors
@@ -62,4 +63,5 @@ ROUTERS = (
     supplies,
     feedback_api,
     complaints,
+    stars,
 )

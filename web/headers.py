@@ -47,7 +47,7 @@ REPORT_POLICY = (
 )
 """A report runs its own inline script (plotly) in a sandbox of no origin; allow-modals lets its print button open the
 browser's print dialog."""
-REPORTS = re.compile(r"^(/api/runs/(\d+/report|compare)|/books/report)$")
+REPORTS = re.compile(r"^(/api/runs/(\d+/report|compare)|/books/report|/api/stars/report)$")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY")]
 

@@ -50,7 +50,9 @@ def test_the_page_reads_the_one_catalog_from_the_server(client: TestClient) -> N
 
 def test_every_text_the_page_and_its_script_ask_for_exists() -> None:
     html = (STATIC / "index.html").read_text(encoding="utf-8")
-    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "funds.js", "supplies.js", "complaints.js"))
+    script = "\n".join(
+        (STATIC / name).read_text(encoding="utf-8") for name in PAGE_SCRIPTS
+    )
     asked = set(re.findall(r'data-i18n="(\w+)"', html)) | set(re.findall(r'\bt\("(\w+)"\)', script))
     asked |= set(re.findall(r'\btf\("(\w+)"', script))  # with {placeholders} filled
     assert asked - keys("zh") == set()
@@ -58,6 +60,8 @@ def test_every_text_the_page_and_its_script_ask_for_exists() -> None:
 
 LIBRARY_ALARMS = {m for f in LIBRARY.glob("*.toml") for m in re.findall(r'^alarm = "(\w+)"', f.read_text(encoding="utf-8"), re.MULTILINE)}
 AUTOMATION_REASONS = set(re.findall(r'"why": "(\w+)"', (ROOT / "actors" / "automation.py").read_text(encoding="utf-8")))
+PAGE_SCRIPTS = ("app.js", "funds.js", "supplies.js", "complaints.js", "stars.js")
+"""The staff page's scripts: every text they ask for must be in the catalog."""
 WEB_SOURCE = "\n".join(f.read_text(encoding="utf-8") for f in (ROOT / "web").glob("*.py"))
 AUDITED = (
     set(re.findall(r'audit\(\s*\w+,\s*\w+,\s*\w+,\s*"(\w+)"', WEB_SOURCE))
@@ -91,6 +95,7 @@ MADE_AT_RUN_TIME = (
     + [f"fb_cat.{c}" for c in CATEGORIES]
     + [f"c_status_{s.value}" for s in FeedbackStatus if s.value != "noted"]
     + [f"fb_status_{s.value}" for s in FeedbackStatus if s.value != "noted"]
+    + [f"st_rule.{rule}" for rule in ("repair", "stock_out", "satisfaction", "complaints", "open")]
     + [f"alarm_{a}" for a in (STOCK_OUT, STOCK_LOW)]
     + [f"alarm_advice_{a}" for a in (STOCK_OUT, STOCK_LOW)]
     + [f"place.{p}" for supply in load_scenario(LIBRARY / "typical_week.toml").station.supplies for p in supply.places]
@@ -107,7 +112,9 @@ def test_names_made_at_run_time_exist(key: str) -> None:
 
 def test_the_pages_words_for_a_failed_command_match_what_the_bridge_says() -> None:
     """app.js translates the bridge's failure reasons by pattern: each pattern must match a text the bridge writes."""
-    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "funds.js", "supplies.js", "complaints.js"))
+    script = "\n".join(
+        (STATIC / name).read_text(encoding="utf-8") for name in PAGE_SCRIPTS
+    )
     patterns = [re.compile(p.replace("\\\\", "\\")) for p in re.findall(r'\[/(.+?)/, "fail_\w+"\]', script)]
     bridge = "\n".join((ROOT / path).read_text(encoding="utf-8") for path in ("hardware_bridge/commands.py", "twin/entity.py"))
     said = [

@@ -5,6 +5,8 @@ once, and moving stock clears it; the auditor changes nothing, and bad moves say
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx2 as httpx
 import pytest
@@ -109,3 +111,22 @@ def test_the_custodian_sees_the_shelves_and_records_a_delivery_on_a_phone(statio
         assert width <= 360, f"the staff page is {width} px wide on a 360 px phone"
         ARTIFACTS.mkdir(exist_ok=True)
         desk.locator("#supplies").screenshot(path=str(ARTIFACTS / f"supplies-{lang}.png"))
+
+
+def test_the_months_stars_count_a_stock_out_and_the_report_plots_them(client: TestClient, station: LiveStation) -> None:
+    operator = as_role(client, Role.OPERATOR)
+    fresh = client.get("/api/stars", headers=operator)
+    assert fresh.status_code == 200 and fresh.json()["stars"] == 5 and fresh.json()["projected_stars"] == 5, fresh.text
+    used = client.post("/api/supplies/cups/moves", json={"kind": "used", "quantity": 3}, headers=operator)
+    assert used.json()["alarms"] == ["stock_out"]
+    later = client.get("/api/stars", headers=operator).json()
+    assert later["stars"] == 5 and later["stock_out_hours"]["cups"] < 0.01, "out for a moment: no star off yet"
+    today = datetime.now(ZoneInfo(station.station.timezone))
+    ends_in = (today.replace(day=28) + timedelta(days=4)).replace(day=1, hour=0, minute=0, second=0, microsecond=0) - today
+    if ends_in > timedelta(hours=station.station.rating.stock_out_hours):
+        assert "stock_out" in later["projected_missed"], "left out until the month's end, the stock-out costs a star"
+    report = client.get("/api/stars/report", params={"lang": "en"}, headers=operator)
+    assert report.status_code == 200 and "sandbox" in report.headers["content-security-policy"]
+    assert "stars-stock-out" in report.text and "Hours out of stock" in report.text and "Paper cups" in report.text
+    assert client.get("/api/stars", params={"month": "2999-01"}, headers=operator).json()["code"] == "stars_future"
+    assert client.get("/api/stars").status_code == 401

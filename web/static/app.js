@@ -74,6 +74,7 @@ function applyLanguage() {
     loadDoorLog();
     if (readsMembers(state.me.role)) { loadMembers(); loadVisitors(); loadFunds(); loadComplaints(); }
     loadSupplies();
+    loadStars();
     loadRuns();
     fillLibrary();
     labelValues();
@@ -155,7 +156,9 @@ async function start(me) {
   document.getElementById("supplies").hidden = false;
   document.getElementById("supply-form").hidden = me.role === "auditor";
   loadSupplies();
-  state.suppliesTimer ??= setInterval(loadSupplies, 30000);  // the devices' uses empty the shelves as the day goes
+  state.suppliesTimer ??= setInterval(loadSupplies, 30000);
+  loadStars();
+  state.starsTimer ??= setInterval(loadStars, 300000);  // figures of a month move slowly  // the devices' uses empty the shelves as the day goes
   if (state.plan.sms && readsMembers(me.role)) loadMembers();  // with the "send by SMS" buttons the plan allows
   const { now, speed, emulated } = state.plan.clock;
   state.clock = { at: Date.parse(now), read: performance.now(), speed, emulated };
