@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from actors.door_access import visit_key
 from store.db import as_utc, hold_write_lock
+from store.errors import Refusal
 from store.models import Feedback
 
 CATEGORIES = ("cleanliness", "equipment", "supplies", "staff", "safety", "opening_hours", "other")
@@ -49,11 +50,8 @@ OPEN_STATES = (Status.OPEN.value, Status.ASSIGNED.value, Status.ANSWERED.value)
 """A complaint not yet closed."""
 
 
-class FeedbackError(ValueError):
-    def __init__(self, code: str, message: str, **params: str | int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.params = params
+class FeedbackError(Refusal):
+    """A message or a step of handling a complaint that cannot be taken."""
 
 
 @dataclass(frozen=True)

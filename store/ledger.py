@@ -414,20 +414,27 @@ def _lines_of(db: Session, entry_id: int) -> list[tuple[str, int, int]]:
     return [(account, int(debit), int(credit)) for account, debit, credit in rows]
 
 
-def _entries(db: Session) -> Iterator[tuple[Any, list[tuple[str, int, int]]]]:
-    """Oldest first with their lines, a page at a time: long books are neither held in memory nor in the session."""
-    after = -(2**63)  # from the lowest id there is: an entry slipped in below 1 is walked, and named, too
-    while True:
-        page = db.execute(select(*LedgerEntry.__table__.c).where(LedgerEntry.id > after).order_by(LedgerEntry.id).limit(500)).all()
-        if not page:
-            return
-        lines: dict[int, list[tuple[str, int, int]]] = {entry.id: [] for entry in page}
+def page_of_entries(db: Session, after: int, limit: int = 500, before: int | None = None) -> list[tuple[Any, list[tuple[str, int, int]]]]:
+    """Up to ``limit`` entries with ids above ``after`` (and below ``before``), oldest first, each with its lines in order:
+    what ``verify`` walks and the transparency page publishes, a page at a time."""
+    query = select(*LedgerEntry.__table__.c).where(LedgerEntry.id > after).order_by(LedgerEntry.id).limit(limit)
+    if before is not None:
+        query = query.where(LedgerEntry.id < before)
+    page = db.execute(query).all()
+    lines: dict[int, list[tuple[str, int, int]]] = {entry.id: [] for entry in page}
+    if lines:
         for entry_id, account, debit, credit in db.execute(
             select(LedgerLine.entry_id, LedgerLine.account, LedgerLine.debit_fen, LedgerLine.credit_fen)
             .where(LedgerLine.entry_id.in_(list(lines)))
             .order_by(LedgerLine.entry_id, LedgerLine.position)
         ):
             lines[entry_id].append((account, int(debit), int(credit)))
-        for entry in page:
-            yield entry, lines[entry.id]
-        after = page[-1].id
+    return [(entry, lines[entry.id]) for entry in page]
+
+
+def _entries(db: Session) -> Iterator[tuple[Any, list[tuple[str, int, int]]]]:
+    """Oldest first with their lines, a page at a time: long books are neither held in memory nor in the session."""
+    after = -(2**63)  # from the lowest id there is: an entry slipped in below 1 is walked, and named, too
+    while page := page_of_entries(db, after):
+        yield from page
+        after = page[-1][0].id

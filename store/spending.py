@@ -23,6 +23,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from store.errors import Refusal
 from store.ledger import MOST_FEN, MOST_RECEIPTS, Attest, Ledger, LedgerError, Line
 from store.models import LedgerAccount, LedgerClose, LedgerEntry, LedgerLine, Receipt, Spending
 
@@ -46,13 +47,8 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class SpendingError(ValueError):
-    """A proposal or a decision the books cannot take; ``code`` is the catalog's, the text says what and where."""
-
-    def __init__(self, code: str, message: str, **params: str | int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.params = params
+class SpendingError(Refusal):
+    """A proposal or a decision the books cannot take."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from scenarios.schema import Supply
 from store.db import hold_write_lock
+from store.errors import Refusal
 from store.models import SupplyMove, SupplyStock
 
 _LOCK_KEY = 0x79787973  # "yxys": the advisory lock supply moves take on PostgreSQL
@@ -50,13 +51,8 @@ class MoveKind(StrEnum):
 TAKES = (MoveKind.USED, MoveKind.LENT)
 
 
-class SupplyError(ValueError):
-    """A move the stock cannot take, saying what is wrong and where; ``code`` is the catalog's."""
-
-    def __init__(self, code: str, message: str, **params: str | int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.params = params
+class SupplyError(Refusal):
+    """A move the stock cannot take."""
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import ledger_report, spending
-from store.ledger import LedgerError, attested_in, fen, published
-from store.models import LedgerAccount, LedgerEntry, LedgerLine, Receipt, Spending, User
+from store.ledger import LedgerError, attested_in, fen, page_of_entries, published
+from store.models import LedgerAccount, Receipt, Spending, User
 from web.auth import Role
 from web.deps import DatabaseDep, Instant, Refused, RequireRole, Services, ServicesDep, Strict, audit, client_of
 
@@ -329,18 +329,7 @@ public_books = APIRouter(tags=["transparency"])
 
 
 def _published_entries(db: Session, after: int, before: int | None, limit: int) -> list[PublishedEntry]:
-    query = select(LedgerEntry).where(LedgerEntry.id > after).order_by(LedgerEntry.id).limit(limit)
-    if before is not None:
-        query = query.where(LedgerEntry.id < before)
-    entries = list(db.scalars(query))
-    lines: dict[int, list[tuple[str, int, int]]] = {entry.id: [] for entry in entries}
-    for entry_id, account, debit, credit in db.execute(
-        select(LedgerLine.entry_id, LedgerLine.account, LedgerLine.debit_fen, LedgerLine.credit_fen)
-        .where(LedgerLine.entry_id.in_(list(lines)))
-        .order_by(LedgerLine.entry_id, LedgerLine.position)
-    ):
-        lines[entry_id].append((account, int(debit), int(credit)))
-    return [PublishedEntry(**published(entry, lines[entry.id]), hash=entry.hash) for entry in entries]
+    return [PublishedEntry(**published(entry, lines), hash=entry.hash) for entry, lines in page_of_entries(db, after, limit, before)]
 
 
 @public_books.get("/api/books/entries", response_model=list[PublishedEntry])

@@ -50,9 +50,7 @@ def test_the_page_reads_the_one_catalog_from_the_server(client: TestClient) -> N
 
 def test_every_text_the_page_and_its_script_ask_for_exists() -> None:
     html = (STATIC / "index.html").read_text(encoding="utf-8")
-    script = "\n".join(
-        (STATIC / name).read_text(encoding="utf-8") for name in PAGE_SCRIPTS
-    )
+    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in PAGE_SCRIPTS)
     asked = set(re.findall(r'data-i18n="(\w+)"', html)) | set(re.findall(r'\bt\("(\w+)"\)', script))
     asked |= set(re.findall(r'\btf\("(\w+)"', script))  # with {placeholders} filled
     assert asked - keys("zh") == set()
@@ -112,9 +110,7 @@ def test_names_made_at_run_time_exist(key: str) -> None:
 
 def test_the_pages_words_for_a_failed_command_match_what_the_bridge_says() -> None:
     """app.js translates the bridge's failure reasons by pattern: each pattern must match a text the bridge writes."""
-    script = "\n".join(
-        (STATIC / name).read_text(encoding="utf-8") for name in PAGE_SCRIPTS
-    )
+    script = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in PAGE_SCRIPTS)
     patterns = [re.compile(p.replace("\\\\", "\\")) for p in re.findall(r'\[/(.+?)/, "fail_\w+"\]', script)]
     bridge = "\n".join((ROOT / path).read_text(encoding="utf-8") for path in ("hardware_bridge/commands.py", "twin/entity.py"))
     said = [

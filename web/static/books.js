@@ -6,20 +6,6 @@ const books = { lang: query.get("lang") || localStorage.getItem("yxy-lang") || "
 const t = (key) => (TEXT[books.lang] && TEXT[books.lang][key]) || key;
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
 const $ = (id) => document.getElementById(id);
-function el(tag, { dataset = {}, ...props } = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  Object.assign(node.dataset, dataset);
-  node.append(...children);
-  return node;
-}
-
-// Whole fen as yuan with two decimals, exactly: integer arithmetic, no float rounding (amounts stay far below 2^53).
-function yuan(fen) {
-  const whole = Math.floor(Math.abs(fen) / 100);
-  const cents = String(Math.abs(fen) % 100).padStart(2, "0");
-  return `${fen < 0 ? "-" : ""}¥${whole.toLocaleString("en-US")}.${cents}`;
-}
-
 const named = (item) => (books.lang === "zh" ? item.name_zh : item.name_en);
 
 // When an entry was booked, on the station's clock whatever the reader's own time zone.
@@ -33,37 +19,37 @@ function show(view) {
   books.shown = view;
   books.month = view.month;
   const months = view.months.includes(view.month) ? view.months : [view.month, ...view.months];
-  $("month").replaceChildren(...months.map((m) => el("option", { value: m, textContent: m, selected: m === view.month })));
+  $("month").replaceChildren(...months.map((m) => node("option", { value: m, textContent: m, selected: m === view.month })));
   $("state").textContent = t(view.closed ? "b_closed" : "b_open");
   $("state").dataset.closed = view.closed;
   const income = view.income.reduce((sum, row) => sum + row.fen, 0);
   const spent = view.spent.reduce((sum, row) => sum + row.fen, 0);
   $("summary").replaceChildren(...[["b_opening", view.opening_fen], ["b_income", income], ["b_spent", spent], ["b_closing", view.closing_fen]]
-    .flatMap(([key, fen]) => [el("dt", { textContent: t(key) }), el("dd", { textContent: yuan(fen), className: `figure-${key}` })]));
-  $("income").replaceChildren(...view.income.map((row) => el("li", {}, el("span", { textContent: named(row) }), el("strong", { textContent: yuan(row.fen) }))));
+    .flatMap(([key, fen]) => [node("dt", { textContent: t(key) }), node("dd", { textContent: yuan(fen), className: `figure-${key}` })]));
+  $("income").replaceChildren(...view.income.map((row) => node("li", {}, node("span", { textContent: named(row) }), node("strong", { textContent: yuan(row.fen) }))));
   $("spent").replaceChildren(...view.spent.map((row) => {
     const used = row.budget_fen ? Math.min(100, (100 * row.this_year_fen) / row.budget_fen) : 0;
     const year = row.budget_fen ? tf("b_this_year", { spent: yuan(row.this_year_fen), budget: yuan(row.budget_fen) })
       : tf("b_this_year_no_budget", { spent: yuan(row.this_year_fen) });
-    const bar = el("span", { className: "books-bar" }, el("span", { className: row.this_year_fen > (row.budget_fen || Infinity) ? "over" : "" }));
+    const bar = node("span", { className: "books-bar" }, node("span", { className: row.this_year_fen > (row.budget_fen || Infinity) ? "over" : "" }));
     bar.firstChild.style.width = `${used}%`;
-    return el("li", { dataset: { line: row.code } }, el("span", { textContent: named(row) }), el("strong", { textContent: yuan(row.fen) }),
-      el("small", { textContent: year }), bar);
+    return node("li", { dataset: { line: row.code } }, node("span", { textContent: named(row) }), node("strong", { textContent: yuan(row.fen) }),
+      node("small", { textContent: year }), bar);
   }));
-  if (!view.income.length) $("income").replaceChildren(el("li", { className: "hint", textContent: t("b_no_income") }));
+  if (!view.income.length) $("income").replaceChildren(node("li", { className: "hint", textContent: t("b_no_income") }));
   const accounts = Object.fromEntries(view.accounts.map((row) => [row.code, row]));
   $("entries").replaceChildren(...view.entries.map((entry) => {
-    const lines = entry.lines.map(([account, debit, credit]) => el("li", {},
-      el("span", { textContent: accounts[account] ? named(accounts[account]) : account }),
-      el("span", { textContent: `${t(debit ? "b_debit" : "b_credit")} ${yuan(debit || credit)}` })));
+    const lines = entry.lines.map(([account, debit, credit]) => node("li", {},
+      node("span", { textContent: accounts[account] ? named(accounts[account]) : account }),
+      node("span", { textContent: `${t(debit ? "b_debit" : "b_credit")} ${yuan(debit || credit)}` })));
     const notes = [tf("b_booked_at", { at: stationTime(entry.at, view.timezone) })];
     if (entry.reverses) notes.push(tf("b_reverses", { entry: entry.reverses }));
     if (entry.receipts.length) notes.push(tf("b_receipts", { count: entry.receipts.length }));
-    return el("li", { value: entry.id, dataset: { entry: entry.id } }, el("p", {}, el("b", { textContent: `${entry.booked_on} ` }), entry.memo),
-      el("ul", { className: "books-lines" }, ...lines), el("small", { textContent: notes.join(" · ") }),
-      el("code", { className: "books-hash", textContent: entry.hash }));
+    return node("li", { value: entry.id, dataset: { entry: entry.id } }, node("p", {}, node("b", { textContent: `${entry.booked_on} ` }), entry.memo),
+      node("ul", { className: "books-lines" }, ...lines), node("small", { textContent: notes.join(" · ") }),
+      node("code", { className: "books-hash", textContent: entry.hash }));
   }));
-  if (!view.entries.length) $("entries").replaceChildren(el("li", { className: "hint", textContent: t("b_no_entries") }));
+  if (!view.entries.length) $("entries").replaceChildren(node("li", { className: "hint", textContent: t("b_no_entries") }));
   $("head").textContent = view.head ? tf("b_head", { entry: view.head.entry, hash: view.head.hash }) : t("b_nothing_yet");
   $("how").textContent = tf("b_check_how", { url: `${location.origin}/api/books/entries` });
   $("report").href = `/books/report?month=${view.month}&lang=${books.lang}`;

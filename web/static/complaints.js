@@ -1,5 +1,5 @@
 // Complaints on the staff page (web/feedback.py): open ones by deadline, overdue marked; take one, answer it, close it.
-// Uses app.js's api, t, tf, refusal, stationTime, state; node() from funds.js.
+// Uses app.js's api, t, tf, refusal, stationTime, state; node() from dom.js.
 "use strict";
 
 function complaintItem(c) {

@@ -1,22 +1,10 @@
 // The union's books on the staff page (web/books.py): the custodian proposes a spending with its receipt photographed
-// on the phone, an officer approves or rejects it, the auditor reads. Uses app.js's api, t, tf, refusal, stationTime.
+// on the phone, an officer approves or rejects it, the auditor reads. Uses app.js's api, t, tf, refusal, stationTime; dom.js's node, yuan.
 "use strict";
 
 const RECEIPT_EDGE = 1600;  // a receipt photo is shrunk to this many pixels on its long side: legible, and a few hundred kB
 const RECEIPT_BYTES = 2 * 1024 * 1024;  // the server's limit (store/spending.py)
 const funds = { accounts: [], today: null };
-
-function node(tag, { dataset = {}, ...props } = {}, ...children) {
-  const made = Object.assign(document.createElement(tag), props);
-  Object.assign(made.dataset, dataset);
-  made.append(...children);
-  return made;
-}
-
-// Whole fen as yuan, exactly (integers below 2^53, no float rounding).
-function fundsYuan(fen) {
-  return `¥${Math.floor(fen / 100).toLocaleString("en-US")}.${String(fen % 100).padStart(2, "0")}`;
-}
 
 const accountName = (code) => {
   const account = funds.accounts.find((a) => a.code === code);
@@ -62,7 +50,7 @@ function spendingItem(s) {
   const me = state.me;
   const officer = me.role === "admin";
   const item = node("li", { className: `spending status-${s.status}`, dataset: { spending: s.id } });
-  const amount = node("strong", { textContent: `${s.kind === "receive" ? "+" : ""}${fundsYuan(s.amount_fen)}` });
+  const amount = node("strong", { textContent: `${s.kind === "receive" ? "+" : ""}${yuan(s.amount_fen)}` });
   const receipts = s.receipts.map((r, n) => node("a", {
     href: `/api/books/spending/${s.id}/receipts/${r.sha256}`, target: "_blank", rel: "noopener", textContent: tf("f_receipt_n", { n: n + 1 }),
   }));
@@ -111,7 +99,7 @@ function fillBudgets() {
   form.hidden = state.me.role !== "admin";
   if (form.hidden || form.contains(document.activeElement)) return;  // not redrawn under an officer's typing
   document.getElementById("budget-lines").replaceChildren(...funds.accounts.filter((a) => a.kind === "expense").map((a) => node("label", {},
-    node("span", { textContent: `${accountName(a.code)} (${tf("f_spent_this_year", { spent: fundsYuan(a.spent_this_year_fen || 0) })})` }),
+    node("span", { textContent: `${accountName(a.code)} (${tf("f_spent_this_year", { spent: yuan(a.spent_this_year_fen || 0) })})` }),
     node("input", { name: a.code, inputMode: "decimal", maxLength: 20, pattern: "\\d+(\\.\\d{1,2})?", value: shownBudget(a),
       dataset: { was: shownBudget(a) } }))));
 }

@@ -1,5 +1,5 @@
 // The month's stars on the staff page (web/stars.py): now, and at the month's end if nothing more is done.
-// Uses app.js's api, t, tf, state; node() from funds.js.
+// Uses app.js's api, t, tf, state; node() from dom.js.
 "use strict";
 
 async function loadStars() {

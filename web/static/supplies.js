@@ -1,5 +1,5 @@
 // The station's supplies on the staff page (web/supplies.py): what is on the shelves, and a move recorded in a few taps.
-// Uses app.js's api, t, tf, refusal, labelFor, state; node() from funds.js.
+// Uses app.js's api, t, tf, refusal, labelFor, state; node() from dom.js.
 "use strict";
 
 const MOVE_KINDS = ["used", "delivered", "counted", "lent", "returned", "moved"];
