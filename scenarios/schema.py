@@ -677,6 +677,35 @@ class SupplySection(_Strict):
         return self
 
 
+ChecklistItem = Annotated[str, Field(min_length=1, max_length=64)]
+"""A line of a checklist, Chinese then English as labels are ("灯光正常 Lights work")."""
+
+
+class SafetyCheckSection(_Strict):
+    label: str = Field(min_length=1, max_length=64)
+    every: Annotated[Duration, Field(ge=3600, le=366 * 86400)]
+    """How often it is due: signed by who did it, and overdue once this long has passed since the last."""
+
+
+class DutiesSection(_Strict):
+    """The custodian's checklists (``[duties]``). ASSUMPTION: the lists below are a union station's usual ones, for
+    the station to replace with its own."""
+
+    opening: Annotated[list[ChecklistItem], Field(min_length=1, max_length=40)] = [
+        "门禁与灯光正常 Door and lights work", "饮水机与微波炉正常 Water and microwave work", "卫生间干净有纸 Toilets clean and stocked",
+        "急救包与AED在位 First-aid kit and AED in place", "通道畅通 Exits clear",
+    ]  # fmt: skip
+    closing: Annotated[list[ChecklistItem], Field(min_length=1, max_length=40)] = [
+        "电器已关或转夜间模式 Appliances off or in night mode", "垃圾已清 Rubbish out", "夜间门禁已开启 Night door rule on",
+        "无人滞留需要帮助 Nobody left needing help",
+    ]  # fmt: skip
+    safety: Annotated[dict[Identifier, SafetyCheckSection], Field(max_length=40)] = {
+        "extinguisher": SafetyCheckSection(label="灭火器压力与有效期 Fire extinguisher pressure and date", every=30 * 86400),
+        "aed": SafetyCheckSection(label="AED电极片与电池 AED pads and battery", every=30 * 86400),
+        "exits": SafetyCheckSection(label="安全出口与应急灯 Exits and emergency lights", every=7 * 86400),
+    }
+
+
 class RatingSection(_Strict):
     """The thresholds of the city's star rating (``[rating]``): a station starts at five stars and loses one for each
     it misses in a month. ASSUMPTION: Fuzhou's kind of scheme (stars taken away for unrepaired damage, stock-outs and
@@ -705,6 +734,7 @@ class StationFile(_Strict):
     privacy: PrivacySection = PrivacySection()
     supplies: Annotated[dict[Identifier, SupplySection], Field(max_length=200)] = {}
     rating: RatingSection = RatingSection()
+    duties: DutiesSection = DutiesSection()
 
 
 class ScenarioFile(StationFile):
@@ -758,6 +788,8 @@ class Station:
     """What the station keeps in stock, and what its devices' uses take of it."""
     rating: RatingSection = RatingSection()
     """The star rating's thresholds the station is judged by."""
+    duties: DutiesSection = DutiesSection()
+    """The custodian's opening and closing checklists and periodic safety checks."""
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)
@@ -940,6 +972,7 @@ def _station(parsed: StationFile, source: str, overridden: Sequence[str]) -> Sta
         source=source,
         supplies=supplies,
         rating=parsed.rating,
+        duties=parsed.duties,
     )
 
 

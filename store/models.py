@@ -420,3 +420,55 @@ class Feedback(Base):
     replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     replied_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DutyShift(Base):
+    """A custodian's shift on the roster, in UTC."""
+
+    __tablename__ = "duty_shift"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ck_duty_shift_order"), Index("ix_duty_shift_starts", "starts_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    made_by: Mapped[str] = mapped_column(String(64))
+
+
+class CheckRecord(Base):
+    """A checklist or a safety check done: each line's result, signed by who did it and when. Never changed."""
+
+    __tablename__ = "check_record"
+    __table_args__ = (Index("ix_check_record_kind_at", "kind", "done_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(80))
+    """``opening``, ``closing``, or ``safety:<id>``."""
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """Each line as it read then, and whether it was in order, with a note."""
+    done_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class IncidentReport(Base):
+    """What happened (a fall, a fight, a theft, a fire, a medical case), linked to the alarm that told of it, and its
+    follow-up until it is closed."""
+
+    __tablename__ = "incident_report"
+    __table_args__ = (Index("ix_incident_report_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """When it happened."""
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported_by: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(1000))
+    alarm: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The camera's incident or the device alarm it was about (``hall-1-fall-3``, ``A17``)."""
+    follow_up: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Each step taken: when, by whom, what."""
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -6,6 +6,8 @@ from web.accounts import audit_log, auth, staff
 from web.alarms import router as alarms
 from web.books import books, public_books
 from web.devices import commands, devices
+from web.duties import incidents
+from web.duties import router as duties
 from web.evidence import router as evidence
 from web.feedback import complaints, feedback_api
 from web.member_page import member_api
@@ -64,4 +66,6 @@ ROUTERS = (
     feedback_api,
     complaints,
     stars,
+    duties,
+    incidents,
 )

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from actors.registry import DEVICE_KINDS
 from scenarios.i18n import LANGUAGES, TEXT
 from scenarios.schema import load_scenario
+from store.duties import KINDS as INCIDENT_KINDS
 from store.feedback import CATEGORIES
 from store.feedback import Status as FeedbackStatus
 from store.spending import Status as SpendingStatus
@@ -58,7 +59,7 @@ def test_every_text_the_page_and_its_script_ask_for_exists() -> None:
 
 LIBRARY_ALARMS = {m for f in LIBRARY.glob("*.toml") for m in re.findall(r'^alarm = "(\w+)"', f.read_text(encoding="utf-8"), re.MULTILINE)}
 AUTOMATION_REASONS = set(re.findall(r'"why": "(\w+)"', (ROOT / "actors" / "automation.py").read_text(encoding="utf-8")))
-PAGE_SCRIPTS = ("app.js", "funds.js", "supplies.js", "complaints.js", "stars.js")
+PAGE_SCRIPTS = ("app.js", "funds.js", "supplies.js", "complaints.js", "stars.js", "duties.js")
 """The staff page's scripts: every text they ask for must be in the catalog."""
 WEB_SOURCE = "\n".join(f.read_text(encoding="utf-8") for f in (ROOT / "web").glob("*.py"))
 AUDITED = (
@@ -66,6 +67,7 @@ AUDITED = (
     | set(re.findall(r'_record\(db, "(\w+)"', WEB_SOURCE))
     | {f"alarm_{step}{refused}" for step in ("acknowledge", "assign", "note", "clear") for refused in ("", "_refused")}
 )
+DUTY_REFUSALS = set(re.findall(r'DutyError\(\s*"(\w+)"', (ROOT / "store" / "duties.py").read_text(encoding="utf-8")))
 SUPPLY_REFUSALS = set(re.findall(r'SupplyError\(\s*"(\w+)"', (ROOT / "store" / "supplies.py").read_text(encoding="utf-8")))
 SPENDING_REFUSALS = set(re.findall(r'SpendingError\(\s*"(\w+)"', (ROOT / "store" / "spending.py").read_text(encoding="utf-8"))) | {
     "spending_memo",
@@ -94,6 +96,9 @@ MADE_AT_RUN_TIME = (
     + [f"c_status_{s.value}" for s in FeedbackStatus if s.value != "noted"]
     + [f"fb_status_{s.value}" for s in FeedbackStatus if s.value != "noted"]
     + [f"st_rule.{rule}" for rule in ("repair", "stock_out", "satisfaction", "complaints", "open")]
+    + [f"d_kind.{kind}" for kind in INCIDENT_KINDS]
+    + ["d_opening", "d_closing"]
+    + [f"problem_{c}" for c in sorted(DUTY_REFUSALS)]
     + [f"alarm_{a}" for a in (STOCK_OUT, STOCK_LOW)]
     + [f"alarm_advice_{a}" for a in (STOCK_OUT, STOCK_LOW)]
     + [f"place.{p}" for supply in load_scenario(LIBRARY / "typical_week.toml").station.supplies for p in supply.places]

@@ -28,6 +28,8 @@ SAMPLE = {
     "code": "supplies",
     "item": "cups",
     "complaint_id": "1",
+    "incident_id": "1",
+    "shift_id": "1",
     "digest": "0" * 64,
 }
 

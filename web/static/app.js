@@ -75,6 +75,7 @@ function applyLanguage() {
     if (readsMembers(state.me.role)) { loadMembers(); loadVisitors(); loadFunds(); loadComplaints(); }
     loadSupplies();
     loadStars();
+    loadDuties();
     loadRuns();
     fillLibrary();
     labelValues();
@@ -158,7 +159,10 @@ async function start(me) {
   loadSupplies();
   state.suppliesTimer ??= setInterval(loadSupplies, 30000);
   loadStars();
-  state.starsTimer ??= setInterval(loadStars, 300000);  // figures of a month move slowly  // the devices' uses empty the shelves as the day goes
+  state.starsTimer ??= setInterval(loadStars, 300000);  // figures of a month move slowly
+  document.getElementById("duties").hidden = false;
+  document.getElementById("incident-form").hidden = me.role === "auditor";
+  loadDuties();  // the devices' uses empty the shelves as the day goes
   if (state.plan.sms && readsMembers(me.role)) loadMembers();  // with the "send by SMS" buttons the plan allows
   const { now, speed, emulated } = state.plan.clock;
   state.clock = { at: Date.parse(now), read: performance.now(), speed, emulated };

@@ -1,0 +1,107 @@
+"""Duties and safety (issue 14): an officer makes the roster (no double shifts), the custodian signs the opening checklist
+and a safety check line by line on the phone (a line not in order says what is wrong), a check is due again after its
+period, incidents are reported naming their alarm and followed up until closed; each write audited, the auditor only
+reads, and bad input says what is wrong. In a real browser on a 360 px phone, in Chinese in Shanghai and English in UTC."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from station.live import LiveStation
+from store.db import sessions
+from store.models import AuditEntry
+from tests.web.conftest import as_role, serve
+from tests.web.test_books_page import _desk
+from tests.web.test_browser import ARTIFACTS, chromium
+from web.auth import Role
+
+
+def test_roster_checks_and_incidents_by_role(client: TestClient, station: LiveStation) -> None:
+    officer, custodian, auditor = (as_role(client, r) for r in (Role.ADMIN, Role.CUSTODIAN, Role.AUDITOR))
+    shift = {"username": "custodian", "starts_at": "2026-12-08T08:00:00+08:00", "ends_at": "2026-12-08T20:00:00+08:00"}
+    assert client.post("/api/duties/roster", json=shift, headers=custodian).status_code == 403, "an officer makes the roster"
+    made = client.post("/api/duties/roster", json=shift, headers=officer)
+    assert made.status_code == 201 and made.json()["starts_at"] == "2026-12-08T00:00:00Z", made.text
+    overlapping = {**shift, "starts_at": "2026-12-08T19:00:00+08:00", "ends_at": "2026-12-09T02:00:00+08:00"}
+    again = client.post("/api/duties/roster", json=overlapping, headers=officer)
+    assert again.status_code == 409 and again.json()["code"] == "duty_overlap"
+    naive = client.post("/api/duties/roster", json={**shift, "starts_at": "2026-12-09T08:00:00"}, headers=officer)
+    assert naive.status_code == 422, "a time without its zone is refused"
+    too_long = client.post("/api/duties/roster", json={**shift, "ends_at": "2026-12-10T08:00:00+08:00"}, headers=officer)
+    assert too_long.status_code == 422 and too_long.json()["code"] == "duty_time"
+    ghost = client.post("/api/duties/roster", json={**shift, "username": "ghost"}, headers=officer)
+    assert ghost.status_code == 422
+
+    lists = client.get("/api/duties/checklists", headers=auditor).json()
+    assert len(lists["opening"]) == 5 and lists["last_opening"] is None
+    assert all(check["overdue"] for check in lists["safety"]), "never checked: due now"
+    wrong_count = client.post("/api/duties/checks", json={"kind": "opening", "results": [{"ok": True}]}, headers=custodian)
+    assert wrong_count.status_code == 422 and wrong_count.json()["params"] == {"lines": 5}
+    unexplained = client.post("/api/duties/checks", headers=custodian,
+                              json={"kind": "opening", "results": [{"ok": True}] * 4 + [{"ok": False}]})  # fmt: skip
+    assert unexplained.status_code == 422 and unexplained.json()["code"] == "duty_check_note"
+    blocked = [{"ok": True}] * 4 + [{"ok": False, "note": "后门被纸箱挡住，已清"}]
+    signed = client.post("/api/duties/checks", headers=custodian, json={"kind": "opening", "results": blocked})
+    assert signed.status_code == 201 and signed.json()["done_by"] == "custodian" and signed.json()["results"][4]["ok"] is False
+    assert client.post("/api/duties/checks", json={"kind": "opening", "results": [{"ok": True}] * 5}, headers=auditor).status_code == 403
+    aed = client.post("/api/duties/checks", json={"kind": "safety:aed", "results": [{"ok": True}]}, headers=custodian)
+    assert aed.status_code == 201
+    unknown = client.post("/api/duties/checks", json={"kind": "safety:roof", "results": [{"ok": True}]}, headers=custodian)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "duty_check_unknown"
+    lists = client.get("/api/duties/checklists", headers=auditor).json()
+    (aed_check,) = [c for c in lists["safety"] if c["kind"] == "safety:aed"]
+    assert aed_check["overdue"] is False and aed_check["every_days"] == 30 and aed_check["last"]["done_by"] == "custodian"
+    assert lists["last_opening"]["results"][4]["note"] == "后门被纸箱挡住，已清"
+
+    fall = client.post(
+        "/api/incidents", json={"kind": "fall", "description": "骑手在门口滑倒，已扶起", "alarm": "hall-1-fall-3"}, headers=custodian
+    )
+    assert fall.status_code == 201 and fall.json()["alarm"] == "hall-1-fall-3"
+    bad = [({"kind": "alien", "description": "x"}, "incident_kind"), ({"kind": "fall", "description": " "}, "duty_text"),
+           ({"kind": "fall", "description": "x", "at": "2099-01-01T00:00:00Z"}, "incident_future")]  # fmt: skip
+    for body, code in bad:
+        refused = client.post("/api/incidents", json=body, headers=custodian)
+        assert refused.status_code == 422 and refused.json()["code"] == code, (body, refused.text)
+    assert client.post("/api/incidents", json={"kind": "fall", "description": "x", "alarm": "<b>"}, headers=custodian).status_code == 422
+    step = client.post(f"/api/incidents/{fall.json()['id']}/follow-up", json={"note": "门口加防滑垫"}, headers=custodian)
+    assert step.status_code == 200 and step.json()["follow_up"][0]["note"] == "门口加防滑垫"
+    closed = client.post(f"/api/incidents/{fall.json()['id']}/follow-up", json={"note": "家属已告知", "close": True}, headers=officer)
+    assert closed.json()["closed_by"] == "admin" and client.get("/api/incidents", headers=auditor).json() == []
+    late = client.post(f"/api/incidents/{fall.json()['id']}/follow-up", json={"note": "x"}, headers=custodian)
+    assert late.status_code == 409 and late.json()["code"] == "incident_closed"
+    with sessions(station.db)() as db:
+        actions = [e.action for e in db.scalars(select(AuditEntry).where(AuditEntry.action.in_(
+            ["shift_added", "check_signed", "incident_reported", "incident_followed_up"])))]  # fmt: skip
+    assert actions == ["shift_added", "check_signed", "check_signed", "incident_reported", "incident_followed_up", "incident_followed_up"]
+
+
+@pytest.mark.parametrize(("lang", "zone"), [("zh", "Asia/Shanghai"), ("en", "UTC")])
+def test_the_custodian_signs_the_opening_checklist_on_a_phone(station: LiveStation, lang: str, zone: str) -> None:
+    from playwright.sync_api import expect
+
+    words = {"zh": ("开站检查", "custodian", "已过期"), "en": ("Opening checklist", "custodian", "overdue")}[lang]
+    with contextmanager(serve)(station) as server, chromium() as browser:
+        desk = _desk(browser, server, "custodian", lang, zone)
+        errors: list[str] = []
+        desk.on("pageerror", lambda error: errors.append(str(error)))
+        expect(desk.locator("#safety-list li.overdue")).to_have_count(3, timeout=20_000)
+        expect(desk.locator("#safety-list")).to_contain_text(words[2])
+        desk.click("#checklist-buttons button[data-checklist=opening]")
+        expect(desk.locator("#checklist-title")).to_have_text(words[0])
+        desk.uncheck("#checklist-lines li[data-line='4'] input[type=checkbox]")
+        desk.fill("#checklist-lines li[data-line='4'] input[name='note-4']", "后门被纸箱挡住，已清")
+        desk.click("#checklist-form button[type=submit]")
+        expect(desk.locator("#duty-message")).to_contain_text(words[1], timeout=10_000)
+        expect(desk.locator("#duty-now")).to_contain_text(words[1])
+        desk.click("#safety-list li[data-check='safety:aed'] button")
+        desk.click("#checklist-form button[type=submit]")
+        expect(desk.locator("#safety-list li.overdue")).to_have_count(2, timeout=10_000)
+        width = desk.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 360, f"the staff page is {width} px wide on a 360 px phone"
+        ARTIFACTS.mkdir(exist_ok=True)
+        desk.locator("#duties").screenshot(path=str(ARTIFACTS / f"duties-{lang}.png"))
+        assert errors == [], errors
