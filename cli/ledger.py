@@ -50,13 +50,7 @@ def verify(
     from store.ledger import Ledger, attestations, head_file_for
     from store.models import LedgerEntry
 
-    heads = []
-    for text in published or []:
-        found = PUBLISHED.match(text.strip().lower())
-        if found is None:
-            errors.print(f"[red]error:[/red] --published {escape(text[:80])!r}: write ENTRY:HASH (a number, a colon, 64 hex digits)")
-            raise typer.Exit(code=2)
-        heads.append((int(found.group(1)), found.group(2)))
+    heads = _heads(published)
     settings = Settings.from_options(database_url=database)
     ledger = Ledger(head_file_for(key_file_for(settings.database_url, settings.audit_key_file)))
     engine = engine_for(settings.database_url)
@@ -69,6 +63,18 @@ def verify(
     finally:
         engine.dispose()
     _said(broken, entries, f"{entries} entries, every one balanced")
+
+
+def _heads(published: list[str] | None) -> list[tuple[int, str]]:
+    """``--published ENTRY:HASH`` options as (entry, hash); a bad one is one line and exit 2."""
+    heads = []
+    for text in published or []:
+        found = PUBLISHED.match(text.strip().lower())
+        if found is None:
+            errors.print(f"[red]error:[/red] --published {escape(text[:80])!r}: write ENTRY:HASH (a number, a colon, 64 hex digits)")
+            raise typer.Exit(code=2)
+        heads.append((int(found.group(1)), found.group(2)))
+    return heads
 
 
 def _said(broken: list[Broken], entries: int, intact: str) -> None:
@@ -101,14 +107,20 @@ def _fetch(url: str) -> object:
 @ledger_app.command("check")
 def check(
     url: Annotated[str, typer.Argument(help="The station's address, e.g. http://192.168.1.20:8000 (its /books page).")],
+    published: Annotated[
+        list[str] | None,
+        typer.Option("--published", help="A head the station published before, as ENTRY:HASH (a monthly report's); repeatable."),
+    ] = None,
 ) -> None:
     """Check a station's published books from outside, as anyone can: no account, no database, only its transparency
     page's data. Every entry's hash is recomputed from what is shown, the chain is followed from the first entry, and it
     must end at the newest entry the page shows. Exit 0 if intact, 1 listing each break, 2 if the books cannot be read."""
+    import http.client
     import urllib.error
 
     from store.ledger import check_published
 
+    heads = _heads(published)
     base = url.rstrip("/")
     if not re.match(r"^https?://[^\s/]+", base):
         errors.print(f"[red]error:[/red] {escape(url[:80])!r}: give the station's address, starting http:// or https://")
@@ -132,8 +144,17 @@ def check(
         month = _fetch(f"{base}/api/books/month")
         shown = month.get("head") if isinstance(month, dict) else None
         head = (int(shown["entry"]), str(shown["hash"])) if isinstance(shown, dict) else None
-        count, broken = check_published(pages(), head)
-    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as exc:
+        count, broken = check_published(pages(), head, heads)
+    except (
+        urllib.error.URLError,
+        http.client.HTTPException,
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
         errors.print(f"[red]error:[/red] cannot read the books at {escape(base)}: {escape(str(exc)[:200])}")
         raise typer.Exit(code=2) from None
     _said(broken, count, f"{count} entries, every hash recomputed, ending at the page's newest")

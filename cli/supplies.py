@@ -49,6 +49,9 @@ def forecast(
     except ValueError:
         errors.print(f"[red]error:[/red] --from {escape(str(first)[:30])!r}: write a day as YYYY-MM-DD")
         raise typer.Exit(code=2) from None
+    if not 2000 <= start.year <= 2999:
+        errors.print(f"[red]error:[/red] --from {start}: a day from 2000 to 2999")
+        raise typer.Exit(code=2)
     try:
         loaded = load(scenario, overrides or [], None)
     except ScenarioError as exc:

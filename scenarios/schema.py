@@ -648,8 +648,9 @@ class PrivacySection(_Strict):
         return {key: value / 86400 for key, value in named.items() if value is not None}
 
 
-Quantity = Annotated[int, Field(ge=0, le=10**9)]
-"""A stock level or a reorder point: whole units of the item's own unit (cups, portions, barrels, umbrellas)."""
+Quantity = Annotated[int, Field(ge=0, le=10**6)]
+"""A stock level or a reorder point: whole units of the item's own unit (cups, portions, barrels, umbrellas); at most what one
+move may carry (``store.supplies.MOST_AT_ONCE``)."""
 
 
 class SupplySection(_Strict):
@@ -665,7 +666,7 @@ class SupplySection(_Strict):
     """Units one use of a device takes (``{coffee = 1}``): its uses, counted by the device, are the item's consumption."""
     reorder_at: Quantity = 0
     """At or below this, a low-stock alarm says to reorder; at nought, a stock-out alarm."""
-    restock_to: Annotated[int, Field(ge=1, le=10**9)]
+    restock_to: Annotated[int, Field(ge=1, le=10**6)]
     """What a delivery brings it back up to (the forecast says when the next one is due)."""
     places: Annotated[list[Identifier], Field(min_length=1, max_length=16)] = ["storeroom"]
     """Where it is kept; the first is where the devices take it from."""

@@ -58,10 +58,14 @@ class SupplyKeeper:
         return self
 
     def stop(self) -> None:
+        """Book what is queued, if the database lets it; the station stops whatever happens here."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
-        self.flush()
+        try:
+            self.flush()
+        except Exception:  # the database is away at shutdown: these uses are lost, a stocktake puts it right
+            logger.exception("supplies: the last uses could not be booked at stop")
 
     def observe(self, change: Change) -> None:
         """On the bridge's loop: a metered device's use counter rose (or restarted): queue the rise, nothing more."""
@@ -109,6 +113,12 @@ class SupplyKeeper:
         try:
             with self._made.begin() as db:
                 for item, units in taken.items():
+                    supply = next(s for s in self.supplies if s.id == item)
+                    if not stock.level(db, supply).counted:
+                        continue  # its stock is not known yet: its first stocktake starts it, not a use
+                    if units > stock.MOST_AT_ONCE:
+                        logger.warning("supplies: %d units of %s from %s dropped: more than one move holds", units, item, by[item])
+                        continue
                     level, _ = stock.move(db, self.supplies, item, stock.MoveKind.USED, units, "device:" + "+".join(sorted(by[item])),
                                           datetime.now(UTC), note=f"{units} by counted uses")  # fmt: skip
                     moved.append(level)

@@ -31,6 +31,11 @@ MAX_BUFFERED = 100_000
 PURGE_EVERY_S = 3600.0
 
 
+KEPT_LONGER = ("alarm_raised", "alarm_reopened", "alarm_cleared", "station_stopped")
+"""The history's records the star figures are made of (``store.stars``), kept ``KEPT_LONGER_BY`` past the retention."""
+KEPT_LONGER_BY = timedelta(days=366)
+
+
 class HistoryWriter:
     """Rows are taken in the twin's thread (a list append) and written in the writer's own.
 
@@ -208,9 +213,14 @@ class History:
                 yield _utc(at), entity_id, name, data
 
     def purge(self, older_than: datetime) -> int:
-        """Delete history before ``older_than`` (the retention period's start); returns rows deleted."""
+        """Delete history before ``older_than`` (the retention period's start); returns rows deleted. Alarm events and
+        the station's stops are kept a year longer: the star figures of any month of the year are made of them (they
+        are few, and name no worker)."""
+        kept_longer = HistoryRow.name.in_(KEPT_LONGER) & (HistoryRow.at >= _utc(older_than) - KEPT_LONGER_BY)
         with self._engine.begin() as connection:
-            result = connection.execute(delete(HistoryRow).where(HistoryRow.station == self._station, HistoryRow.at < _utc(older_than)))
+            result = connection.execute(
+                delete(HistoryRow).where(HistoryRow.station == self._station, HistoryRow.at < _utc(older_than), ~kept_longer)
+            )
         return int(result.rowcount)
 
 

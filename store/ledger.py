@@ -380,28 +380,48 @@ def seal_published(content: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
-def check_published(entries: Iterable[Mapping[str, Any]], head: tuple[int, str] | None = None) -> tuple[int, list[Broken]]:
+def _well_formed(content: Mapping[str, Any]) -> bool:
+    lines = content.get("lines")
+    return isinstance(lines, list) and all(
+        isinstance(line, list) and len(line) == 3 and isinstance(line[0], str)
+        and all(type(amount) is int and 0 <= amount <= MOST_FEN for amount in line[1:])
+        for line in lines
+    )  # fmt: skip
+
+
+def check_published(
+    entries: Iterable[Mapping[str, Any]], head: tuple[int, str] | None = None, published: Iterable[tuple[int, str]] = ()
+) -> tuple[int, list[Broken]]:
     """What anyone can check from the transparency page alone (``yxy ledger check URL``): each published entry's hash is
-    its content's, follows the one before from the first, its lines balance, and the chain ends at ``head`` (the page's
-    newest entry). How many entries were read, and every break."""
+    its content's, follows the one before from the first, and its lines balance; the page's newest entry (``head``, read
+    first: entries booked since come after it) is in the chain as shown; and so is each head published before
+    (``published``: a rewrite of the whole chain is caught by these, not by the page's own head). How many entries were
+    read, and every break."""
     broken: list[Broken] = []
     previous: tuple[int, str] = (0, GENESIS)
+    seen: dict[int, str] = {}
     count = 0
     for content in entries:
         count += 1
-        number = content.get("id")
-        if not isinstance(number, int) or number != previous[0] + 1:
-            broken.append(Broken(number if isinstance(number, int) else None, f"comes after entry {previous[0]}: entries are missing"))
+        raw = content.get("id")
+        number = raw if type(raw) is int else None
+        if number is None or number != previous[0] + 1:
+            broken.append(Broken(number, f"comes after entry {previous[0]}: entries are missing"))
         elif content.get("prev_hash") != previous[1]:
             broken.append(Broken(number, "does not follow the entry before it"))
-        if content.get("hash") != seal_published(content):
-            broken.append(Broken(number if isinstance(number, int) else None, "its hash does not match its content"))
-        lines = content.get("lines") or []
-        if sum(line[1] for line in lines) != sum(line[2] for line in lines):
-            broken.append(Broken(number if isinstance(number, int) else None, "its debits and credits do not balance"))
-        previous = (number if isinstance(number, int) else previous[0] + 1, str(content.get("hash")))
-    if head is not None and head != previous:
-        broken.append(Broken(head[0], f"the page's newest entry is {head[0]}, but the entries end at {previous[0]} or differ"))
+        if not _well_formed(content):
+            broken.append(Broken(number, "its lines are not account, debit, credit in whole fen"))
+        else:
+            if content.get("hash") != seal_published(content):
+                broken.append(Broken(number, "its hash does not match its content"))
+            lines = content["lines"]
+            if sum(line[1] for line in lines) != sum(line[2] for line in lines):
+                broken.append(Broken(number, "its debits and credits do not balance"))
+        previous = (number if number is not None else previous[0] + 1, str(content.get("hash")))
+        seen[previous[0]] = previous[1]
+    for entry, digest in [*([head] if head is not None else []), *published]:
+        if seen.get(entry) != digest:
+            broken.append(Broken(entry, "is not the entry that was published with this number (the books were rewritten or cut)"))
     return count, broken
 
 

@@ -35,6 +35,8 @@ from sqlalchemy.orm import Session
 from scenarios.schema import RatingSection, Station
 from store.db import as_utc
 from store.models import Feedback, HistoryRow, SupplyMove
+from twin.entity import AVAILABILITY
+from twin.feed import STATE
 
 if TYPE_CHECKING:
     from scenarios.page import Page
@@ -71,6 +73,10 @@ class Figures:
     hours: float
     daily_rating: list[tuple[str, float, int]] = field(default_factory=list)
     """(day, mean rating, ratings) for each day with one: satisfaction over time."""
+    out_at_end: frozenset[str] = frozenset()
+    """The items out where people take them from at the end."""
+    closed_at_end: bool = False
+    """Whether the station was down or a door locked at the end."""
 
     @property
     def open_share(self) -> float:
@@ -97,23 +103,32 @@ def _hours(seconds: float) -> float:
 
 
 def figures(db: Session, station: Station, start: datetime, end: datetime, zone: str | None = None) -> Figures:
-    """The figures of [start, end) from the records (aware moments); ``zone`` dates the daily ratings (the station's)."""
+    """The figures of [start, end) from the records (aware moments); ``zone`` dates the daily ratings (the station's).
+    Only the records they are made of are read: alarm events, stops, availability, the doors' states, the month's
+    feedback and the complaints open in it."""
     devices = {d.id: d.kind for d in station.devices}
-    history = db.execute(
-        select(HistoryRow.at, HistoryRow.entity_id, HistoryRow.name, HistoryRow.data)
-        .where(HistoryRow.station == station.id, HistoryRow.at < end)
-        .order_by(HistoryRow.at, HistoryRow.seq)
-    ).all()
-    repairs = _repairs(((as_utc(at), entity, name, data) for at, entity, name, data in history), devices, start, end)
-    stock_out = {supply.id: _stock_out_hours(db, supply.id, supply.places[0], start, end) for supply in station.supplies}
     doors = {d for d, kind in devices.items() if kind == "door"}
-    closed = _closed_hours([(as_utc(at), entity, name, data) for at, entity, name, data in history], doors, start, end)
-    rows = list(db.scalars(select(Feedback).where(Feedback.at < end)))
+    wanted = HistoryRow.name.in_([*ALARM_EVENTS, STATION_STOPPED, AVAILABILITY]) | (
+        (HistoryRow.name == STATE) & HistoryRow.entity_id.in_(sorted(doors))
+    )
+    history = [
+        (as_utc(at), entity, name, data)
+        for at, entity, name, data in db.execute(
+            select(HistoryRow.at, HistoryRow.entity_id, HistoryRow.name, HistoryRow.data)
+            .where(HistoryRow.station == station.id, HistoryRow.at < end, wanted)
+            .order_by(HistoryRow.at, HistoryRow.seq)
+        )
+    ]
+    repairs = _repairs(history, devices, start, end)
+    stock_out = {supply.id: _stock_out_hours(db, supply.id, supply.places[0], start, end) for supply in station.supplies}
+    closed, closed_at_end = _closed_hours(history, doors, start, end)
+    in_view = (Feedback.at >= start) | (Feedback.category.is_not(None) & (Feedback.closed_at.is_(None) | (Feedback.closed_at >= start)))
+    rows = list(db.scalars(select(Feedback).where(Feedback.at < end, in_view)))
     rated = [row for row in rows if row.rating is not None and as_utc(row.at) >= start]
     complaints = [row for row in rows if row.category is not None]
     in_period = [row for row in complaints if as_utc(row.at) >= start]
     still_open = [row for row in complaints if _open_at(row, end)]
-    overdue = [row for row in still_open if row.due is not None and as_utc(row.due) < end]
+    late = [row for row in complaints if row.due is not None and _late(row, start, end)]
     in_time = [row for row in in_period if row.closed_at is not None and row.due is not None and as_utc(row.closed_at) <= as_utc(row.due)]
     local = ZoneInfo(zone or station.timezone)
     by_day: dict[str, list[int]] = {}
@@ -123,10 +138,35 @@ def figures(db: Session, station: Station, start: datetime, end: datetime, zone:
     return Figures(
         start=start, end=end, repairs=repairs, stock_out_hours=stock_out, ratings=len(rated),
         satisfaction=sum(int(row.rating or 0) for row in rated) / len(rated) if rated else None,
-        complaints=len(in_period), complaints_open=len(still_open), complaints_overdue=len(overdue), resolved_in_time=len(in_time),
+        complaints=len(in_period), complaints_open=len(still_open), complaints_overdue=len(late), resolved_in_time=len(in_time),
         open_hours=hours - closed, hours=hours,
         daily_rating=[(day, sum(values) / len(values), len(values)) for day, values in sorted(by_day.items())],
+        out_at_end=frozenset(_out_now(db, station, end)), closed_at_end=closed_at_end,
     )  # fmt: skip
+
+
+def _late(row: Feedback, start: datetime, end: datetime) -> bool:
+    """A complaint past its deadline in [start, end): still open at the end, or closed in the period after it was due."""
+    due = as_utc(row.due) if row.due is not None else None
+    if due is None or due >= end:
+        return False
+    if row.closed_at is None:
+        return as_utc(row.at) < end
+    closed = as_utc(row.closed_at)
+    return closed >= end or (start <= closed and closed > due)
+
+
+def _out_now(db: Session, station: Station, moment: datetime) -> list[str]:
+    """The items whose draw place held none at ``moment`` (by their last move before it)."""
+    out = []
+    for supply in station.supplies:
+        last = db.scalar(
+            select(SupplyMove.after).where(SupplyMove.item == supply.id, SupplyMove.place == supply.places[0], SupplyMove.at < moment)
+            .order_by(SupplyMove.at.desc(), SupplyMove.id.desc()).limit(1)
+        )  # fmt: skip
+        if last == 0:
+            out.append(supply.id)
+    return out
 
 
 def _open_at(row: Feedback, moment: datetime) -> bool:
@@ -141,6 +181,12 @@ def _repairs(
     opened: dict[tuple[str, str], datetime] = {}
     found = []
     for at, entity, name, data in events:
+        if name == STATION_STOPPED:  # the alarm book does not outlive a stop: a fault still there is raised again after it
+            for (device, kind), raised in opened.items():
+                if at >= start:
+                    found.append(Repair(device, kind, raised, at, _hours((at - raised).total_seconds())))
+            opened.clear()
+            continue
         if name not in ALARM_EVENTS or entity not in devices:  # a supply's alarm (``supplies:cups``) is not a device's
             continue
         kind = str(data.get("type", ""))
@@ -182,9 +228,12 @@ def _overlap(a: datetime, b: datetime, start: datetime, end: datetime) -> float:
     return max(0.0, _hours((min(b, end) - max(a, start)).total_seconds()))
 
 
-def _closed_hours(history: list[tuple[datetime, str, str, dict[str, Any]]], doors: set[str], start: datetime, end: datetime) -> float:
-    """Hours in [start, end) the station was down (from ``station_stopped`` to its next record) or a door was locked or
-    unavailable (several doors closed at once count once)."""
+def _closed_hours(
+    history: list[tuple[datetime, str, str, dict[str, Any]]], doors: set[str], start: datetime, end: datetime
+) -> tuple[float, bool]:
+    """Hours in [start, end) the station was down (from ``station_stopped`` to its next record: a device's availability
+    after the start) or a door was locked or unavailable (several doors closed at once count once), and whether it was
+    closed at the end."""
     intervals: list[tuple[datetime, datetime]] = []
     down_since: datetime | None = None
     locked: dict[str, datetime] = {}
@@ -204,6 +253,7 @@ def _closed_hours(history: list[tuple[datetime, str, str, dict[str, Any]]], door
                 locked.setdefault(entity, at)
             elif entity in locked:
                 intervals.append((locked.pop(entity), at))
+    closed_at_end = down_since is not None or bool(locked)
     if down_since is not None:
         intervals.append((down_since, end))
     intervals += [(since, end) for since in locked.values()]
@@ -214,7 +264,7 @@ def _closed_hours(history: list[tuple[datetime, str, str, dict[str, Any]]], door
             continue
         merged += _hours((b - max(a, reach)).total_seconds())
         reach = b
-    return merged
+    return merged, closed_at_end
 
 
 def stars(found: Figures, scheme: RatingSection) -> Stars:
@@ -238,17 +288,18 @@ def projected(db: Session, station: Station, start: datetime, now: datetime, mon
     (faults, empty shelves, complaints, a locked door) and counts on until then; nothing new happens."""
     so_far = figures(db, station, start, now)
     ahead = _hours((month_end - now).total_seconds())
-    just_now = figures(db, station, now - timedelta(seconds=1), now)
     repairs = [r if r.cleared is not None else Repair(r.device, r.type, r.raised, None, r.hours + ahead) for r in so_far.repairs]
-    stock_out = {item: hours + (ahead if just_now.stock_out_hours[item] > 0 else 0.0) for item, hours in so_far.stock_out_hours.items()}
-    complaints = db.scalars(select(Feedback).where(Feedback.category.is_not(None), Feedback.at < now))
-    open_rows = [row for row in complaints if _open_at(row, now)]
+    stock_out = {item: hours + (ahead if item in so_far.out_at_end else 0.0) for item, hours in so_far.stock_out_hours.items()}
+    complaints = db.scalars(select(Feedback).where(Feedback.category.is_not(None), Feedback.at < now, Feedback.closed_at.is_(None)))
+    open_rows = list(complaints)
+    late_now = so_far.complaints_overdue - sum(1 for row in open_rows if row.due is not None and as_utc(row.due) < now)
     return Figures(
         start=start, end=month_end, repairs=repairs, stock_out_hours=stock_out, ratings=so_far.ratings,
         satisfaction=so_far.satisfaction, complaints=so_far.complaints, complaints_open=len(open_rows),
-        complaints_overdue=sum(1 for row in open_rows if row.due is not None and as_utc(row.due) < month_end),
+        complaints_overdue=late_now + sum(1 for row in open_rows if row.due is not None and as_utc(row.due) < month_end),
         resolved_in_time=so_far.resolved_in_time, hours=_hours((month_end - start).total_seconds()),
-        open_hours=so_far.open_hours + (ahead if just_now.open_hours > 0 else 0.0), daily_rating=so_far.daily_rating,
+        open_hours=so_far.open_hours + (0.0 if so_far.closed_at_end else ahead), daily_rating=so_far.daily_rating,
+        out_at_end=so_far.out_at_end, closed_at_end=so_far.closed_at_end,
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ worker's name, are for staff only.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import ledger_report, spending
-from store.ledger import LedgerError, attested_in, fen, page_of_entries, published
+from store.ledger import Ledger, LedgerError, attested_in, fen, page_of_entries, published
 from store.models import LedgerAccount, Receipt, Spending, User
 from web.auth import Role
 from web.deps import DatabaseDep, Instant, Refused, RequireRole, Services, ServicesDep, Strict, audit, client_of
@@ -50,7 +50,7 @@ class ProposalBody(Strict):
     via: str = Field("cash", max_length=32, description="Paid from, or into: cash or bank.")
     amount: str = Field(max_length=20, description="In yuan, at most two decimals: 12.50")
     memo: str = Field(max_length=200)
-    spent_on: date
+    spent_on: date = Field(description="The day it was spent or received, in the station's calendar: within the last year, not ahead.")
 
 
 class Decision(Strict):
@@ -240,6 +240,9 @@ def propose(body: ProposalBody, request: Request, user: Proposers, db: DatabaseD
         amount = fen(body.amount, "amount")
     except LedgerError as exc:
         raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "spending_amount", str(exc)) from None
+    today = station_today(svc)
+    if not today - timedelta(days=366) <= body.spent_on <= today:
+        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "spending_day", f"spent on: {body.spent_on} is not within the last year")
     proposal = spending.Proposal(body.kind, body.account, body.via, amount, body.memo, body.spent_on)
     try:
         audit(db, request, user, "spending_proposed", "spending", None, {**body.model_dump(mode="json"), "amount_fen": amount})
@@ -250,7 +253,9 @@ def propose(body: ProposalBody, request: Request, user: Proposers, db: DatabaseD
 
 
 def _waiting(db: Session, spending_id: int) -> Spending:
-    row = db.get(Spending, spending_id)
+    """The proposal read under the books' lock: an approval committing now is seen, and no receipt is added after it."""
+    Ledger.lock(db)
+    row = db.get(Spending, spending_id, populate_existing=True)
     if row is None:
         raise Refused(status.HTTP_404_NOT_FOUND, "spending_unknown", f"there is no proposal {spending_id}")
     return row

@@ -157,7 +157,7 @@ def test_a_station_files_secret_is_found_beside_it_from_wherever_it_is_extended(
 def test_a_scenario_given_as_a_station_names_what_is_not_a_stations() -> None:
     with pytest.raises(
         ScenarioError,
-        match=r"scenario: unknown key; allowed here: automations, broker, devices, privacy, rating, security, station, supplies",
+        match=r"scenario: unknown key; allowed here: automations, broker, devices, duties, privacy, rating, security, station, supplies",
     ):
         load_station(LIBRARY / "typical_week.toml")
 

@@ -101,6 +101,20 @@ def test_the_writer_thread_writes_on_its_own_and_purges_past_retention(engine: E
     assert [p.value for p in history.series("door", "occupancy", now, now)] == list(range(25))
 
 
+def test_the_purge_keeps_alarms_and_stops_a_year_longer_for_the_star_figures(engine: Engine) -> None:
+    twin = Twin("yunting")
+    twin.add("fridge", "fridge")
+    writer = HistoryWriter(engine, "yunting", Clock(START, lambda: 0.0), batch=10_000)
+    twin.subscribe(writer)
+    twin.report("fridge", 0.0, {"temp_c": 4.0})
+    twin.record("fridge", 0.0, "alarm_raised", {"type": "over_temperature"})
+    twin.record("yunting", 0.0, "station_stopped", {})
+    writer.flush()
+    history = History(engine, "yunting")
+    assert history.purge(START + timedelta(days=30)) == 1, "a month on, the reading goes; the alarm and the stop stay"
+    assert history.purge(START + timedelta(days=30 + 367)) == 2, "a year past the retention, they go too"
+
+
 def test_rows_the_database_refused_are_kept_and_written_once_it_is_back(engine: Engine, tmp_path: Path) -> None:
     missing = engine_for(f"sqlite:///{tmp_path / 'no-such-dir' / 'yxy.db'}")  # a database that is away
     twin = Twin("yunting")

@@ -31,11 +31,13 @@ from store.ledger import (
     LedgerError,
     Line,
     attested_in,
+    check_published,
     ensure_accounts,
     fen,
     head_file_for,
     published,
     seal,
+    seal_published,
 )  # fmt: skip
 from store.models import LedgerEntry
 
@@ -356,6 +358,19 @@ def test_anyone_recomputes_an_entrys_hash_from_what_is_published_which_names_nob
             assert "username" not in shown and entry.username not in json.dumps(shown)
             compact = json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             assert hashlib.sha256(compact.encode()).hexdigest() == entry.hash
+
+
+def test_a_malformed_published_page_is_named_broken_not_a_crash() -> None:
+    good = {"id": 1, "at": "2026-12-01T00:00:00+00:00", "booked_on": "2026-12-01", "memo": "x", "reverses": None, "prev_hash": "0" * 64,
+            "lines": [["cash", 100, 0], ["donations", 0, 100]], "receipts": []}  # fmt: skip
+    good["hash"] = seal_published(good)
+    for lines in ([["cash"]], [["cash", 1.5, 0]], [["cash", True, 0]], "cash", [[1, 2, 3]], [["cash", 10**30, 0]]):
+        count, broken = check_published([{**good, "lines": lines}])
+        assert count == 1 and broken[0].why == "its lines are not account, debit, credit in whole fen", lines
+    assert check_published([good], head=(1, good["hash"]))[1] == []
+    assert check_published([good], head=(1, "f" * 64))[1][0].entry_id == 1, "a page whose head is not its chain's"
+    assert check_published([good], published=[(2, "f" * 64)])[1][0].entry_id == 2, "a head published before, gone"
+    assert check_published([{**good, "id": "1"}])[1][0].entry_id is None
 
 
 def test_yxy_ledger_verify_says_intact_or_lists_the_breaks(tmp_path: Path) -> None:

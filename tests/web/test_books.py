@@ -132,6 +132,10 @@ def test_bad_proposals_and_receipts_are_refused_saying_what_is_wrong(client: Tes
     two_lines = client.post("/api/books/spending", headers=custodian,
                             json={"account": "supplies", "via": "cash", "amount": "1", "memo": "a\nb", "spent_on": DAY})  # fmt: skip
     assert two_lines.status_code == 422 and two_lines.json()["code"] == "spending_memo"
+    for day in ("2062-12-03", "0001-01-01", "2024-01-01"):
+        typo = client.post("/api/books/spending", headers=custodian,
+                           json={"account": "supplies", "via": "cash", "amount": "1", "memo": "x", "spent_on": day})  # fmt: skip
+        assert typo.status_code == 422 and typo.json()["code"] == "spending_day", (day, typo.text)
     nested = client.post("/api/books/spending", headers=custodian, json={"account": {"a": [[[[1]]]]}, "amount": "1"})
     assert nested.status_code == 422
     waiting = propose(client, custodian)

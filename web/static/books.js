@@ -2,7 +2,7 @@
 "use strict";
 
 const query = new URLSearchParams(location.search);
-const books = { lang: query.get("lang") || localStorage.getItem("yxy-lang") || "zh", month: query.get("month"), shown: null };
+const books = { lang: ["zh", "en"].find((l) => l === (query.get("lang") || localStorage.getItem("yxy-lang"))) || "zh", month: query.get("month"), shown: null };
 const t = (key) => (TEXT[books.lang] && TEXT[books.lang][key]) || key;
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
 const $ = (id) => document.getElementById(id);

@@ -2,7 +2,7 @@
 "use strict";
 
 const POLL_S = 30;  // a complaint is answered in days: the page asks now and then while it is open
-const fb = { lang: new URLSearchParams(location.search).get("lang") || localStorage.getItem("yxy-lang") || "zh",
+const fb = { lang: ["zh", "en"].find((l) => l === (new URLSearchParams(location.search).get("lang") || localStorage.getItem("yxy-lang"))) || "zh",
   form: null, given: null, rating: null, timer: null };
 const t = (key) => (TEXT[fb.lang] && TEXT[fb.lang][key]) || key;
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
@@ -70,12 +70,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
   const form = $("feedback-form");
   form.complaint.addEventListener("change", () => { $("category-field").hidden = !form.complaint.checked; });
-  fb.form = await (await fetch("/api/feedback/form")).json();
-  drawCategories();
-  // Offered only on a phone where a member is signed in on their own page (its cookie is HttpOnly: the server says).
-  $("member-field").hidden = !(await fetch("/api/member/me")).ok;
-  const kept = localStorage.getItem(STORED);
-  if (kept) { await poll(kept); fb.timer = setInterval(() => poll(kept), POLL_S * 1000); }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     $("feedback-error").textContent = "";
@@ -91,6 +85,17 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
     showGiven(said);
   });
+  // What the page needs from the server comes after the handlers: offline, a submit still stays on the page.
+  try {
+    fb.form = await (await fetch("/api/feedback/form")).json();
+    drawCategories();
+    // Offered only on a phone where a member is signed in on their own page (its cookie is HttpOnly: the server says).
+    $("member-field").hidden = !(await fetch("/api/member/me")).ok;
+    const kept = localStorage.getItem(STORED);
+    if (kept) { await poll(kept); fb.timer = setInterval(() => poll(kept), POLL_S * 1000); }
+  } catch (error) {
+    $("feedback-error").textContent = t("fb_offline");
+  }
   $("again").addEventListener("click", () => {
     form.reset();
     fb.rating = null;
