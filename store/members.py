@@ -42,7 +42,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -50,7 +50,7 @@ from sqlalchemy.sql import ColumnElement
 from actors.door_access import MemberStanding, Standing
 from store.audit import AuditLog
 from store.db import as_utc, hold_write_lock
-from store.models import FaceToForget, Member
+from store.models import FaceToForget, Feedback, Member
 
 _LOCK_KEY = 0x79786D62  # "yxmb": the advisory lock writes to the register take on PostgreSQL
 VISIT_KEY_LABEL = b"yunxiaoyi member visit key v1"
@@ -474,6 +474,7 @@ class Members:
         self._audit.append(db, actor.username, actor.role, "member_deleted", _target(row), _facts(row), None, actor.client)
         if row.face_consent:
             forget_face(db, row.id)
+        db.execute(update(Feedback).where(Feedback.member_id == row.id).values(member_id=None))  # what they said stays, not who
         db.delete(row)
         _flush(db)
 

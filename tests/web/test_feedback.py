@@ -126,3 +126,26 @@ def test_a_worker_complains_anonymously_on_a_phone_and_sees_the_answer(station: 
         phone.screenshot(path=str(ARTIFACTS / f"feedback-{lang}.png"), full_page=True)
         assert errors == [], errors
         assert "custodian" not in phone.content(), "the complainant is not told who answered"
+
+
+def test_a_members_link_to_their_feedback_is_forgotten_with_them_and_in_time(client: TestClient, station: LiveStation) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from store.feedback import give
+    from store.members import Actor, Members
+    from store.privacy import Periods, purge
+
+    assert station.audit_log is not None
+    register = Members(station.audit_log, b"k" * 32)
+    with sessions(station.db).begin() as db:
+        member_id = register.enrol(db, Actor("admin", "admin", ""), {"name": "王师傅", "phone": "13800138000", "worker_group": "riders"}).id
+        old = give(db, b"s" * 32, "10.9.0.1", 4, "好", None, member_id, datetime.now(UTC) - timedelta(days=40)).row.id
+        new = give(db, b"s" * 32, "10.9.0.2", 5, "很好", None, member_id, datetime.now(UTC)).row.id
+    purge(sessions(station.db), station.station.id, Periods(30, 30, 365), station.audit_log, b"k" * 32, datetime.now(UTC))
+    with sessions(station.db)() as db:
+        assert db.get(Feedback, old).member_id is None and db.get(Feedback, new).member_id == member_id  # type: ignore[union-attr]
+    with sessions(station.db).begin() as db:
+        register.delete(db, Actor("admin", "admin", ""), member_id)
+    with sessions(station.db)() as db:
+        kept = db.get(Feedback, new)
+        assert kept is not None and kept.member_id is None and kept.comment == "很好", "what was said stays, not who"
