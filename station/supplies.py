@@ -113,8 +113,7 @@ class SupplyKeeper:
         try:
             with self._made.begin() as db:
                 for item, units in taken.items():
-                    supply = next(s for s in self.supplies if s.id == item)
-                    if not stock.level(db, supply).counted:
+                    if not stock.level(db, stock.supply_of(self.supplies, item)).counted:
                         continue  # its stock is not known yet: its first stocktake starts it, not a use
                     if units > stock.MOST_AT_ONCE:
                         logger.warning("supplies: %d units of %s from %s dropped: more than one move holds", units, item, by[item])

@@ -88,7 +88,8 @@ def alarm_source(item: str) -> str:
     return f"supplies:{item}"
 
 
-def _supply(supplies: tuple[Supply, ...], item: str) -> Supply:
+def supply_of(supplies: tuple[Supply, ...], item: str) -> Supply:
+    """The station's item ``item``, or a ``SupplyError`` (``supply_unknown``)."""
     found = next((supply for supply in supplies if supply.id == item), None)
     if found is None:
         raise SupplyError("supply_unknown", f"the station keeps no {item[:64]!r}", item=item[:64])
@@ -134,7 +135,7 @@ def move(
 ) -> tuple[Level, int]:
     """Change ``item``'s stock at ``place`` (its draw place by default) by one move; the level after, and how much of a
     use or a loan was not there (``short``). ``to``: where a ``moved`` quantity goes."""
-    supply = _supply(supplies, item)
+    supply = supply_of(supplies, item)
     where = place or supply.places[0]
     if where not in supply.places:
         raise SupplyError("supply_place", f"place: {item} is not kept at {where[:64]!r}", place=where[:64])

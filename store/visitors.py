@@ -34,6 +34,7 @@ from sqlalchemy.sql import ColumnElement
 from actors.door_access import Verdict, visit_key
 from actors.message import VisitorAtDoor
 from store.db import as_utc, hold_write_lock
+from store.errors import Refusal
 from store.models import VisitorAsk
 
 _LOCK_KEY = 0x79787673  # "yxvs"
@@ -61,12 +62,8 @@ class AskStatus(StrEnum):
 OPEN = (AskStatus.WAITING, AskStatus.READY)
 
 
-class VisitorError(Exception):
-    """A visitor's or custodian's mistake: ``code`` is the catalog's ``problem_<code>``."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
+class VisitorError(Refusal):
+    """A visitor's or custodian's mistake."""
 
 
 def visitor_visit(secret: bytes, phone: str) -> str:

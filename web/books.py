@@ -29,7 +29,7 @@ from store import ledger_report, spending
 from store.ledger import Ledger, LedgerError, attested_in, fen, page_of_entries, published
 from store.models import LedgerAccount, Receipt, Spending, User
 from web.auth import Role
-from web.deps import DatabaseDep, Instant, Refused, RequireRole, Services, ServicesDep, Strict, audit, client_of
+from web.deps import DatabaseDep, Instant, Refused, RequireRole, Services, ServicesDep, Strict, audit, client_of, refused
 
 Proposers = Annotated[User, Depends(RequireRole(Role.CUSTODIAN, Role.ADMIN))]
 """Who proposes a spending: the custodian, or an officer (whom another officer must then approve)."""
@@ -136,19 +136,17 @@ class MonthView(BaseModel):
     timezone: str = Field(description="The station's time zone: the page shows when an entry was booked on its clock.")
 
 
-def _refused(exc: spending.SpendingError) -> Refused:
-    code = exc.code
-    http = {
-        "spending_unknown": status.HTTP_404_NOT_FOUND,
-        "spending_decided": status.HTTP_409_CONFLICT,
-        "spending_no_receipt": status.HTTP_409_CONFLICT,
-        "spending_month_closed": status.HTTP_409_CONFLICT,
-        "spending_own": status.HTTP_403_FORBIDDEN,
-        "spending_not_yours": status.HTTP_403_FORBIDDEN,
-        "receipt_size": status.HTTP_413_CONTENT_TOO_LARGE,
-        "spending_too_many": status.HTTP_429_TOO_MANY_REQUESTS,
-    }.get(code, status.HTTP_422_UNPROCESSABLE_CONTENT)
-    return Refused(http, code, str(exc), None, **exc.params)
+STATUSES = {
+    "spending_unknown": status.HTTP_404_NOT_FOUND,
+    "spending_decided": status.HTTP_409_CONFLICT,
+    "spending_no_receipt": status.HTTP_409_CONFLICT,
+    "spending_month_closed": status.HTTP_409_CONFLICT,
+    "spending_own": status.HTTP_403_FORBIDDEN,
+    "spending_not_yours": status.HTTP_403_FORBIDDEN,
+    "receipt_size": status.HTTP_413_CONTENT_TOO_LARGE,
+    "spending_too_many": status.HTTP_429_TOO_MANY_REQUESTS,
+}
+"""How the web answers the books' refusals that are not a mistake in what was sent (422)."""
 
 
 def _view(db: Session, row: Spending) -> SpendingView:
@@ -174,7 +172,8 @@ def _now(svc: Services) -> datetime:
     return svc.station_time.now()
 
 
-def _month(svc: Services, text: str | None) -> date:
+def month_first(svc: Services, text: str | None) -> date:
+    """``YYYY-MM`` as its first day, or the station's month now; a bad month is a 422 saying what to write."""
     if text is None:
         return station_today(svc).replace(day=1)
     try:
@@ -248,7 +247,7 @@ def propose(body: ProposalBody, request: Request, user: Proposers, db: DatabaseD
         audit(db, request, user, "spending_proposed", "spending", None, {**body.model_dump(mode="json"), "amount_fen": amount})
         row = spending.propose(db, proposal, user.username, _now(svc))
     except spending.SpendingError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return _view(db, row)
 
 
@@ -272,7 +271,7 @@ def attach_receipt(
         audit(db, request, user, "receipt_attached", f"spending:{row.id}", None, {"size": len(data)})
         receipt = spending.attach(db, row, data, user.username, _now(svc))
     except spending.SpendingError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return ReceiptView(sha256=receipt.sha256, content_type=receipt.content_type, size=receipt.size, attached_at=receipt.attached_at)
 
 
@@ -299,7 +298,7 @@ def approve(spending_id: SpendingId, request: Request, user: Officers, db: Datab
         attest = attested_in(svc.audit_log, user.username, user.role, client_of(request))
         spending.approve(db, svc.ledger, row, user.username, _now(svc), attest)
     except spending.SpendingError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     except LedgerError as exc:  # what the books themselves refuse; nothing was booked
         raise Refused(status.HTTP_409_CONFLICT, "spending_books", str(exc)) from None
     return _view(db, row)
@@ -314,7 +313,7 @@ def _turn_down(
               {"status": decided.value, "reason": body.reason})  # fmt: skip
         spending.turn_down(row, decided, user.username, body.reason, _now(svc))
     except spending.SpendingError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return _view(db, row)
 
 
@@ -347,7 +346,7 @@ def entries(db: DatabaseDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0) -
 @public_books.get("/api/books/month", response_model=MonthView)
 def month_view(db: DatabaseDep, svc: ServicesDep, month: Month = None) -> MonthView:
     """One month of the books for the transparency page: no sign-in, and nobody named."""
-    first = _month(svc, month)
+    first = month_first(svc, month)
     books_month = ledger_report.read_month(db, svc.ledger, first)
     accounts_by_code = books_month.accounts
 
@@ -376,14 +375,14 @@ def month_view(db: DatabaseDep, svc: ServicesDep, month: Month = None) -> MonthV
 @public_books.get("/books/report", response_class=HTMLResponse, include_in_schema=False)
 def printable(db: DatabaseDep, svc: ServicesDep, month: Month = None, lang: Lang = "zh") -> HTMLResponse:
     """The month's printable report, to post on the station's screen (the same as ``yxy ledger report --html``)."""
-    first = _month(svc, month)
+    first = month_first(svc, month)
     return HTMLResponse(ledger_report.html(ledger_report.read_month(db, svc.ledger, first), svc.station.id, lang))
 
 
 @public_books.get("/books/report.xlsx", include_in_schema=False)
 def workbook(db: DatabaseDep, svc: ServicesDep, month: Month = None, lang: Lang = "zh") -> Response:
     """The month as a workbook (the same as ``yxy ledger report --xlsx``)."""
-    first = _month(svc, month)
+    first = month_first(svc, month)
     data = ledger_report.xlsx(ledger_report.read_month(db, svc.ledger, first), svc.station.id, lang)
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="books-{first:%Y-%m}.xlsx"'})  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +20,7 @@ from scenarios.schema import Station
 from station.settings import Settings
 from station.supplies import SupplyKeeper
 from store.audit import AuditLog
+from store.errors import Refusal
 from store.history import History
 from store.ledger import Ledger
 from store.models import User
@@ -81,6 +82,13 @@ class Refused(HTTPException):
         super().__init__(status_code, detail, headers)
         self.code = code
         self.params = params
+
+
+def refused(exc: Refusal, statuses: Mapping[str, int] | None = None) -> Refused:
+    """A store's refusal as the web answers it: the status ``statuses`` gives its code, else 422, with its catalog code
+    and parameters (the page says it in its language)."""
+    http = (statuses or {}).get(exc.code, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return Refused(http, exc.code, str(exc), None, **exc.params)
 
 
 def as_instant(moment: datetime) -> datetime:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from store import duties as book
 from store.models import CheckRecord, DutyShift, User
 from web.auth import EVERYONE, OPERATORS, Role
-from web.deps import DatabaseDep, Instant, Refused, RequireRole, ServicesDep, Strict, audit
+from web.deps import DatabaseDep, Instant, Refused, RequireRole, ServicesDep, Strict, audit, refused
 
 Readers = Annotated[User, Depends(RequireRole(*EVERYONE))]
 Doers = Annotated[User, Depends(RequireRole(*OPERATORS))]
@@ -106,10 +106,8 @@ def _check(record: CheckRecord | None) -> CheckView | None:
     return None if record is None else CheckView.model_validate(record, from_attributes=True)
 
 
-def _refused(exc: book.DutyError) -> Refused:
-    http = {"duty_overlap": status.HTTP_409_CONFLICT, "incident_unknown": status.HTTP_404_NOT_FOUND,
-            "incident_closed": status.HTTP_409_CONFLICT}.get(exc.code, status.HTTP_422_UNPROCESSABLE_CONTENT)  # fmt: skip
-    return Refused(http, exc.code, str(exc), None, **exc.params)
+STATUSES = {"duty_overlap": status.HTTP_409_CONFLICT, "incident_unknown": status.HTTP_404_NOT_FOUND,
+            "incident_closed": status.HTTP_409_CONFLICT}  # fmt: skip
 
 
 router = APIRouter(prefix="/api/duties", tags=["duties"])
@@ -134,7 +132,7 @@ def add_shift(body: ShiftBody, request: Request, user: Officers, db: DatabaseDep
     try:
         shift = book.add_shift(db, body.username, body.starts_at, body.ends_at, body.note, user.username)
     except book.DutyError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return ShiftView.model_validate(shift, from_attributes=True)
 
 
@@ -170,7 +168,7 @@ def sign(body: CheckBody, request: Request, user: Doers, db: DatabaseDep, svc: S
         lines = [book.Line(r.ok, r.note) for r in body.results]
         record = book.sign(db, svc.station.duties, body.kind, lines, body.note, user.username, svc.station_time.now())
     except book.DutyError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return CheckView.model_validate(record, from_attributes=True)
 
 
@@ -203,7 +201,7 @@ def report(body: IncidentBody, request: Request, user: Doers, db: DatabaseDep, s
     try:
         row = book.report(db, body.kind, body.at or now, body.description, body.alarm, user.username, now)
     except book.DutyError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return IncidentView.model_validate(row, from_attributes=True)
 
 
@@ -216,5 +214,5 @@ def follow_up(
     try:
         row = book.follow_up(db, incident_id, body.note, body.close, user.username, svc.station_time.now())
     except book.DutyError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return IncidentView.model_validate(row, from_attributes=True)

@@ -23,7 +23,7 @@ from store.models import Feedback, Member, User
 from web import members as web_members
 from web.accounts import paced_as
 from web.auth import Role
-from web.deps import DatabaseDep, Instant, Refused, RequireRole, ServicesDep, Strict, audit, client_of
+from web.deps import DatabaseDep, Instant, Refused, RequireRole, ServicesDep, Strict, audit, client_of, refused
 from web.member_page import who_calls
 
 Handlers = Annotated[User, Depends(RequireRole(Role.CUSTODIAN, Role.ADMIN))]
@@ -98,12 +98,10 @@ def _complaint(row: Feedback, moment: datetime) -> ComplaintView:
     )  # fmt: skip
 
 
-def _refused(exc: book.FeedbackError) -> Refused:
-    code = {
-        "feedback_too_many": status.HTTP_429_TOO_MANY_REQUESTS, "complaint_unknown": status.HTTP_404_NOT_FOUND,
-        "complaint_closed": status.HTTP_409_CONFLICT, "complaint_unanswered": status.HTTP_409_CONFLICT,
-    }.get(exc.code, status.HTTP_422_UNPROCESSABLE_CONTENT)  # fmt: skip
-    return Refused(code, exc.code, str(exc), None, **exc.params)
+STATUSES = {
+    "feedback_too_many": status.HTTP_429_TOO_MANY_REQUESTS, "complaint_unknown": status.HTTP_404_NOT_FOUND,
+    "complaint_closed": status.HTTP_409_CONFLICT, "complaint_unanswered": status.HTTP_409_CONFLICT,
+}  # fmt: skip
 
 
 feedback_api = APIRouter(prefix="/api/feedback", tags=["feedback"])
@@ -131,7 +129,7 @@ def give(body: GiveBody, request: Request, db: DatabaseDep, svc: ServicesDep) ->
             db, visit_secret(web_members.station_key(svc)), client_of(request), body.rating, body.comment, body.category, member_id, now()
         )
     except book.FeedbackError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return _given(given.row, given.token)
 
 
@@ -162,7 +160,7 @@ def _handle(db: Session, complaint_id: int) -> Feedback:
     try:
         return book.open_for_handling(db, complaint_id)
     except book.FeedbackError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
 
 
 @complaints.post("/{complaint_id}/assign", response_model=ComplaintView)
@@ -185,7 +183,7 @@ def answer(complaint_id: ComplaintId, body: AnswerBody, request: Request, user: 
     try:
         book.answer(row, body.reply, user.username, now())
     except book.FeedbackError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return _complaint(row, now())
 
 
@@ -197,5 +195,5 @@ def close(complaint_id: ComplaintId, request: Request, user: Handlers, db: Datab
     try:
         book.close(row, now())
     except book.FeedbackError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, STATUSES) from None
     return _complaint(row, now())

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from scenarios.page import render
-from store import ledger_report, stars
-from web.books import station_today
+from store import stars
+from web.books import month_first, station_today
 from web.deps import DatabaseDep, Everyone, Refused, Services, ServicesDep
 
 Month = Annotated[str | None, Query(max_length=7, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; the station's month by default")]
@@ -36,10 +36,7 @@ class StarsView(BaseModel):
 
 
 def _reckon(db: Session, svc: Services, month: str | None) -> tuple[stars.Figures, stars.Stars, stars.Figures, stars.Stars]:
-    try:
-        first = ledger_report.month_of(month) if month is not None else station_today(svc).replace(day=1)
-    except ValueError as exc:
-        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "ledger_month", str(exc)) from None
+    first = month_first(svc, month)
     start, end = stars.month_bounds(first, svc.station.timezone)
     now = svc.station_time.now()
     if now <= start:

@@ -13,7 +13,7 @@ from scenarios.schema import Supply
 from store import supplies as stock
 from store.models import User
 from web.auth import EVERYONE, OPERATORS
-from web.deps import DatabaseDep, Instant, Refused, RequireRole, ServicesDep, Strict, audit
+from web.deps import DatabaseDep, Instant, RequireRole, ServicesDep, Strict, audit, refused
 
 Readers = Annotated[User, Depends(RequireRole(*EVERYONE))]
 Keepers = Annotated[User, Depends(RequireRole(*OPERATORS))]
@@ -65,10 +65,10 @@ def _view(supply: Supply, level: stock.Level, short: int = 0) -> SupplyView:
 
 
 def _supply(supplies: tuple[Supply, ...], item: str) -> Supply:
-    found = next((supply for supply in supplies if supply.id == item), None)
-    if found is None:
-        raise Refused(status.HTTP_404_NOT_FOUND, "supply_unknown", f"the station keeps no {item!r}", item=item)
-    return found
+    try:
+        return stock.supply_of(supplies, item)
+    except stock.SupplyError as exc:
+        raise refused(exc, {"supply_unknown": status.HTTP_404_NOT_FOUND}) from None
 
 
 router = APIRouter(prefix="/api/supplies", tags=["supplies"])
@@ -91,7 +91,7 @@ def move(item: Item, body: MoveBody, request: Request, user: Keepers, db: Databa
         level, short = stock.move(db, svc.station.supplies, item, body.kind, body.quantity, user.username, svc.station_time.now(),
                                   body.place, body.to, body.note)  # fmt: skip
     except stock.SupplyError as exc:
-        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.code, str(exc), None, **exc.params) from None
+        raise refused(exc) from None
     view = _view(supply, level, short)
     db.commit()
     svc.supplies.sync(level)  # booked first; then the alarm book says what the shelf does

@@ -33,7 +33,7 @@ from store.models import User, VisitorAsk
 from web import members as web_members
 from web.accounts import paced_as
 from web.auth import Role
-from web.deps import DatabaseDep, Instant, Refused, RequireRole, Services, ServicesDep, Strict, audit, client_of
+from web.deps import DatabaseDep, Instant, Refused, RequireRole, Services, ServicesDep, Strict, audit, client_of, refused
 
 Keepers = Annotated[User, Depends(RequireRole(Role.CUSTODIAN, Role.ADMIN))]
 """Who answers a visitor: the custodian on duty, or an officer."""
@@ -176,8 +176,7 @@ def ask(body: AskBody, request: Request, db: DatabaseDep, svc: ServicesDep) -> A
     try:
         asked = book.ask(db, secret, phone, body.needs, device.id, client_of(request), ready, moment)
     except book.VisitorError as exc:
-        code = status.HTTP_422_UNPROCESSABLE_CONTENT if exc.code == "visitor_needs" else status.HTTP_429_TOO_MANY_REQUESTS
-        raise Refused(code, exc.code, str(exc)) from None
+        raise refused(exc, {"visitors_queue_full": status.HTTP_429_TOO_MANY_REQUESTS}) from None
     view = _view(asked.ask, moment, asked.token, _pass_for(svc, asked.ask, moment))
     db.commit()  # stored before the door hears of it
     if ready:
