@@ -835,7 +835,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "stars.missed": "扣一星",
         "stars.rule_repair": "设备故障 {h:g} 小时内修复",
         "stars.rule_stock_out": "任一物资缺货不超过 {h:g} 小时",
-        "stars.rule_satisfaction": "平均满意度不低于 {v:g} 星",
+        "stars.rule_satisfaction": "平均满意度不低于 {v:g} 星（至少 {n} 人评分时）",
         "stars.rule_complaints": "超期未办结投诉不超过 {n} 条",
         "stars.rule_open": "开放时间不少于 {p}",
         "stars.scheme": (
@@ -1945,7 +1945,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "stars.missed": "a star off",
         "stars.rule_repair": "Device faults repaired within {h:g} h",
         "stars.rule_stock_out": "No supply out for more than {h:g} h",
-        "stars.rule_satisfaction": "Mean satisfaction at least {v:g} stars",
+        "stars.rule_satisfaction": "Mean satisfaction at least {v:g} stars (once {n} have rated)",
         "stars.rule_complaints": "At most {n} complaints overdue",
         "stars.rule_open": "Open at least {p} of the hours",
         "stars.scheme": (

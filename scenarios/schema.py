@@ -718,6 +718,8 @@ class RatingSection(_Strict):
     """An item out where people take it from for longer than this in the month: a star off."""
     satisfaction: Annotated[float, Field(ge=1, le=5)] = 4.0
     """A mean rating below this: a star off."""
+    min_ratings: Annotated[int, Field(ge=1, le=100_000)] = 10
+    """Fewer ratings than this in the month say nothing of satisfaction: one unhappy worker does not cost a star."""
     overdue_complaints: Annotated[int, Field(ge=0, le=1000)] = 0
     """More complaints unresolved past their deadline than this: a star off."""
     open_share: Annotated[float, Field(ge=0, le=1)] = 0.95

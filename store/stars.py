@@ -274,7 +274,7 @@ def stars(found: Figures, scheme: RatingSection) -> Stars:
         missed.append("repair")
     if any(hours > scheme.stock_out_hours for hours in found.stock_out_hours.values()):
         missed.append("stock_out")
-    if found.satisfaction is not None and found.satisfaction < scheme.satisfaction:
+    if found.satisfaction is not None and found.ratings >= scheme.min_ratings and found.satisfaction < scheme.satisfaction:
         missed.append("satisfaction")
     if found.complaints_overdue > scheme.overdue_complaints:
         missed.append("complaints")
@@ -330,7 +330,8 @@ def page(now_figures: Figures, now_stars: Stars, ahead: Figures, ahead_stars: St
         ("repair", t("stars.rule_repair", lang).format(h=scheme.repair_hours),
          f"{now_figures.longest_repair_hours:.1f} h", f"{ahead.longest_repair_hours:.1f} h"),
         ("stock_out", t("stars.rule_stock_out", lang).format(h=scheme.stock_out_hours), f"{worst_now:.1f} h", f"{worst_ahead:.1f} h"),
-        ("satisfaction", t("stars.rule_satisfaction", lang).format(v=scheme.satisfaction), f"{rated} ({now_figures.ratings})", rated),
+        ("satisfaction", t("stars.rule_satisfaction", lang).format(v=scheme.satisfaction, n=scheme.min_ratings),
+         f"{rated} ({now_figures.ratings})", rated),
         ("complaints", t("stars.rule_complaints", lang).format(n=scheme.overdue_complaints),
          str(now_figures.complaints_overdue), str(ahead.complaints_overdue)),
         ("open", t("stars.rule_open", lang).format(p=f"{scheme.open_share:.0%}"),
@@ -373,7 +374,7 @@ def page(now_figures: Figures, now_stars: Stars, ahead: Figures, ahead_stars: St
         Chart("stars-satisfaction", {
             "data": [{"type": "scatter", "mode": "lines+markers", "x": [d for d, _, _ in days], "y": [round(m, 2) for _, m, _ in days],
                       "name": t("stars.satisfaction", lang)}],
-            "layout": {"yaxis": {"range": [1, 5], "title": {"text": t("stars.satisfaction", lang)}}},
+            "layout": {"xaxis": {"type": "category"}, "yaxis": {"range": [1, 5], "title": {"text": t("stars.satisfaction", lang)}}},
         }, height=280),
     )  # fmt: skip
     month = f"{now_figures.start.astimezone(zone):%Y-%m}"

@@ -6,6 +6,7 @@ forty people rate it and five complain. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -125,6 +126,9 @@ def test_a_simulated_months_star_figures_are_the_ones_worked_out_by_hand(engine:
     expected_missed.append("complaints")  # two late, the scheme allows none
     judged = stars.stars(found, station.rating)
     assert judged.missed == expected_missed and judged.stars == max(1, 5 - len(expected_missed))
+    unhappy_few = dataclasses.replace(found, ratings=station.rating.min_ratings - 1, satisfaction=1.0)
+    assert "satisfaction" not in stars.stars(unhappy_few, station.rating).missed, "one unhappy worker does not cost a star"
+    assert "satisfaction" in stars.stars(dataclasses.replace(unhappy_few, ratings=station.rating.min_ratings), station.rating).missed
 
     with made() as db:  # on the 28th at 21:00, nothing more done: the water's fault and the open complaint run on
         ahead = stars.projected(db, station, START, day(28, 21), END)
