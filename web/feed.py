@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
@@ -47,6 +48,15 @@ QUEUE_LIMIT = 2_000
 """Changes waiting for one client; a phone on a bad line further behind is better served by a fresh resume."""
 TOO_SLOW = status.WS_1013_TRY_AGAIN_LATER
 GAP = 4410
+
+
+class Ending(Enum):
+    """Why a client's queue says stop: it fell ``QUEUE_LIMIT`` behind, or its socket closed (the page went, or the server
+    is shutting down). The feed only writes, so without listening it would notice a closed socket at its next heartbeat,
+    and a server's restart would wait that long for it."""
+
+    BEHIND = "behind"
+    GONE = "gone"
 
 
 def _json(change: Change, clock: Clock) -> dict[str, Any]:
@@ -104,7 +114,7 @@ async def feed(websocket: WebSocket, after: int = 0) -> None:
         return
     await websocket.accept()
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Change | None] = asyncio.Queue(maxsize=QUEUE_LIMIT + 1)
+    queue: asyncio.Queue[Change | Ending] = asyncio.Queue(maxsize=QUEUE_LIMIT + 2)  # room for both endings
     behind = False
 
     def enqueue(change: Change) -> None:  # in the event loop
@@ -113,9 +123,16 @@ async def feed(websocket: WebSocket, after: int = 0) -> None:
             return
         if queue.qsize() >= QUEUE_LIMIT:
             behind = True
-            queue.put_nowait(None)  # the one place left: tells the sender to drop this client
+            queue.put_nowait(Ending.BEHIND)  # a place kept for it: tells the sender to drop this client
             return
         queue.put_nowait(change)
+
+    async def listen() -> None:
+        """Reads what the page sends (nothing is expected) until the socket closes, then ends the sender."""
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+        queue.put_nowait(Ending.GONE)
 
     def push(change: Change) -> None:  # runs in the bridge's thread
         with contextlib.suppress(RuntimeError):  # the server's loop has closed; this client's unsubscribe is on its way
@@ -132,6 +149,7 @@ async def feed(websocket: WebSocket, after: int = 0) -> None:
         await websocket.send_json({"error": "gap", "oldest": exc.oldest, "detail": str(exc)})
         await websocket.close(code=GAP, reason="changes since then are no longer kept: reload")
         return
+    listener = asyncio.create_task(listen())
     try:
         encoded = _encoded(websocket, svc)
         for past in backlog:
@@ -141,10 +159,12 @@ async def feed(websocket: WebSocket, after: int = 0) -> None:
         while True:
             try:
                 wait = max(0.0, min(sent_at + HEARTBEAT_S, check_at) - loop.time())
-                change: Change | None = await asyncio.wait_for(queue.get(), timeout=wait)
+                change: Change | Ending | None = await asyncio.wait_for(queue.get(), timeout=wait)
                 quiet = False
             except TimeoutError:
                 change, quiet = None, True
+            if change is Ending.GONE:
+                return
             if loop.time() >= check_at:  # however busy the feed is
                 check_at = loop.time() + SESSION_CHECK_S
                 try:
@@ -159,14 +179,15 @@ async def feed(websocket: WebSocket, after: int = 0) -> None:
                 if loop.time() >= sent_at + HEARTBEAT_S:
                     await websocket.send_json({"heartbeat": True})
                     sent_at = loop.time()
-            elif change is None:
+            elif change is Ending.BEHIND:
                 await websocket.close(code=TOO_SLOW, reason=f"more than {QUEUE_LIMIT} changes behind: resume with ?after=")
                 return
-            else:
+            elif change is not None:
                 await websocket.send_text(encoded.text(change))
                 sent_at = loop.time()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        listener.cancel()
         with contextlib.suppress(TimeoutError):
             await asyncio.to_thread(svc.bridge.call, lambda twin: twin.feed.unsubscribe(push))

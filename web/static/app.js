@@ -185,6 +185,10 @@ async function start(me) {
   renderDevices();
   await loadDoorLog();  // before the feed: its live entries go on top of the history, never under a reload of it
   connectFeed();
+  // Who came in just before the devices were read is in neither: the feed resumes after them, and the history writes
+  // every 2 s. The log is read once more when the history has caught up.
+  clearTimeout(state.doorLogTimer);
+  state.doorLogTimer = setTimeout(loadDoorLog, 2500);
   drawOccupancy();
   loadToday();
   state.library = await (await api("GET", "/api/runs/library")).json();
