@@ -198,6 +198,11 @@ class Bridge:
         """Run ``action`` in the loop (to change the twin: acknowledge an alarm) and return its result."""
         return self.loop.call(action, timeout_s)
 
+    def post(self, action: Callable[[Twin], Any]) -> None:
+        """Have ``action`` run in the loop, not waiting for it: a leaving that must happen even as its caller is cancelled
+        (a web feed's unsubscribe), where an await could be cut short."""
+        self.loop.post(action)
+
     def every(self, period_s: float, action: Callable[[Twin, float], None]) -> None:
         """Run ``action(twin, now)`` in the loop every ``period_s`` (history flushes); before ``start``."""
         self.loop.every(period_s, action)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,6 +26,10 @@ from store.models import CheckRecord, DutyShift, IncidentReport
 KINDS = ("fall", "fight", "theft", "fire", "medical", "other")
 """What an incident report is about (the issue's list, and other)."""
 LONGEST_SHIFT = timedelta(hours=24)
+ROSTER_AHEAD = timedelta(days=62)
+"""How far ahead a shift may be put on the roster (the roster is read up to that far)."""
+KEPT_BACK = timedelta(days=366)
+"""How far back a shift or an incident may be recorded: a year's records kept late, not a typo's century."""
 MOST_STEPS = 100
 """Follow-up steps on one incident: a long case, not a chat."""
 _LOCK_KEY = 0x79787964  # "yxyd"
@@ -35,17 +39,44 @@ class DutyError(Refusal):
     """A shift, a check or a report that cannot be taken."""
 
 
-def _line(text: str, where: str, most: int) -> str:
-    said = text.strip()
-    if len(said) > most or any(ord(c) < 32 and c not in "\n" for c in said):
-        raise DutyError("duty_text", f"{where}: at most {most} characters of text", field=where)
+def _text(text: str, most: int, line: int | None = None) -> str:
+    """``text`` as kept: trimmed, a pasted tab a space and Windows' line ends Unix's; too long or with another control
+    character it is refused, saying which (and which checklist ``line``, counted from 1, when it is a line's note)."""
+    said = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ").strip()
+    where = {} if line is None else {"line": line}
+    if len(said) > most:
+        raise DutyError("duty_text_long", f"{f'line {line}: ' if line else ''}at most {most} characters of text", most=most, **where)
+    if any(ord(c) < 32 and c != "\n" for c in said):
+        raise DutyError("duty_text_control", f"{f'line {line}: ' if line else ''}the text has control characters", **where)
     return said
 
 
-def add_shift(db: Session, username: str, starts_at: datetime, ends_at: datetime, note: str, made_by: str) -> DutyShift:
-    """Put a custodian on the roster; a shift overlapping one of theirs is refused."""
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise DutyError("duty_time", "a shift's times need their time zone (2026-12-08T08:00+08:00)")
+def _said(text: str, most: int) -> str:
+    """Text that must say something (what happened, what was done)."""
+    said = _text(text, most)
+    if not said:
+        raise DutyError("duty_text_empty", "say what happened or what was done")
+    return said
+
+
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; one without its zone, or a typo's year that overflows on its way there, refused by name."""
+    if moment.tzinfo is None:
+        raise DutyError("duty_time_zone", "a time needs its time zone (2026-12-08T08:00+08:00)")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise DutyError("duty_time_range", f"a time from {KEPT_BACK.days} days ago to {ROSTER_AHEAD.days} days ahead",
+                        days_back=KEPT_BACK.days, days_ahead=ROSTER_AHEAD.days) from None  # fmt: skip
+
+
+def add_shift(db: Session, username: str, starts_at: datetime, ends_at: datetime, note: str, made_by: str, now: datetime) -> DutyShift:
+    """Put a custodian on the roster, from a year back (a roster kept late) to ``ROSTER_AHEAD``; a shift overlapping one
+    of theirs is refused."""
+    starts_at, ends_at = _utc(starts_at), _utc(ends_at)
+    if not now - KEPT_BACK <= starts_at <= now + ROSTER_AHEAD:
+        raise DutyError("duty_time_range", f"a shift from {KEPT_BACK.days} days ago to {ROSTER_AHEAD.days} days ahead",
+                        days_back=KEPT_BACK.days, days_ahead=ROSTER_AHEAD.days)  # fmt: skip
     if not timedelta(0) < ends_at - starts_at <= LONGEST_SHIFT:
         raise DutyError("duty_time", "a shift ends after it starts, at most 24 hours later")
     hold_write_lock(db, _LOCK_KEY)
@@ -55,7 +86,7 @@ def add_shift(db: Session, username: str, starts_at: datetime, ends_at: datetime
     )  # fmt: skip
     if overlap:
         raise DutyError("duty_overlap", f"{username} is on the roster then already", username=username)
-    shift = DutyShift(username=username, starts_at=starts_at, ends_at=ends_at, note=_line(note, "note", 200), made_by=made_by)
+    shift = DutyShift(username=username, starts_at=starts_at, ends_at=ends_at, note=_text(note, 200), made_by=made_by)
     db.add(shift)
     db.flush()
     return shift
@@ -88,10 +119,13 @@ def sign(db: Session, duties: DutiesSection, kind: str, results: Sequence[Line],
     lines = lines_of(duties, kind)
     if len(results) != len(lines):
         raise DutyError("duty_check_lines", f"{kind} has {len(lines)} lines; {len(results)} results were given", lines=len(lines))
-    if any(not line.ok and not line.note.strip() for line in results):
-        raise DutyError("duty_check_note", "say what is wrong on each line not in order")
-    kept = [{"line": text, "ok": line.ok, "note": _line(line.note, "note", 200)} for text, line in zip(lines, results, strict=True)]
-    record = CheckRecord(kind=kind, results=kept, done_at=at, done_by=username, note=_line(note, "note", 500))
+    kept = []
+    for n, (text, line) in enumerate(zip(lines, results, strict=True), start=1):
+        said = _text(line.note, 200, line=n)
+        if not line.ok and not said:
+            raise DutyError("duty_check_note", f"line {n} is not in order: say what is wrong", line=n)
+        kept.append({"line": text, "ok": line.ok, "note": said})
+    record = CheckRecord(kind=kind, results=kept, done_at=at, done_by=username, note=_text(note, 500))
     db.add(record)
     db.flush()
     return record
@@ -104,10 +138,15 @@ class Due:
     every_s: float
     last: CheckRecord | None
     due: datetime | None
-    """When the next one is due (None: never done, so due now)."""
+    """When the next one is due (None: never done, or last found not in order, so due now)."""
 
     def overdue(self, now: datetime) -> bool:
         return self.due is None or self.due < now
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The lines the last check found not in order, with what was wrong: until a check finds them in order again."""
+        return [] if self.last is None else [line for line in self.last.results if not line.get("ok")]
 
 
 def safety_due(db: Session, duties: DutiesSection) -> list[Due]:
@@ -116,7 +155,9 @@ def safety_due(db: Session, duties: DutiesSection) -> list[Due]:
     for check, section in duties.safety.items():
         kind = f"safety:{check}"
         last = last_of(db, kind)
-        due = as_utc(last.done_at) + timedelta(seconds=section.every) if last is not None else None
+        # An extinguisher found empty is not checked for another year: it is due again until it is found in order.
+        in_order = last is not None and all(line.get("ok") for line in last.results)
+        due = as_utc(last.done_at) + timedelta(seconds=section.every) if last is not None and in_order else None
         found.append(Due(kind, section.label, section.every, last, due))
     return found
 
@@ -130,11 +171,12 @@ def last_of(db: Session, kind: str) -> CheckRecord | None:
 def report(db: Session, kind: str, at: datetime, description: str, alarm: str | None, username: str, now: datetime) -> IncidentReport:
     if kind not in KINDS:
         raise DutyError("incident_kind", f"kind: one of {', '.join(KINDS)}", kind=kind[:16])
-    if as_utc(at) > now + timedelta(minutes=5):
+    at = _utc(at)
+    if at > now + timedelta(minutes=5):
         raise DutyError("incident_future", "an incident is reported after it happened")
-    said = _line(description, "description", 1000)
-    if not said:
-        raise DutyError("duty_text", "description: say what happened", field="description")
+    if at < now - KEPT_BACK:
+        raise DutyError("incident_past", f"an incident more than {KEPT_BACK.days} days ago is not reported here", days=KEPT_BACK.days)
+    said = _said(description, 1000)
     row = IncidentReport(kind=kind, at=at, reported_at=now, reported_by=username, description=said, alarm=alarm, follow_up=[])
     db.add(row)
     db.flush()
@@ -148,9 +190,7 @@ def follow_up(db: Session, incident_id: int, note: str, close: bool, username: s
         raise DutyError("incident_unknown", f"there is no incident report {incident_id}")
     if row.closed_at is not None:
         raise DutyError("incident_closed", f"incident report {incident_id} is closed")
-    said = _line(note, "note", 500)
-    if not said:
-        raise DutyError("duty_text", "note: say what was done", field="note")
+    said = _said(note, 500)
     if len(row.follow_up) >= MOST_STEPS:
         raise DutyError("incident_steps", f"an incident report holds at most {MOST_STEPS} steps")
     step: dict[str, Any] = {"at": now.isoformat(), "by": username, "note": said}

@@ -3,8 +3,9 @@
 Anyone may rate the station (1-5), say something, or complain under a category; nobody has to
 say who they are (a signed-in member may choose to attach their membership). The page keeps a
 random token, of which only the SHA-256 is stored, to come back for the answer. The address a
-message came from is kept only as a keyed hash, to bound floods (``MOST_FROM_ONE_PLACE`` an
-hour), never shown.
+message came from (an IPv6 one by its /64, which one phone can fill) is kept only as a keyed hash,
+to bound floods (``MOST_FROM_ONE_PLACE`` an hour), never shown, and blanked by the privacy purge
+once the hour has passed; ``MOST_AN_HOUR`` bounds the whole station's, whatever the addresses.
 
 A complaint is due ``DUE`` after it is made (Fuzhou's star rating counts complaints unresolved
 in time): it is assigned to a staff member, answered (the answer is shown on the
@@ -15,6 +16,7 @@ read, so the star figures and the staff list agree without a job.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +36,13 @@ DUE = timedelta(days=3)
 """ASSUMPTION: three days to resolve a complaint, as city union stations commonly promise; a station may decide otherwise."""
 MOST_FROM_ONE_PLACE = 10
 """Messages an hour from one address: a family's phones on the station's Wi-Fi, not a script."""
+MOST_AN_HOUR = 120
+"""ASSUMPTION: messages an hour from everyone: a busy station sees a few hundred people a day, and a flood from many
+addresses must not bury the custodian's list (nor cost the station its complaints star)."""
+MOST_OPEN_LISTED = 200
+"""Open complaints the staff page lists at once, the most urgent first."""
+PLACE_KEPT = timedelta(hours=1)
+"""How long the keyed hash of a message's address is needed: the flood bound's window."""
 MOST_TEXT = 500
 _LOCK_KEY = 0x79787966  # "yxyf"
 
@@ -88,12 +97,13 @@ def give(
         raise FeedbackError("feedback_text", "say what the complaint is about", field="comment")
     said = _text(comment, "comment")
     hold_write_lock(db, _LOCK_KEY)
-    place_key = visit_key(secret, f"feedback:{place}")
-    recent = db.scalar(
-        select(func.count()).select_from(Feedback).where(Feedback.place == place_key, Feedback.at >= now - timedelta(hours=1))
-    )
+    place_key = visit_key(secret, f"feedback:{_network(place)}")
+    this_hour = select(func.count()).select_from(Feedback).where(Feedback.at >= now - PLACE_KEPT)
+    recent = db.scalar(this_hour.where(Feedback.place == place_key))
     if (recent or 0) >= MOST_FROM_ONE_PLACE:
         raise FeedbackError("feedback_too_many", f"{recent} messages from here this hour: please come back later")
+    if (db.scalar(this_hour) or 0) >= MOST_AN_HOUR:
+        raise FeedbackError("feedback_too_many", f"{MOST_AN_HOUR} messages this hour from everyone: please come back later")
     token = secrets.token_urlsafe(24)
     complaint = category is not None
     row = Feedback(
@@ -151,4 +161,16 @@ def recent(db: Session, since: datetime, complaints_only: bool, limit: int) -> l
 
 
 def open_complaints(db: Session) -> list[Feedback]:
-    return list(db.scalars(select(Feedback).where(Feedback.status.in_(OPEN_STATES)).order_by(Feedback.due)))
+    """The open complaints, the first due first, at most ``MOST_OPEN_LISTED``."""
+    query = select(Feedback).where(Feedback.status.in_(OPEN_STATES)).order_by(Feedback.due, Feedback.id).limit(MOST_OPEN_LISTED)
+    return list(db.scalars(query))
+
+
+def _network(address: str) -> str:
+    """Where a message came from, as a flood is bounded: an IPv4 address, or an IPv6 address's /64 (one phone's network
+    hands it a whole /64 to pick addresses from)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -21,11 +21,34 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, stored in UTC and read back with its zone, on either database.
+
+    SQLite keeps no offset: a shift sent as 08:00+08:00 was stored as 08:00 and read back as 08:00 UTC, eight hours
+    late, and compared as text with moments stored in UTC. So every moment is turned to UTC on its way in, whatever zone
+    it came in (a naive one is taken as UTC, the store's convention), and comes back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class HistoryRow(Base):
@@ -40,7 +63,7 @@ class HistoryRow(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     station: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(BigInteger)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     entity_id: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
@@ -61,7 +84,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     """argon2id, never the password."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SignInAttempt(Base):
@@ -80,10 +103,10 @@ class SignInAttempt(Base):
     """Attempts since the last success or wait, counted before the password is checked."""
     waits: Mapped[int] = mapped_column(Integer)
     """How many waits in a row this place has earned: each is twice the one before."""
-    wait_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    signed_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    wait_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    signed_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     """The last success from here: a known place is let in while strangers crowd the account."""
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class StaffSession(Base):
@@ -93,8 +116,8 @@ class StaffSession(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AuditEntry(Base):
@@ -103,7 +126,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     username: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(64))
@@ -122,7 +145,7 @@ class PlannerRun(Base):
     __tablename__ = "planner_run"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     username: Mapped[str] = mapped_column(String(64))
     scenario: Mapped[str] = mapped_column(String(128))
     source: Mapped[str] = mapped_column(Text)
@@ -165,12 +188,12 @@ class Member(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     """active, deactivated or banned."""
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    status_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     """When a deactivation or ban lapses by itself; None: until an officer lifts it."""
     visit_key: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     """HMAC of the id under the station's secret: how door logs link visits without a name. Set in the enrolling transaction."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MemberSignInCode(Base):
@@ -183,8 +206,8 @@ class MemberSignInCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     tries: Mapped[int] = mapped_column(Integer, default=0)
     """Codes typed against it so far, counted before each is compared; at the limit it takes no more."""
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MemberSession(Base):
@@ -195,8 +218,8 @@ class MemberSession(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FaceToForget(Base):
@@ -206,7 +229,7 @@ class FaceToForget(Base):
     __tablename__ = "face_to_forget"
 
     member: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class VisitorAsk(Base):
@@ -226,13 +249,13 @@ class VisitorAsk(Base):
     place: Mapped[str] = mapped_column(String(64))
     """A keyed hash of the address the ask came from: bounds the asks waiting from one place, says nothing else."""
     needs: Mapped[list[str]] = mapped_column(JSON)
-    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     """waiting (for the custodian), ready (show the pass at the door), admitted, refused, expired."""
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     """The door's verdict (``door.<reason>``), or ``custodian_refused``."""
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    ready_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ready_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     """Ready (the night rule, or the custodian's approval): until when its pass opens the door."""
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The staff account that approved or refused; None for the door's own night rule."""
@@ -261,7 +284,7 @@ class LedgerEntry(Base):
     __table_args__ = (CheckConstraint("id >= 1", name="ck_ledger_entry_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     booked_on: Mapped[date] = mapped_column(Date, index=True)
     """The day it belongs to, in the station's calendar (periods are made of these)."""
     memo: Mapped[str] = mapped_column(String(200))
@@ -302,7 +325,7 @@ class LedgerClose(Base):
 
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     """The month's first day."""
-    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     username: Mapped[str] = mapped_column(String(64))
     head_entry: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     """The newest entry when the month was closed (0: none yet)."""
@@ -330,10 +353,10 @@ class Spending(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     memo: Mapped[str] = mapped_column(String(200))
     spent_on: Mapped[date] = mapped_column(Date)
-    proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     proposed_by: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="proposed")
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     entry_id: Mapped[int | None] = mapped_column(
@@ -353,7 +376,7 @@ class Receipt(Base):
     content_type: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
-    attached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attached_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attached_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -366,7 +389,7 @@ class SupplyStock(Base):
     item: Mapped[str] = mapped_column(String(64), primary_key=True)
     place: Mapped[str] = mapped_column(String(64), primary_key=True)
     quantity: Mapped[int] = mapped_column(BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SupplyMove(Base):
@@ -378,7 +401,7 @@ class SupplyMove(Base):
     __table_args__ = (Index("ix_supply_move_item_at", "item", "at"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     item: Mapped[str] = mapped_column(String(64))
     place: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
@@ -403,7 +426,7 @@ class Feedback(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     comment: Mapped[str] = mapped_column(String(500), default="")
     category: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -415,11 +438,11 @@ class Feedback(Base):
     status: Mapped[str] = mapped_column(String(16))
     """``noted`` (not a complaint), ``open``, ``assigned``, ``answered``, ``closed``."""
     assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    due: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     reply: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     replied_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class DutyShift(Base):
@@ -430,8 +453,8 @@ class DutyShift(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64))
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
     note: Mapped[str] = mapped_column(String(200), default="")
     made_by: Mapped[str] = mapped_column(String(64))
 
@@ -447,7 +470,7 @@ class CheckRecord(Base):
     """``opening``, ``closing``, or ``safety:<id>``."""
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     """Each line as it read then, and whether it was in order, with a note."""
-    done_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime] = mapped_column(UtcDateTime())
     done_by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(500), default="")
 
@@ -461,14 +484,14 @@ class IncidentReport(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     """When it happened."""
-    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reported_by: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(1000))
     alarm: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The camera's incident or the device alarm it was about (``hall-1-fall-3``, ``A17``)."""
     follow_up: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     """Each step taken: when, by whom, what."""
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -5,7 +5,8 @@ Three things about people age out, each by its own period (``Settings``):
 - the door log (``door_decided``, ``worker_entered``, ``worker_left`` in the history), after
   ``door_log_days``: shorter than the history's own retention if the station says so;
 - visitors' asks (``store.visitors``), after ``visitor_records_days``, and with the same period a member's link to
-  what they said on the feedback page (the message stays, anonymous);
+  what they said on the feedback page (the message stays, anonymous); the keyed hash of where a message came from
+  after the hour the flood bound needs it (``store.feedback.PLACE_KEPT``);
 - a consent to face entry, ``face_consent_days`` after the day it was given: it lapses like a
   withdrawal (the register's change, audited as the station's), so the face is forgotten by
   every terminal (``face_to_forget``) and the member is asked again if they want face entry.
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actors.door import DOOR_DECIDED, DOOR_EVENTS, FACE_ENROLLED
 from store import visitors
 from store.audit import AuditLog
+from store.feedback import PLACE_KEPT
 from store.members import Actor, Members
 from store.models import Feedback, HistoryRow, Member
 
@@ -68,6 +70,8 @@ def purge(made: sessionmaker[Session], station: str, periods: Periods, audit: Au
             .where(Feedback.member_id.is_not(None), Feedback.at < now - timedelta(days=periods.visitor_records_days))
             .values(member_id=None)
         )
+        # Where a message came from is needed for the flood bound's hour only.
+        db.execute(update(Feedback).where(Feedback.place != "", Feedback.at < now - PLACE_KEPT).values(place=""))
         lapsed_before = (now - timedelta(days=periods.face_consent_days)).date()
         stale = list(db.scalars(select(Member.id).where(Member.face_consent.is_(True), Member.face_consent_on < lapsed_before).limit(1000)))
     register = Members(audit, station_key)

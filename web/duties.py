@@ -1,5 +1,9 @@
 """Duties and safety on the web: the roster (an officer makes it, everyone reads it), checklists and safety checks signed
-on the custodian's phone, and incident reports with their follow-up. Every write is audited before it is kept."""
+on the custodian's phone, and incident reports with their follow-up. Every write is audited before it is kept.
+
+The audit log is chained and never forgets, so it records what was done and not the free text said about it (an
+incident's description may name a rider and his health): the text is in the record itself, which the audit entry
+names, and goes with it."""
 
 from __future__ import annotations
 
@@ -66,6 +70,7 @@ class SafetyView(BaseModel):
     last: CheckView | None
     due: Instant | None
     overdue: bool
+    failed: list[dict[str, object]] = Field(description="The lines the last check found not in order, with what was wrong.")
 
 
 class ChecklistsView(BaseModel):
@@ -123,14 +128,15 @@ def roster(_: Readers, db: DatabaseDep, svc: ServicesDep, days: Annotated[int, Q
 
 
 @router.post("/roster", response_model=ShiftView, status_code=201)
-def add_shift(body: ShiftBody, request: Request, user: Officers, db: DatabaseDep) -> ShiftView:
+def add_shift(body: ShiftBody, request: Request, user: Officers, db: DatabaseDep, svc: ServicesDep) -> ShiftView:
     """Put a custodian on the roster (an officer)."""
     if db.scalar(select(User.id).where(User.username == body.username)) is None:
         raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "complaint_assignee", f"there is no staff account {body.username!r}",
                       None, assignee=body.username)  # fmt: skip
-    audit(db, request, user, "shift_added", f"staff:{body.username}", None, body.model_dump(mode="json"))
+    said = {"starts_at": str(body.starts_at), "ends_at": str(body.ends_at), "note_chars": len(body.note)}
+    audit(db, request, user, "shift_added", f"staff:{body.username}", None, said)
     try:
-        shift = book.add_shift(db, body.username, body.starts_at, body.ends_at, body.note, user.username)
+        shift = book.add_shift(db, body.username, body.starts_at, body.ends_at, body.note, user.username, svc.station_time.now())
     except book.DutyError as exc:
         raise refused(exc, STATUSES) from None
     return ShiftView.model_validate(shift, from_attributes=True)
@@ -155,7 +161,7 @@ def checklists(_: Readers, db: DatabaseDep, svc: ServicesDep) -> ChecklistsView:
         opening=list(duties.opening), closing=list(duties.closing),
         last_opening=_check(book.last_of(db, "opening")), last_closing=_check(book.last_of(db, "closing")),
         safety=[SafetyView(kind=d.kind, label=d.label, every_days=d.every_s / 86400, last=_check(d.last), due=d.due,
-                           overdue=d.overdue(now)) for d in safety],
+                           overdue=d.overdue(now), failed=d.failed) for d in safety],
         incident_kinds=list(book.KINDS),
     )  # fmt: skip
 
@@ -163,7 +169,8 @@ def checklists(_: Readers, db: DatabaseDep, svc: ServicesDep) -> ChecklistsView:
 @router.post("/checks", response_model=CheckView, status_code=201)
 def sign(body: CheckBody, request: Request, user: Doers, db: DatabaseDep, svc: ServicesDep) -> CheckView:
     """Sign a checklist or a safety check done, line by line; a line not in order says what is wrong."""
-    audit(db, request, user, "check_signed", body.kind[:80], None, body.model_dump(mode="json"))
+    said = {"in_order": [r.ok for r in body.results], "notes": sum(1 for r in body.results if r.note.strip()) + bool(body.note.strip())}
+    audit(db, request, user, "check_signed", body.kind[:80], None, said)
     try:
         lines = [book.Line(r.ok, r.note) for r in body.results]
         record = book.sign(db, svc.station.duties, body.kind, lines, body.note, user.username, svc.station_time.now())
@@ -197,7 +204,8 @@ def list_incidents(
 def report(body: IncidentBody, request: Request, user: Doers, db: DatabaseDep, svc: ServicesDep) -> IncidentView:
     """Report what happened (a fall, a fight, a theft, a fire, a medical case), naming the alarm that told of it."""
     now = svc.station_time.now()
-    audit(db, request, user, "incident_reported", body.kind[:16], None, body.model_dump(mode="json"))
+    said = {"at": str(body.at) if body.at else None, "alarm": body.alarm, "description_chars": len(body.description)}
+    audit(db, request, user, "incident_reported", body.kind[:16], None, said)
     try:
         row = book.report(db, body.kind, body.at or now, body.description, body.alarm, user.username, now)
     except book.DutyError as exc:
@@ -210,7 +218,7 @@ def follow_up(
     incident_id: IncidentId, body: FollowUpBody, request: Request, user: Doers, db: DatabaseDep, svc: ServicesDep
 ) -> IncidentView:
     """A step taken on an incident (the police called, the family told, the floor mat replaced); ``close`` ends it."""
-    audit(db, request, user, "incident_followed_up", f"incident:{incident_id}", None, body.model_dump(mode="json"))
+    audit(db, request, user, "incident_followed_up", f"incident:{incident_id}", None, {"close": body.close, "note_chars": len(body.note)})
     try:
         row = book.follow_up(db, incident_id, body.note, body.close, user.username, svc.station_time.now())
     except book.DutyError as exc:

@@ -189,5 +189,6 @@ async def feed(websocket: WebSocket, after: int = 0) -> None:
         pass
     finally:
         listener.cancel()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.to_thread(svc.bridge.call, lambda twin: twin.feed.unsubscribe(push))
+        # Not awaited: a handler cancelled (its server gone, a test client closed) would have its await cut short and
+        # leave ``push`` subscribed for good.
+        svc.bridge.post(lambda twin: twin.feed.unsubscribe(push))

@@ -95,6 +95,11 @@ def door(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Door]:
     broker = BrokerConfig.from_url(station.broker.url) if station.broker is not None else BrokerConfig(*MOSQUITTO)
     terminal = EmulatedDevice(station_id, "door", "door", station.device_broker("door") if station.broker else broker).start()
     try:
+        # The terminal heard by the station before it is asked anything: on a loaded machine its first event could
+        # otherwise race its connection (CI once waited 10 s for the first decision).
+        bridge = station.bridge
+        assert bridge is not None
+        wait_for(lambda: bridge.read(lambda t: t.entity("door").available) is True, timeout_s=30, what="the door terminal online")
         door = Door(station, terminal, door_key(load_or_create_key(key_file)), {"kept": kept.id, "banned": banned.id})
         door.visit_keys = {"kept": kept.visit_key, "banned": banned.visit_key}
         yield door

@@ -6,6 +6,8 @@ reads, and bad input says what is wrong. In a real browser on a 360 px phone, in
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,20 +21,33 @@ from tests.web.test_books_page import _desk
 from tests.web.test_browser import ARTIFACTS, chromium
 from web.auth import Role
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
 
 def test_roster_checks_and_incidents_by_role(client: TestClient, station: LiveStation) -> None:
     officer, custodian, auditor = (as_role(client, r) for r in (Role.ADMIN, Role.CUSTODIAN, Role.AUDITOR))
-    shift = {"username": "custodian", "starts_at": "2026-12-08T08:00:00+08:00", "ends_at": "2026-12-08T20:00:00+08:00"}
+    tomorrow, after = ((datetime.now(SHANGHAI) + timedelta(days=n)).date().isoformat() for n in (1, 2))
+    shift = {"username": "custodian", "starts_at": f"{tomorrow}T08:00:00+08:00", "ends_at": f"{tomorrow}T20:00:00+08:00"}
     assert client.post("/api/duties/roster", json=shift, headers=custodian).status_code == 403, "an officer makes the roster"
     made = client.post("/api/duties/roster", json=shift, headers=officer)
-    assert made.status_code == 201 and made.json()["starts_at"] == "2026-12-08T00:00:00Z", made.text
-    overlapping = {**shift, "starts_at": "2026-12-08T19:00:00+08:00", "ends_at": "2026-12-09T02:00:00+08:00"}
+    assert made.status_code == 201 and made.json()["starts_at"] == f"{tomorrow}T00:00:00Z", made.text
+    (kept,) = client.get("/api/duties/roster", headers=auditor).json()
+    assert (kept["starts_at"], kept["ends_at"]) == (f"{tomorrow}T00:00:00Z", f"{tomorrow}T12:00:00Z"), "stored in UTC, read back so"
+    overlapping = {**shift, "starts_at": f"{tomorrow}T19:00:00+08:00", "ends_at": f"{tomorrow}T22:00:00+08:00"}
     again = client.post("/api/duties/roster", json=overlapping, headers=officer)
     assert again.status_code == 409 and again.json()["code"] == "duty_overlap"
-    naive = client.post("/api/duties/roster", json={**shift, "starts_at": "2026-12-09T08:00:00"}, headers=officer)
+    in_utc = {**shift, "starts_at": f"{tomorrow}T01:00:00Z", "ends_at": f"{tomorrow}T03:00:00Z"}  # 09:00-11:00 in Shanghai
+    assert client.post("/api/duties/roster", json=in_utc, headers=officer).json()["code"] == "duty_overlap", "the same hours in UTC"
+    naive = client.post("/api/duties/roster", json={**shift, "starts_at": f"{tomorrow}T08:00:00"}, headers=officer)
     assert naive.status_code == 422, "a time without its zone is refused"
-    too_long = client.post("/api/duties/roster", json={**shift, "ends_at": "2026-12-10T08:00:00+08:00"}, headers=officer)
+    too_long = client.post("/api/duties/roster", json={**shift, "ends_at": f"{after}T08:00:01+08:00"}, headers=officer)
     assert too_long.status_code == 422 and too_long.json()["code"] == "duty_time"
+    for starts, ends in (
+        ("9999-12-31T20:00:00-08:00", "9999-12-31T23:00:00-08:00"),
+        ("0226-01-01T08:00:00+08:00", "0226-01-01T09:00:00+08:00"),
+    ):
+        typo = client.post("/api/duties/roster", json={**shift, "starts_at": starts, "ends_at": ends}, headers=officer)
+        assert typo.status_code == 422 and typo.json()["code"] == "duty_time_range", typo.text
     ghost = client.post("/api/duties/roster", json={**shift, "username": "ghost"}, headers=officer)
     assert ghost.status_code == 422
 
@@ -43,11 +58,22 @@ def test_roster_checks_and_incidents_by_role(client: TestClient, station: LiveSt
     assert wrong_count.status_code == 422 and wrong_count.json()["params"] == {"lines": 5}
     unexplained = client.post("/api/duties/checks", headers=custodian,
                               json={"kind": "opening", "results": [{"ok": True}] * 4 + [{"ok": False}]})  # fmt: skip
-    assert unexplained.status_code == 422 and unexplained.json()["code"] == "duty_check_note"
+    assert (
+        unexplained.status_code == 422 and unexplained.json()["code"] == "duty_check_note" and unexplained.json()["params"] == {"line": 5}
+    )
+    rung = [{"ok": True}, {"ok": True, "note": "a\x07b"}] + [{"ok": True}] * 3
+    controlled = client.post("/api/duties/checks", headers=custodian, json={"kind": "opening", "results": rung})
+    assert controlled.json()["code"] == "duty_text_control" and controlled.json()["params"] == {"line": 2}
     blocked = [{"ok": True}] * 4 + [{"ok": False, "note": "后门被纸箱挡住，已清"}]
     signed = client.post("/api/duties/checks", headers=custodian, json={"kind": "opening", "results": blocked})
     assert signed.status_code == 201 and signed.json()["done_by"] == "custodian" and signed.json()["results"][4]["ok"] is False
     assert client.post("/api/duties/checks", json={"kind": "opening", "results": [{"ok": True}] * 5}, headers=auditor).status_code == 403
+    flat = client.post("/api/duties/checks", json={"kind": "safety:aed", "results": [{"ok": False, "note": "电池没电\t已报修"}]},
+                       headers=custodian)  # fmt: skip
+    assert flat.status_code == 201 and flat.json()["results"][0]["note"] == "电池没电 已报修", "a pasted tab is a space"
+    (aed_check,) = [c for c in client.get("/api/duties/checklists", headers=auditor).json()["safety"] if c["kind"] == "safety:aed"]
+    assert aed_check["overdue"] is True and aed_check["due"] is None, "a defibrillator found flat is due again until found in order"
+    assert [line["note"] for line in aed_check["failed"]] == ["电池没电 已报修"]
     aed = client.post("/api/duties/checks", json={"kind": "safety:aed", "results": [{"ok": True}]}, headers=custodian)
     assert aed.status_code == 201
     unknown = client.post("/api/duties/checks", json={"kind": "safety:roof", "results": [{"ok": True}]}, headers=custodian)
@@ -55,14 +81,17 @@ def test_roster_checks_and_incidents_by_role(client: TestClient, station: LiveSt
     lists = client.get("/api/duties/checklists", headers=auditor).json()
     (aed_check,) = [c for c in lists["safety"] if c["kind"] == "safety:aed"]
     assert aed_check["overdue"] is False and aed_check["every_days"] == 30 and aed_check["last"]["done_by"] == "custodian"
+    assert aed_check["failed"] == []
     assert lists["last_opening"]["results"][4]["note"] == "后门被纸箱挡住，已清"
 
     fall = client.post(
         "/api/incidents", json={"kind": "fall", "description": "骑手在门口滑倒，已扶起", "alarm": "hall-1-fall-3"}, headers=custodian
     )
     assert fall.status_code == 201 and fall.json()["alarm"] == "hall-1-fall-3"
-    bad = [({"kind": "alien", "description": "x"}, "incident_kind"), ({"kind": "fall", "description": " "}, "duty_text"),
-           ({"kind": "fall", "description": "x", "at": "2099-01-01T00:00:00Z"}, "incident_future")]  # fmt: skip
+    bad = [({"kind": "alien", "description": "x"}, "incident_kind"), ({"kind": "fall", "description": " "}, "duty_text_empty"),
+           ({"kind": "fall", "description": "x", "at": "2099-01-01T00:00:00Z"}, "incident_future"),
+           ({"kind": "fall", "description": "x", "at": "0226-01-01T00:00:00+08:00"}, "incident_past"),
+           ({"kind": "fall", "description": "x", "at": "0001-01-01T00:00:00+08:00"}, "duty_time_range")]  # fmt: skip
     for body, code in bad:
         refused = client.post("/api/incidents", json=body, headers=custodian)
         assert refused.status_code == 422 and refused.json()["code"] == code, (body, refused.text)
@@ -76,7 +105,11 @@ def test_roster_checks_and_incidents_by_role(client: TestClient, station: LiveSt
     with sessions(station.db)() as db:
         actions = [e.action for e in db.scalars(select(AuditEntry).where(AuditEntry.action.in_(
             ["shift_added", "check_signed", "incident_reported", "incident_followed_up"])))]  # fmt: skip
-    assert actions == ["shift_added", "check_signed", "check_signed", "incident_reported", "incident_followed_up", "incident_followed_up"]
+        said = " ".join(str(e.after) for e in db.scalars(select(AuditEntry)))
+    assert actions == ["shift_added", "check_signed", "check_signed", "check_signed", "incident_reported",
+                       "incident_followed_up", "incident_followed_up"]  # fmt: skip
+    for text in ("骑手在门口滑倒", "门口加防滑垫", "家属已告知", "电池没电", "后门被纸箱挡住"):
+        assert text not in said, f"{text!r}: the never-forgetting audit log keeps what was done, not what was said"
 
 
 @pytest.mark.parametrize(("lang", "zone"), [("zh", "Asia/Shanghai"), ("en", "UTC")])

@@ -144,8 +144,33 @@ def test_a_members_link_to_their_feedback_is_forgotten_with_them_and_in_time(cli
     purge(sessions(station.db), station.station.id, Periods(30, 30, 365), station.audit_log, b"k" * 32, datetime.now(UTC))
     with sessions(station.db)() as db:
         assert db.get(Feedback, old).member_id is None and db.get(Feedback, new).member_id == member_id  # type: ignore[union-attr]
+        assert db.get(Feedback, old).place == "" and db.get(Feedback, new).place != "", "where it came from: for the hour only"  # type: ignore[union-attr]
     with sessions(station.db).begin() as db:
         register.delete(db, Actor("admin", "admin", ""), member_id)
     with sessions(station.db)() as db:
         kept = db.get(Feedback, new)
         assert kept is not None and kept.member_id is None and kept.comment == "很好", "what was said stays, not who"
+
+
+def test_a_flood_from_one_phones_ipv6_network_or_from_everywhere_is_bounded(station: LiveStation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One phone picks addresses from a whole /64: counted as one place. Many places together stop at the station's
+    hourly bound, so the custodian's list cannot be buried (it lists the most urgent 200 at most)."""
+    from datetime import UTC, datetime
+
+    from store import feedback as book
+
+    now = datetime.now(UTC)
+    with sessions(station.db).begin() as db:
+        for n in range(book.MOST_FROM_ONE_PLACE):
+            book.give(db, b"s" * 32, f"2001:db8:1:2::{n + 1:x}", None, "门坏了", "equipment", None, now)
+        with pytest.raises(book.FeedbackError, match="from here"):
+            book.give(db, b"s" * 32, "2001:db8:1:2:ffff::9", None, "门坏了", "equipment", None, now)
+        book.give(db, b"s" * 32, "2001:db8:1:3::1", 5, "", None, None, now)  # the next /64 is another place
+        for n in range(book.MOST_AN_HOUR - book.MOST_FROM_ONE_PLACE - 1):
+            book.give(db, b"s" * 32, f"10.{n // 250}.{n % 250}.1", None, "门坏了", "equipment", None, now)
+        with pytest.raises(book.FeedbackError, match="from everyone"):
+            book.give(db, b"s" * 32, "192.0.2.77", 4, "", None, None, now)
+        listed = book.open_complaints(db)
+        assert len(listed) == book.MOST_AN_HOUR - 1 and [c.due for c in listed] == sorted(c.due for c in listed)
+        monkeypatch.setattr(book, "MOST_OPEN_LISTED", 7)
+        assert [c.id for c in book.open_complaints(db)] == [c.id for c in listed[:7]], "the first due first, no more than the bound"

@@ -36,6 +36,15 @@ function stationParts(moment) {
   const parts = new Intl.DateTimeFormat("en-CA", { ...DAY, ...CLOCK, timeZone: zone() }).formatToParts(new Date(moment));
   return Object.fromEntries(parts.map((p) => [p.type, p.value]));
 }
+// A wall time typed at the station ("2026-12-08T08:00", a datetime-local input) as the instant it names, in ISO 8601:
+// the input knows only the browser's zone, and a custodian abroad or a phone set to UTC still means the station's.
+function fromStationWall(value) {
+  const [y, mo, d, h, mi] = value.split(/[-T:]/).map(Number);
+  const guess = Date.UTC(y, mo - 1, d, h, mi);
+  const p = stationParts(guess);
+  const there = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour) % 24, Number(p.minute));
+  return new Date(guess - (there - guess)).toISOString();
+}
 // "14:05:09", or "2026-12-02 14:05:09" with the day: the same digits in either language.
 function stationTime(moment, withDay = false) {
   const p = stationParts(moment);
@@ -162,7 +171,8 @@ async function start(me) {
   state.starsTimer ??= setInterval(loadStars, 300000);  // figures of a month move slowly
   document.getElementById("duties").hidden = false;
   document.getElementById("incident-form").hidden = me.role === "auditor";
-  loadDuties();  // the devices' uses empty the shelves as the day goes
+  loadDuties();
+  state.dutiesTimer ??= setInterval(loadDuties, 60000);  // a check falls due, a shift changes, another reports
   if (state.plan.sms && readsMembers(me.role)) loadMembers();  // with the "send by SMS" buttons the plan allows
   const { now, speed, emulated } = state.plan.clock;
   state.clock = { at: Date.parse(now), read: performance.now(), speed, emulated };

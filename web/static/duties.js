@@ -1,6 +1,6 @@
 // Duties and safety on the staff page (web/duties.py): who is on duty, the opening and closing checklists and the safety
-// checks signed line by line, and incident reports with their follow-up. Uses app.js's api, t, tf, refusal, stationTime,
-// labelFor, state; dom.js's node.
+// checks signed line by line, the roster (an officer makes it), and incident reports with their follow-up. Uses app.js's
+// api, t, tf, refusal, stationTime, stationNow, fromStationWall, labelFor, state; dom.js's node.
 "use strict";
 
 const duties = { lists: null, open: null };
@@ -19,7 +19,8 @@ function openChecklist(kind, lines) {
 
 function drawDuties(view, shifts) {
   const doer = state.me.role !== "auditor";
-  const now = shifts.find((s) => Date.parse(s.starts_at) <= Date.now() && Date.now() < Date.parse(s.ends_at));
+  const at = stationNow();  // the station's clock: in a demo it runs faster than the wall's
+  const now = shifts.find((s) => Date.parse(s.starts_at) <= at && at < Date.parse(s.ends_at));
   const last = (record) => (record ? tf("d_last", { who: record.done_by, at: when(record.done_at) }) : t("d_never"));
   document.getElementById("duty-now").textContent = [now ? tf("d_on_duty", { who: now.username, until: when(now.ends_at) }) : t("d_nobody"),
     `${t("d_opening")}: ${last(view.last_opening)}`, `${t("d_closing")}: ${last(view.last_closing)}`].join(" · ");
@@ -29,6 +30,9 @@ function drawDuties(view, shifts) {
     const item = node("li", { className: check.overdue ? "overdue" : "", dataset: { check: check.kind } },
       node("strong", { textContent: labelFor(check.label) }), " ",
       node("small", { textContent: `${last(check.last)} · ${check.overdue ? t("d_overdue") : tf("d_due", { at: when(check.due) })}` }));
+    if (check.failed.length) {  // found not in order: said on the card until a check finds it in order again
+      item.append(node("p", { className: "failed" }, `${t("d_failed")}: `, check.failed.map((line) => line.note).join("；")));
+    }
     if (doer) item.append(" ", node("button", { type: "button", textContent: t("d_check_now"), onclick: () => openChecklist(check.kind, [check.label]) }));
     return item;
   }));
@@ -39,6 +43,28 @@ function drawDuties(view, shifts) {
     kinds.dataset.lang = state.lang;
     if (chosen) kinds.value = chosen;
   }
+}
+
+function drawRoster(shifts) {
+  const officer = state.me.role === "admin";
+  const list = document.getElementById("roster-list");
+  if (!shifts.length) { list.replaceChildren(node("li", { className: "hint", textContent: t("d_no_shifts") })); }
+  else {
+    list.replaceChildren(...shifts.map((shift) => {
+      const item = node("li", { dataset: { shift: shift.id } },
+        tf("d_shift", { who: shift.username, from: when(shift.starts_at), until: when(shift.ends_at) }), shift.note ? ` · ${shift.note}` : "");
+      if (officer) {
+        item.append(" ", node("button", { type: "button", textContent: t("d_remove_shift"), onclick: async () => {
+          const answered = await api("DELETE", `/api/duties/roster/${shift.id}`);
+          const message = document.getElementById("duty-message");
+          message.textContent = answered.ok ? "" : refusal(answered.status, await answered.json().catch(() => ({})));
+          loadDuties();
+        } }));
+      }
+      return item;
+    }));
+  }
+  document.getElementById("roster-form").hidden = !officer;
 }
 
 function incidentItem(row) {
@@ -65,11 +91,13 @@ async function loadDuties() {
   if (!state.me) return;
   const card = document.getElementById("duties");
   if (card.contains(document.activeElement) && document.activeElement.tagName !== "BUTTON") return;  // not under a finger
-  const [lists, roster, open] = await Promise.all([api("GET", "/api/duties/checklists"), api("GET", "/api/duties/roster?days=1"),
+  const [lists, roster, open] = await Promise.all([api("GET", "/api/duties/checklists"), api("GET", "/api/duties/roster?days=7"),
     api("GET", "/api/incidents")]);
   if (!lists.ok || !roster.ok || !open.ok) return;
   duties.lists = await lists.json();
-  drawDuties(duties.lists, await roster.json());
+  const shifts = await roster.json();
+  drawDuties(duties.lists, shifts);
+  drawRoster(shifts);
   document.getElementById("incident-list").replaceChildren(...(await open.json()).map(incidentItem));
 }
 
@@ -89,6 +117,29 @@ document.addEventListener("DOMContentLoaded", () => {
     form.note.value = "";
     document.activeElement.blur();
     loadDuties();
+  });
+  document.getElementById("roster-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const shift = event.target;
+    const starts = Date.parse(fromStationWall(shift.starts.value));
+    const body = { username: shift.username.value.trim(), starts_at: new Date(starts).toISOString(),
+      ends_at: new Date(starts + Number(shift.hours.value) * 3600000).toISOString(), note: shift.note.value };
+    const answered = await api("POST", "/api/duties/roster", body);
+    const message = document.getElementById("duty-message");
+    if (!answered.ok) { message.textContent = refusal(answered.status, await answered.json().catch(() => ({}))); return; }
+    message.textContent = "";
+    shift.note.value = "";
+    document.activeElement.blur();
+    loadDuties();
+  });
+  document.getElementById("roster").addEventListener("toggle", async (event) => {
+    // An officer picks from the staff's accounts; the list is theirs to read, nobody else's.
+    if (!event.target.open || state.me.role !== "admin") return;
+    const answered = await api("GET", "/api/users");
+    if (answered.ok) {
+      document.getElementById("roster-people").replaceChildren(...(await answered.json()).filter((u) => u.active)
+        .map((u) => node("option", { value: u.username, textContent: u.display_name })));
+    }
   });
   document.getElementById("incident-form").addEventListener("submit", async (event) => {
     event.preventDefault();
