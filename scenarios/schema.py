@@ -724,6 +724,9 @@ class RatingSection(_Strict):
     """More complaints unresolved past their deadline than this: a star off."""
     open_share: Annotated[float, Field(ge=0, le=1)] = 0.95
     """Open (the station up, the door not locked) less of the month's hours than this: a star off."""
+    not_faults: Annotated[tuple[Identifier, ...], Field(max_length=100)] = ("door_held_open", "tank_low", "no_charged_battery")
+    """Alarm types that tell of use, not of damage: not repairs (a camera's incidents never are). The station's own
+    condition alarms name their types, so the station says which of them are no fault of a device."""
 
 
 class StationFile(_Strict):

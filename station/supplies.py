@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,14 +43,13 @@ class SupplyKeeper:
         self._last_uses: dict[str, int] = {}
         self._rises: queue.Queue[tuple[str, int]] = queue.Queue(MOST_QUEUED)
         self._stop = threading.Event()
+        self._syncing = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def start(self) -> SupplyKeeper:
         """Put the alarm book in step with the stored levels (alarms do not outlive a restart), then start metering."""
-        with self._made() as db:
-            levels = stock.levels(db, self.supplies)
-        for level in levels:
-            self.sync(level)
+        for supply in self.supplies:
+            self.sync(supply.id)
         if self._metered:
             self._bridge.twin.subscribe(self.observe, names=(STATE,))
             self._thread = threading.Thread(target=self._run, name="supplies-meter", daemon=True)
@@ -119,19 +118,30 @@ class SupplyKeeper:
                         logger.warning("supplies: %d units of %s from %s dropped: more than one move holds", units, item, by[item])
                         continue
                     level, _ = stock.move(db, self.supplies, item, stock.MoveKind.USED, units, "device:" + "+".join(sorted(by[item])),
-                                          datetime.now(UTC), note=f"{units} by counted uses")  # fmt: skip
+                                          self._now(), note=f"{units} by counted uses")  # fmt: skip
                     moved.append(level)
         except Exception:
             for device, uses in rises.items():  # not booked: back in the queue, booked next time
                 self._rises.put_nowait((device, uses))
             raise
         for level in moved:
-            self.sync(level)
+            self.sync(level.item)
 
-    def sync(self, level: stock.Level) -> None:
-        """Raise the alarms ``level`` calls for and clear those it no longer does (on the bridge's loop)."""
+    def _now(self) -> datetime:
+        """The station's clock, as the custodians' moves and the history read it (in a demo it runs faster)."""
+        clock = self._bridge.clock
+        return clock.datetime_at(clock.now())
+
+    def sync(self, item: str) -> None:
+        """Raise the alarms ``item``'s stored level calls for and clear those it no longer does (on the bridge's loop).
+
+        The level is read here, one sync at a time, not handed over by the move that called: the meter's move and a
+        delivery committed together could otherwise sync in the other order, and leave a stock-out over a full shelf."""
         bridge = self._bridge
-        bridge.call(lambda twin: keep_alarms(bridge.alarms, level, bridge.clock.now()))
+        with self._syncing:
+            with self._made() as db:
+                level = stock.level(db, stock.supply_of(self.supplies, item))
+            bridge.call(lambda twin: keep_alarms(bridge.alarms, level, bridge.clock.now()))
 
 
 def keep_alarms(alarms: AlarmBook, level: stock.Level, now: float) -> None:

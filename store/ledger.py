@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow, Underflow
@@ -434,12 +434,16 @@ def _lines_of(db: Session, entry_id: int) -> list[tuple[str, int, int]]:
     return [(account, int(debit), int(credit)) for account, debit, credit in rows]
 
 
-def page_of_entries(db: Session, after: int, limit: int = 500, before: int | None = None) -> list[tuple[Any, list[tuple[str, int, int]]]]:
-    """Up to ``limit`` entries with ids above ``after`` (and below ``before``), oldest first, each with its lines in order:
-    what ``verify`` walks and the transparency page publishes, a page at a time."""
+def page_of_entries(
+    db: Session, after: int, limit: int = 500, before: int | None = None, only: Collection[int] | None = None
+) -> list[tuple[Any, list[tuple[str, int, int]]]]:
+    """Up to ``limit`` entries with ids above ``after`` (and below ``before``, and among ``only``), oldest first, each with
+    its lines in order: what ``verify`` walks and the transparency page publishes, a page or a month at a time."""
     query = select(*LedgerEntry.__table__.c).where(LedgerEntry.id > after).order_by(LedgerEntry.id).limit(limit)
     if before is not None:
         query = query.where(LedgerEntry.id < before)
+    if only is not None:
+        query = query.where(LedgerEntry.id.in_(sorted(only)))
     page = db.execute(query).all()
     lines: dict[int, list[tuple[str, int, int]]] = {entry.id: [] for entry in page}
     if lines:

@@ -108,18 +108,19 @@ def figures(db: Session, station: Station, start: datetime, end: datetime, zone:
     feedback and the complaints open in it."""
     devices = {d.id: d.kind for d in station.devices}
     doors = {d for d, kind in devices.items() if kind == "door"}
-    wanted = HistoryRow.name.in_([*ALARM_EVENTS, STATION_STOPPED, AVAILABILITY]) | (
-        (HistoryRow.name == STATE) & HistoryRow.entity_id.in_(sorted(doors))
-    )
-    history = [
-        (as_utc(at), entity, name, data)
-        for at, entity, name, data in db.execute(
-            select(HistoryRow.at, HistoryRow.entity_id, HistoryRow.name, HistoryRow.data)
-            .where(HistoryRow.station == station.id, HistoryRow.at < end, wanted)
-            .order_by(HistoryRow.at, HistoryRow.seq)
-        )
-    ]
-    repairs = _repairs(history, devices, start, end)
+    # Alarm events and stops from before the month too (a fault raised before it may be open in it); the doors' states,
+    # one a passage, only from the month and the last before it.
+    sparse = HistoryRow.name.in_([*ALARM_EVENTS, STATION_STOPPED, AVAILABILITY])
+    in_month = (HistoryRow.name == STATE) & HistoryRow.entity_id.in_(sorted(doors)) & (HistoryRow.at >= start)
+    columns = select(HistoryRow.at, HistoryRow.entity_id, HistoryRow.name, HistoryRow.data, HistoryRow.seq)
+    kept = list(db.execute(columns.where(HistoryRow.station == station.id, HistoryRow.at < end, sparse | in_month)))
+    for door in sorted(doors):
+        kept += db.execute(
+            columns.where(HistoryRow.station == station.id, HistoryRow.name == STATE, HistoryRow.entity_id == door, HistoryRow.at < start)
+            .order_by(HistoryRow.at.desc(), HistoryRow.seq.desc()).limit(1)
+        ).all()  # fmt: skip
+    history = [(as_utc(at), entity, name, data) for at, entity, name, data, _ in sorted(kept, key=lambda r: (as_utc(r[0]), r[4]))]
+    repairs = _repairs(history, devices, start, end, frozenset(station.rating.not_faults))
     stock_out = {supply.id: _stock_out_hours(db, supply.id, supply.places[0], start, end) for supply in station.supplies}
     closed, closed_at_end = _closed_hours(history, doors, start, end)
     in_view = (Feedback.at >= start) | (Feedback.category.is_not(None) & (Feedback.closed_at.is_(None) | (Feedback.closed_at >= start)))
@@ -175,9 +176,14 @@ def _open_at(row: Feedback, moment: datetime) -> bool:
 
 
 def _repairs(
-    events: Iterable[tuple[datetime, str, str, dict[str, Any]]], devices: dict[str, str], start: datetime, end: datetime
+    events: Iterable[tuple[datetime, str, str, dict[str, Any]]],
+    devices: dict[str, str],
+    start: datetime,
+    end: datetime,
+    not_faults: frozenset[str],
 ) -> list[Repair]:
-    """Each device fault raised before ``end`` and not cleared before ``start``, paired by (device, type) in order."""
+    """Each device fault raised before ``end`` and not cleared before ``start``, paired by (device, type) in order; a
+    camera's incidents and the station's ``not_faults`` (a door held open, an empty tank) are about use, not damage."""
     opened: dict[tuple[str, str], datetime] = {}
     found = []
     for at, entity, name, data in events:
@@ -190,7 +196,7 @@ def _repairs(
         if name not in ALARM_EVENTS or entity not in devices:  # a supply's alarm (``supplies:cups``) is not a device's
             continue
         kind = str(data.get("type", ""))
-        if kind in INCIDENTS:
+        if kind in INCIDENTS or kind in not_faults:
             continue
         key = (entity, kind)
         if name in ("alarm_raised", "alarm_reopened"):
@@ -205,11 +211,11 @@ def _repairs(
 
 
 def _stock_out_hours(db: Session, item: str, place: str, start: datetime, end: datetime) -> float:
-    """Hours in [start, end) that ``place`` held none of ``item`` (known from its first move on)."""
-    moves = db.execute(
-        select(SupplyMove.at, SupplyMove.after).where(SupplyMove.item == item, SupplyMove.place == place, SupplyMove.at < end)
-        .order_by(SupplyMove.at, SupplyMove.id)
-    ).all()  # fmt: skip
+    """Hours in [start, end) that ``place`` held none of ``item`` (known from its first move on): the last move before
+    ``start`` says how the month began, the month's moves how it went (the meter books one every few seconds of use)."""
+    at_place = select(SupplyMove.at, SupplyMove.after).where(SupplyMove.item == item, SupplyMove.place == place)
+    before = db.execute(at_place.where(SupplyMove.at < start).order_by(SupplyMove.at.desc(), SupplyMove.id.desc()).limit(1)).all()
+    moves = [*before, *db.execute(at_place.where(SupplyMove.at >= start, SupplyMove.at < end).order_by(SupplyMove.at, SupplyMove.id))]
     total = 0.0
     out_since: datetime | None = None
     for at, after in moves:
@@ -283,10 +289,10 @@ def stars(found: Figures, scheme: RatingSection) -> Stars:
     return Stars(max(1, 5 - len(missed)), missed)
 
 
-def projected(db: Session, station: Station, start: datetime, now: datetime, month_end: datetime) -> Figures:
-    """The month's figures as they will be at ``month_end`` if nothing more is done from ``now``: what is open stays open
-    (faults, empty shelves, complaints, a locked door) and counts on until then; nothing new happens."""
-    so_far = figures(db, station, start, now)
+def projected(db: Session, so_far: Figures, month_end: datetime) -> Figures:
+    """The month's figures as they will be at ``month_end`` if nothing more is done after ``so_far`` (the figures up to
+    now): what is open stays open (faults, empty shelves, complaints, a locked door) and counts on; nothing new happens."""
+    start, now = so_far.start, so_far.end
     ahead = _hours((month_end - now).total_seconds())
     repairs = [r if r.cleared is not None else Repair(r.device, r.type, r.raised, None, r.hours + ahead) for r in so_far.repairs]
     stock_out = {item: hours + (ahead if item in so_far.out_at_end else 0.0) for item, hours in so_far.stock_out_hours.items()}

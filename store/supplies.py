@@ -150,6 +150,10 @@ def move(
     hold_write_lock(db, _LOCK_KEY)
     before = db.scalar(select(SupplyStock.quantity).where(SupplyStock.item == item, SupplyStock.place == where)) or 0
     short = 0
+    if kind is MoveKind.MOVED and quantity > before:
+        # Moving is done by hand, counting what is carried: more than is there is a mistake to say, not a shortage.
+        raise SupplyError("supply_move_too_many", f"{where} holds {before} of {item}: {quantity} cannot be moved from it",
+                          place=where, there=before)  # fmt: skip
     if kind is MoveKind.COUNTED:
         after = quantity
     elif kind in TAKES or kind is MoveKind.MOVED:

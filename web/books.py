@@ -14,6 +14,7 @@ worker's name, are for staff only.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -332,8 +333,11 @@ def withdraw(spending_id: SpendingId, body: Decision, request: Request, user: Pr
 public_books = APIRouter(tags=["transparency"])
 
 
-def _published_entries(db: Session, after: int, before: int | None, limit: int) -> list[PublishedEntry]:
-    return [PublishedEntry(**published(entry, lines), hash=entry.hash) for entry, lines in page_of_entries(db, after, limit, before)]
+def _published_entries(
+    db: Session, after: int, before: int | None, limit: int, only: Collection[int] | None = None
+) -> list[PublishedEntry]:
+    found = page_of_entries(db, after, limit, before, only)
+    return [PublishedEntry(**published(entry, lines), hash=entry.hash) for entry, lines in found]
 
 
 @public_books.get("/api/books/entries", response_model=list[PublishedEntry])
@@ -355,16 +359,16 @@ def month_view(db: DatabaseDep, svc: ServicesDep, month: Month = None) -> MonthV
         return Total(code=code, name_zh=account.name_zh, name_en=account.name_en, fen=amount, this_year_fen=year,
                      budget_fen=account.budget_fen if account.kind == "expense" else None)  # fmt: skip
 
+    # The month's own entries only: one booked late (up to a year back) must not make this page read all between.
     ids = sorted({line.entry for line in books_month.lines})
-    shown = _published_entries(db, ids[0] - 1, ids[-1] + 1, ids[-1] - ids[0] + 1) if ids else []
-    wanted = set(ids)
+    shown = _published_entries(db, ids[0] - 1, None, len(ids), only=ids) if ids else []
     expense_lines = sorted(code for code, a in accounts_by_code.items() if a.kind == "expense")
     return MonthView(
         month=f"{first:%Y-%m}", station=svc.station.name or svc.station.id,
         opening_fen=books_month.opening, closing_fen=books_month.closing,
         income=[total(code, amount) for code, amount in sorted(books_month.income.items())],
         spent=[total(code, books_month.spent.get(code, 0), books_month.spent_this_year.get(code, 0)) for code in expense_lines],
-        entries=[entry for entry in shown if entry.id in wanted],
+        entries=shown,
         head=Head(entry=books_month.head[0], hash=books_month.head[1]) if books_month.head else None,
         closed=ledger_report.is_closed(db, first), months=ledger_report.months_booked(db), timezone=svc.station.timezone,
         accounts=[AccountView(code=a.code, kind=a.kind, name_zh=a.name_zh, name_en=a.name_en, budget_fen=a.budget_fen)

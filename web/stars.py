@@ -43,7 +43,7 @@ def _reckon(db: Session, svc: Services, month: str | None) -> tuple[stars.Figure
         raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "stars_future", f"{first:%Y-%m} has not begun", month=f"{first:%Y-%m}")
     until: datetime = min(now, end)
     found = stars.figures(db, svc.station, start, until)
-    ahead = stars.projected(db, svc.station, start, until, end) if until < end else found
+    ahead = stars.projected(db, found, end) if until < end else found
     return found, stars.stars(found, svc.station.rating), ahead, stars.stars(ahead, svc.station.rating)
 
 

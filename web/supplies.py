@@ -94,7 +94,7 @@ def move(item: Item, body: MoveBody, request: Request, user: Keepers, db: Databa
         raise refused(exc) from None
     view = _view(supply, level, short)
     db.commit()
-    svc.supplies.sync(level)  # booked first; then the alarm book says what the shelf does
+    svc.supplies.sync(item)  # booked first; then the alarm book says what the shelf does
     return view
 
 

@@ -56,7 +56,13 @@ class Model:
         if kind is MoveKind.COUNTED:
             self.stock[(supply.id, place)] = quantity
             return 0
-        if kind in (MoveKind.USED, MoveKind.LENT, MoveKind.MOVED):
+        if kind is MoveKind.MOVED:
+            assert quantity <= before, "the store refuses to move more than is there"
+            self.stock[(supply.id, place)] = before - quantity
+            self.stock[(supply.id, to)] = self.stock.get((supply.id, to), 0) + quantity  # type: ignore[index]
+            self.short.discard((supply.id, to))  # type: ignore[arg-type]
+            return 0
+        if kind in (MoveKind.USED, MoveKind.LENT):
             taken = min(before, quantity)
             self.stock[(supply.id, place)] = before - taken
             if taken < quantity:
@@ -93,7 +99,9 @@ def test_stock_never_goes_below_nought_and_the_alarm_book_says_what_the_shelves_
             with made.begin() as db:
                 level, short = supplies.move(db, STATION, supply.id, kind, quantity, "custodian", AT, place, to)
         except SupplyError as exc:  # refused whole: a place it is not kept at, nought to use, a consumable "returned"
-            assert exc.code in ("supply_place", "supply_quantity", "supply_not_lent"), exc
+            assert exc.code in ("supply_place", "supply_quantity", "supply_not_lent", "supply_move_too_many"), exc
+            if exc.code == "supply_move_too_many":
+                assert quantity > model.stock.get((supply.id, place), 0), "only a move of more than is there is refused so"
             continue
         expected_short = model.apply(supply, kind, quantity, place, to)
         keep_alarms(alarms, level, float(n))

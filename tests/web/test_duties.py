@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from station.live import LiveStation
 from store.db import sessions
-from store.models import AuditEntry
+from store.models import AuditEntry, DutyShift
 from tests.web.conftest import as_role, serve
 from tests.web.test_books_page import _desk
 from tests.web.test_browser import ARTIFACTS, chromium
@@ -138,3 +138,26 @@ def test_the_custodian_signs_the_opening_checklist_on_a_phone(station: LiveStati
         ARTIFACTS.mkdir(exist_ok=True)
         desk.locator("#duties").screenshot(path=str(ARTIFACTS / f"duties-{lang}.png"))
         assert errors == [], errors
+
+        # An officer puts the custodian on tomorrow's night shift, typed in the station's time whatever the phone's zone.
+        office = _desk(browser, server, "admin", lang, zone)
+        office.on("pageerror", lambda error: errors.append(str(error)))
+        office.click("#roster summary")
+        expect(office.locator("#roster-form")).to_be_visible(timeout=20_000)
+        tomorrow = (datetime.now(SHANGHAI) + timedelta(days=1)).date().isoformat()
+        office.fill("#roster-form input[name=username]", "custodian")
+        office.fill("#roster-form input[name=starts]", f"{tomorrow}T20:00")
+        office.fill("#roster-form input[name=hours]", "12")
+        office.click("#roster-form button[type=submit]")
+        shift = office.locator("#roster-list li[data-shift]")
+        expect(shift).to_contain_text(f"{tomorrow} 20:00", timeout=10_000)
+        day_after = (datetime.now(SHANGHAI) + timedelta(days=2)).date().isoformat()
+        expect(shift).to_contain_text(f"{day_after} 08:00")
+        office.click("#roster-form button[type=submit]")  # the same shift again: refused, saying so
+        expect(office.locator("#duty-message")).to_contain_text("custodian")
+        expect(office.locator("#roster-list li[data-shift]")).to_have_count(1)
+        assert office.evaluate("() => document.documentElement.scrollWidth") <= 360
+        assert errors == [], errors
+    with sessions(station.db)() as db:
+        (kept,) = db.scalars(select(DutyShift))
+    assert kept.starts_at == datetime.fromisoformat(f"{tomorrow}T20:00:00+08:00"), "stored as the instant the station meant"

@@ -106,6 +106,11 @@ def test_a_worker_complains_anonymously_on_a_phone_and_sees_the_answer(station: 
         phone.fill("textarea[name=comment]", "饮水角没有纸杯了")
         phone.check("input[name=complaint]")
         phone.select_option("select[name=category]", "supplies")
+        phone.context.set_offline(True)  # a rider under a bridge: told so, and what was written stays to send again
+        phone.click("#feedback-form button[type=submit]")
+        expect(phone.locator("#feedback-error")).to_contain_text({"zh": "连不上", "en": "Cannot reach"}[lang])
+        expect(phone.locator("textarea[name=comment]")).to_have_value("饮水角没有纸杯了")
+        phone.context.set_offline(False)
         phone.click("#feedback-form button[type=submit]")
         expect(phone.locator("#feedback-status[data-status=open]")).to_contain_text(words[1])
         width = phone.evaluate("() => document.documentElement.scrollWidth")

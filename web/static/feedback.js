@@ -75,7 +75,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     $("feedback-error").textContent = "";
     const body = { rating: fb.rating, comment: form.comment.value, as_member: form.as_member.checked,
       category: form.complaint.checked ? form.category.value : null };
-    const answer = await fetch("/api/feedback", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const answer = await fetch("/api/feedback", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+      .catch(() => null);  // no network: what was written stays in the form, to send again
+    if (!answer) { $("feedback-error").textContent = t("fb_offline"); return; }
     const said = await answer.json().catch(() => ({}));
     if (!answer.ok) { $("feedback-error").textContent = refusal(said, answer.status); return; }
     if (said.status !== "noted") {
