@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from scenarios.schema import DutiesSection
 from store.db import as_utc, hold_write_lock
-from store.errors import Refusal
+from store.errors import Refusal, unprintable
 from store.models import CheckRecord, DutyShift, IncidentReport
 
 KINDS = ("fall", "fight", "theft", "fire", "medical", "other")
@@ -46,7 +46,7 @@ def _text(text: str, most: int, line: int | None = None) -> str:
     where = {} if line is None else {"line": line}
     if len(said) > most:
         raise DutyError("duty_text_long", f"{f'line {line}: ' if line else ''}at most {most} characters of text", most=most, **where)
-    if any(ord(c) < 32 and c != "\n" for c in said):
+    if unprintable(said):
         raise DutyError("duty_text_control", f"{f'line {line}: ' if line else ''}the text has control characters", **where)
     return said
 
@@ -163,8 +163,9 @@ def safety_due(db: Session, duties: DutiesSection) -> list[Due]:
 
 
 def last_of(db: Session, kind: str) -> CheckRecord | None:
-    """The latest record of checklist ``kind``."""
-    newest = CheckRecord.done_at.desc(), CheckRecord.id.desc()
+    """The latest record of checklist ``kind``: the last signed (an emulated demo's clock starts again at each start, so
+    the time it was signed may say otherwise)."""
+    newest = (CheckRecord.id.desc(),)
     return db.scalar(select(CheckRecord).where(CheckRecord.kind == kind).order_by(*newest).limit(1))
 
 
@@ -193,7 +194,7 @@ def follow_up(db: Session, incident_id: int, note: str, close: bool, username: s
     said = _said(note, 500)
     if len(row.follow_up) >= MOST_STEPS:
         raise DutyError("incident_steps", f"an incident report holds at most {MOST_STEPS} steps")
-    step: dict[str, Any] = {"at": now.isoformat(), "by": username, "note": said}
+    step: dict[str, Any] = {"at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"), "by": username, "note": said}
     row.follow_up = [*row.follow_up, step]  # a new list: the JSON column is written again
     if close:
         row.closed_at, row.closed_by = now, username

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from actors.door_access import visit_key
 from store.db import as_utc, hold_write_lock
-from store.errors import Refusal
+from store.errors import Refusal, unprintable
 from store.models import Feedback
 
 CATEGORIES = ("cleanliness", "equipment", "supplies", "staff", "safety", "opening_hours", "other")
@@ -78,7 +78,7 @@ def _text(text: str, where: str) -> str:
     cleaned = text.strip()
     if len(cleaned) > MOST_TEXT:
         raise FeedbackError("feedback_text", f"{where}: {len(cleaned)} characters, at most {MOST_TEXT}", field=where)
-    if any(ord(c) < 32 and c not in "\n\t" for c in cleaned):
+    if unprintable(cleaned, allowed="\n\t"):
         raise FeedbackError("feedback_text", f"{where}: control characters are not text", field=where)
     return cleaned
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from scenarios.schema import Supply
 from store.db import hold_write_lock
-from store.errors import Refusal
+from store.errors import Refusal, unprintable
 from store.models import SupplyMove, SupplyStock
 
 _LOCK_KEY = 0x79787973  # "yxys": the advisory lock supply moves take on PostgreSQL
@@ -141,10 +141,10 @@ def move(
         raise SupplyError("supply_place", f"place: {item} is not kept at {where[:64]!r}", place=where[:64])
     if type(quantity) is not int or not 0 <= quantity <= MOST_AT_ONCE or (quantity == 0 and kind is not MoveKind.COUNTED):
         raise SupplyError("supply_quantity", f"quantity: a whole number from 1 to {MOST_AT_ONCE} (a count may be 0)")
-    if len(note) > 200 or any(ord(c) < 32 for c in note):
+    if len(note) > 200 or unprintable(note, allowed=""):
         raise SupplyError("supply_note", "note: one line of at most 200 characters")
     if kind is MoveKind.MOVED and (to is None or to not in supply.places or to == where):
-        raise SupplyError("supply_place", f"to: a moved quantity goes to another place {item} is kept at", place=str(to)[:64])
+        raise SupplyError("supply_place", f"to: a moved quantity goes to another place {item} is kept at", place=(to or "")[:64])
     if kind is MoveKind.RETURNED and supply.kind != "loan":
         raise SupplyError("supply_not_lent", f"{item} is not lent out, so it is not brought back", item=item)
     hold_write_lock(db, _LOCK_KEY)
@@ -153,7 +153,7 @@ def move(
     if kind is MoveKind.MOVED and quantity > before:
         # Moving is done by hand, counting what is carried: more than is there is a mistake to say, not a shortage.
         raise SupplyError("supply_move_too_many", f"{where} holds {before} of {item}: {quantity} cannot be moved from it",
-                          place=where, there=before)  # fmt: skip
+                          place=where, there=before, unit=supply.unit)  # fmt: skip
     if kind is MoveKind.COUNTED:
         after = quantity
     elif kind in TAKES or kind is MoveKind.MOVED:

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi import Path as ApiPath
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 from sqlalchemy import select
 
 from store import duties as book
@@ -44,7 +44,7 @@ class ShiftView(BaseModel):
 
 
 class LineBody(Strict):
-    ok: bool
+    ok: StrictBool
     note: str = Field("", max_length=200)
 
 
@@ -91,7 +91,7 @@ class IncidentBody(Strict):
 
 class FollowUpBody(Strict):
     note: str = Field(max_length=500)
-    close: bool = False
+    close: StrictBool = False
 
 
 class IncidentView(BaseModel):
@@ -130,9 +130,10 @@ def roster(_: Readers, db: DatabaseDep, svc: ServicesDep, days: Annotated[int, Q
 @router.post("/roster", response_model=ShiftView, status_code=201)
 def add_shift(body: ShiftBody, request: Request, user: Officers, db: DatabaseDep, svc: ServicesDep) -> ShiftView:
     """Put a custodian on the roster (an officer)."""
-    if db.scalar(select(User.id).where(User.username == body.username)) is None:
-        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "complaint_assignee", f"there is no staff account {body.username!r}",
-                      None, assignee=body.username)  # fmt: skip
+    on_duty = db.scalar(select(User).where(User.username == body.username))
+    if on_duty is None or not on_duty.active or on_duty.role == Role.AUDITOR.value:
+        raise Refused(status.HTTP_422_UNPROCESSABLE_CONTENT, "duty_staff", f"{body.username!r} is no active account that can be on duty",
+                      None, username=body.username[:64])  # fmt: skip
     said = {"starts_at": str(body.starts_at), "ends_at": str(body.ends_at), "note_chars": len(body.note)}
     audit(db, request, user, "shift_added", f"staff:{body.username}", None, said)
     try:
@@ -194,10 +195,13 @@ incidents = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
 @incidents.get("", response_model=list[IncidentView])
 def list_incidents(
-    _: Readers, db: DatabaseDep, state: Annotated[Literal["open", "all"], Query(alias="state")] = "open"
+    _: Readers,
+    db: DatabaseDep,
+    state: Annotated[Literal["open", "all"], Query(alias="state")] = "open",
+    limit: Annotated[int, Query(ge=1, le=200)] = 200,
 ) -> list[IncidentView]:
-    """Incident reports, newest first: the open ones, or all."""
-    return [IncidentView.model_validate(r, from_attributes=True) for r in book.incidents(db, state == "open")]
+    """Incident reports, newest first: the open ones, or all (the latest ``limit``)."""
+    return [IncidentView.model_validate(r, from_attributes=True) for r in book.incidents(db, state == "open", limit)]
 
 
 @incidents.post("", response_model=IncidentView, status_code=201)

@@ -86,7 +86,10 @@ def move(item: Item, body: MoveBody, request: Request, user: Keepers, db: Databa
     """One move of an item's stock, audited before it is booked; a use the shelf cannot cover takes what is there (the
     answer's ``short`` says how much was missing) and the stock-out alarm goes up."""
     supply = _supply(svc.station.supplies, item)
-    audit(db, request, user, "supply_moved", f"supply:{item}", None, body.model_dump(mode="json"))
+    # The note stays with the move; the never-forgetting audit log keeps what was moved, not what was said (a first-aid
+    # kit's use may name the rider it was for).
+    said = {**body.model_dump(mode="json", exclude={"note"}), "note_chars": len(body.note)}
+    audit(db, request, user, "supply_moved", f"supply:{item}", None, said)
     try:
         level, short = stock.move(db, svc.station.supplies, item, body.kind, body.quantity, user.username, svc.station_time.now(),
                                   body.place, body.to, body.note)  # fmt: skip

@@ -48,12 +48,15 @@ def test_roster_checks_and_incidents_by_role(client: TestClient, station: LiveSt
     ):
         typo = client.post("/api/duties/roster", json={**shift, "starts_at": starts, "ends_at": ends}, headers=officer)
         assert typo.status_code == 422 and typo.json()["code"] == "duty_time_range", typo.text
-    ghost = client.post("/api/duties/roster", json={**shift, "username": "ghost"}, headers=officer)
-    assert ghost.status_code == 422
+    for nobody in ("ghost", "auditor"):  # no account, or one that only reads
+        refused = client.post("/api/duties/roster", json={**shift, "username": nobody}, headers=officer)
+        assert refused.status_code == 422 and refused.json()["code"] == "duty_staff", refused.text
 
     lists = client.get("/api/duties/checklists", headers=auditor).json()
     assert len(lists["opening"]) == 5 and lists["last_opening"] is None
     assert all(check["overdue"] for check in lists["safety"]), "never checked: due now"
+    as_word = client.post("/api/duties/checks", json={"kind": "opening", "results": [{"ok": "true"}] * 5}, headers=custodian)
+    assert as_word.status_code == 422, "in order is true or false, not a word"
     wrong_count = client.post("/api/duties/checks", json={"kind": "opening", "results": [{"ok": True}]}, headers=custodian)
     assert wrong_count.status_code == 422 and wrong_count.json()["params"] == {"lines": 5}
     unexplained = client.post("/api/duties/checks", headers=custodian,
@@ -98,6 +101,12 @@ def test_roster_checks_and_incidents_by_role(client: TestClient, station: LiveSt
     assert client.post("/api/incidents", json={"kind": "fall", "description": "x", "alarm": "<b>"}, headers=custodian).status_code == 422
     step = client.post(f"/api/incidents/{fall.json()['id']}/follow-up", json={"note": "门口加防滑垫"}, headers=custodian)
     assert step.status_code == 200 and step.json()["follow_up"][0]["note"] == "门口加防滑垫"
+    assert step.json()["follow_up"][0]["at"].endswith("Z")
+    loose = client.post(f"/api/incidents/{fall.json()['id']}/follow-up", json={"note": "x", "close": "yes"}, headers=custodian)
+    assert loose.status_code == 422, "close is true or false, not a word"
+    for sneaky in ("a\x7fb", "a\x9b2Jb", "\u202e名字"):
+        said = client.post(f"/api/incidents/{fall.json()['id']}/follow-up", json={"note": sneaky}, headers=custodian)
+        assert said.status_code == 422 and said.json()["code"] == "duty_text_control", sneaky
     closed = client.post(f"/api/incidents/{fall.json()['id']}/follow-up", json={"note": "家属已告知", "close": True}, headers=officer)
     assert closed.json()["closed_by"] == "admin" and client.get("/api/incidents", headers=auditor).json() == []
     late = client.post(f"/api/incidents/{fall.json()['id']}/follow-up", json={"note": "x"}, headers=custodian)

@@ -127,6 +127,13 @@ def test_a_worker_complains_anonymously_on_a_phone_and_sees_the_answer(station: 
         phone.reload()  # the phone comes back later: its complaint's answer is there
         expect(phone.locator("#feedback-status[data-status=answered]")).to_be_visible(timeout=10_000)
         expect(phone.locator("#feedback-reply")).to_contain_text(reply)
+        phone.click("#again")  # a second message: neither a language switch nor the status poll takes the form away
+        phone.fill("textarea[name=comment]", "谢谢")
+        phone.click("#lang")
+        phone.evaluate("() => poll(localStorage.getItem(STORED))")
+        expect(phone.locator("#giving")).to_be_visible()
+        expect(phone.locator("textarea[name=comment]")).to_have_value("谢谢")
+        phone.click("#lang")
         ARTIFACTS.mkdir(exist_ok=True)
         phone.screenshot(path=str(ARTIFACTS / f"feedback-{lang}.png"), full_page=True)
         assert errors == [], errors

@@ -63,7 +63,13 @@ def test_device_uses_empty_the_shelf_and_the_alarm_page_says_so(client: TestClie
     assert moved.status_code == 200 and moved.json()["places"] == {"water_corner": 200, "storeroom": 300}
     assert moved.json()["alarms"] == [] and _alarms(client, custodian) == {}, "moved to the corner: the alarm clears"
     with sessions(station.db)() as db:
-        assert [e.target for e in db.scalars(select(AuditEntry).where(AuditEntry.action == "supply_moved"))] == ["supply:cups"] * 3
+        audited = list(db.scalars(select(AuditEntry).where(AuditEntry.action == "supply_moved")))
+    assert [e.target for e in audited] == ["supply:cups"] * 3
+    assert audited[-1].after["note_chars"] == 5 and "补到饮水角" not in str([e.after for e in audited]), "the note stays with the move"
+    too_many = client.post("/api/supplies/cups/moves", headers=operator, json={**refill, "quantity": 301})
+    assert too_many.status_code == 422 and too_many.json()["params"] == {"place": "storeroom", "there": 300, "unit": "个 cups"}
+    nowhere = client.post("/api/supplies/cups/moves", headers=operator, json={"kind": "moved", "quantity": 1, "place": "storeroom"})
+    assert nowhere.status_code == 422 and nowhere.json()["params"] == {"place": ""}, "a move without where to: said, not 'None'"
 
 
 def test_the_auditor_changes_nothing_and_bad_moves_say_what_is_wrong(client: TestClient) -> None:

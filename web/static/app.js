@@ -533,6 +533,8 @@ function refusal(status, body) {
   if (words && words !== `problem_${body.code}`) {
     const params = { ...(body.params || {}) };
     if (params.role) params.role = t(`role_${params.role}`);
+    if (params.place && t(`place.${params.place}`) !== `place.${params.place}`) params.place = t(`place.${params.place}`);
+    if (params.unit) params.unit = labelFor(params.unit);
     if (Array.isArray(params.problems) && body.code.startsWith("member_")) params.problems = memberProblems(params.problems);
     return tf(`problem_${body.code}`, params);
   }

@@ -91,14 +91,17 @@ async function loadDuties() {
   if (!state.me) return;
   const card = document.getElementById("duties");
   if (card.contains(document.activeElement) && document.activeElement.tagName !== "BUTTON") return;  // not under a finger
-  const [lists, roster, open] = await Promise.all([api("GET", "/api/duties/checklists"), api("GET", "/api/duties/roster?days=7"),
-    api("GET", "/api/incidents")]);
-  if (!lists.ok || !roster.ok || !open.ok) return;
+  const [lists, roster, open, latest] = await Promise.all([api("GET", "/api/duties/checklists"), api("GET", "/api/duties/roster?days=7"),
+    api("GET", "/api/incidents"), api("GET", "/api/incidents?state=all&limit=50")]);
+  if (!lists.ok || !roster.ok || !open.ok || !latest.ok) return;
   duties.lists = await lists.json();
   const shifts = await roster.json();
   drawDuties(duties.lists, shifts);
   drawRoster(shifts);
   document.getElementById("incident-list").replaceChildren(...(await open.json()).map(incidentItem));
+  const closed = (await latest.json()).filter((row) => row.closed_at).slice(0, 20);
+  document.getElementById("closed-incidents").hidden = !closed.length;
+  document.getElementById("closed-incident-list").replaceChildren(...closed.map(incidentItem));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -137,7 +140,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!event.target.open || state.me.role !== "admin") return;
     const answered = await api("GET", "/api/users");
     if (answered.ok) {
-      document.getElementById("roster-people").replaceChildren(...(await answered.json()).filter((u) => u.active)
+      document.getElementById("roster-people").replaceChildren(...(await answered.json()).filter((u) => u.active && u.role !== "auditor")
         .map((u) => node("option", { value: u.username, textContent: u.display_name })));
     }
   });

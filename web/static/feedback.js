@@ -36,20 +36,24 @@ function drawCategories() {
   if (chosen) select.value = chosen;
 }
 
-function showGiven(given) {
+// The message's status, shown; `reveal` also turns the page to it. A poll or a language switch only updates it: a worker
+// writing a second message is not thrown out of the form.
+function showGiven(given, reveal = true) {
   fb.given = given;
-  $("giving").hidden = true;
-  $("thanks").hidden = false;
+  if (reveal) {
+    $("giving").hidden = true;
+    $("thanks").hidden = false;
+  }
   $("feedback-status").dataset.status = given.status;
   $("feedback-status").textContent = given.status === "noted" ? t("fb_noted")
     : tf(`fb_status_${given.status}`, { due: given.due ? day(given.due) : "" });
   $("feedback-reply").textContent = given.reply ? tf("fb_reply", { reply: given.reply, at: day(given.replied_at) }) : "";
 }
 
-async function poll(token) {
+async function poll(token, reveal = false) {
   const answer = await fetch(`/api/feedback/${encodeURIComponent(token)}`);
   if (answer.status === 404) { localStorage.removeItem(STORED); return; }
-  if (answer.ok) showGiven(await answer.json());
+  if (answer.ok) showGiven(await answer.json(), reveal);
 }
 
 function applyLanguage() {
@@ -58,7 +62,7 @@ function applyLanguage() {
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   drawStars();
   drawCategories();
-  if (fb.given) showGiven(fb.given);
+  if (fb.given) showGiven(fb.given, false);
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
@@ -94,7 +98,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     // Offered only on a phone where a member is signed in on their own page (its cookie is HttpOnly: the server says).
     $("member-field").hidden = !(await fetch("/api/member/me")).ok;
     const kept = localStorage.getItem(STORED);
-    if (kept) { await poll(kept); fb.timer = setInterval(() => poll(kept), POLL_S * 1000); }
+    if (kept) { await poll(kept, true); fb.timer = setInterval(() => poll(kept), POLL_S * 1000); }
   } catch (error) {
     $("feedback-error").textContent = t("fb_offline");
   }
