@@ -166,6 +166,7 @@ def test_the_custodian_signs_the_opening_checklist_on_a_phone(station: LiveStati
         expect(office.locator("#duty-message")).to_contain_text("custodian")
         expect(office.locator("#roster-list li[data-shift]")).to_have_count(1)
         assert office.evaluate("() => document.documentElement.scrollWidth") <= 360
+        office.locator("#roster").screenshot(path=str(ARTIFACTS / f"roster-{lang}.png"))
         assert errors == [], errors
     with sessions(station.db)() as db:
         (kept,) = db.scalars(select(DutyShift))
