@@ -177,7 +177,7 @@ class LiveStation:
         self.bridge = bridge.start()
         if settings.emulate:
             self._stock_the_demo()
-        self.supplies = SupplyKeeper(self.station.supplies, sessions(self.db), bridge).start()
+        self.supplies = SupplyKeeper(self.station.supplies, sessions(self.db), bridge, self.station_time).start()
         self._passes_spent_before()  # before the register: until the doors know it, they let nobody in by pass
         try:
             self.purge_personal_data()  # before the doors hear the register: a lapsed consent opens nothing

@@ -26,6 +26,7 @@ from hardware_bridge.bridge import Bridge
 from scenarios.schema import Supply
 from store import supplies as stock
 from twin.alarm import AlarmBook, Severity
+from twin.clock import Clock
 from twin.feed import STATE, Change
 
 logger = logging.getLogger(__name__)
@@ -34,10 +35,13 @@ MOST_QUEUED = 100_000
 
 
 class SupplyKeeper:
-    def __init__(self, supplies: tuple[Supply, ...], made: sessionmaker[Session], bridge: Bridge, flush_s: float = 2.0) -> None:
+    def __init__(
+        self, supplies: tuple[Supply, ...], made: sessionmaker[Session], bridge: Bridge, station_time: Clock, flush_s: float = 2.0
+    ) -> None:
         self.supplies = supplies
         self._made = made
         self._bridge = bridge
+        self._station_time = station_time
         self._flush_s = flush_s
         self._metered = {device for supply in supplies for device, _ in supply.per_use}
         self._last_uses: dict[str, int] = {}
@@ -128,9 +132,8 @@ class SupplyKeeper:
             self.sync(level.item)
 
     def _now(self) -> datetime:
-        """The station's clock, as the custodians' moves and the history read it (in a demo it runs faster)."""
-        clock = self._bridge.clock
-        return clock.datetime_at(clock.now())
+        """The station's clock, as the custodians' moves are booked on it (in a demo it runs faster than the wall's)."""
+        return self._station_time.datetime_at(self._station_time.now())
 
     def sync(self, item: str) -> None:
         """Raise the alarms ``item``'s stored level calls for and clear those it no longer does (on the bridge's loop).

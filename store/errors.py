@@ -19,6 +19,7 @@ class Refusal(ValueError):
 
 
 def unprintable(text: str, allowed: str = "\n") -> bool:
-    """Whether ``text`` holds a character that is not text: a control (ASCII's, DEL, the C1 block) other than those
-    ``allowed``, or one that reorders what follows it. Joiners and variation selectors stay: emoji are made of them."""
-    return any((c not in allowed and unicodedata.category(c) == "Cc") or c in BIDI_CONTROLS for c in text)
+    """Whether ``text`` holds a character that is not text: a control (ASCII's, DEL, the C1 block) or a line or paragraph
+    separator (U+2028, U+2029: they break a one-line note where it is shown) other than those ``allowed``, or one that
+    reorders what follows it. Joiners and variation selectors stay: emoji are made of them."""
+    return any((c not in allowed and unicodedata.category(c) in ("Cc", "Zl", "Zp")) or c in BIDI_CONTROLS for c in text)

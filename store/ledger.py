@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from store.audit import AuditLog, ChainHead
 from store.db import as_utc, hold_write_lock
+from store.errors import unprintable
 from store.models import AuditEntry, LedgerAccount, LedgerClose, LedgerEntry, LedgerLine
 
 GENESIS = "0" * 64
@@ -331,7 +332,7 @@ class Ledger:
             raise LedgerError(f"{where}: say what the entry is for")
         if len(memo) > 200:
             raise LedgerError(f"{where}: {len(memo)} characters, at most 200")
-        if any(ord(character) < 32 or ord(character) == 127 for character in memo):
+        if unprintable(memo, allowed=""):  # published beside the amounts: no control, no text turned around
             raise LedgerError(f"{where}: one line of text, without control characters")
 
     @classmethod

@@ -109,14 +109,15 @@ def figures(db: Session, station: Station, start: datetime, end: datetime, zone:
     devices = {d.id: d.kind for d in station.devices}
     doors = {d for d, kind in devices.items() if kind == "door"}
     # Alarm events and stops from before the month too (a fault raised before it may be open in it); the doors' states,
-    # one a passage, only from the month and the last before it.
+    # one a passage, only from the month and the last lock or unlock before it.
     sparse = HistoryRow.name.in_([*ALARM_EVENTS, STATION_STOPPED, AVAILABILITY])
     in_month = (HistoryRow.name == STATE) & HistoryRow.entity_id.in_(sorted(doors)) & (HistoryRow.at >= start)
     columns = select(HistoryRow.at, HistoryRow.entity_id, HistoryRow.name, HistoryRow.data, HistoryRow.seq)
     kept = list(db.execute(columns.where(HistoryRow.station == station.id, HistoryRow.at < end, sparse | in_month)))
     for door in sorted(doors):
         kept += db.execute(
-            columns.where(HistoryRow.station == station.id, HistoryRow.name == STATE, HistoryRow.entity_id == door, HistoryRow.at < start)
+            columns.where(HistoryRow.station == station.id, HistoryRow.name == STATE, HistoryRow.entity_id == door, HistoryRow.at < start,
+                          HistoryRow.data["locked"].as_boolean().is_not(None))  # a state row holds what changed: the lock's last
             .order_by(HistoryRow.at.desc(), HistoryRow.seq.desc()).limit(1)
         ).all()  # fmt: skip
     history = [(as_utc(at), entity, name, data) for at, entity, name, data, _ in sorted(kept, key=lambda r: (as_utc(r[0]), r[4]))]

@@ -143,14 +143,15 @@ async def feed(websocket: WebSocket, after: int = 0) -> None:
         twin.subscribe(push)
         return backlog
 
-    try:
-        backlog: list[Change] = await asyncio.to_thread(svc.bridge.call, join)
-    except FeedGapError as exc:
-        await websocket.send_json({"error": "gap", "oldest": exc.oldest, "detail": str(exc)})
-        await websocket.close(code=GAP, reason="changes since then are no longer kept: reload")
-        return
-    listener = asyncio.create_task(listen())
-    try:
+    listener: asyncio.Task[None] | None = None
+    try:  # from the join on: a join that timed out or was cancelled may still subscribe, later, in the bridge's loop
+        try:
+            backlog: list[Change] = await asyncio.to_thread(svc.bridge.call, join)
+        except FeedGapError as exc:
+            await websocket.send_json({"error": "gap", "oldest": exc.oldest, "detail": str(exc)})
+            await websocket.close(code=GAP, reason="changes since then are no longer kept: reload")
+            return
+        listener = asyncio.create_task(listen())
         encoded = _encoded(websocket, svc)
         for past in backlog:
             await websocket.send_text(encoded.text(past))
@@ -188,7 +189,8 @@ async def feed(websocket: WebSocket, after: int = 0) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        listener.cancel()
+        if listener is not None:
+            listener.cancel()
         # Not awaited: a handler cancelled (its server gone, a test client closed) would have its await cut short and
         # leave ``push`` subscribed for good.
         svc.bridge.post(lambda twin: twin.feed.unsubscribe(push))

@@ -135,3 +135,18 @@ def test_a_simulated_months_star_figures_are_the_ones_worked_out_by_hand(engine:
         ahead = stars.projected(db, stars.figures(db, station, START, day(28, 21)), END)
     assert [round(r.hours, 6) for r in ahead.repairs if r.cleared is None] == [round(faults[-1][1], 6)]
     assert ahead.complaints_open == 1 and ahead.complaints_overdue == 2, "the one made on the 29th is not known on the 28th"
+
+
+def test_a_door_locked_before_the_month_counts_as_closed_in_it(engine: Engine) -> None:
+    """A door's state rows hold what changed: the lock before the month, then people leaving (no lock in that row), then
+    the unlock six hours into the month. The month's figures read the last lock or unlock before it, not the last row."""
+    station = load_scenario(LIBRARY / "typical_week.toml").station
+    (door,) = [d.id for d in station.devices if d.kind == "door"]
+    with sessions(engine).begin() as db:
+        _history(db, [(START - timedelta(hours=4), door, "state", {"locked": True}),
+                      (START - timedelta(hours=2), door, "state", {"occupancy": 0}),
+                      (START + timedelta(hours=6), door, "state", {"locked": False}),
+                      (START + timedelta(hours=7), door, "state", {"occupancy": 3})])  # fmt: skip
+    with Session(engine) as db:
+        found = stars.figures(db, station, START, START + timedelta(hours=24))
+    assert found.hours - found.open_hours == 6.0, (found.hours, found.open_hours)

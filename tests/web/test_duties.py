@@ -66,7 +66,7 @@ def test_roster_checks_and_incidents_by_role(client: TestClient, station: LiveSt
     )
     rung = [{"ok": True}, {"ok": True, "note": "a\x07b"}] + [{"ok": True}] * 3
     controlled = client.post("/api/duties/checks", headers=custodian, json={"kind": "opening", "results": rung})
-    assert controlled.json()["code"] == "duty_text_control" and controlled.json()["params"] == {"line": 2}
+    assert controlled.json()["code"] == "duty_line_control" and controlled.json()["params"] == {"line": 2}
     blocked = [{"ok": True}] * 4 + [{"ok": False, "note": "后门被纸箱挡住，已清"}]
     signed = client.post("/api/duties/checks", headers=custodian, json={"kind": "opening", "results": blocked})
     assert signed.status_code == 201 and signed.json()["done_by"] == "custodian" and signed.json()["results"][4]["ok"] is False
@@ -153,6 +153,11 @@ def test_the_custodian_signs_the_opening_checklist_on_a_phone(station: LiveStati
         office.on("pageerror", lambda error: errors.append(str(error)))
         office.click("#roster summary")
         expect(office.locator("#roster-form")).to_be_visible(timeout=20_000)
+        # The wall time typed means the station's instant, across a daylight-saving change too (a station in New York).
+        typed = office.evaluate("""() => { const kept = state.plan.timezone; state.plan.timezone = "America/New_York";
+            const got = ["2026-03-08T03:30", "2026-11-01T02:30", "2026-07-01T12:00"].map(fromStationWall);
+            state.plan.timezone = kept; return [...got, fromStationWall("2026-12-08T08:00")]; }""")
+        assert typed == ["2026-03-08T07:30:00.000Z", "2026-11-01T07:30:00.000Z", "2026-07-01T16:00:00.000Z", "2026-12-08T00:00:00.000Z"]
         tomorrow = (datetime.now(SHANGHAI) + timedelta(days=1)).date().isoformat()
         office.fill("#roster-form input[name=username]", "custodian")
         office.fill("#roster-form input[name=starts]", f"{tomorrow}T20:00")

@@ -178,6 +178,7 @@ def test_a_flood_from_one_phones_ipv6_network_or_from_everywhere_is_bounded(stat
         with pytest.raises(book.FeedbackError, match="from here"):
             book.give(db, b"s" * 32, "2001:db8:1:2:ffff::9", None, "门坏了", "equipment", None, now)
         book.give(db, b"s" * 32, "2001:db8:1:3::1", 5, "", None, None, now)  # the next /64 is another place
+        assert book._network("::ffff:10.0.0.1") == "10.0.0.1", "a dual-stack proxy's IPv4 client is its IPv4 address"
         for n in range(book.MOST_AN_HOUR - book.MOST_FROM_ONE_PLACE - 1):
             book.give(db, b"s" * 32, f"10.{n // 250}.{n % 250}.1", None, "门坏了", "equipment", None, now)
         with pytest.raises(book.FeedbackError, match="from everyone"):

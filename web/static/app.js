@@ -40,10 +40,15 @@ function stationParts(moment) {
 // the input knows only the browser's zone, and a custodian abroad or a phone set to UTC still means the station's.
 function fromStationWall(value) {
   const [y, mo, d, h, mi] = value.split(/[-T:]/).map(Number);
-  const guess = Date.UTC(y, mo - 1, d, h, mi);
-  const p = stationParts(guess);
-  const there = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour) % 24, Number(p.minute));
-  return new Date(guess - (there - guess)).toISOString();
+  const wall = Date.UTC(y, mo - 1, d, h, mi);
+  const offset = (moment) => {  // the station's offset from UTC at `moment`, in ms
+    const p = stationParts(moment);
+    return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour) % 24, Number(p.minute)) - moment;
+  };
+  // The offset at the wall digits read as UTC is a first guess; across a daylight-saving change it is the other side's,
+  // so it is taken again at the instant the first guess gives.
+  const first = wall - offset(wall);
+  return new Date(wall - offset(first)).toISOString();
 }
 // "14:05:09", or "2026-12-02 14:05:09" with the day: the same digits in either language.
 function stationTime(moment, withDay = false) {
@@ -1034,7 +1039,14 @@ function drawLastDay(element, points, height) {
 
 async function loadDoorLog() {
   const events = await (await api("GET", "/api/station/door-log?hours=24&limit=30")).json();
-  document.getElementById("door-log").innerHTML = events.map(doorLine).join("");
+  const list = document.getElementById("door-log");
+  // What the feed showed and the history has not written yet (it writes every 2 s) stays on top of what it has.
+  const fetched = new Set(events.map(doorKey));
+  const newest = events.length ? Date.parse(events[0].at) : 0;
+  const pending = [...list.querySelectorAll("li[data-key]")]
+    .filter((li) => !fetched.has(li.dataset.key) && Number(li.dataset.key.split("|").pop()) > newest);
+  list.innerHTML = events.map(doorLine).join("");
+  list.prepend(...pending);
 }
 
 const doorKey = (e) => `${e.event}|${e.worker ?? e.via}|${Date.parse(e.at)}`;
