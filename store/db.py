@@ -73,5 +73,6 @@ def take_sqlite_write_lock(db: Session) -> None:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """A moment read back from the database, aware: SQLite keeps no offset, and every moment is stored in UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    """``moment`` aware, in UTC: a naive one is taken as UTC, the store's convention (SQLite keeps no offset). The one
+    conversion the store's time type, the history and the web's answers all make."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

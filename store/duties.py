@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scenarios.schema import DutiesSection
-from store.db import as_utc, hold_write_lock
+from store.db import hold_write_lock
 from store.errors import Refusal, unprintable
 from store.models import CheckRecord, DutyShift, IncidentReport
 
@@ -43,14 +43,11 @@ def _text(text: str, most: int, line: int | None = None) -> str:
     """``text`` as kept: trimmed, a pasted tab a space and Windows' line ends Unix's; too long or with another control
     character it is refused, saying which (and which checklist ``line``, counted from 1, when it is a line's note)."""
     said = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ").strip()
+    what, where, at = ("duty_text", "", {}) if line is None else ("duty_line", f"line {line}: ", {"line": line})
     if len(said) > most:
-        if line is not None:
-            raise DutyError("duty_line_long", f"line {line}: at most {most} characters of text", most=most, line=line)
-        raise DutyError("duty_text_long", f"at most {most} characters of text", most=most)
+        raise DutyError(f"{what}_long", f"{where}at most {most} characters of text", most=most, **at)
     if unprintable(said):
-        if line is not None:
-            raise DutyError("duty_line_control", f"line {line}: the text has control characters", line=line)
-        raise DutyError("duty_text_control", "the text has control characters")
+        raise DutyError(f"{what}_control", f"{where}the text has control characters", **at)
     return said
 
 
@@ -146,10 +143,8 @@ class Due:
     def overdue(self, now: datetime) -> bool:
         return self.due is None or self.due < now
 
-    @property
-    def failed(self) -> list[dict[str, Any]]:
-        """The lines the last check found not in order, with what was wrong: until a check finds them in order again."""
-        return [] if self.last is None else [line for line in self.last.results if not line.get("ok")]
+    failed: list[dict[str, Any]]
+    """The lines the last check found not in order, with what was wrong: until a check finds them in order again."""
 
 
 def safety_due(db: Session, duties: DutiesSection) -> list[Due]:
@@ -158,18 +153,17 @@ def safety_due(db: Session, duties: DutiesSection) -> list[Due]:
     for check, section in duties.safety.items():
         kind = f"safety:{check}"
         last = last_of(db, kind)
+        failed = [] if last is None else [line for line in last.results if not line.get("ok")]
         # An extinguisher found empty is not checked for another year: it is due again until it is found in order.
-        in_order = last is not None and all(line.get("ok") for line in last.results)
-        due = as_utc(last.done_at) + timedelta(seconds=section.every) if last is not None and in_order else None
-        found.append(Due(kind, section.label, section.every, last, due))
+        due = last.done_at + timedelta(seconds=section.every) if last is not None and not failed else None
+        found.append(Due(kind, section.label, section.every, last, due, failed))
     return found
 
 
 def last_of(db: Session, kind: str) -> CheckRecord | None:
     """The latest record of checklist ``kind``: the last signed (an emulated demo's clock starts again at each start, so
     the time it was signed may say otherwise)."""
-    newest = (CheckRecord.id.desc(),)
-    return db.scalar(select(CheckRecord).where(CheckRecord.kind == kind).order_by(*newest).limit(1))
+    return db.scalar(select(CheckRecord).where(CheckRecord.kind == kind).order_by(CheckRecord.id.desc()).limit(1))
 
 
 def report(db: Session, kind: str, at: datetime, description: str, alarm: str | None, username: str, now: datetime) -> IncidentReport:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actors.door import DOOR_DECIDED
+from store.db import as_utc
 from store.models import HistoryRow
 from twin.clock import Clock
 from twin.feed import STATE, Change
@@ -63,7 +64,7 @@ class HistoryWriter:
 
     def __call__(self, change: Change) -> None:
         row = {
-            "station": self._station, "seq": change.seq, "at": _utc(self._clock.datetime_at(change.t)),
+            "station": self._station, "seq": change.seq, "at": as_utc(self._clock.datetime_at(change.t)),
             "entity_id": change.entity_id, "name": change.name, "version": change.version,
             "data": _jsonable(change.data), "t": change.t,
         }  # fmt: skip
@@ -158,14 +159,14 @@ class History:
         query = (
             select(HistoryRow.at, HistoryRow.data)
             .where(HistoryRow.station == self._station, HistoryRow.entity_id == entity_id, HistoryRow.name == STATE)
-            .where(HistoryRow.at >= _utc(since), HistoryRow.at <= _utc(until))
+            .where(HistoryRow.at >= as_utc(since), HistoryRow.at <= as_utc(until))
             .order_by(HistoryRow.at, HistoryRow.seq)
         )
         with self._engine.connect() as connection:
-            points = [Point(_utc(at), data[field]) for at, data in connection.execute(query) if field in data]
+            points = [Point(as_utc(at), data[field]) for at, data in connection.execute(query) if field in data]
         if len(points) <= max_points:
             return points
-        return downsample(points, _utc(since), _utc(until), max_points)
+        return downsample(points, as_utc(since), as_utc(until), max_points)
 
     def events(
         self,
@@ -177,7 +178,9 @@ class History:
         newest_first: bool = False,
     ) -> list[HistoryRow]:
         """At most ``limit`` rows in [since, until]: in feed order, or the newest ``limit`` newest first (by moment)."""
-        query = select(HistoryRow).where(HistoryRow.station == self._station, HistoryRow.at >= _utc(since), HistoryRow.at <= _utc(until))
+        query = select(HistoryRow).where(
+            HistoryRow.station == self._station, HistoryRow.at >= as_utc(since), HistoryRow.at <= as_utc(until)
+        )
         if entity_id is not None:
             query = query.where(HistoryRow.entity_id == entity_id)
         if names is not None:
@@ -203,23 +206,23 @@ class History:
         """(when, entity, name, data) of the changes named ``names`` in [since, until], in feed order, streamed."""
         query = (
             select(HistoryRow.at, HistoryRow.entity_id, HistoryRow.name, HistoryRow.data)
-            .where(HistoryRow.station == self._station, HistoryRow.at >= _utc(since), HistoryRow.at <= _utc(until))
+            .where(HistoryRow.station == self._station, HistoryRow.at >= as_utc(since), HistoryRow.at <= as_utc(until))
             .where(HistoryRow.name.in_(list(names)))
             .order_by(HistoryRow.at, HistoryRow.seq)
             .execution_options(yield_per=5000)
         )
         with self._engine.connect() as connection:
             for at, entity_id, name, data in connection.execute(query):
-                yield _utc(at), entity_id, name, data
+                yield as_utc(at), entity_id, name, data
 
     def purge(self, older_than: datetime) -> int:
         """Delete history before ``older_than`` (the retention period's start); returns rows deleted. Alarm events and
         the station's stops are kept a year longer: the star figures of any month of the year are made of them (they
         are few, and name no worker)."""
-        kept_longer = HistoryRow.name.in_(KEPT_LONGER) & (HistoryRow.at >= _utc(older_than) - KEPT_LONGER_BY)
+        kept_longer = HistoryRow.name.in_(KEPT_LONGER) & (HistoryRow.at >= as_utc(older_than) - KEPT_LONGER_BY)
         with self._engine.begin() as connection:
             result = connection.execute(
-                delete(HistoryRow).where(HistoryRow.station == self._station, HistoryRow.at < _utc(older_than), ~kept_longer)
+                delete(HistoryRow).where(HistoryRow.station == self._station, HistoryRow.at < as_utc(older_than), ~kept_longer)
             )
         return int(result.rowcount)
 
@@ -242,11 +245,6 @@ def downsample(points: Sequence[Point], since: datetime, until: datetime, bucket
         else:
             out.append(Point(at, group[-1].value, count=len(group)))
     return out
-
-
-def _utc(moment: datetime) -> datetime:
-    """Aware UTC; a naive time is taken as UTC (SQLite hands back naive datetimes)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _jsonable(value: Any) -> Any:

@@ -19,6 +19,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from actors.automation import ConditionAlarm, OfflineAlarm
+from store.db import as_utc
 from twin.alarm import Alarm, AlarmError, NoSuchAlarm
 from twin.clock import Clock
 from twin.entity import Twin
@@ -33,7 +34,6 @@ from web.deps import (
     Services,
     ServicesDep,
     Strict,
-    as_instant,
     audit,
 )  # fmt: skip
 
@@ -174,7 +174,7 @@ def _closed_in_history(svc: Services, start: datetime, end: datetime, source: st
     Alarm ids start again at A1 when the station restarts, so a thread is the alarm's steps
     from its last raising before the closing to its next raising."""
     for row in svc.history.events(start, end, entity_id=source, names=["alarm_cleared"], limit=most, newest_first=True):
-        data, at = row.data, as_instant(row.at)
+        data, at = row.data, as_utc(row.at)
         if at >= end:
             continue
         open_s = min(float(data.get("open_s", 0.0)), THREAD_LOOK_BACK.total_seconds())
@@ -184,7 +184,7 @@ def _closed_in_history(svc: Services, start: datetime, end: datetime, source: st
         thread: list[AlarmStepView] = []
         closed_here = False
         for step_row in steps:
-            step_at = as_instant(step_row.at)
+            step_at = as_utc(step_row.at)
             if step_row.data.get("alarm") != data.get("alarm") or (not closed_here and step_at > at):
                 continue
             if closed_here and step_row.name != "alarm_noted":

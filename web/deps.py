@@ -20,6 +20,7 @@ from scenarios.schema import Station
 from station.settings import Settings
 from station.supplies import SupplyKeeper
 from store.audit import AuditLog
+from store.db import as_utc
 from store.errors import Refusal
 from store.history import History
 from store.ledger import Ledger
@@ -91,13 +92,9 @@ def refused(exc: Refusal, statuses: Mapping[str, int] | None = None) -> Refused:
     return Refused(http, exc.code, str(exc), None, **exc.params)
 
 
-def as_instant(moment: datetime) -> datetime:
-    """Stored times are UTC, some read back without their zone (SQLite): sent with it, so no browser takes them for its own."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-Instant = Annotated[datetime, AfterValidator(as_instant)]
-"""A moment, in ISO 8601 with its offset (UTC); the page shows it in the station's time zone."""
+Instant = Annotated[datetime, AfterValidator(as_utc)]
+"""A moment, in ISO 8601 with its offset (UTC), so no browser takes it for its own; the page shows it in the station's
+time zone."""
 
 
 @dataclass

@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session
 from actors.door_access import Standing
 from store import members as register
 from store.audit import key_file_for, load_or_create_key
+from store.db import as_utc
 from store.members import Actor, MemberConflict, MemberError, MemberInvalid, MemberNotFound, Members
 from store.models import Member, MemberSignInCode, User
 from web.auth import Role
-from web.deps import DatabaseDep, Instant, Refused, RequireRole, Services, ServicesDep, Strict, as_instant, audit, client_of
+from web.deps import DatabaseDep, Instant, Refused, RequireRole, Services, ServicesDep, Strict, audit, client_of
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ class VisitView(BaseModel):
         if not visit_key:
             return []
         return [
-            cls(at=as_instant(row.at), door=row.entity_id, admitted=bool(row.data.get("admitted")), reason=str(row.data.get("reason")),
+            cls(at=as_utc(row.at), door=row.entity_id, admitted=bool(row.data.get("admitted")), reason=str(row.data.get("reason")),
                 via=row.data.get("via"))
             for row in svc.history.visits(visit_key)
         ]  # fmt: skip
@@ -273,7 +274,7 @@ def set_status(member_id: MemberId, body: StatusBody, request: Request, user: Ke
     with refusing():
         if body.until is not None and body.until.tzinfo is None:
             raise MemberInvalid(register.Problem("until_past", field="status_until"))
-        until = None if body.until is None else as_instant(body.until)
+        until = None if body.until is None else as_utc(body.until)
         view = MemberView.of(the_register(svc).set_status(db, actor(request, user), member_id, body.status, body.reason, until))
     doors_told(db, svc, user.username)
     return view
