@@ -136,6 +136,8 @@ def test_the_custodian_signs_the_opening_checklist_on_a_phone(station: LiveStati
         expect(desk.locator("#checklist-title")).to_have_text(words[0])
         desk.uncheck("#checklist-lines li[data-line='4'] input[type=checkbox]")
         desk.fill("#checklist-lines li[data-line='4'] input[name='note-4']", "后门被纸箱挡住，已清")
+        ARTIFACTS.mkdir(exist_ok=True)
+        desk.locator("#checklist-form").screenshot(path=str(ARTIFACTS / f"checklist-{lang}.png"))
         desk.click("#checklist-form button[type=submit]")
         expect(desk.locator("#duty-message")).to_contain_text(words[1], timeout=10_000)
         expect(desk.locator("#duty-now")).to_contain_text(words[1])
@@ -167,8 +169,9 @@ def test_the_custodian_signs_the_opening_checklist_on_a_phone(station: LiveStati
         expect(shift).to_contain_text(f"{tomorrow} 20:00", timeout=10_000)
         day_after = (datetime.now(SHANGHAI) + timedelta(days=2)).date().isoformat()
         expect(shift).to_contain_text(f"{day_after} 08:00")
+        expect(office.locator("#duty-message")).to_contain_text(f"custodian{'，' if lang == 'zh' else ' from '}{tomorrow} 20:00")
         office.click("#roster-form button[type=submit]")  # the same shift again: refused, saying so
-        expect(office.locator("#duty-message")).to_contain_text("custodian")
+        expect(office.locator("#duty-message")).to_contain_text({"zh": "这段时间已经有班次", "en": "on the roster then already"}[lang])
         expect(office.locator("#roster-list li[data-shift]")).to_have_count(1)
         assert office.evaluate("() => document.documentElement.scrollWidth") <= 360
         office.locator("#roster").screenshot(path=str(ARTIFACTS / f"roster-{lang}.png"))

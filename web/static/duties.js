@@ -130,7 +130,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const answered = await api("POST", "/api/duties/roster", body);
     const message = document.getElementById("duty-message");
     if (!answered.ok) { message.textContent = refusal(answered.status, await answered.json().catch(() => ({}))); return; }
-    message.textContent = "";
+    const made = await answered.json();
+    message.textContent = tf("d_shift_made", { who: made.username, from: when(made.starts_at) });
     shift.note.value = "";
     document.activeElement.blur();
     loadDuties();
